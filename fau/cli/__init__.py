@@ -1,0 +1,84 @@
+"""``fau`` command line: thin layers over the library.
+
+Each sub-command lives in its own module of this package and exposes
+``register(subparsers)`` (adds its parser and sets ``func``). Errors from bad input
+(`fau.FauError`) print one line on stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from typing import Sequence
+
+from ..errors import FauError
+
+__all__ = ["main"]
+
+#: Sub-command modules, in the order ``fau --help`` lists them.
+COMMANDS = ("image", "video", "live", "serve", "batch", "train")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="fau",
+        description="Facial action units and expression scores from face images and video. "
+        "fau measures visible facial movement and how an expression would likely be read; "
+        "it does not know what anyone feels (docs/responsible-use.md).",
+    )
+    parser.add_argument("--version", action="version", version=f"fau {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:  # an optional extra is not installed
+            if exc.name and exc.name.startswith(f"{__name__}.{name}"):
+                continue
+            _missing = exc.name
+            p = sub.add_parser(name, help=f"(needs the optional package {_missing!r})")
+            p.set_defaults(func=_needs(_missing))
+            continue
+        module.register(sub)
+    return parser
+
+
+def _needs(package: str | None):
+    def run(args: argparse.Namespace) -> int:
+        raise FauError(
+            f"this command needs the optional package {package!r}: pip install 'fau[all]'"
+        )
+
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``fau`` console script; returns the exit status."""
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(args.verbose, 2),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except FauError as exc:
+        print(f"fau: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fau: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,16 @@
+"""The one exception type fau raises for bad input or unusable models."""
+
+from __future__ import annotations
+
+__all__ = ["FauError"]
+
+
+class FauError(ValueError):
+    """Raised when fau cannot use what it was given.
+
+    Every error that comes from the caller's input (a missing, empty, truncated or
+    undecodable file, an image too small or too large, a video without a video
+    stream, an unknown option) is a ``FauError`` whose message says what was wrong
+    and, where it helps, what would be accepted. The command-line interface prints
+    the message on one line and exits with status 2.
+    """

@@ -1,0 +1,83 @@
+"""Appearance features: fau's small CNN on a FER-2013-like grey face patch.
+
+The CNN (``fau/models/appearance_cnn.onnx``, trained from scratch on FER-2013 Training
+by ``benchmarks/train_cnn.py``; see ``docs/cnn.md``) reads a 48×48 grey patch framed the
+way FER-2013 frames faces. For a face found in a larger image the patch is cut from the
+landmarks: a square, rolled so the eyes are level, centred and sized from the landmark
+box with the median framing of FER-2013 Training faces (`FER_FRAMING`). A face crop
+given with ``cropped=True`` is used as it is (resized to 48×48), as FER-2013 images are.
+It runs with onnxruntime on one thread (about 1-3 ms per face).
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from .._resources import model_path
+from ..landmarks.roi import Roi, crop, roi_from_points
+
+__all__ = ["AppearanceModel", "face_patch", "PATCH_SIDE", "FER_FRAMING"]
+
+PATCH_SIDE = 48  # px, FER-2013 image size
+#: FER-2013 framing relative to the (eye-level) box of the 468 face landmarks:
+#: (patch side / box height, patch centre shift down / box height). Medians over the
+#: FER-2013 Training meshes, measured by ``benchmarks/fer_framing.py``.
+FER_FRAMING: tuple[float, float] = (1.0, 0.0)
+
+
+def face_patch(image: np.ndarray, landmarks: np.ndarray | None, *, cropped: bool) -> np.ndarray:
+    """48×48 grey ``uint8`` patch of one face (see module docs for the framing)."""
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+    if cropped or landmarks is None:
+        return cv2.resize(grey, (PATCH_SIDE, PATCH_SIDE), interpolation=cv2.INTER_AREA)
+    r, l = landmarks[33], landmarks[263]
+    angle = math.atan2(float(l[1] - r[1]), float(l[0] - r[0]))
+    box = roi_from_points(landmarks[:468, :2], angle, 1.0)
+    pts = landmarks[:468, :2]
+    c, s = math.cos(-angle), math.sin(-angle)
+    upright = pts @ np.array([[c, -s], [s, c]]).T
+    height = float(upright[:, 1].max() - upright[:, 1].min())
+    side_ratio, shift = FER_FRAMING
+    side = max(height * side_ratio, 2.0)
+    # Shift the centre along the face's own "down" direction.
+    dx, dy = -math.sin(angle) * shift * height, math.cos(angle) * shift * height
+    roi = Roi(box.cx + dx, box.cy + dy, side, angle)
+    interp_shrink = side > PATCH_SIDE
+    patch = crop(grey, roi, PATCH_SIDE) if not interp_shrink else _area_crop(grey, roi)
+    return patch
+
+
+def _area_crop(grey: np.ndarray, roi: Roi) -> np.ndarray:
+    """Crop at full resolution first, then shrink with area averaging (no aliasing)."""
+    side = int(math.ceil(roi.size))
+    big = crop(grey, roi, side)
+    return cv2.resize(big, (PATCH_SIDE, PATCH_SIDE), interpolation=cv2.INTER_AREA)
+
+
+class AppearanceModel:
+    """The bundled appearance CNN (ONNX) on onnxruntime, one thread by default."""
+
+    def __init__(self, num_threads: int | None = 1) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        if num_threads:
+            opts.intra_op_num_threads = int(num_threads)
+            opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        self._sess = ort.InferenceSession(
+            str(model_path("appearance_cnn.onnx")), opts, providers=["CPUExecutionProvider"]
+        )
+        self._input = self._sess.get_inputs()[0].name
+        self._outputs = ["fer2013_logits", "ferplus_logits"]
+
+    def logits(self, patches: np.ndarray) -> np.ndarray:
+        """(n, 15) logits (7 FER-2013 then 8 FER+) of (n, 48, 48) uint8 patches."""
+        if len(patches) == 0:
+            return np.zeros((0, 15), np.float32)
+        x = np.asarray(patches, dtype=np.float32)[:, None, :, :]
+        a, b = self._sess.run(self._outputs, {self._input: x})
+        return np.concatenate([a, b], axis=1).astype(np.float32)

@@ -1,0 +1,215 @@
+"""The gradient-boosted expression model: load, score, explain.
+
+A model file (``fau/models/expression_<name>.npz``, no pickle) holds an XGBoost booster
+(UBJSON bytes), the feature blocks it reads, the PCA basis of the ``shape`` block, the
+softmax temperature fitted on FER-2013 PublicTest and its provenance.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..au.geometry import AU_NAMES
+from ..errors import FauError
+from ..landmarks.base import BLENDSHAPE_NAMES
+from .features import POSE_NAMES
+from .labels import EXPRESSIONS
+
+__all__ = ["ExpressionModel", "block_columns", "APPEARANCE_NAMES"]
+
+#: Appearance block: logits of the bundled CNN (7 FER-2013 heads, 8 FER+ heads).
+APPEARANCE_NAMES: tuple[str, ...] = tuple(
+    [f"cnn_fer2013_{c}" for c in EXPRESSIONS[:7]] + [f"cnn_ferplus_{c}" for c in EXPRESSIONS]
+)
+
+
+def block_columns(block: str, n_shape: int = 0) -> list[str]:
+    """Feature names of a block, in the order the model reads them."""
+    if block == "au":
+        return list(AU_NAMES)
+    if block == "pose":
+        return list(POSE_NAMES)
+    if block == "shape":
+        return [f"shape_pc{i:02d}" for i in range(n_shape)]
+    if block == "blendshapes":
+        return [f"bs_{n}" for n in BLENDSHAPE_NAMES]
+    if block == "appearance":
+        return list(APPEARANCE_NAMES)
+    raise ValueError(f"unknown feature block {block!r}")
+
+
+def _group(name: str) -> str:
+    """Explanation group of a feature: each AU alone, other blocks as a whole."""
+    if name in AU_NAMES:
+        return name
+    if name in POSE_NAMES:
+        return "head_pose"
+    if name.startswith("shape_"):
+        return "shape"
+    if name.startswith("bs_"):
+        return "blendshapes"
+    if name.startswith("cnn_"):
+        return "appearance"
+    return name
+
+
+@dataclass
+class ExpressionModel:
+    """XGBoost expression classifier over fau's feature blocks.
+
+    Attributes
+    ----------
+    booster : xgboost.Booster
+        ``multi:softprob`` over ``classes``.
+    classes : tuple of str
+        The model's classes (7 for FER-2013, 8 for FER+), a subset of `EXPRESSIONS`.
+    blocks : tuple of str
+        Feature blocks read, in order (see `fau.expression.features`).
+    shape_mean, shape_components : ndarray or None
+        PCA basis of the ``shape`` block.
+    temperature : float
+        Softmax temperature (fitted on PublicTest; 1 = uncalibrated).
+    info : dict
+        Provenance: training command, data, metrics.
+    """
+
+    booster: object
+    classes: tuple[str, ...]
+    blocks: tuple[str, ...]
+    shape_mean: np.ndarray | None = None
+    shape_components: np.ndarray | None = None
+    temperature: float = 1.0
+    info: dict = field(default_factory=dict)
+
+    # -- features --------------------------------------------------------------------
+    @property
+    def n_shape(self) -> int:
+        return 0 if self.shape_components is None else int(self.shape_components.shape[0])
+
+    @property
+    def feature_names(self) -> list[str]:
+        names: list[str] = []
+        for b in self.blocks:
+            names += block_columns(b, self.n_shape)
+        return names
+
+    @property
+    def uses_appearance(self) -> bool:
+        return "appearance" in self.blocks
+
+    def assemble(self, blocks: dict[str, np.ndarray]) -> np.ndarray:
+        """Stack the needed blocks into the model's feature matrix (n, n_features).
+
+        ``blocks["shape"]`` holds raw `shape_offsets` (n, 1404); they are projected here.
+        """
+        parts = []
+        for b in self.blocks:
+            if b not in blocks:
+                raise FauError(f"expression model needs feature block {b!r}")
+            x = np.asarray(blocks[b], dtype=np.float64)
+            if b == "shape":
+                assert self.shape_components is not None and self.shape_mean is not None
+                x = (x - self.shape_mean) @ self.shape_components.T
+            parts.append(x.reshape(len(x), -1))
+        return np.concatenate(parts, axis=1).astype(np.float32)
+
+    # -- scoring ---------------------------------------------------------------------
+    def _margins(self, x: np.ndarray) -> np.ndarray:
+        import xgboost as xgb
+
+        if len(x) == 0:
+            return np.zeros((0, len(self.classes)))
+        m = self.booster.inplace_predict(x, predict_type="margin")  # type: ignore[attr-defined]
+        return np.asarray(m, dtype=np.float64).reshape(len(x), len(self.classes))
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities (n, 8) in `EXPRESSIONS` order (absent classes 0)."""
+        z = self._margins(x) / self.temperature
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        out = np.zeros((len(x), len(EXPRESSIONS)))
+        out[:, [EXPRESSIONS.index(c) for c in self.classes]] = p
+        return out
+
+    def contributions(self, x: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """Per-class additive contributions (TreeSHAP) grouped by explanation group.
+
+        Returns
+        -------
+        contrib : ndarray, (n, n_classes, n_groups)
+            Contribution of each group to each class's calibrated logit (margin divided
+            by the temperature); a class's logit = bias + sum over groups.
+        groups : list of str
+            Group names: each AU, ``head_pose``, ``shape``, ``blendshapes``,
+            ``appearance``.
+        bias : ndarray, (n, n_classes)
+        """
+        import xgboost as xgb
+
+        names = self.feature_names
+        dm = xgb.DMatrix(x, feature_names=None)
+        raw = self.booster.predict(dm, pred_contribs=True)  # type: ignore[attr-defined]
+        raw = np.asarray(raw).reshape(len(x), len(self.classes), len(names) + 1)
+        raw = raw / self.temperature
+        groups: list[str] = []
+        for n in names:
+            g = _group(n)
+            if g not in groups:
+                groups.append(g)
+        gi = np.array([groups.index(_group(n)) for n in names])
+        contrib = np.zeros((len(x), len(self.classes), len(groups)))
+        np.add.at(contrib, (slice(None), slice(None), gi), raw[:, :, :-1])
+        return contrib, groups, raw[:, :, -1]
+
+    # -- persistence -----------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Write the model to one ``.npz`` file (no pickle)."""
+        raw = bytes(self.booster.save_raw("ubj"))  # type: ignore[attr-defined]
+        meta = {
+            "classes": list(self.classes),
+            "blocks": list(self.blocks),
+            "temperature": float(self.temperature),
+            "info": self.info,
+            "format": 1,
+        }
+        arrays = {
+            "booster": np.frombuffer(raw, dtype=np.uint8),
+            "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+        }
+        if self.shape_components is not None:
+            arrays["shape_mean"] = self.shape_mean.astype(np.float32)  # type: ignore[union-attr]
+            arrays["shape_components"] = self.shape_components.astype(np.float32)
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        Path(path).write_bytes(buf.getvalue())
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ExpressionModel":
+        """Read a model written by `save`."""
+        import xgboost as xgb
+
+        try:
+            z = np.load(str(path), allow_pickle=False)
+            meta = json.loads(bytes(z["meta"]).decode())
+            booster = xgb.Booster()
+            booster.load_model(bytearray(bytes(z["booster"])))
+        except (OSError, KeyError, ValueError) as exc:
+            raise FauError(f"cannot load expression model {str(path)!r}: {exc}") from None
+        booster.set_param({"nthread": 1})
+        return cls(
+            booster=booster,
+            classes=tuple(meta["classes"]),
+            blocks=tuple(meta["blocks"]),
+            shape_mean=z["shape_mean"].astype(np.float64) if "shape_mean" in z else None,
+            shape_components=(
+                z["shape_components"].astype(np.float64) if "shape_components" in z else None
+            ),
+            temperature=float(meta["temperature"]),
+            info=meta.get("info", {}),
+        )

@@ -1,0 +1,73 @@
+"""Rotated square regions of interest and the affine maps to and from model crops.
+
+A `Roi` is a square of side ``size`` pixels centred on (``cx``, ``cy``), rotated by
+``angle`` radians (the angle of the face's eye line in the image, y down). MediaPipe
+crops faces this way: it rotates the face upright before the landmark model sees it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+__all__ = ["Roi", "roi_from_points", "crop"]
+
+
+@dataclass(frozen=True)
+class Roi:
+    """Rotated square region of an image (pixels, radians)."""
+
+    cx: float
+    cy: float
+    size: float
+    angle: float = 0.0
+
+    def to_crop(self, side: int) -> np.ndarray:
+        """2×3 affine matrix mapping image pixels to a ``side``×``side`` crop."""
+        s = side / self.size
+        c, n = math.cos(-self.angle) * s, math.sin(-self.angle) * s
+        half = side / 2.0
+        return np.array(
+            [
+                [c, -n, half - c * self.cx + n * self.cy],
+                [n, c, half - n * self.cx - c * self.cy],
+            ],
+            dtype=np.float64,
+        )
+
+    def from_crop(self, side: int) -> np.ndarray:
+        """2×3 affine matrix mapping crop pixels back to image pixels."""
+        return cv2.invertAffineTransform(self.to_crop(side))
+
+
+def roi_from_points(
+    points: np.ndarray, angle: float, scale: float
+) -> Roi:
+    """Square ROI around ``points`` (N, 2) in the frame rotated by ``angle``.
+
+    The points' bounding box is taken in the face's upright frame, its longer side
+    multiplied by ``scale`` (MediaPipe uses 1.5 for landmark crops).
+    """
+    c, s = math.cos(-angle), math.sin(-angle)
+    rot = np.array([[c, -s], [s, c]])
+    upright = points[:, :2] @ rot.T
+    lo, hi = upright.min(axis=0), upright.max(axis=0)
+    centre_upright = (lo + hi) / 2.0
+    centre = rot.T @ centre_upright
+    side = float(max(hi - lo)) * scale
+    return Roi(float(centre[0]), float(centre[1]), max(side, 1.0), angle)
+
+
+def crop(image: np.ndarray, roi: Roi, side: int) -> np.ndarray:
+    """Warp ``roi`` of ``image`` to a ``side``×``side`` crop (black outside the image)."""
+    return cv2.warpAffine(
+        image,
+        roi.to_crop(side),
+        (side, side),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
