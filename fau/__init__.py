@@ -9,6 +9,7 @@ read by people; it does not know what anyone feels. See docs/responsible-use.md.
 """
 
 from .au.geometry import AU_NAMES
+from .batch import batch  # fau.batch(...): many videos, joblib or Dask (dask imported lazily)
 from .detector import Detector
 from .errors import FauError
 from .expression.labels import EXPRESSIONS

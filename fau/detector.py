@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from ._resources import model_path
-from .au.geometry import AU_NAMES, align, au_intensities, head_pose
+from .au.geometry import AU_NAMES
 from .errors import FauError
 from .expression.appearance import AppearanceModel, face_patch
-from .expression.features import POSE_NAMES, shape_offsets
+from .expression.features import POSE_NAMES, mesh_blocks
 from .expression.labels import EXPRESSIONS
 from .expression.model import ExpressionModel
 from .io import ImageSource, load_image
@@ -153,29 +153,16 @@ class Detector:
         self, image: np.ndarray, faces: Sequence[FaceMesh], *, cropped: bool = False
     ) -> dict[str, np.ndarray]:
         """Feature blocks of the faces of one RGB image (see `fau.expression.features`)."""
-        n = len(faces)
-        if n == 0:
-            return {
-                "landmarks": np.zeros((0, 478, 3), np.float32),
-                "au": np.zeros((0, len(AU_NAMES))),
-                "pose": np.zeros((0, 3)),
-                "shape": np.zeros((0, 1404)),
-                "blendshapes": np.zeros((0, 52), np.float32),
-                "presence": np.zeros(0),
-            }
-        lm = np.stack([f.landmarks for f in faces])
-        al = align(lm)
-        blocks = {
-            "landmarks": lm,
-            "au": au_intensities(al.points),
-            "pose": head_pose(al.rotation),
-            "shape": shape_offsets(al.points),
-            "blendshapes": np.stack([f.blendshapes for f in faces]),
-            "presence": np.array([f.presence for f in faces]),
-        }
-        if self._appearance is not None:
+        blocks = mesh_blocks(
+            np.stack([f.landmarks for f in faces]) if faces else np.zeros((0, 478, 3)),
+            np.stack([f.blendshapes for f in faces]) if faces else np.zeros((0, 52)),
+            np.array([f.presence for f in faces]),
+        )
+        if self._appearance is not None and faces:
             patches = np.stack([face_patch(image, f.landmarks, cropped=cropped) for f in faces])
             blocks["appearance"] = self._appearance.logits(patches)
+        elif self._appearance is not None:
+            blocks["appearance"] = np.zeros((0, 15), np.float32)
         return blocks
 
     def table(
@@ -267,6 +254,21 @@ class Detector:
         if not frames:
             return pd.DataFrame(columns=["input"] + columns())
         return pd.concat(frames, ignore_index=True)
+
+    def detect_video(self, path, **kwargs) -> pd.DataFrame:
+        """Analyse a video file: one row per face per analysed frame.
+
+        Delegates to `fau.video.detect_video` (same keyword arguments: ``fps``,
+        ``start``, ``end``, ...); see there and ``docs/video.md``.
+
+        Examples
+        --------
+        >>> with fau.Detector() as det:                       # doctest: +SKIP
+        ...     df = det.detect_video("interview.mp4", fps=5, start=60, end=120)
+        """
+        from .video import detect_video
+
+        return detect_video(self, path, **kwargs)
 
     def explain(self, image: ImageSource, *, cropped: bool = False) -> pd.DataFrame:
         """Why each face got its scores: additive contributions per AU and feature block.

@@ -108,7 +108,10 @@ def _open(data: Union[bytes, Path], what: str) -> np.ndarray:
     except UnidentifiedImageError:
         raise FauError(f"{what} is not an image fau can read (JPEG, PNG, GIF, BMP, TIFF, WebP)")
     except Image.DecompressionBombError as exc:
-        raise FauError(f"{what} is too large to decode safely: {exc}") from None
+        raise FauError(
+            f"{what} is larger than fau accepts (at most {MAX_SIDE} px per side and "
+            f"{MAX_PIXELS:,} pixels): {exc}"
+        ) from None
     except (OSError, SyntaxError, ValueError) as exc:
         msg = str(exc)
         if "truncated" in msg or "broken data stream" in msg or "EOF" in msg:

@@ -66,8 +66,9 @@ _OUTER_BROW = ((70, 63, 46, 53), (300, 293, 276, 283))
 _MID_BROW = ((105, 52), (334, 282))
 _UPPER_LID = ((159, 158, 160), (386, 385, 387))
 _LOWER_LID = ((145, 153, 144), (374, 380, 373))
-_CHEEK = ((117, 118, 101, 50), (346, 347, 330, 280))
+_CHEEK = ((117, 118, 101, 50, 228, 229, 230, 231), (346, 347, 330, 280, 448, 449, 450, 451))
 _NOSE_WING = ((129, 98), (358, 327))
+_BROW_HEAD = (55, 285)
 _UPPER_LIP_OUTER = (0, 37, 267)
 _LIP_CORNER = (61, 291)
 _UPPER_LIP_TOP, _UPPER_LIP_INNER, _LOWER_LIP_INNER, _LOWER_LIP_BOTTOM = 0, 13, 14, 17
@@ -88,14 +89,17 @@ AU_DEFINITIONS: dict[str, str] = {
     "AU04": "brow lowerer (corrugator, depressor supercilii, procerus): mean of the "
             "drawing together of the inner brows (x gap 107-336, 55-285) and the lowering "
             "of the mid brow (105, 52 / 334, 282) relative to the eye corners",
-    "AU05": "upper lid raiser (levator palpebrae superioris): rise of the upper lid "
-            "(159, 158, 160 / 386, 385, 387) above the line of the eye corners",
-    "AU06": "cheek raiser (orbicularis oculi, pars orbitalis): rise of the cheek "
-            "(117, 118, 101, 50 / 346, 347, 330, 280) relative to the eye corners",
+    "AU05": "upper lid raiser (levator palpebrae superioris): widening of the eye, "
+            "upper lid (159, 158, 160 / 386, 385, 387) minus lower lid (145, 153, 144 / "
+            "374, 380, 373) height (the lower lid barely moves in AU05)",
+    "AU06": "cheek raiser (orbicularis oculi, pars orbitalis): rise of the cheek and "
+            "infraorbital skin (117, 118, 101, 50, 228-231 / 346, 347, 330, 280, 448-451) "
+            "relative to the eye corners",
     "AU07": "lid tightener (orbicularis oculi, pars palpebralis): rise of the lower lid "
             "(145, 153, 144 / 374, 380, 373) relative to the eye corners",
-    "AU09": "nose wrinkler (levator labii superioris alaeque nasi): rise of the nose "
-            "wings (129, 98 / 358, 327) towards the inner eye corners",
+    "AU09": "nose wrinkler (levator labii superioris alaeque nasi, procerus): "
+            "shortening of the nose root, height of the brow heads (55 / 285) above the "
+            "nose wings (129, 98 / 358, 327)",
     "AU10": "upper lip raiser (levator labii superioris): rise of the upper lip's outer "
             "edge (0, 37, 267) in the pose-free frame",
     "AU12": "lip corner puller (zygomaticus major): movement of the lip corners (61 / 291) "
@@ -113,8 +117,9 @@ AU_DEFINITIONS: dict[str, str] = {
             "(0 - 13) + (14 - 17) heights",
     "AU25": "lips part (depressor labii inferioris / relaxed mentalis): opening between "
             "the inner lips (13 - 14)",
-    "AU26": "jaw drop (masseter relaxed, digastric): lowering of the chin (152) in the "
-            "pose-free frame",
+    "AU26": "jaw drop (masseter relaxed, digastric): lowering of the lower lip's lower "
+            "edge (17), which rides on the mandible and is located more reliably than the "
+            "chin contour, in the pose-free frame",
     "AU45": "blink / eye closure (orbicularis oculi relaxed levator): 1 - eye opening / "
             "canonical eye opening, opening = upper lid (159, 158, 160 / 386, 385, 387) "
             "minus lower lid (145, 153, 144 / 374, 380, 373) height; in units of the "
@@ -251,7 +256,7 @@ def _measures(p: np.ndarray) -> dict[str, np.ndarray]:
         m[f"upper_lid_{side}"] = my(_UPPER_LID[k]) - canthi[k]
         m[f"lower_lid_{side}"] = my(_LOWER_LID[k]) - canthi[k]
         m[f"cheek_{side}"] = my(_CHEEK[k]) - canthi[k]
-        m[f"nose_wing_{side}"] = my(_NOSE_WING[k]) - inner_c[k]
+        m[f"nose_root_{side}"] = y[..., _BROW_HEAD[k]] - my(_NOSE_WING[k])
     m["brow_gap"] = (x[..., 336] - x[..., 107] + x[..., 285] - x[..., 55]) / 2
     lip_mid_y = (y[..., _UPPER_LIP_TOP] + y[..., _LOWER_LIP_BOTTOM]) / 2
     lip_mid_z = (z[..., _UPPER_LIP_TOP] + z[..., _LOWER_LIP_BOTTOM]) / 2
@@ -265,7 +270,7 @@ def _measures(p: np.ndarray) -> dict[str, np.ndarray]:
         y[..., _LOWER_LIP_INNER] - y[..., _LOWER_LIP_BOTTOM]
     )
     m["lip_gap"] = y[..., _UPPER_LIP_INNER] - y[..., _LOWER_LIP_INNER]
-    m["chin"] = y[..., _CHIN]
+    m["jaw"] = y[..., _LOWER_LIP_BOTTOM]
     return m
 
 
@@ -306,10 +311,10 @@ def au_intensities(points: np.ndarray) -> np.ndarray:
         "AU01": both("inner_brow"),
         "AU02": both("outer_brow"),
         "AU04": (-d["brow_gap"] - both("mid_brow")) / 2,
-        "AU05": both("upper_lid"),
+        "AU05": both("upper_lid") - both("lower_lid"),
         "AU06": both("cheek"),
         "AU07": both("lower_lid"),
-        "AU09": both("nose_wing"),
+        "AU09": -both("nose_root"),
         "AU10": d["upper_lip"],
         "AU12": (au12["R"] + au12["L"]) / 2,
         "AU14": (au14["R"] + au14["L"]) / 2,
@@ -318,7 +323,7 @@ def au_intensities(points: np.ndarray) -> np.ndarray:
         "AU20": (au20["R"] + au20["L"]) / 2,
         "AU23": -d["vermilion"],
         "AU25": d["lip_gap"],
-        "AU26": -d["chin"],
+        "AU26": -d["jaw"],
         "AU45": (closure[0] + closure[1]) / 2,
         "AU12_L": au12["L"],
         "AU12_R": au12["R"],

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..au.geometry import AU_NAMES, IOD_CM, _canonical
+from ..au.geometry import AU_NAMES, IOD_CM, _canonical, align, au_intensities, head_pose
 
-__all__ = ["shape_offsets", "POSE_NAMES", "BLOCKS"]
+__all__ = ["shape_offsets", "mesh_blocks", "POSE_NAMES", "BLOCKS"]
 
 POSE_NAMES: tuple[str, ...] = ("pitch", "yaw", "roll")
 BLOCKS: tuple[str, ...] = ("au", "pose", "shape", "blendshapes", "appearance")
@@ -50,4 +50,43 @@ def shape_offsets(aligned_points: np.ndarray) -> np.ndarray:
     return d.reshape(*d.shape[:-2], 468 * 3)
 
 
-assert len(AU_NAMES) == 21
+def mesh_blocks(
+    landmarks: np.ndarray, blendshapes: np.ndarray, presence: np.ndarray
+) -> dict[str, np.ndarray]:
+    """All mesh-derived feature blocks of a batch of faces.
+
+    This is the one function that turns face meshes into features, used by
+    `fau.Detector` and by the training scripts alike.
+
+    Parameters
+    ----------
+    landmarks : ndarray, (n, 478, 3)
+        Image-pixel landmarks.
+    blendshapes : ndarray, (n, 52)
+    presence : ndarray, (n,)
+
+    Returns
+    -------
+    dict
+        ``landmarks``, ``au`` (n, 21), ``pose`` (n, 3), ``shape`` (n, 1404) raw offsets,
+        ``blendshapes`` (n, 52), ``presence`` (n,).
+    """
+    lm = np.asarray(landmarks, dtype=np.float32).reshape(-1, 478, 3)
+    if len(lm) == 0:
+        return {
+            "landmarks": lm,
+            "au": np.zeros((0, len(AU_NAMES))),
+            "pose": np.zeros((0, 3)),
+            "shape": np.zeros((0, 468 * 3)),
+            "blendshapes": np.zeros((0, 52), np.float32),
+            "presence": np.zeros(0),
+        }
+    al = align(lm)
+    return {
+        "landmarks": lm,
+        "au": au_intensities(al.points),
+        "pose": head_pose(al.rotation),
+        "shape": shape_offsets(al.points),
+        "blendshapes": np.asarray(blendshapes, dtype=np.float32).reshape(len(lm), 52),
+        "presence": np.asarray(presence, dtype=np.float64).reshape(len(lm)),
+    }

@@ -19,9 +19,12 @@ detector misses 3.5% of FER-2013 crops) and tracking without re-detection.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import math
+import os
+import sys
 import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,6 +45,8 @@ DETECTOR_SIDE = 128  # px, model input
 _ANCHOR_GRIDS = ((16, 2), (8, 6))
 _SCORE_CLIP = 100.0  # logit clipping before the sigmoid
 _NMS_IOU = 0.3  # weighted NMS overlap threshold
+#: Long side / short side above which the detector also runs on square tiles.
+TILE_ASPECT = 1.5
 #: Detector keypoints: 0 right eye, 1 left eye (subject's), 2 nose tip, 3 mouth centre,
 #: 4 right ear tragion, 5 left ear tragion.
 _N_KEYPOINTS = 6
@@ -172,8 +177,9 @@ class MediaPipeBackend:
         self._det = Interpreter(model_content=blobs["face_detector.tflite"], **kwargs)
         self._lmk = Interpreter(model_content=blobs["face_landmarks_detector.tflite"], **kwargs)
         self._bs = Interpreter(model_content=blobs["face_blendshapes.tflite"], **kwargs)
-        for it in (self._det, self._lmk, self._bs):
-            it.allocate_tensors()
+        with _native_stderr_silenced():  # LiteRT prints "INFO: Created ... delegate" here
+            for it in (self._det, self._lmk, self._bs):
+                it.allocate_tensors()
         self._det_in = self._det.get_input_details()[0]["index"]
         det_out = {d["name"]: d["index"] for d in self._det.get_output_details()}
         self._det_reg, self._det_cls = det_out["regressors"], det_out["classificators"]
@@ -188,41 +194,57 @@ class MediaPipeBackend:
         self._closed = False
 
     # -- detector ---------------------------------------------------------------------
-    def detect_faces(self, image: np.ndarray) -> list[Detection]:
-        """Run the face detector on an RGB uint8 image; boxes in image pixels."""
-        h, w = image.shape[:2]
-        side = max(h, w)
-        # Letterbox to a square (MediaPipe keeps the aspect ratio, zero border).
-        roi = Roi(w / 2.0, h / 2.0, float(side), 0.0)
+    def _detect_square(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, ...]:
+        """Raw detections in one axis-aligned square ``roi``: boxes (k, 4) as x0, y0, x1,
+        y1, keypoints (k, 6, 2), scores (k,), all in image pixels."""
         tensor = crop(image, roi, DETECTOR_SIDE).astype(np.float32) / 127.5 - 1.0
         self._det.set_tensor(self._det_in, tensor[None])
         self._det.invoke()
         raw = self._det.get_tensor(self._det_reg)[0]
-        logits = self._det.get_tensor(self._det_cls)[0, :, 0]
-        scores = 1.0 / (1.0 + np.exp(-np.clip(logits.astype(np.float64), -_SCORE_CLIP, _SCORE_CLIP)))
+        logits = self._det.get_tensor(self._det_cls)[0, :, 0].astype(np.float64)
+        scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -_SCORE_CLIP, _SCORE_CLIP)))
         keep = scores >= self.min_detection_score
-        if not keep.any():
-            return []
         anchors = _anchors()[keep]
         raw, scores = raw[keep] / DETECTOR_SIDE, scores[keep]
         centre = raw[:, :2] + anchors
         half = raw[:, 2:4] / 2.0
-        boxes = np.concatenate([centre - half, centre + half], axis=1)
-        kps = raw[:, 4:].reshape(-1, _N_KEYPOINTS, 2) + anchors[:, None, :]
-        # From the letterboxed unit square back to image pixels.
-        offset = np.array([(w - side) / 2.0, (h - side) / 2.0])
-        out = []
-        for box, kp, score in _weighted_nms(boxes, kps, scores, self.max_faces):
-            x0, y0 = box[:2] * side + offset
-            x1, y1 = box[2:] * side + offset
-            out.append(
-                Detection(
-                    box=(float(x0), float(y0), float(x1 - x0), float(y1 - y0)),
-                    keypoints=kp * side + offset,
-                    score=score,
-                )
+        origin = np.array([roi.cx - roi.size / 2.0, roi.cy - roi.size / 2.0])
+        boxes = np.concatenate([centre - half, centre + half], axis=1) * roi.size
+        boxes += np.tile(origin, 2)
+        kps = (raw[:, 4:].reshape(-1, _N_KEYPOINTS, 2) + anchors[:, None, :]) * roi.size + origin
+        return boxes, kps, scores
+
+    def detect_faces(self, image: np.ndarray) -> list[Detection]:
+        """Run the face detector on an RGB uint8 image; boxes in image pixels.
+
+        The image is letterboxed to a square (as MediaPipe does). When its sides differ
+        by more than `TILE_ASPECT`, the detector also runs on overlapping squares of the
+        short side along the long side, so that faces in wide frames (side-by-side
+        video, group photos) are not too small for the 128-pixel model; all
+        candidates are merged by weighted non-maximum suppression.
+        """
+        h, w = image.shape[:2]
+        rois = [Roi(w / 2.0, h / 2.0, float(max(h, w)), 0.0)]
+        short, long_ = min(h, w), max(h, w)
+        if long_ > TILE_ASPECT * short:
+            n = int(math.ceil(long_ / short)) + 1
+            for c in np.linspace(short / 2.0, long_ - short / 2.0, n):
+                rois.append(Roi(c, h / 2.0, float(short), 0.0) if w >= h
+                            else Roi(w / 2.0, c, float(short), 0.0))
+        parts = [self._detect_square(image, r) for r in rois]
+        boxes = np.concatenate([p[0] for p in parts])
+        if not len(boxes):
+            return []
+        kps = np.concatenate([p[1] for p in parts])
+        scores = np.concatenate([p[2] for p in parts])
+        return [
+            Detection(
+                box=(float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])),
+                keypoints=k,
+                score=sc,
             )
-        return out
+            for b, k, sc in _weighted_nms(boxes, kps, scores, self.max_faces)
+        ]
 
     # -- landmarks --------------------------------------------------------------------
     def mesh_in_roi(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, float]:
@@ -319,6 +341,25 @@ class MediaPipeBackend:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Silence C-level writes to stderr (file descriptor 2) for the duration."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (e.g. captured)
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), fd)
+            yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
 
 
 def _dedupe(faces: list[FaceMesh], min_iou: float = 0.5) -> list[FaceMesh]:

@@ -1,0 +1,196 @@
+"""Train, calibrate and evaluate fau's XGBoost expression models on FER-2013 / FER+.
+
+Protocol: fit on Training, choose the number of boosting rounds (early stopping) and the
+softmax temperature on PublicTest, evaluate once on PrivateTest. Features come from
+``cache/fer_mesh.npz`` (``benchmarks/extract_fer.py``: fau's cropped-face path) through
+`fau.expression.features.mesh_blocks`, the function `fau.Detector` uses, and for the
+``appearance`` block from ``cache/cnn_logits.npz`` (``benchmarks/train_cnn.py``:
+out-of-fold logits on Training rows, the shipped ONNX model's logits on test rows).
+
+Variants (feature blocks):
+    geom         au + pose + shape          (the geometric AU model)
+    geom_bs      geom + blendshapes
+    appearance   appearance                 (CNN logits only)
+    fused        geom + blendshapes + appearance
+
+Usage::
+
+    python benchmarks/train_expression.py --labels fer2013 --variant geom_bs
+    python benchmarks/train_expression.py --labels ferplus --variant fused --ship
+
+``--ship`` writes ``fau/models/expression_<labels>.npz``. Results go to
+``benchmarks/results/fau_<variant>__<labels>.json`` (see ``benchmarks/fer_eval.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from sklearn.decomposition import PCA
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import fer_eval  # noqa: E402
+from fau.expression.features import mesh_blocks  # noqa: E402
+from fau.expression.labels import EXPRESSIONS  # noqa: E402
+from fau.expression.model import ExpressionModel  # noqa: E402
+
+log = logging.getLogger("train_expression")
+
+VARIANTS = {
+    "geom": ("au", "pose", "shape"),
+    "geom_bs": ("au", "pose", "shape", "blendshapes"),
+    "appearance": ("appearance",),
+    "fused": ("au", "pose", "shape", "blendshapes", "appearance"),
+}
+SEED = 0
+#: XGBoost settings (fixed a priori; rounds chosen by early stopping on PublicTest).
+PARAMS = {
+    "objective": "multi:softprob",
+    "eval_metric": "mlogloss",
+    "tree_method": "hist",
+    "max_depth": 5,
+    "eta": 0.05,
+    "subsample": 0.8,
+    "colsample_bytree": 0.5,
+    "min_child_weight": 2.0,
+    "lambda": 2.0,
+    "max_bin": 128,
+    "seed": SEED,
+}
+MAX_ROUNDS = 3000
+EARLY_STOP = 100
+
+
+def load_blocks(mesh_path: Path, cnn_path: Path | None) -> dict[str, np.ndarray]:
+    m = np.load(mesh_path)
+    blocks = mesh_blocks(m["landmarks"], m["blendshapes"], m["presence"])
+    if cnn_path is not None and cnn_path.is_file():
+        c = np.load(cnn_path)
+        blocks["appearance"] = np.concatenate(
+            [c["fer2013_logits"], c["ferplus_logits"]], axis=1
+        ).astype(np.float32)
+    return blocks
+
+
+def targets(data: dict, labels: str, split: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training rows, class indices and weights (FER+: one row per voted class)."""
+    idx = np.flatnonzero(data["split"] == split)
+    if labels == "fer2013":
+        return idx, data["labels"][idx], np.ones(len(idx))
+    soft = fer_eval.ferplus_soft_targets(data["votes"][idx])
+    rows, cls = np.nonzero(soft > 0)
+    return idx[rows], cls, soft[rows, cls]
+
+
+def fit_temperature(margins: np.ndarray, y: np.ndarray) -> float:
+    def nll(t: float) -> float:
+        z = margins / t
+        z = z - z.max(1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+        return float(-logp[np.arange(len(y)), y].mean())
+
+    return float(minimize_scalar(nll, bounds=(0.3, 5.0), method="bounded").x)
+
+
+def main() -> None:
+    import xgboost as xgb
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--labels", choices=["fer2013", "ferplus"], required=True)
+    ap.add_argument("--variant", choices=list(VARIANTS), required=True)
+    ap.add_argument("--mesh", default=str(ROOT / "cache/fer_mesh.npz"))
+    ap.add_argument("--cnn", default=str(ROOT / "cache/cnn_logits.npz"))
+    ap.add_argument("--pca", type=int, default=60, help="shape-block principal components")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--ship", action="store_true", help="write fau/models/expression_<labels>.npz")
+    ap.add_argument("--results", default=str(ROOT / "benchmarks/results"))
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    t0 = time.time()
+    data = fer_eval.load_fer()
+    blocks = load_blocks(Path(args.mesh), Path(args.cnn))
+    wanted = VARIANTS[args.variant]
+    if "appearance" in wanted and "appearance" not in blocks:
+        sys.exit(f"{args.cnn} not found: run benchmarks/train_cnn.py first")
+    classes = EXPRESSIONS[:7] if args.labels == "fer2013" else EXPRESSIONS
+    train_idx = np.flatnonzero(data["split"] == 0)
+
+    shape_mean = shape_components = None
+    if "shape" in wanted:
+        pca = PCA(n_components=args.pca, random_state=SEED, svd_solver="randomized")
+        pca.fit(blocks["shape"][train_idx])
+        shape_mean, shape_components = pca.mean_, pca.components_
+    model = ExpressionModel(
+        booster=None, classes=tuple(classes), blocks=wanted,
+        shape_mean=shape_mean, shape_components=shape_components,
+    )
+    X = model.assemble(blocks)
+
+    tr, ytr, wtr = targets(data, args.labels, 0)
+    va, yva, wva = targets(data, args.labels, 1)
+    dtr = xgb.DMatrix(X[tr], label=ytr, weight=wtr, feature_names=model.feature_names)
+    dva = xgb.DMatrix(X[va], label=yva, weight=wva, feature_names=model.feature_names)
+    params = dict(PARAMS, num_class=len(classes), nthread=args.threads)
+    booster = xgb.train(
+        params, dtr, num_boost_round=MAX_ROUNDS, evals=[(dva, "PublicTest")],
+        early_stopping_rounds=EARLY_STOP, verbose_eval=200,
+    )
+    booster = booster[: booster.best_iteration + 1]
+    model.booster = booster
+    fit_s = time.time() - t0
+
+    # Temperature on PublicTest (hard labels of the protocol).
+    pub_idx, pub_y, _ = fer_eval.protocol_data(data, args.labels, 1)
+    model.temperature = fit_temperature(model._margins(X[pub_idx]), pub_y)
+
+    priv_idx, priv_y, names = fer_eval.protocol_data(data, args.labels, 2)
+    proba = model.predict_proba(X[priv_idx])[:, : len(names)]
+    metrics = fer_eval.evaluate(priv_y, proba, names)
+    pub_acc = float((model.predict_proba(X[pub_idx]).argmax(1) == pub_y).mean())
+    command = "python benchmarks/train_expression.py " + " ".join(
+        shlex.quote(a) for a in sys.argv[1:]
+    )
+    name = f"fau_{args.variant}"
+    model.info = {
+        "variant": args.variant, "labels": args.labels, "command": command,
+        "rounds": int(booster.num_boosted_rounds()), "params": params, "pca": args.pca,
+        "temperature": model.temperature, "publictest_accuracy": pub_acc,
+        "privatetest_accuracy": metrics["accuracy"], "privatetest_macro_f1": metrics["macro_f1"],
+        "privatetest_ece": metrics["ece"], "train_seconds": round(fit_s, 1),
+        "data": "FER-2013 Training (28,709), FER+ votes; features from benchmarks/extract_fer.py",
+    }
+    fer_eval.write_result(
+        name, args.labels, metrics, command=command, path=args.results,
+        notes=f"{len(wanted)} blocks {wanted}; {booster.num_boosted_rounds()} rounds; "
+              f"T={model.temperature:.3f}; PublicTest acc {pub_acc:.4f}; train {fit_s:.0f}s",
+        extra={"publictest_accuracy": pub_acc, "temperature": model.temperature,
+               "rounds": int(booster.num_boosted_rounds())},
+    )
+    log.info("%s/%s: PublicTest %.4f  PrivateTest acc %.4f macro-F1 %.4f ECE %.4f  "
+             "(%d rounds, T=%.3f, %.0f s)", args.variant, args.labels, pub_acc,
+             metrics["accuracy"], metrics["macro_f1"], metrics["ece"],
+             booster.num_boosted_rounds(), model.temperature, time.time() - t0)
+    if args.ship:
+        out = ROOT / "fau" / "models" / f"expression_{args.labels}.npz"
+        model.save(out)
+        img = ROOT / "docs" / "img"
+        img.mkdir(parents=True, exist_ok=True)
+        fer_eval.reliability_diagram(
+            priv_y, proba, img / f"reliability_{args.labels}.png",
+            title=f"fau {args.variant} ({args.labels}), PrivateTest",
+        )
+        log.info("wrote %s (%.1f MB)", out, out.stat().st_size / 1e6)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,395 @@
+"""`batch`: analyse many videos with joblib processes or on a Dask distributed cluster."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import pandas as pd
+
+from ..errors import FauError
+from .inputs import PathLike, collect_inputs
+from .store import atomic_path, remove_stale_temporaries
+from .worker import RUNNING_FILE, Job, run_job, skip_record
+
+__all__ = ["batch", "INDEX_FILE", "INDEX_COLUMNS", "STATUSES", "OWNER_FILE"]
+
+log = logging.getLogger(__name__)
+
+#: The batch's index table, in the output folder.
+INDEX_FILE = "index.csv"
+#: Columns of ``index.csv``, in order. ``seconds`` is this run's wall time on the video
+#: (for ``skipped`` rows: the time spent checking its outputs); ``worker`` is
+#: ``host:pid``; ``worker_peak_rss_mb`` the worker process's peak resident memory so far.
+INDEX_COLUMNS: tuple[str, ...] = (
+    "path", "name", "status", "error", "duration_s", "faces", "frames", "seconds",
+    "worker", "worker_peak_rss_mb",
+)
+#: Values of the ``status`` column.
+STATUSES: tuple[str, ...] = ("ok", "failed", "skipped")
+#: Lock file that marks a folder as a fau batch output and keeps two runs out of it.
+OWNER_FILE = ".fau-batch.lock"
+#: Seconds to wait for a Dask scheduler to answer.
+SCHEDULER_TIMEOUT_S = 30
+
+
+def _check_jobs(jobs: int | None) -> int:
+    if jobs is None:
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # pragma: no cover - macOS, Windows
+            return max(1, os.cpu_count() or 1)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise FauError(f"jobs must be a whole number of at least 1, got {jobs!r}")
+    return jobs
+
+
+def _check_fps(fps: float | None) -> float | None:
+    if fps is None:
+        return None
+    try:
+        f = float(fps)
+    except (TypeError, ValueError):
+        raise FauError(f"fps must be a positive number, got {fps!r}") from None
+    if not math.isfinite(f) or f <= 0:
+        raise FauError(f"fps must be a positive number, got {fps!r}")
+    return f
+
+
+@contextlib.contextmanager
+def _claim(out_dir: Path) -> Iterator[None]:
+    """Create/claim the output folder and hold its lock for the run.
+
+    A folder that exists, is not empty and has no `OWNER_FILE` is refused: it is not a
+    fau batch output and fau does not write into the user's other files.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise FauError(f"output {str(out_dir)!r} is a file, not a folder")
+    owner = out_dir / OWNER_FILE
+    if out_dir.is_dir() and not owner.exists() and any(out_dir.iterdir()):
+        raise FauError(
+            f"output folder {str(out_dir)!r} is not empty and is not a fau batch output; "
+            "choose a new or empty folder"
+        )
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(owner, "a+")
+    except OSError as exc:
+        raise FauError(f"cannot write to output folder {str(out_dir)!r}: {exc}") from None
+    try:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no lock
+            fcntl = None
+        if fcntl is not None:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise FauError(
+                    f"another fau batch is writing to {str(out_dir)!r}; wait for it to end"
+                ) from None
+        yield
+    finally:
+        fh.close()
+
+
+class _Index:
+    """The index rows in input order, rewritten atomically after every change."""
+
+    def __init__(self, path: Path, names: list[str]) -> None:
+        self.path = path
+        self.order = {n: i for i, n in enumerate(names)}
+        self.records: dict[str, dict[str, Any]] = {}
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.records[record["name"]] = record
+        self.write()
+
+    def frame(self) -> pd.DataFrame:
+        rows = sorted(self.records.values(), key=lambda r: self.order[r["name"]])
+        df = pd.DataFrame(rows, columns=list(INDEX_COLUMNS))
+        df["error"] = df["error"].fillna("")
+        for c in ("faces", "frames"):
+            df[c] = pd.to_numeric(df[c]).astype("Int64")  # empty (not NaN) for failures
+        return df
+
+    def write(self) -> None:
+        with atomic_path(self.path) as tmp:
+            self.frame().to_csv(tmp, index=False)
+
+
+def _crash_record(job: Job, message: str) -> dict[str, Any]:
+    (job.folder / RUNNING_FILE).unlink(missing_ok=True)
+    return {"path": str(job.video.path), "name": job.video.name, "status": "failed",
+            "error": message, "duration_s": None, "faces": None, "frames": None,
+            "seconds": None, "worker": "", "worker_peak_rss_mb": None}
+
+
+#: Environment of local worker processes: one thread for every native thread pool
+#: (the same variables joblib sets with ``inner_max_num_threads=1``), so N workers use
+#: N cores and do not oversubscribe them.
+ONE_THREAD_ENV: dict[str, str] = {
+    v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                     "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS",
+                     "NUMEXPR_NUM_THREADS")
+}
+
+
+def _run_local(jobs: list[Job], n_jobs: int, done: Callable[[dict[str, Any]], None]) -> None:
+    """Run on joblib's loky process pool; a worker that dies fails only its own video.
+
+    Uses a private `joblib.externals.loky.ProcessPoolExecutor` (not loky's shared
+    reusable executor, so it never disturbs the caller's own ``joblib.Parallel``).
+    Each worker process keeps its `fau.Detector` for all the videos it runs.
+
+    When a worker process dies (segfault, out of memory), loky stops the whole pool. The
+    videos that were running then (their ``running.json`` is still there) are rerun one
+    at a time in a fresh single-worker pool, so the one that kills its worker is found
+    and marked failed; the rest go on in parallel in a new pool.
+    """
+    from concurrent.futures import as_completed
+
+    from joblib.externals.loky import ProcessPoolExecutor
+    from joblib.externals.loky.process_executor import BrokenProcessPool
+
+    pending = list(jobs)
+    while pending:
+        executor = ProcessPoolExecutor(max_workers=min(n_jobs, len(pending)),
+                                       env=ONE_THREAD_ENV)
+        futures = {executor.submit(run_job, j): j for j in pending}
+        broken: BrokenProcessPool | None = None
+        try:
+            for fut in as_completed(list(futures)):
+                try:
+                    rec = fut.result()
+                except BrokenProcessPool as exc:
+                    broken = exc
+                    break
+                del futures[fut]
+                done(rec)
+        finally:
+            executor.shutdown(wait=broken is None and not futures, kill_workers=bool(futures))
+        if broken is None:
+            return
+        rest = []
+        for fut, j in futures.items():
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                done(fut.result())  # finished before the pool broke
+            else:
+                rest.append(j)
+        suspects = [j for j in rest if (j.folder / RUNNING_FILE).exists()]
+        if not suspects:
+            raise FauError(f"batch worker processes failed: {broken}") from broken
+        log.warning("a worker process died; rerunning %d video(s) one by one to find "
+                    "which", len(suspects))
+        for j in suspects:
+            (j.folder / RUNNING_FILE).unlink(missing_ok=True)
+            single = ProcessPoolExecutor(max_workers=1, env=ONE_THREAD_ENV)
+            try:
+                rec = single.submit(run_job, j).result()
+            except BrokenProcessPool as crash:
+                rec = _crash_record(j, "the worker process died while analysing this "
+                                       f"video ({_first_line(crash)})")
+            finally:
+                single.shutdown(wait=True, kill_workers=True)
+            done(rec)
+        pending = [j for j in rest if j not in suspects]
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [ln for ln in str(exc).splitlines() if "exit code" in ln.lower()]
+    return lines[0].strip() if lines else str(exc).splitlines()[0]
+
+
+def _connect(scheduler: Any):
+    try:
+        from distributed import Client
+    except ImportError:
+        raise FauError(
+            "a scheduler needs Dask distributed: pip install 'fau[batch]'"
+        ) from None
+    if isinstance(scheduler, Client):
+        return scheduler, False
+    if not isinstance(scheduler, str) or not scheduler.strip():
+        raise FauError(f"scheduler must be an address like 'tcp://host:8786', got {scheduler!r}")
+    try:
+        return Client(scheduler.strip(), timeout=SCHEDULER_TIMEOUT_S), True
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise FauError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
+
+
+def _run_dask(jobs: list[Job], scheduler: Any, done: Callable[[dict[str, Any]], None]) -> None:
+    """Run on a Dask distributed cluster: one task per video, results as they complete.
+
+    A worker that dies is Dask's business: the scheduler reruns its task elsewhere and,
+    after ``distributed.scheduler.allowed-failures`` deaths, gives up on that task only
+    (``KilledWorker``), which marks that video failed.
+    """
+    from distributed import as_completed
+
+    client, own = _connect(scheduler)
+    run = uuid.uuid4().hex[:8]
+    futures = {}
+    try:
+        for j in jobs:
+            fut = client.submit(run_job, j, pure=False, key=f"fau-batch-{run}-{j.video.name}")
+            futures[fut] = j
+        for fut in as_completed(list(futures)):
+            j = futures.pop(fut)
+            try:
+                rec = fut.result()
+            except Exception as exc:  # KilledWorker, a lost worker, a pickling error
+                rec = _crash_record(j, f"{type(exc).__name__}: {exc}")
+            done(rec)
+    finally:
+        if futures:
+            client.cancel(list(futures))
+        if own:
+            client.close()
+
+
+def batch(
+    inputs: Sequence[PathLike] | PathLike,
+    out_dir: PathLike,
+    *,
+    jobs: int | None = None,
+    scheduler: Any = None,
+    fps: float | None = None,
+    report: bool = False,
+    expression_model: str | None = "ferplus",
+    max_faces: int = 4,
+    detector_options: dict[str, Any] | None = None,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> pd.DataFrame:
+    """Analyse many videos in parallel, resumably; one output folder per video.
+
+    Parameters
+    ----------
+    inputs : path or sequence of paths
+        Video files, folders (searched recursively for `fau.batch.VIDEO_EXTENSIONS`)
+        and ``.csv`` manifests with a ``path`` column and an optional ``segments`` column
+        (a CSV of ``start, end, label`` in seconds per video); relative paths in a
+        manifest are relative to the manifest's folder.
+    out_dir : path
+        Output folder (created; a non-empty folder that is not a fau batch output is
+        refused). Per video ``out_dir/<name>/`` holds ``frames.parquet`` (one row per face
+        per analysed frame), ``summary.json``, ``report.html`` (with ``report=True``) and
+        ``done.json`` (completion marker); ``<name>`` is the file's stem plus a hash of
+        its absolute path. ``out_dir/index.csv`` lists every video (`INDEX_COLUMNS`).
+    jobs : int or None
+        Local worker processes (default: one per available core). Each runs one video at a
+        time with single-threaded models. Not allowed together with ``scheduler``.
+    scheduler : str or distributed.Client or None
+        Dask scheduler address (``"tcp://host:8786"``) or a connected ``Client``: the
+        videos run as Dask tasks on the cluster's workers (start them with
+        ``--nthreads 1``; see docs/scaling.md). Needs ``pip install 'fau[batch]'``.
+    fps : float or None
+        Frames analysed per second of video (None: every frame).
+    report : bool
+        Also write an HTML report per video.
+    expression_model : {"ferplus", "fer2013"} or None
+        Passed to `fau.Detector`; None skips expression scoring (columns NaN).
+    max_faces : int
+        Passed to `fau.Detector`.
+    detector_options : dict or None
+        Further `fau.Detector` keyword arguments (override the two above; must pickle).
+    progress : callable or None
+        Called in this process with each video's index record as it completes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The index (also written to ``out_dir/index.csv``): ``path``, ``name``, ``status``
+        (``ok``, ``failed`` or ``skipped`` = outputs already complete), ``error``,
+        ``duration_s`` (video length), ``faces`` (number of tracks), ``frames``
+        (analysed), ``seconds`` (wall time in this run), ``worker``,
+        ``worker_peak_rss_mb``.
+
+    Raises
+    ------
+    FauError
+        Bad arguments or inputs (see `fau.batch.collect_inputs`), an output folder that
+        is not fau's or is in use, an unreachable scheduler. Problems of single videos
+        never raise: they are ``failed`` rows.
+
+    Notes
+    -----
+    Resuming: a video is skipped only if its ``done.json`` (written last) matches the
+    input's size and modification time, the segment file, the options, and the size and
+    SHA-256 of every output. Every file is written to a temporary name and renamed, and
+    ``index.csv`` is rewritten (atomically) after each video, so an interrupted run
+    leaves a valid index and a rerun picks up where it stopped.
+
+    Examples
+    --------
+    >>> import fau
+    >>> index = fau.batch(["interviews/"], "results", fps=5)      # doctest: +SKIP
+    >>> index.status.value_counts()                               # doctest: +SKIP
+    """
+    if scheduler is not None and jobs is not None:
+        raise FauError("give either jobs (local processes) or scheduler (a Dask cluster), "
+                       "not both: the cluster's workers set the parallelism")
+    n_jobs = _check_jobs(jobs)
+    fps = _check_fps(fps)
+    options: dict[str, Any] = {"expression_model": expression_model, "max_faces": max_faces}
+    options.update(detector_options or {})
+    videos = collect_inputs(inputs)
+    out = Path(os.path.abspath(os.fspath(out_dir)))
+    for v in videos:
+        if out == v.path or out in v.path.parents:
+            raise FauError(f"output folder {str(out)!r} contains the input {str(v.path)!r}")
+
+    with _claim(out):
+        remove_stale_temporaries(out)  # left by a run that was killed; we hold the lock
+        index = _Index(out / INDEX_FILE, [v.name for v in videos])
+        all_jobs = [Job(video=v, out_dir=out, fps=fps, report=report,
+                        detector_options=options) for v in videos]
+        pending = []
+        for j in all_jobs:
+            rec = skip_record(j)
+            if rec is None:
+                (j.folder / RUNNING_FILE).unlink(missing_ok=True)
+                remove_stale_temporaries(j.folder)
+                pending.append(j)
+            else:
+                index.records[rec["name"]] = rec
+                if progress:
+                    progress(rec)
+        index.write()
+        log.info("%d video(s): %d to analyse, %d already complete", len(all_jobs),
+                 len(pending), len(all_jobs) - len(pending))
+        if report and pending:
+            _check_report_support()
+        if options.get("expression_model") is not None and pending:
+            from .._resources import model_path
+
+            model_path(f"expression_{options['expression_model']}.npz")  # clear error early
+
+        def done(rec: dict[str, Any]) -> None:
+            index.add(rec)
+            if rec["status"] == "failed":
+                log.warning("%s failed: %s", rec["path"], rec["error"])
+            if progress:
+                progress(rec)
+
+        t0 = time.perf_counter()
+        if pending:
+            if scheduler is not None:
+                _run_dask(pending, scheduler, done)
+            else:
+                _run_local(pending, n_jobs, done)
+        log.info("batch finished in %.1f s", time.perf_counter() - t0)
+        return index.frame()
+
+
+def _check_report_support() -> None:
+    from .analysis import report_supported
+
+    if not report_supported():
+        raise FauError("HTML reports need fau.report, which this installation lacks")

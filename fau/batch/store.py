@@ -1,0 +1,200 @@
+"""Atomic files, input fingerprints and the done-marker that makes a batch resumable.
+
+A video's outputs are complete only when its ``done.json`` marker — written last,
+atomically — exists and still matches: same input path, size and modification time,
+same segment file, same analysis options, and every output file present with the size
+and SHA-256 the marker recorded. Anything else (no marker, a changed input, a missing,
+truncated or edited output) means the video is analysed again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import os
+import re
+import uuid
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+
+__all__ = [
+    "DONE_MARKER",
+    "remove_stale_temporaries",
+    "MARKER_VERSION",
+    "atomic_path",
+    "write_bytes_atomic",
+    "write_json_atomic",
+    "fingerprint",
+    "file_digest",
+    "write_marker",
+    "read_complete_marker",
+    "to_json_safe",
+]
+
+log = logging.getLogger(__name__)
+
+#: File name of the completion marker in each video's output folder.
+DONE_MARKER = "done.json"
+#: Marker layout version; a marker of another version is treated as incomplete.
+MARKER_VERSION = 1
+_CHUNK = 1 << 20  # bytes read at a time when hashing
+
+
+_TMP_NAME = re.compile(r"^\..+\.[0-9a-f]{12}\.tmp$")
+
+
+def remove_stale_temporaries(folder: Path) -> int:
+    """Delete temporary files `atomic_path` left in ``folder`` when a run was killed.
+
+    Only names of the form ``.<file>.<12 hex digits>.tmp`` are touched. Call it only
+    while no other writer uses the folder. Returns how many were removed.
+    """
+    n = 0
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return 0
+    for e in entries:
+        if e.is_file(follow_symlinks=False) and _TMP_NAME.match(e.name):
+            Path(e.path).unlink(missing_ok=True)
+            n += 1
+    return n
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it is fsynced and renamed onto it.
+
+    The temporary file is in the same folder (so the rename is atomic on POSIX and
+    Windows local file systems) and is removed if the block raises.
+    """
+    path = Path(path)
+    tmp_path = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
+    try:
+        tmp_path.touch(exist_ok=False)  # normal permissions (umask), unlike mkstemp's 0600
+        yield tmp_path
+        with open(tmp_path, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temporary file + fsync + rename)."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def to_json_safe(value: Any) -> Any:
+    """Convert numpy scalars/arrays, paths and non-finite floats (→ None) for JSON."""
+    if isinstance(value, Mapping):
+        return {str(k): to_json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_json_safe(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return value
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write ``obj`` as indented UTF-8 JSON, atomically (NaN/inf become null)."""
+    text = json.dumps(to_json_safe(obj), indent=1, ensure_ascii=False, allow_nan=False)
+    write_bytes_atomic(path, (text + "\n").encode("utf-8"))
+
+
+def fingerprint(path: Path | None) -> dict[str, Any] | None:
+    """``{"path", "size", "mtime_ns"}`` of a file, None for None.
+
+    Size and modification time identify a version of an input cheaply (hashing
+    thousands of long videos on every rerun would cost as much as reading them).
+    """
+    if path is None:
+        return None
+    st = os.stat(path)
+    return {"path": os.fspath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def file_digest(path: Path) -> dict[str, Any]:
+    """``{"size", "sha256"}`` of an output file."""
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return {"size": size, "sha256": h.hexdigest()}
+
+
+def write_marker(folder: Path, *, key: Mapping[str, Any], outputs: list[str],
+                 record: Mapping[str, Any]) -> None:
+    """Write ``folder/done.json`` last: what was analysed, how, and what came out.
+
+    Parameters
+    ----------
+    folder : Path
+        The video's output folder.
+    key : mapping
+        Everything the outputs depend on (input and segment fingerprints, options).
+    outputs : list of str
+        File names (in ``folder``) to record with size and SHA-256.
+    record : mapping
+        Result fields kept for reruns (duration_s, faces, frames, seconds, ...).
+    """
+    marker = {
+        "version": MARKER_VERSION,
+        "key": dict(key),
+        "outputs": {name: file_digest(folder / name) for name in outputs},
+        "record": dict(record),
+    }
+    write_json_atomic(folder / DONE_MARKER, marker)
+
+
+def read_complete_marker(folder: Path, key: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The marker's ``record`` if the folder's outputs are complete for ``key``, else None.
+
+    Checks the marker version, that ``key`` equals the recorded key (after a JSON round
+    trip), and every recorded output's size and SHA-256.
+    """
+    path = folder / DONE_MARKER
+    try:
+        marker = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("unreadable marker %s (%s): analysing again", path, exc)
+        return None
+    if not isinstance(marker, dict) or marker.get("version") != MARKER_VERSION:
+        return None
+    if marker.get("key") != json.loads(json.dumps(to_json_safe(dict(key)))):
+        log.info("%s: input or options changed since the last run", folder.name)
+        return None
+    outputs = marker.get("outputs")
+    if not isinstance(outputs, dict) or not outputs:
+        return None
+    for name, expected in outputs.items():
+        f = folder / name
+        try:
+            if f.stat().st_size != expected.get("size"):
+                log.info("%s: %s has changed size", folder.name, name)
+                return None
+            if file_digest(f) != expected:
+                log.info("%s: %s has changed content", folder.name, name)
+                return None
+        except OSError:
+            log.info("%s: %s is missing", folder.name, name)
+            return None
+    record = marker.get("record")
+    return record if isinstance(record, dict) else None

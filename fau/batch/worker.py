@@ -1,0 +1,226 @@
+"""The unit of work of a batch: analyse one video and write its outputs (runs in workers).
+
+`run_job` is what joblib's processes and Dask's workers execute. It never raises for a
+bad video: any exception becomes a ``failed`` record with the error message, so one
+video cannot stop the others. Each worker process builds its `fau.Detector` once (per
+option set and thread) and reuses it for every video it gets.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import FauError
+from .inputs import VideoInput
+from .store import (
+    DONE_MARKER,
+    atomic_path,
+    fingerprint,
+    read_complete_marker,
+    write_bytes_atomic,
+    write_json_atomic,
+    write_marker,
+)
+
+__all__ = ["Job", "run_job", "job_key", "skip_record", "FRAMES_FILE", "SUMMARY_FILE",
+           "REPORT_FILE", "RUNNING_FILE"]
+
+log = logging.getLogger(__name__)
+
+#: Output file names inside each video's folder.
+FRAMES_FILE = "frames.parquet"
+SUMMARY_FILE = "summary.json"
+REPORT_FILE = "report.html"
+#: Written when a worker starts a video, removed when it ends (ok or failed): a file left
+#: behind means the worker process died while analysing that video.
+RUNNING_FILE = "running.json"
+
+_local = threading.local()
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs for one video (pickled to the worker).
+
+    Attributes
+    ----------
+    video : VideoInput
+    out_dir : Path
+        The batch's output folder (the video's outputs go to ``out_dir / video.name``).
+    fps : float or None
+        Frames analysed per second of video (None: all).
+    report : bool
+        Write ``report.html`` too.
+    detector_options : dict
+        Keyword arguments of `fau.Detector` (``num_threads`` defaults to 1).
+    """
+
+    video: VideoInput
+    out_dir: Path
+    fps: float | None = None
+    report: bool = False
+    detector_options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def folder(self) -> Path:
+        return self.out_dir / self.video.name
+
+
+def job_key(job: Job) -> dict[str, Any]:
+    """What a video's outputs depend on: input + segment fingerprints and the options.
+
+    Raises OSError when the input (or segment file) cannot be stat'ed.
+    """
+    opts = {k: v for k, v in job.detector_options.items() if k not in ("num_threads",)}
+    from .. import __version__
+
+    return {
+        "fau": __version__,
+        "input": fingerprint(job.video.path),
+        "segments": fingerprint(job.video.segments),
+        "fps": job.fps,
+        "report": job.report,
+        "detector": {k: (v if isinstance(v, (str, int, float, bool, type(None))) else repr(v))
+                     for k, v in sorted(opts.items())},
+    }
+
+
+def _record(job: Job, status: str, **fields: Any) -> dict[str, Any]:
+    rec = {
+        "path": str(job.video.path),
+        "name": job.video.name,
+        "status": status,
+        "error": "",
+        "duration_s": None,
+        "faces": None,
+        "frames": None,
+        "seconds": None,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+        "worker_peak_rss_mb": _peak_rss_mb(),
+    }
+    rec.update(fields)
+    return rec
+
+
+def _peak_rss_mb() -> float | None:
+    """Peak resident memory of this process so far (MiB; None where unknown)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
+def _detector(options: dict[str, Any]):
+    """This thread's `fau.Detector` for ``options``, built on first use and kept."""
+    from ..detector import Detector
+
+    cache = getattr(_local, "detectors", None)
+    if cache is None:
+        cache = _local.detectors = {}
+    import joblib
+
+    key = joblib.hash(options)
+    det = cache.get(key)
+    if det is None:
+        opts = {"num_threads": 1, **options}
+        det = Detector(**opts)
+        cache[key] = det
+        log.debug("worker %d: built %r", os.getpid(), det)
+    return det
+
+
+def skip_record(job: Job) -> dict[str, Any] | None:
+    """A ``skipped`` record if the job's outputs are complete and current, else None."""
+    t0 = time.perf_counter()
+    try:
+        key = job_key(job)
+    except OSError:
+        return None
+    done = read_complete_marker(job.folder, key)
+    if done is None:
+        return None
+    return _record(job, "skipped", duration_s=done.get("duration_s"), faces=done.get("faces"),
+                   frames=done.get("frames"), seconds=round(time.perf_counter() - t0, 3),
+                   worker="", worker_peak_rss_mb=None)
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, FauError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _outputs(job: Job) -> list[str]:
+    return [FRAMES_FILE, SUMMARY_FILE] + ([REPORT_FILE] if job.report else [])
+
+
+def run_job(job: Job) -> dict[str, Any]:
+    """Analyse one video and write its outputs atomically; return its index record.
+
+    Order of writes: the old ``done.json`` is removed first, then ``running.json``,
+    the outputs (each temp + rename), ``done.json`` last, and ``running.json`` is
+    removed. A crash at any point leaves no ``done.json``, so a rerun redoes the video.
+
+    Returns
+    -------
+    dict
+        ``path, name, status ("ok" or "failed"), error, duration_s, faces, frames,
+        seconds, worker, worker_peak_rss_mb``.
+    """
+    from .analysis import analyse_video
+
+    t0 = time.perf_counter()
+    folder = job.folder
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / DONE_MARKER).unlink(missing_ok=True)
+        write_json_atomic(folder / RUNNING_FILE, {"pid": os.getpid(),
+                                                  "host": socket.gethostname(),
+                                                  "started": time.time()})
+        key = job_key(job)
+        det = _detector(job.detector_options)
+        result = analyse_video(det, job.video.path, fps=job.fps, segments=job.video.segments,
+                               report=job.report)
+        if job_key(job)["input"] != key["input"]:
+            raise FauError(f"{str(job.video.path)!r} changed while it was being analysed")
+        frames = result.frames.copy(deep=False)
+        frames.attrs = {}  # pandas would store attrs (incl. wall time) in the Parquet file
+        with atomic_path(folder / FRAMES_FILE) as tmp:
+            frames.to_parquet(tmp, index=False)
+        summary = {"path": str(job.video.path), "name": job.video.name,
+                   "segments_file": job.video.segments, "fps": job.fps, **result.summary}
+        write_json_atomic(folder / SUMMARY_FILE, summary)
+        if job.report:
+            write_bytes_atomic(folder / REPORT_FILE, (result.report_html or "").encode("utf-8"))
+        seconds = round(time.perf_counter() - t0, 3)
+        fields = {"duration_s": result.summary.get("duration_s"),
+                  "faces": result.summary.get("faces"),
+                  "frames": result.summary.get("analysed_frames"),
+                  "seconds": seconds}
+        write_marker(folder, key=key, outputs=_outputs(job), record=fields)
+        return _record(job, "ok", **fields)
+    except Exception as exc:  # one bad video must not stop the batch
+        log.debug("%s failed:\n%s", job.video.path, traceback.format_exc())
+        for name in _outputs(job):  # no half-set of outputs from this run stays behind
+            try:
+                (folder / name).unlink(missing_ok=True)
+            except OSError:
+                pass
+        return _record(job, "failed", error=_error_text(exc),
+                       seconds=round(time.perf_counter() - t0, 3))
+    finally:
+        try:
+            (folder / RUNNING_FILE).unlink(missing_ok=True)
+        except OSError:
+            pass

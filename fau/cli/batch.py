@@ -1,0 +1,58 @@
+"""``fau batch INPUT... --out DIR [--jobs N] [--scheduler ADDRESS] [--fps F] [--report]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "batch", help="analyse many videos (local processes or a Dask cluster)",
+        description=(
+            "Analyse many videos in parallel and resumably. INPUT: video files, folders "
+            "(searched recursively) or .csv manifests (column 'path', optional 'segments'). "
+            "Writes one folder per video (frames.parquet, summary.json, report.html) and "
+            "DIR/index.csv. Rerunning skips videos whose outputs are complete. Exit status: 0 "
+            "all ok or skipped, 1 some videos failed (see index.csv), 2 bad arguments."))
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="video files, folders, manifests")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="local worker processes (default: one per core)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="Dask scheduler, e.g. tcp://host:8786 (needs fau[batch])")
+    p.add_argument("--fps", type=float, metavar="F",
+                   help="frames analysed per second of video (default: every frame)")
+    p.add_argument("--report", action="store_true", help="write an HTML report per video")
+    p.add_argument("--model", default="ferplus", choices=["ferplus", "fer2013", "none"],
+                   help="expression model; 'none' measures AUs only (default: ferplus)")
+    p.add_argument("--max-faces", type=int, default=4)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..batch import batch, collect_inputs
+
+    total = len(collect_inputs(args.inputs))
+    counts = {"ok": 0, "failed": 0, "skipped": 0}
+    with tqdm(total=total, unit="video", file=sys.stderr, dynamic_ncols=True) as bar:
+        def progress(rec: dict[str, Any]) -> None:
+            counts[rec["status"]] += 1
+            if rec["status"] == "failed":
+                bar.write(f"fau: failed: {rec['path']}: {rec['error']}", file=sys.stderr)
+            bar.set_postfix(counts, refresh=False)
+            bar.update(1)
+
+        index = batch(
+            args.inputs, args.out, jobs=args.jobs, scheduler=args.scheduler, fps=args.fps,
+            report=args.report, expression_model=None if args.model == "none" else args.model,
+            max_faces=args.max_faces, progress=progress,
+        )
+    n = index["status"].value_counts()
+    print(f"{n.get('ok', 0)} ok, {n.get('skipped', 0)} skipped, {n.get('failed', 0)} failed; "
+          f"index: {args.out.rstrip('/')}/index.csv")
+    return 1 if n.get("failed", 0) else 0
+

@@ -1,0 +1,89 @@
+"""``fau serve``: the web service (REST API, WebSocket stream, live page) under uvicorn.
+
+Needs ``pip install 'fau[serve]'``. Every option also reads a ``FAU_*`` variable
+(see `fau.serve.Settings.from_env`); options given on the command line win.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import fastapi  # noqa: F401  (a missing extra is reported by fau.cli as "needs fastapi")
+import uvicorn
+
+from ..errors import FauError
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "serve", help="run the web service and live page",
+        description="Serve the REST API (/v1/...), the WebSocket live stream (/v1/stream) and "
+        "the live camera page (/). Defaults come from FAU_* environment variables.")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; 0.0.0.0 for all interfaces)")
+    p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    p.add_argument("--db", metavar="URL", default=None,
+                   help="job database URL (default sqlite:///DATA_DIR/fau.db; e.g. "
+                   "postgresql+psycopg://user:pw@host/db; env FAU_DB_URL or DATABASE_URL)")
+    p.add_argument("--data-dir", metavar="DIR", default=None,
+                   help="folder for the database and job files (default ./fau-data; env FAU_DATA_DIR)")
+    p.add_argument("--max-upload-mb", type=float, metavar="N", default=None,
+                   help="largest upload in MiB (default 100; larger → 413)")
+    p.add_argument("--max-video-s", type=float, metavar="N", default=None,
+                   help="longest video in seconds (default 600; longer → 422)")
+    p.add_argument("--retention-h", type=float, metavar="N", default=None,
+                   help="hours to keep finished jobs and their files (default 24; 0 = keep)")
+    p.add_argument("--token", default=None,
+                   help="require 'Authorization: Bearer TOKEN' on /v1 (prefer env FAU_TOKEN: "
+                   "command lines are visible to other users)")
+    p.add_argument("--cors", metavar="ORIGIN", action="append", default=None,
+                   help="allow this browser origin (repeatable; default: CORS off)")
+    p.add_argument("--model", choices=["ferplus", "fer2013", "none"], default=None,
+                   help="expression model (default ferplus; none = AUs only)")
+    p.add_argument("--max-faces", type=int, default=None, help="most faces per image (default 4)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="detector threads for images and live frames (default: cores, at most 4)")
+    p.add_argument("--job-workers", type=int, default=None,
+                   help="background video-job threads (default 1)")
+    p.set_defaults(func=run)
+
+
+def settings_from_args(args: argparse.Namespace):
+    """`fau.serve.Settings` from parsed arguments over ``FAU_*`` variables."""
+    from ..serve import Settings
+
+    overrides = dict(
+        db_url=args.db, data_dir=args.data_dir, max_upload_mb=args.max_upload_mb,
+        max_video_s=args.max_video_s, retention_h=args.retention_h, token=args.token,
+        cors_origins=tuple(args.cors) if args.cors else None, max_faces=args.max_faces,
+        analysis_threads=args.threads, job_workers=args.job_workers,
+    )
+    settings = Settings.from_env(**overrides)
+    if args.model is not None:
+        settings = settings.with_(expression_model=None if args.model == "none" else args.model)
+    return settings
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..serve import create_app
+
+    if not 0 < args.port < 65536:
+        raise FauError(f"--port must be 1-65535, got {args.port}")
+    settings = settings_from_args(args)
+    if settings.expression_model is not None:
+        from .._resources import model_path
+
+        model_path(f"expression_{settings.expression_model}.npz")  # fail now, not at startup
+    app = create_app(settings)
+    log.warning("fau serve on http://%s:%d (data: %s, auth: %s, CORS: %s)", args.host, args.port,
+                settings.data_dir, "token" if settings.token else "off",
+                ", ".join(settings.cors_origins) or "off")
+    uvicorn.run(
+        app, host=args.host, port=args.port, ws="auto",
+        ws_max_size=settings.max_frame_bytes + 1024,  # protocol-level cap; the app checks too
+        log_level="info" if args.verbose else "warning", proxy_headers=True,
+    )
+    return 0

@@ -1,0 +1,176 @@
+"""Configuration of the web service (`Settings`), from arguments or ``FAU_*`` variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+from ..errors import FauError
+
+__all__ = ["Settings", "DEFAULT_DATA_DIR"]
+
+#: Default folder for the job database, uploaded videos and results (relative to the
+#: working directory of the server process).
+DEFAULT_DATA_DIR = "fau-data"
+#: Default largest request body (MiB): an upload plus its multipart framing.
+DEFAULT_MAX_UPLOAD_MB = 100.0
+#: Default longest accepted video (seconds of media time).
+DEFAULT_MAX_VIDEO_S = 600.0
+#: Default time (hours) after which finished jobs, their uploads and results are deleted.
+DEFAULT_RETENTION_H = 24.0
+#: Largest WebSocket frame (bytes): a 1920×1080 JPEG at quality 95 is about 1 MB.
+DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024
+#: A running job whose worker has not written a heartbeat for this long (seconds) is
+#: treated as interrupted (the worker writes one at least every `HEARTBEAT_S`).
+DEFAULT_STALE_AFTER_S = 30.0
+#: How many times a job is started before an interruption marks it failed (1 = no
+#: retry; 2 = one retry after a crash).
+DEFAULT_MAX_ATTEMPTS = 2
+
+_EXPRESSION_MODELS = ("ferplus", "fer2013")
+
+
+def _default_threads() -> int:
+    """Detector threads for images and live frames: one per core, at most 4."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(4, n))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything `fau.serve.create_app` needs.
+
+    Parameters
+    ----------
+    data_dir : Path
+        Folder for the SQLite database (when ``db_url`` is not given) and for each job's
+        files (``<data_dir>/jobs/<job id>/``). Created when missing.
+    db_url : str or None
+        SQLAlchemy database URL for the job table; default
+        ``sqlite:///<data_dir>/fau.db``. PostgreSQL: ``postgresql+psycopg://user:pw@host/db``
+        (needs ``pip install 'psycopg[binary]'``); Heroku's ``postgres://`` form is
+        accepted and rewritten.
+    max_upload_mb : float
+        Largest request body in MiB (images, videos and segment files); larger → 413.
+    max_video_s : float
+        Longest video in seconds of media time; longer → 422.
+    retention_h : float
+        Hours after a job finishes (or fails) before it and its files are deleted;
+        0 keeps everything.
+    token : str or None
+        When set, every ``/v1`` route needs ``Authorization: Bearer <token>`` (the
+        WebSocket also accepts ``?token=<token>``, since browsers cannot set headers on it).
+    cors_origins : tuple of str
+        Origins allowed by CORS; empty (default) sends no CORS headers at all.
+    expression_model : {"ferplus", "fer2013"} or None
+        Expression model of every detector; None measures AUs only (scores are null).
+    max_faces : int
+        Most faces analysed per image or frame.
+    analysis_threads : int
+        Detectors (one per thread; a `fau.Detector` is not thread-safe) shared by
+        ``POST /v1/images`` and the WebSocket stream.
+    job_workers : int
+        Background video-job threads, each with its own detector.
+    max_frame_bytes : int
+        Largest WebSocket message (bytes); larger closes the socket with code 1009.
+    stale_after_s : float
+        Seconds without a heartbeat after which a running job counts as interrupted.
+    max_attempts : int
+        Starts of a job before an interruption marks it failed (2 = retried once).
+    """
+
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+    db_url: str | None = None
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
+    max_video_s: float = DEFAULT_MAX_VIDEO_S
+    retention_h: float = DEFAULT_RETENTION_H
+    token: str | None = None
+    cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    expression_model: str | None = "ferplus"
+    max_faces: int = 4
+    analysis_threads: int = field(default_factory=_default_threads)
+    job_workers: int = 1
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+    stale_after_s: float = DEFAULT_STALE_AFTER_S
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+        object.__setattr__(self, "cors_origins", tuple(self.cors_origins))
+        if self.db_url and self.db_url.startswith("postgres://"):
+            object.__setattr__(self, "db_url", "postgresql+psycopg://" + self.db_url[11:])
+        if self.token is not None and not self.token.strip():
+            object.__setattr__(self, "token", None)
+        if self.expression_model is not None and self.expression_model not in _EXPRESSION_MODELS:
+            raise FauError(
+                f"expression_model must be one of {_EXPRESSION_MODELS} or None, "
+                f"got {self.expression_model!r}"
+            )
+        for name in ("max_upload_mb", "max_video_s"):
+            if not float(getattr(self, name)) > 0:
+                raise FauError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if float(self.retention_h) < 0:
+            raise FauError(f"retention_h must be 0 (keep) or positive, got {self.retention_h!r}")
+        for name in ("max_faces", "analysis_threads", "job_workers", "max_attempts"):
+            if int(getattr(self, name)) < 1:
+                raise FauError(f"{name} must be at least 1, got {getattr(self, name)!r}")
+        if int(self.max_frame_bytes) < 1024:
+            raise FauError(f"max_frame_bytes must be at least 1024, got {self.max_frame_bytes!r}")
+
+    @property
+    def database_url(self) -> str:
+        """The job database URL (``db_url`` or the SQLite file in ``data_dir``)."""
+        return self.db_url or f"sqlite:///{(self.data_dir / 'fau.db').resolve()}"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """``max_upload_mb`` in bytes."""
+        return int(float(self.max_upload_mb) * 1024 * 1024)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
+        """Settings from ``FAU_*`` environment variables, then ``overrides`` (not None).
+
+        Variables: ``FAU_DATA_DIR``, ``FAU_DB_URL`` (or ``DATABASE_URL``),
+        ``FAU_MAX_UPLOAD_MB``, ``FAU_MAX_VIDEO_S``, ``FAU_RETENTION_H``, ``FAU_TOKEN``,
+        ``FAU_CORS`` (comma-separated origins), ``FAU_MODEL`` (``ferplus``, ``fer2013``
+        or ``none``), ``FAU_MAX_FACES``, ``FAU_THREADS``, ``FAU_JOB_WORKERS``.
+        """
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+
+        def num(var: str, key: str, kind: type) -> None:
+            if env.get(var):
+                try:
+                    values[key] = kind(env[var])
+                except ValueError:
+                    raise FauError(f"{var}={env[var]!r} is not a {kind.__name__}") from None
+
+        if env.get("FAU_DATA_DIR"):
+            values["data_dir"] = Path(env["FAU_DATA_DIR"])
+        url = env.get("FAU_DB_URL") or env.get("DATABASE_URL")
+        if url:
+            values["db_url"] = url
+        num("FAU_MAX_UPLOAD_MB", "max_upload_mb", float)
+        num("FAU_MAX_VIDEO_S", "max_video_s", float)
+        num("FAU_RETENTION_H", "retention_h", float)
+        num("FAU_MAX_FACES", "max_faces", int)
+        num("FAU_THREADS", "analysis_threads", int)
+        num("FAU_JOB_WORKERS", "job_workers", int)
+        if env.get("FAU_TOKEN"):
+            values["token"] = env["FAU_TOKEN"]
+        if env.get("FAU_CORS"):
+            values["cors_origins"] = tuple(o.strip() for o in env["FAU_CORS"].split(",") if o.strip())
+        if env.get("FAU_MODEL"):
+            m = env["FAU_MODEL"].strip().lower()
+            values["expression_model"] = None if m == "none" else m
+        for key, value in overrides.items():
+            if value is not None:
+                values[key] = value
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_(self, **changes: object) -> "Settings":
+        """A copy with some fields changed."""
+        return replace(self, **changes)  # type: ignore[arg-type]

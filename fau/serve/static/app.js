@@ -1,0 +1,280 @@
+// fau live page: camera → WebSocket /v1/stream → overlay; uploads; job list.
+// Plain JavaScript, no build step. Every text from the server is set with textContent.
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const SEND_INTERVAL_MS = 66;   // ~15 frames/s offered to the server; it drops stale ones
+  const JPEG_QUALITY = 0.8;      // canvas.toBlob quality (0-1)
+  const MAIN_AUS = ["AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU09", "AU10", "AU12",
+    "AU14", "AU15", "AU17", "AU20", "AU23", "AU25", "AU26", "AU45"];
+  const AU_FULL_SCALE = 0.5;     // |AU| shown as a full half-bar (fraction of inter-ocular distance)
+  let info = null;
+
+  // ---- auth --------------------------------------------------------------------------
+  function token() { return sessionStorage.getItem("fau-token") || ""; }
+  function authHeaders() { const t = token(); return t ? { Authorization: "Bearer " + t } : {}; }
+  async function api(path, opts) {
+    opts = opts || {};
+    opts.headers = Object.assign({}, opts.headers || {}, authHeaders());
+    const r = await fetch(path, opts);
+    if (!r.ok) {
+      let msg = r.status + " " + r.statusText;
+      try { const b = await r.json(); if (b && b.detail) msg = b.detail + " (" + (b.code || r.status) + ")"; } catch (e) { /* not JSON */ }
+      throw new Error(msg);
+    }
+    return r;
+  }
+
+  // ---- bars --------------------------------------------------------------------------
+  function barRow(container, label, value, fraction, negative) {
+    const name = document.createElement("span"); name.textContent = label;
+    const bar = document.createElement("div"); bar.className = "bar";
+    const fill = document.createElement("i");
+    if (negative === undefined) {
+      fill.style.left = "0"; fill.style.width = (100 * Math.max(0, Math.min(1, fraction))) + "%";
+    } else {
+      const w = 50 * Math.min(1, Math.abs(fraction));
+      fill.style.width = w + "%"; fill.style.left = negative ? (50 - w) + "%" : "50%";
+      if (negative) fill.className = "neg";
+    }
+    bar.appendChild(fill);
+    const num = document.createElement("span"); num.className = "num";
+    num.textContent = value === null || value === undefined ? "–" : value.toFixed(2);
+    container.append(name, bar, num);
+  }
+
+  function showScores(face, exprEl, auEl, leadingEl) {
+    exprEl.replaceChildren(); auEl.replaceChildren();
+    if (!face) { if (leadingEl) leadingEl.textContent = "–"; return; }
+    if (face.expressions) {
+      const entries = Object.entries(face.expressions).sort((a, b) => b[1] - a[1]);
+      for (const [k, v] of entries) barRow(exprEl, k, v, v);
+      if (leadingEl) leadingEl.textContent = face.expression;
+    } else {
+      const p = document.createElement("span"); p.className = "hint";
+      p.textContent = "this server runs without an expression model (AUs only)";
+      exprEl.append(p);
+      if (leadingEl) leadingEl.textContent = "n/a";
+    }
+    for (const au of MAIN_AUS) {
+      const v = face.aus[au];
+      if (v === null || v === undefined) continue;
+      barRow(auEl, au, v, v / AU_FULL_SCALE, v < 0);
+    }
+    if (info && info.aus) {
+      const labels = auEl.querySelectorAll("span:not(.num)");
+      labels.forEach((el) => { el.title = info.aus[el.textContent] || ""; });
+    }
+  }
+
+  // Draw face boxes over a media element shown at its natural aspect ratio.
+  function drawBoxes(overlay, media, faces, width, height) {
+    overlay.replaceChildren();
+    const sx = media.clientWidth / width, sy = media.clientHeight / height;
+    faces.forEach((f) => {
+      const d = document.createElement("div"); d.className = "face-box";
+      d.style.left = (f.box.x * sx) + "px"; d.style.top = (f.box.y * sy) + "px";
+      d.style.width = (f.box.w * sx) + "px"; d.style.height = (f.box.h * sy) + "px";
+      const label = document.createElement("span");
+      label.textContent = "face " + f.face + (f.expression ? " · " + f.expression : "");
+      d.appendChild(label);
+      overlay.appendChild(d);
+    });
+  }
+
+  // ---- live --------------------------------------------------------------------------
+  const live = { ws: null, stream: null, timer: null, sent: 0, sentAt: new Map(), busy: false, times: [] };
+
+  function setLiveStatus(text, error) {
+    const el = $("live-status"); el.textContent = text; el.className = "status" + (error ? " error" : "");
+  }
+
+  async function startLive() {
+    $("start").disabled = true;
+    try {
+      live.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+    } catch (e) {
+      setLiveStatus("camera not available: " + e.message, true); $("start").disabled = false; return;
+    }
+    const video = $("video");
+    video.srcObject = live.stream;
+    await video.play().catch(() => {});
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    const q = token() ? "?token=" + encodeURIComponent(token()) : "";
+    const ws = new WebSocket(proto + "//" + location.host + "/v1/stream" + q);
+    ws.binaryType = "arraybuffer";
+    live.ws = ws; live.sent = 0; live.sentAt.clear(); live.times = [];
+    ws.onopen = () => { setLiveStatus("streaming"); $("stop").disabled = false; live.timer = setInterval(sendFrame, SEND_INTERVAL_MS); };
+    ws.onclose = (ev) => { setLiveStatus("stream closed" + (ev.reason ? ": " + ev.reason : ""), ev.code !== 1000 && ev.code !== 1005); stopLive(); };
+    ws.onerror = () => setLiveStatus("WebSocket error", true);
+    ws.onmessage = (ev) => onResult(JSON.parse(ev.data));
+  }
+
+  const canvas = document.createElement("canvas");
+  function sendFrame() {
+    const video = $("video"), ws = live.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || live.busy || !video.videoWidth) return;
+    if (ws.bufferedAmount > 0) return;  // the network is behind: skip rather than queue
+    canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+    canvas.getContext("2d").drawImage(video, 0, 0);
+    live.busy = true;
+    canvas.toBlob((blob) => {
+      live.busy = false;
+      if (!blob || ws.readyState !== WebSocket.OPEN) return;
+      live.sent += 1;
+      live.sentAt.set(live.sent, performance.now());
+      ws.send(blob);
+    }, "image/jpeg", JPEG_QUALITY);
+  }
+
+  function onResult(msg) {
+    if (msg.type === "error") { setLiveStatus("frame " + msg.seq + ": " + msg.detail, true); return; }
+    const now = performance.now();
+    const t0 = live.sentAt.get(msg.seq);
+    for (const k of live.sentAt.keys()) if (k <= msg.seq) live.sentAt.delete(k);
+    live.times.push(now); while (live.times.length && now - live.times[0] > 2000) live.times.shift();
+    $("faces-count").textContent = String(msg.faces.length);
+    $("latency").textContent = msg.latency_ms.toFixed(0);
+    $("rtt").textContent = t0 !== undefined ? (now - t0).toFixed(0) : "–";
+    $("fps").textContent = (live.times.length / 2).toFixed(1);
+    $("dropped").textContent = String(msg.dropped_total);
+    drawBoxes($("overlay"), $("video"), msg.faces, msg.width, msg.height);
+    showScores(msg.faces[0], $("expr-bars"), $("au-bars"), $("leading-expression"));
+    document.body.dataset.liveFrames = String((Number(document.body.dataset.liveFrames) || 0) + 1);
+  }
+
+  function stopLive() {
+    if (live.timer) clearInterval(live.timer);
+    live.timer = null;
+    if (live.ws && live.ws.readyState <= WebSocket.OPEN) live.ws.close(1000);
+    live.ws = null;
+    if (live.stream) live.stream.getTracks().forEach((t) => t.stop());
+    live.stream = null;
+    $("start").disabled = false; $("stop").disabled = true;
+    $("overlay").replaceChildren();
+  }
+
+  // ---- uploads -----------------------------------------------------------------------
+  function setUploadStatus(text, error) {
+    const el = $("upload-status"); el.textContent = text; el.className = "status" + (error ? " error" : "");
+  }
+
+  async function onUpload(ev) {
+    ev.preventDefault();
+    const file = $("file").files[0];
+    if (!file) return;
+    const isVideo = file.type.startsWith("video/");
+    const form = new FormData();
+    form.append("file", file);
+    $("image-result").hidden = true;
+    try {
+      if (isVideo) {
+        if ($("fps-input").value) form.append("fps", $("fps-input").value);
+        if ($("segments").files[0]) form.append("segments", $("segments").files[0]);
+        setUploadStatus("uploading " + file.name + " …");
+        const r = await api("/v1/videos", { method: "POST", body: form });
+        const job = await r.json();
+        setUploadStatus("queued job " + job.id);
+        pollJob(job.id);
+      } else {
+        setUploadStatus("analysing " + file.name + " …");
+        const q = $("explain").checked ? "?explain=true" : "";
+        const r = await api("/v1/images" + q, { method: "POST", body: form });
+        showImage(file, await r.json());
+      }
+    } catch (e) {
+      setUploadStatus(e.message, true);
+    }
+  }
+
+  function showImage(file, res) {
+    setUploadStatus(res.faces.length + " face(s), " + res.analysis_ms.toFixed(0) + " ms");
+    const img = $("still");
+    img.onload = () => drawBoxes($("still-overlay"), img, res.faces, res.width, res.height);
+    img.src = URL.createObjectURL(file);
+    $("image-result").hidden = false;
+    const out = $("image-table"); out.replaceChildren();
+    res.faces.forEach((f) => {
+      const h = document.createElement("h3");
+      h.textContent = "face " + f.face + (f.expression ? " — leading: " + f.expression : "");
+      const e = document.createElement("div"); e.className = "bars";
+      const a = document.createElement("div"); a.className = "bars au";
+      out.append(h, e, a);
+      showScores(f, e, a, null);
+      if (f.explanation && f.expression && f.explanation[f.expression]) {
+        const ex = f.explanation[f.expression];
+        const top = Object.entries(ex.contributions).sort((x, y) => Math.abs(y[1]) - Math.abs(x[1])).slice(0, 6);
+        const p = document.createElement("p"); p.className = "hint";
+        p.textContent = "why " + f.expression + ": " + top.map(([k, v]) => k + " " + (v >= 0 ? "+" : "") + v.toFixed(2)).join(", ") + " (logit contributions)";
+        out.append(p);
+      }
+    });
+    if (!res.faces.length) { const p = document.createElement("p"); p.textContent = "No face found."; out.append(p); }
+  }
+
+  async function pollJob(id) {
+    try {
+      const job = await (await api("/v1/jobs/" + id)).json();
+      setUploadStatus("job " + id.slice(0, 8) + ": " + job.state + " " + Math.round(100 * job.progress) + "%" + (job.error && job.state === "failed" ? " — " + job.error : ""), job.state === "failed");
+      if (job.state === "queued" || job.state === "running") { setTimeout(() => pollJob(id), 1000); }
+      refreshJobs();
+    } catch (e) { setUploadStatus(e.message, true); }
+  }
+
+  // ---- jobs --------------------------------------------------------------------------
+  async function openBlob(path, download) {
+    try {
+      const r = await api(path);
+      const url = URL.createObjectURL(await r.blob());
+      const a = document.createElement("a"); a.href = url;
+      if (download) a.download = download; else a.target = "_blank";
+      a.rel = "noopener"; document.body.appendChild(a); a.click(); a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+    } catch (e) { setUploadStatus(e.message, true); }
+  }
+
+  function button(text, fn) { const b = document.createElement("button"); b.type = "button"; b.textContent = text; b.onclick = fn; return b; }
+
+  async function refreshJobs() {
+    let list;
+    try { list = await (await api("/v1/jobs?limit=50")).json(); } catch (e) { $("jobs-empty").textContent = e.message; return; }
+    const body = $("jobs").querySelector("tbody"); body.replaceChildren();
+    $("jobs-empty").hidden = list.jobs.length > 0;
+    for (const j of list.jobs) {
+      const tr = document.createElement("tr"); tr.dataset.job = j.id;
+      const cells = [j.filename, j.state + (j.error && j.state === "failed" ? ": " + j.error : "")];
+      cells.forEach((t) => { const td = document.createElement("td"); td.textContent = t; tr.appendChild(td); });
+      const tdp = document.createElement("td"); const pr = document.createElement("progress"); pr.max = 1; pr.value = j.progress; tdp.appendChild(pr); tr.appendChild(tdp);
+      const tdc = document.createElement("td"); tdc.textContent = j.created_at.replace("T", " ").replace("+00:00", ""); tr.appendChild(tdc);
+      const act = document.createElement("td"); act.className = "actions";
+      if (j.state === "done") {
+        if (j.has_report) act.append(button("report", () => openBlob("/v1/jobs/" + j.id + "/report")));
+        act.append(button("CSV", () => openBlob("/v1/jobs/" + j.id + "/results?format=csv", "fau-" + j.id + ".csv")));
+        act.append(button("JSON", () => openBlob("/v1/jobs/" + j.id + "/results?format=json", "fau-" + j.id + ".json")));
+      }
+      act.append(button("delete", async () => { try { await api("/v1/jobs/" + j.id, { method: "DELETE" }); refreshJobs(); } catch (e) { setUploadStatus(e.message, true); } }));
+      tr.appendChild(act);
+      body.appendChild(tr);
+    }
+  }
+
+  // ---- start -------------------------------------------------------------------------
+  async function init() {
+    $("start").onclick = startLive;
+    $("stop").onclick = stopLive;
+    $("upload-form").onsubmit = onUpload;
+    $("refresh").onclick = refreshJobs;
+    $("token").value = token();
+    $("token").onchange = () => { sessionStorage.setItem("fau-token", $("token").value.trim()); refreshJobs(); };
+    try {
+      info = await (await fetch("/v1/info")).json();
+      $("version").textContent = "fau " + info.version + " · model " + (info.model || "none (AUs only)");
+      $("auth").hidden = !info.auth_required;
+      if (!info.video_available) { $("file").accept = "image/*"; }
+    } catch (e) { /* page still works for images */ }
+    refreshJobs();
+    if (new URLSearchParams(location.search).get("autostart") === "1") startLive();
+  }
+  document.addEventListener("DOMContentLoaded", init);
+})();

@@ -1,0 +1,49 @@
+"""Video analysis: streamed decoding, face tracking, temporal processing, segments.
+
+>>> import fau
+>>> with fau.Detector() as det:                                   # doctest: +SKIP
+...     df = det.detect_video("interview.mp4", fps=5)
+...     events = fau.video.find_events(df)
+...     summary = fau.video.summarize_segments(df, "questions.csv", events)
+
+See ``docs/video.md`` for the tracking, smoothing, baseline and event rules.
+"""
+
+from .analyse import CHUNK_ROWS, QUEUE_FRAMES, VIDEO_COLUMNS, detect_video
+from .reader import VideoFrame, VideoInfo, iter_frames, probe
+from .segments import read_segments, summarize_segments
+from .temporal import (
+    AU_FILTER,
+    EXPRESSION_FILTER,
+    FilterParams,
+    OneEuro,
+    RunningBaseline,
+    add_temporal,
+    find_events,
+    neutral_baseline,
+    smooth,
+)
+from .tracking import Tracker
+
+__all__ = [
+    "detect_video",
+    "VIDEO_COLUMNS",
+    "QUEUE_FRAMES",
+    "CHUNK_ROWS",
+    "VideoFrame",
+    "VideoInfo",
+    "iter_frames",
+    "probe",
+    "Tracker",
+    "OneEuro",
+    "FilterParams",
+    "AU_FILTER",
+    "EXPRESSION_FILTER",
+    "RunningBaseline",
+    "smooth",
+    "add_temporal",
+    "neutral_baseline",
+    "find_events",
+    "read_segments",
+    "summarize_segments",
+]

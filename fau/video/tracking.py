@@ -1,0 +1,252 @@
+"""Face tracking across video frames: MediaPipe's tracking crop plus box matching.
+
+How it works (per frame)
+------------------------
+1. **Follow.** Every live track is measured again by the landmark model alone, on
+   MediaPipe's tracking crop computed from the track's landmarks in the previous
+   analysed frame (`MediaPipeBackend.roi_from_landmarks`: landmark box, eye line level,
+   1.5× its longer side) — the face detector does not run. This is what MediaPipe's
+   VIDEO mode does. A track whose face-presence score drops below the detector's
+   ``min_face_score`` is lost at this frame.
+2. **Detect.** The face detector runs when no track is live, when a track was lost
+   at this frame, or every `DETECT_EVERY_S` seconds of video (to pick up faces that
+   entered), as long as fewer than ``max_faces`` faces are tracked. A detection whose
+   box overlaps a live track's landmark box (IoU ≥ `MATCH_IOU`) is that track; the
+   others start new tracks.
+3. **Merge.** Two tracks that converge on the same face (landmark boxes with IoU ≥
+   `DUPLICATE_IOU`) are merged into the older one.
+
+Identities
+----------
+``track_id`` is an integer, counted from 0 in order of appearance. It is stable while
+the face stays in view. A face lost for at most `REACQUIRE_S` seconds and found again
+by the detector where it was lost (IoU ≥ `MATCH_IOU` with its last box) gets its old
+id back; otherwise a face that leaves and returns gets a **new** id. fau ships no face
+identity (recognition) model, so it cannot tell whether a returning face is the same
+person; join tracks yourself if you know they are.
+
+Backends without ``mesh``/``roi_from_landmarks`` (not the default) fall back to
+running ``detect`` on every frame, with the same matching.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..landmarks.base import FaceMesh
+
+__all__ = ["Tracker", "Track", "DETECT_EVERY_S", "MATCH_IOU", "DUPLICATE_IOU", "REACQUIRE_S"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds of video between face-detector runs while faces are tracked (to find new
+#: faces); 1 s at 30 fps costs one detector run (~2-5 ms) per 30 frames.
+DETECT_EVERY_S = 1.0
+#: Intersection over union of boxes (landmark box vs detector/landmark box) at or above
+#: which a detection is the same face as a track. 0.3: a face moves far less than a
+#: box width between two frames even at fps=5 (chosen, not fitted).
+MATCH_IOU = 0.3
+#: IoU at or above which two tracks are one face (the landmark model converged on
+#: the same face from two crops); MediaPipe's own landmark-box NMS uses 0.5.
+DUPLICATE_IOU = 0.5
+#: Seconds a lost track stays re-claimable by a detection at its last position.
+REACQUIRE_S = 0.5
+
+
+def box_of(landmarks: np.ndarray) -> np.ndarray:
+    """Tight box (x0, y0, x1, y1) of landmarks (N, 2+), pixels."""
+    lo = landmarks[:, :2].min(axis=0)
+    hi = landmarks[:, :2].max(axis=0)
+    return np.array([lo[0], lo[1], hi[0], hi[1]], dtype=np.float64)
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+@dataclass
+class Track:
+    """A followed face: id, its latest mesh and box, when it was last seen."""
+
+    id: int
+    mesh: FaceMesh
+    box: np.ndarray
+    last_seen: float
+    first_seen: float
+    frames: int = 1
+    lost_at: float | None = field(default=None)
+
+
+class Tracker:
+    """Follow faces through frames with stable ids (see module docs).
+
+    Parameters
+    ----------
+    backend : LandmarkBackend
+        Usually `fau.landmarks.MediaPipeBackend` (needs ``detect_faces``, ``mesh`` and
+        ``roi_from_landmarks`` for tracking; otherwise ``detect`` runs every frame).
+    max_faces : int
+        Most faces tracked at once.
+    min_face_score : float
+        Face presence (0-1) below which a tracked face is lost and a new one ignored.
+    detect_every : float
+        Seconds between detector runs while faces are tracked (`DETECT_EVERY_S`).
+    """
+
+    def __init__(
+        self,
+        backend,
+        *,
+        max_faces: int = 4,
+        min_face_score: float = 0.5,
+        detect_every: float = DETECT_EVERY_S,
+    ) -> None:
+        self.backend = backend
+        self.max_faces = int(max_faces)
+        self.min_face_score = float(min_face_score)
+        self.detect_every = float(detect_every)
+        self.tracks: list[Track] = []
+        self.lost: list[Track] = []
+        self._next_id = 0
+        self._last_detect: float | None = None
+        self._can_track = all(
+            hasattr(backend, a) for a in ("detect_faces", "mesh", "roi_from_landmarks")
+        )
+        #: Counters: frames, detector runs, landmark-model runs (for profiling).
+        self.counts = {"frames": 0, "detector_runs": 0, "mesh_runs": 0}
+
+    # ------------------------------------------------------------------------------
+    def update(self, rgb: np.ndarray, timestamp: float) -> list[tuple[int, FaceMesh]]:
+        """Analyse one RGB frame; return ``(track_id, mesh)`` for each face in it.
+
+        Frames must come in increasing ``timestamp`` order (seconds).
+        """
+        self.counts["frames"] += 1
+        self.lost = [t for t in self.lost if timestamp - (t.lost_at or 0.0) <= REACQUIRE_S]
+        if not self._can_track:
+            return self._update_by_detection(rgb, timestamp)
+        lost_now = False
+        alive: list[Track] = []
+        for track in self.tracks:
+            roi = self.backend.roi_from_landmarks(track.mesh.landmarks)
+            mesh = self.backend.mesh(rgb, roi)
+            self.counts["mesh_runs"] += 1
+            if mesh.presence >= self.min_face_score:
+                track.mesh, track.box = mesh, box_of(mesh.landmarks)
+                track.last_seen = timestamp
+                track.frames += 1
+                alive.append(track)
+            else:
+                track.lost_at = timestamp
+                self.lost.append(track)
+                lost_now = True
+        self.tracks = self._merge(alive)
+        due = (
+            not self.tracks
+            or lost_now
+            or self._last_detect is None
+            or timestamp - self._last_detect >= self.detect_every - 1e-9
+        )
+        if due and len(self.tracks) < self.max_faces:
+            self._detect(rgb, timestamp)
+        return [(t.id, t.mesh) for t in sorted(self.tracks, key=lambda t: t.id)]
+
+    def reset(self) -> None:
+        """Forget every track (ids keep counting up)."""
+        self.tracks, self.lost, self._last_detect = [], [], None
+
+    # ------------------------------------------------------------------------------
+    def _detect(self, rgb: np.ndarray, timestamp: float) -> None:
+        self._last_detect = timestamp
+        self.counts["detector_runs"] += 1
+        detections = self.backend.detect_faces(rgb)
+        if not detections and not self.tracks:
+            # The full path also retries with a border (faces filling the frame).
+            meshes = self.backend.detect(rgb)
+            self.counts["mesh_runs"] += len(meshes)
+            for mesh in meshes[: self.max_faces]:
+                if mesh.presence >= self.min_face_score:
+                    self._start(mesh, timestamp)
+            return
+        for det in detections:
+            if len(self.tracks) >= self.max_faces:
+                break
+            x, y, w, h = det.box
+            dbox = np.array([x, y, x + w, y + h])
+            if any(iou(dbox, t.box) >= MATCH_IOU for t in self.tracks):
+                continue
+            mesh = self.backend.mesh(rgb, det.roi(), detector_box=det.box)
+            self.counts["mesh_runs"] += 1
+            if mesh.presence < self.min_face_score:
+                continue
+            mbox = box_of(mesh.landmarks)
+            if any(iou(mbox, t.box) >= DUPLICATE_IOU for t in self.tracks):
+                continue
+            self._start(mesh, timestamp)
+
+    def _start(self, mesh: FaceMesh, timestamp: float) -> None:
+        box = box_of(mesh.landmarks)
+        best, best_iou = None, MATCH_IOU
+        for old in self.lost:
+            o = iou(box, old.box)
+            if o >= best_iou:
+                best, best_iou = old, o
+        if best is not None:
+            self.lost.remove(best)
+            best.mesh, best.box, best.last_seen, best.lost_at = mesh, box, timestamp, None
+            best.frames += 1
+            self.tracks.append(best)
+            log.debug("track %d re-acquired at %.3f s", best.id, timestamp)
+            return
+        track = Track(self._next_id, mesh, box, timestamp, timestamp)
+        self._next_id += 1
+        self.tracks.append(track)
+        log.debug("track %d starts at %.3f s", track.id, timestamp)
+
+    def _merge(self, tracks: list[Track]) -> list[Track]:
+        kept: list[Track] = []
+        for t in sorted(tracks, key=lambda t: t.id):
+            if any(iou(t.box, k.box) >= DUPLICATE_IOU for k in kept):
+                log.debug("track %d merged into an older track", t.id)
+                continue
+            kept.append(t)
+        return kept
+
+    def _update_by_detection(self, rgb: np.ndarray, timestamp: float) -> list[tuple[int, FaceMesh]]:
+        meshes = [m for m in self.backend.detect(rgb) if m.presence >= self.min_face_score]
+        meshes = meshes[: self.max_faces]
+        self.counts["detector_runs"] += 1
+        boxes = [box_of(m.landmarks) for m in meshes]
+        pairs = sorted(
+            ((iou(b, t.box), i, j) for i, b in enumerate(boxes) for j, t in enumerate(self.tracks)),
+            reverse=True,
+        )
+        used_m, used_t, alive = set(), set(), []
+        for o, i, j in pairs:
+            if o < MATCH_IOU or i in used_m or j in used_t:
+                continue
+            used_m.add(i)
+            used_t.add(j)
+            t = self.tracks[j]
+            t.mesh, t.box, t.last_seen = meshes[i], boxes[i], timestamp
+            t.frames += 1
+            alive.append(t)
+        for j, t in enumerate(self.tracks):
+            if j not in used_t:
+                t.lost_at = timestamp
+                self.lost.append(t)
+        self.tracks = alive
+        for i, m in enumerate(meshes):
+            if i not in used_m:
+                self._start(m, timestamp)
+        return [(t.id, t.mesh) for t in sorted(self.tracks, key=lambda t: t.id)]

@@ -1,0 +1,137 @@
+"""Properties of the pure AU geometry (fau.au)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.spatial.transform import Rotation
+
+from fau.au import (
+    AU_NAMES,
+    align,
+    au_intensities,
+    head_pose,
+    mirror_landmarks,
+    mirror_permutation,
+)
+from fau.au.geometry import face_frame
+from fau.landmarks import canonical_face
+
+IDX = {n: i for i, n in enumerate(AU_NAMES)}
+
+
+def canonical_as_image(scale: float = 20.0) -> np.ndarray:
+    """Canonical face as image-pixel landmarks (478 points: iris = eye centres)."""
+    v = canonical_face().vertices
+    iris = np.repeat(v[[468 - 468 + 159]], 10, axis=0)  # any points: not used by AUs
+    pts = np.vstack([v, iris]) * scale
+    return pts * np.array([1.0, -1.0, -1.0]) + np.array([300.0, 300.0, 0.0])
+
+
+def aus(lm: np.ndarray) -> np.ndarray:
+    return au_intensities(align(lm).points)
+
+
+def test_canonical_face_is_zero():
+    np.testing.assert_allclose(aus(canonical_as_image()), 0.0, atol=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    yaw=st.floats(-45, 45), pitch=st.floats(-30, 30), roll=st.floats(-180, 180),
+    scale=st.floats(0.05, 20.0), tx=st.floats(-1e3, 1e3), ty=st.floats(-1e3, 1e3),
+    tz=st.floats(-1e3, 1e3),
+)
+def test_aus_invariant_to_similarity(mesh_hap, yaw, pitch, roll, scale, tx, ty, tz):
+    base = aus(mesh_hap)
+    rot = Rotation.from_euler("yxz", [yaw, pitch, roll], degrees=True).as_matrix()
+    moved = (mesh_hap - mesh_hap.mean(0)) @ rot.T * scale + np.array([tx, ty, tz])
+    np.testing.assert_allclose(aus(moved), base, atol=1e-7)
+
+
+@settings(max_examples=30, deadline=None)
+@given(width=st.floats(100, 4000))
+def test_mirroring_swaps_sides(mesh_hap, width):
+    a = aus(mesh_hap)
+    m = aus(mirror_landmarks(mesh_hap, width))
+    for left, right in (("AU12_L", "AU12_R"), ("AU14_L", "AU14_R")):
+        assert m[IDX[left]] == pytest.approx(a[IDX[right]], abs=1e-9)
+        assert m[IDX[right]] == pytest.approx(a[IDX[left]], abs=1e-9)
+    bilateral = [i for n, i in IDX.items() if not n.endswith(("_L", "_R"))]
+    np.testing.assert_allclose(m[bilateral], a[bilateral], atol=1e-9)
+
+
+def test_mirror_permutation_is_an_involution():
+    p = mirror_permutation()
+    assert sorted(p.tolist()) == list(range(478))
+    np.testing.assert_array_equal(p[p], np.arange(478))
+    assert p[33] == 263 and p[61] == 291 and p[1] == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(yaw=st.floats(-40, 40), pitch=st.floats(-30, 30), roll=st.floats(-60, 60))
+def test_head_pose_recovers_rotation(yaw, pitch, roll):
+    v = canonical_face().vertices
+    # Head rotation in the y-up frame: Ry(yaw) Rx(-pitch) Rz(roll).
+    r = Rotation.from_euler("YXZ", [yaw, -pitch, roll], degrees=True).as_matrix()
+    face = v @ r.T
+    img = np.vstack([face, face[:10]]) * np.array([1.0, -1.0, -1.0]) * 15
+    np.testing.assert_allclose(head_pose(align(img).rotation), [pitch, yaw, roll], atol=1e-6)
+
+
+def test_head_pose_sign_conventions():
+    v = canonical_face().vertices
+    up = Rotation.from_euler("X", -20, degrees=True).as_matrix()  # nose moves up (+y)
+    face = v @ up.T
+    assert face[1, 1] > v[1, 1]  # nose tip higher: looking up
+    img = np.vstack([face, face[:10]]) * np.array([1.0, -1.0, -1.0])
+    assert head_pose(align(img).rotation)[0] == pytest.approx(20, abs=1e-6)
+
+
+def _moved(points: dict[int, tuple[float, float, float]]) -> np.ndarray:
+    """Canonical face (image pixels, scale 20) with some points moved (cm, y up)."""
+    v = canonical_face().vertices.copy()
+    for i, d in points.items():
+        v[i] += d
+    pts = np.vstack([v, v[:10]]) * 20.0
+    return pts * np.array([1.0, -1.0, -1.0])
+
+
+def test_directions_on_synthetic_movements():
+    up_out = {61: (-0.3, 0.3, 0.0), 291: (0.3, 0.3, 0.0)}
+    assert aus(_moved(up_out))[IDX["AU12"]] > 0.05
+    left_only = aus(_moved({291: (0.3, 0.3, 0.0)}))
+    assert left_only[IDX["AU12_L"]] > 0.05 and abs(left_only[IDX["AU12_R"]]) < 1e-9
+    jaw = {i: (0.0, -1.0, 0.0) for i in (152, 148, 176, 149, 150, 377, 400, 378, 379)}
+    assert aus(_moved(jaw))[IDX["AU26"]] > 0.1
+    lids = {i: (0.0, -0.6, 0.0) for i in (159, 158, 160, 386, 385, 387)}
+    assert aus(_moved(lids))[IDX["AU45"]] > 0.5
+    brows = {107: (0.3, -0.3, 0), 55: (0.3, -0.3, 0), 336: (-0.3, -0.3, 0),
+             285: (-0.3, -0.3, 0), 105: (0, -0.3, 0), 52: (0, -0.3, 0),
+             334: (0, -0.3, 0), 282: (0, -0.3, 0)}
+    assert aus(_moved(brows))[IDX["AU04"]] > 0.03
+    inner_up = {i: (0, 0.4, 0) for i in (107, 66, 55, 65, 336, 296, 285, 295)}
+    assert aus(_moved(inner_up))[IDX["AU01"]] > 0.05
+    lips_apart = {14: (0, -0.5, 0), 13: (0, 0.1, 0)}
+    assert aus(_moved(lips_apart))[IDX["AU25"]] > 0.05
+
+
+def test_batch_equals_single(mesh_hap):
+    batch = np.stack([mesh_hap, canonical_as_image()])
+    out = au_intensities(align(batch).points)
+    np.testing.assert_allclose(out[0], aus(mesh_hap))
+    np.testing.assert_allclose(out[1], 0.0, atol=1e-9)
+
+
+def test_face_frame_is_proper_rotation():
+    p = np.random.default_rng(0).normal(size=(478, 3))
+    f = face_frame(p)
+    np.testing.assert_allclose(f[:, 0], p[:, 0])
+    np.testing.assert_allclose(f[:, 1:], -p[:, 1:])
+
+
+def test_align_rejects_wrong_shape():
+    with pytest.raises(ValueError):
+        align(np.zeros((10, 3)))
