@@ -1,0 +1,610 @@
+"""API tests of `fau serve` with FastAPI's TestClient: good input and every bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi", reason="fau[serve] extra (fastapi) not installed")
+pytest.importorskip("httpx", reason="FastAPI's TestClient needs httpx (fau[serve] extra)")
+pytest.importorskip("multipart", reason="fau[serve] extra (python-multipart) not installed")
+
+from fastapi.testclient import TestClient  # noqa: E402
+from PIL import Image  # noqa: E402
+from starlette.websockets import WebSocketDisconnect  # noqa: E402
+
+from fau import AU_NAMES, EXPRESSIONS, FauError  # noqa: E402
+from fau.serve import Settings, create_app  # noqa: E402
+from fau.serve import jobs as jobs_mod  # noqa: E402
+from fau.serve.sniff import sniff  # noqa: E402
+from fau.serve.store import JobStore  # noqa: E402
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parents[1]
+HAP_JPG = (DATA / "cremad_hap.jpg").read_bytes()
+HAP_FLV = DATA / "cremad" / "1001_DFA_HAP_XX.flv"
+
+
+def _model_available(name: str = "ferplus") -> bool:
+    return (resources.files("fau") / "models" / f"expression_{name}.npz").is_file()
+
+
+needs_model = pytest.mark.skipif(
+    not _model_available(), reason="expression model file fau/models/expression_ferplus.npz absent")
+needs_video = pytest.mark.skipif(
+    not jobs_mod.video_available(), reason="fau.video (Detector.detect_video) is not installed")
+
+
+def make_client(tmp_path: Path, **kw) -> TestClient:
+    kw.setdefault("expression_model", None)
+    kw.setdefault("analysis_threads", 1)
+    kw.setdefault("data_dir", tmp_path / "data")
+    return TestClient(create_app(Settings(**kw)))
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    with make_client(tmp_path_factory.mktemp("serve")) as c:
+        yield c
+
+
+def png_bytes(arr: np.ndarray, fmt: str = "PNG") -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def post_image(c: TestClient, data: bytes, name: str = "x.jpg", **kw):
+    return c.post("/v1/images", files={"file": (name, data, "application/octet-stream")}, **kw)
+
+
+def assert_error(r, status: int, code: str) -> dict:
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["code"] == code, body
+    assert isinstance(body["detail"], str) and body["detail"]
+    return body
+
+
+def wait_job(c: TestClient, job_id: str, timeout: float = 120.0, **kw) -> dict:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        j = c.get(f"/v1/jobs/{job_id}", **kw).json()
+        if j["state"] in ("done", "failed"):
+            return j
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} not finished after {timeout} s: {j}")
+
+
+# -- images ------------------------------------------------------------------------------
+def test_image_ok(client):
+    r = post_image(client, HAP_JPG)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["width"], body["height"]) == (480, 360)
+    assert len(body["faces"]) == 1
+    f = body["faces"][0]
+    b = f["box"]
+    assert 0 <= b["x"] < b["x"] + b["w"] <= 480 and 0 <= b["y"] < b["y"] + b["h"] <= 360
+    assert b["w"] > 50 and b["h"] > 50  # the actor's face is ~95×120 px
+    assert f["score"] > 0.9
+    assert list(f["aus"]) == list(AU_NAMES)
+    assert f["aus"]["AU12"] > 0.1  # smiling: lip corners pulled (fraction of IOD)
+    assert f["expressions"] is None and f["expression"] is None and body["model"] is None
+    assert "blendshapes" not in f and "explanation" not in f
+    assert body["analysis_ms"] > 0
+
+
+def test_image_formats_sniffed_not_named(client):
+    rgb = np.asarray(Image.open(io.BytesIO(HAP_JPG)).convert("RGB"))
+    for fmt, name in (("PNG", "photo.exe"), ("WEBP", "noext"), ("BMP", "x.jpg")):
+        r = post_image(client, png_bytes(rgb, fmt), name=name)
+        assert r.status_code == 200, (fmt, r.text)
+        assert len(r.json()["faces"]) == 1
+
+
+def test_image_blendshapes(client):
+    r = post_image(client, HAP_JPG, params={"blendshapes": "true"})
+    f = r.json()["faces"][0]
+    assert len(f["blendshapes"]) == 52 and 0 <= f["blendshapes"]["mouthSmileLeft"] <= 1
+
+
+def test_image_without_face(client):
+    r = post_image(client, png_bytes(np.full((120, 160, 3), 128, np.uint8)))
+    assert r.status_code == 200
+    assert r.json()["faces"] == []
+
+
+def test_image_bad_inputs(client):
+    assert_error(post_image(client, b"hello, not an image", name="face.jpg"), 415, "unsupported_type")
+    body = assert_error(post_image(client, HAP_FLV.read_bytes()[:4096], name="a.jpg"), 415, "unsupported_type")
+    assert "/v1/videos" in body["detail"]
+    assert_error(post_image(client, HAP_JPG[: len(HAP_JPG) // 3]), 422, "invalid_image")  # truncated
+    assert_error(post_image(client, png_bytes(np.zeros((8, 8, 3), np.uint8))), 422, "invalid_image")
+    assert_error(post_image(client, b""), 422, "invalid_request")
+    body = assert_error(client.post("/v1/images"), 422, "invalid_request")
+    assert "file" in body["detail"] and body["errors"]
+    body = assert_error(client.post("/v1/images", files={"other": ("a.jpg", HAP_JPG)}), 422, "invalid_request")
+    assert_error(client.post("/v1/images", content=b"raw", headers={"content-type": "image/jpeg"}),
+                 422, "invalid_request")
+    assert_error(post_image(client, HAP_JPG, params={"explain": "perhaps"}), 422, "invalid_request")
+    # explanations need an expression model; this server has none
+    assert_error(post_image(client, HAP_JPG, params={"explain": "true"}), 422, "invalid_request")
+    assert_error(client.get("/v1/images"), 405, "method_not_allowed")
+
+
+def test_upload_too_large(tmp_path):
+    with make_client(tmp_path, max_upload_mb=0.05) as c:  # 51,200 bytes
+        big = HAP_JPG + b"\0" * 60_000
+        body = assert_error(post_image(c, big), 413, "too_large")
+        assert "0.05 MiB" in body["detail"]
+
+        def chunks():  # no Content-Length: counted while streaming
+            head = (b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n"
+                    b"Content-Type: image/jpeg\r\n\r\n")
+            yield head
+            for _ in range(20):
+                yield b"\xff" * 8192
+            yield b"\r\n--b--\r\n"
+
+        r = c.post("/v1/images", content=chunks(), headers={"content-type": "multipart/form-data; boundary=b"})
+        assert_error(r, 413, "too_large")
+        assert post_image(c, HAP_JPG).status_code == 200  # 18 kB is fine
+
+
+# -- auth, CORS, headers -----------------------------------------------------------------
+def test_token(tmp_path):
+    with make_client(tmp_path, token="s3cret") as c:
+        r = post_image(c, HAP_JPG)
+        assert_error(r, 401, "unauthorized")
+        assert r.headers["www-authenticate"] == "Bearer"
+        assert_error(post_image(c, HAP_JPG, headers={"Authorization": "Bearer wrong"}), 401, "unauthorized")
+        assert_error(post_image(c, HAP_JPG, headers={"Authorization": "Basic s3cret"}), 401, "unauthorized")
+        assert_error(c.get("/v1/jobs"), 401, "unauthorized")
+        assert_error(c.get("/v1/jobs/" + "0" * 32), 401, "unauthorized")  # no existence leak
+        ok = {"Authorization": "Bearer s3cret"}
+        assert post_image(c, HAP_JPG, headers=ok).status_code == 200
+        assert c.get("/v1/jobs", headers=ok).status_code == 200
+        assert c.get("/v1/info").json()["auth_required"] is True  # info and page stay open
+        assert c.get("/").status_code == 200
+        with pytest.raises(WebSocketDisconnect) as exc:
+            with c.websocket_connect("/v1/stream?token=wrong") as ws:
+                ws.receive_json()
+        assert exc.value.code == 1008
+        with c.websocket_connect("/v1/stream?token=s3cret") as ws:
+            ws.send_bytes(HAP_JPG)
+            assert ws.receive_json()["type"] == "result"
+        with c.websocket_connect("/v1/stream", headers=ok) as ws:
+            ws.send_bytes(HAP_JPG)
+            assert ws.receive_json()["type"] == "result"
+
+
+def test_cors_off_by_default_and_on_when_asked(client, tmp_path):
+    h = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    r = client.options("/v1/images", headers=h)
+    assert "access-control-allow-origin" not in r.headers
+    assert "access-control-allow-origin" not in client.get("/v1/info", headers=h).headers
+    with make_client(tmp_path, cors_origins=("https://app.example",)) as c:
+        r = c.options("/v1/images", headers={**h, "Origin": "https://app.example"})
+        assert r.headers["access-control-allow-origin"] == "https://app.example"
+        r = c.options("/v1/images", headers=h)
+        assert r.headers.get("access-control-allow-origin") != "https://evil.example"
+
+
+def test_page_and_notice(client):
+    r = client.get("/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    html = r.text
+    for needle in ("Barrett et al., 2019", "Art. 5(1)(f)", "no candidate scoring or ranking",
+                   'id="video"', 'id="overlay"', 'id="upload-form"', 'id="jobs"', "/static/app.js"):
+        assert needle in html, needle
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    assert r.headers["x-content-type-options"] == "nosniff"
+    for f in ("app.js", "style.css"):
+        assert client.get(f"/static/{f}").status_code == 200
+    assert client.get("/static/../settings.py").status_code == 404
+    info = client.get("/v1/info").json()
+    assert "AI Act" in info["notice"] and info["max_upload_mb"] == 100.0
+    assert set(info["aus"]) == set(AU_NAMES)
+
+
+def test_openapi_documents_everything(client):
+    spec = client.get("/openapi.json").json()
+    paths = spec["paths"]
+    for p, m in [("/v1/images", "post"), ("/v1/videos", "post"), ("/v1/jobs", "get"),
+                 ("/v1/jobs/{job_id}", "get"), ("/v1/jobs/{job_id}", "delete"),
+                 ("/v1/jobs/{job_id}/results", "get"), ("/v1/jobs/{job_id}/report", "get")]:
+        assert m in paths[p], (p, m)
+    schemas = spec["components"]["schemas"]
+    for name in ("ErrorBody", "ImageResult", "Face", "Job", "JobCreated", "StreamResult", "StreamError"):
+        assert name in schemas, name
+    img = paths["/v1/images"]["post"]["responses"]
+    for code in ("200", "401", "413", "415", "422"):
+        assert code in img
+    assert img["413"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+    assert "/v1/stream" in spec["x-websocket"]
+    assert set(schemas["Job"]["properties"]["state"]["enum"]) == {"queued", "running", "done", "failed"}
+
+
+# -- jobs: ids and unknown jobs ------------------------------------------------------------
+@pytest.mark.parametrize("job_id", ["0" * 32, "zz", "..%2F..%2Fetc%2Fpasswd", "A" * 32, "0" * 33])
+def test_unknown_job(client, job_id):
+    assert_error(client.get(f"/v1/jobs/{job_id}"), 404, "not_found")
+    assert_error(client.get(f"/v1/jobs/{job_id}/results"), 404, "not_found")
+    assert_error(client.get(f"/v1/jobs/{job_id}/report"), 404, "not_found")
+    assert_error(client.delete(f"/v1/jobs/{job_id}"), 404, "not_found")
+
+
+def test_path_traversal_never_reaches_disk(client, tmp_path):
+    r = client.get("/v1/jobs/..%2F..%2F..%2Fetc%2Fpasswd/results")
+    assert r.status_code == 404
+    with pytest.raises(FauError):
+        client.app.state.jobs.job_dir("../x")
+
+
+def test_list_jobs_query_validation(client):
+    assert client.get("/v1/jobs").status_code == 200
+    assert_error(client.get("/v1/jobs?state=bogus"), 422, "invalid_request")
+    assert_error(client.get("/v1/jobs?limit=0"), 422, "invalid_request")
+
+
+# -- WebSocket ---------------------------------------------------------------------------
+def test_stream_result(client):
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_bytes(HAP_JPG)
+        m = ws.receive_json()
+        assert m["type"] == "result" and m["seq"] == 1 and m["dropped"] == 0
+        assert m["latency_ms"] >= m["analysis_ms"] > 0
+        assert len(m["faces"]) == 1 and (m["width"], m["height"]) == (480, 360)
+        ws.send_text("hello")
+        e = ws.receive_json()
+        assert e["type"] == "error" and e["code"] == "binary_expected"
+        ws.send_bytes(b"garbage bytes")
+        e = ws.receive_json()
+        assert e["type"] == "error" and e["code"] == "invalid_image" and e["seq"] == 2
+        ws.send_bytes(HAP_JPG[:5000])  # truncated JPEG
+        e = ws.receive_json()
+        assert e["type"] == "error" and e["code"] == "invalid_image"
+
+
+def test_stream_drops_stale_frames(client):
+    n = 40
+    with client.websocket_connect("/v1/stream") as ws:
+        for _ in range(n):  # far faster than one analysis (~10-20 ms)
+            ws.send_bytes(HAP_JPG)
+        replies = []
+        while not replies or replies[-1]["seq"] < n:
+            replies.append(ws.receive_json())
+    seqs = [m["seq"] for m in replies]
+    assert seqs == sorted(seqs) and seqs[-1] == n  # the newest frame is always analysed
+    assert len(replies) < n  # stale frames were dropped, not queued
+    assert sum(m["dropped"] for m in replies) + len(replies) == n
+    assert replies[-1]["dropped_total"] == n - len(replies)
+
+
+def test_stream_frame_too_large(tmp_path):
+    with make_client(tmp_path, max_frame_bytes=4096) as c:
+        with pytest.raises(WebSocketDisconnect) as exc:
+            with c.websocket_connect("/v1/stream") as ws:
+                ws.send_bytes(HAP_JPG)  # 18 kB
+                ws.receive_json()
+        assert exc.value.code == 1009
+
+
+# -- videos ------------------------------------------------------------------------------
+def post_video(c: TestClient, content: bytes, name: str = "clip.flv", segments: bytes | None = None, **kw):
+    files = {"file": (name, content, "video/x-flv")}
+    if segments is not None:
+        files["segments"] = ("seg.csv", segments, "text/csv")
+    return c.post("/v1/videos", files=files, **kw)
+
+
+@needs_video
+def test_video_job_lifecycle(client):
+    seg = b"start,end,label\n0,1,first half\n1,1.9,second half\n"
+    r = post_video(client, HAP_FLV.read_bytes(), name="../../etc/passwd", segments=seg, data={"fps": "10"})
+    assert r.status_code == 202, r.text
+    created = r.json()
+    job_id = created["id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", job_id) and r.headers["location"] == f"/v1/jobs/{job_id}"
+    assert created["state"] == "queued" and abs(created["duration_s"] - 1.87) < 0.05
+    job = wait_job(client, job_id)
+    assert job["state"] == "done", job
+    assert job["progress"] == 1.0 and job["attempts"] == 1 and job["segments"] == 2
+    assert job["filename"] == "passwd"  # display only; the folder is the job id
+    assert job["n_frames"] >= 15 and job["n_rows"] == job["n_frames"]  # 1.9 s at 10 fps, one face
+    folder = client.app.state.jobs.job_dir(job_id)
+    assert not list(folder.glob("input*"))  # the upload is deleted once the job ends
+    res = client.get(f"/v1/jobs/{job_id}/results").json()
+    assert res["id"] == job_id and len(res["rows"]) == job["n_rows"]
+    assert {"frame", "timestamp", "track_id", "AU12"} <= set(res["columns"])
+    csv = client.get(f"/v1/jobs/{job_id}/results", params={"format": "csv"})
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert len(csv.text.strip().splitlines()) == job["n_rows"] + 1
+    segs = client.get(f"/v1/jobs/{job_id}/results", params={"table": "segments"}).json()
+    assert [r["label"] for r in segs["rows"]] == ["first half", "second half"]
+    assert client.get(f"/v1/jobs/{job_id}/results", params={"table": "events"}).status_code == 200
+    assert_error(client.get(f"/v1/jobs/{job_id}/results", params={"format": "xml"}), 422, "invalid_request")
+    listed = client.get("/v1/jobs").json()
+    assert job_id in [j["id"] for j in listed["jobs"]]
+    if job["has_report"]:
+        rep = client.get(f"/v1/jobs/{job_id}/report")
+        assert rep.status_code == 200 and rep.headers["content-type"].startswith("text/html")
+        assert "<html" in rep.text and "default-src 'none'" in rep.headers["content-security-policy"]
+    assert client.delete(f"/v1/jobs/{job_id}").status_code == 204
+    assert not folder.exists()
+    assert_error(client.get(f"/v1/jobs/{job_id}"), 404, "not_found")
+    assert_error(client.get(f"/v1/jobs/{job_id}/results"), 404, "not_found")
+
+
+@needs_video
+def test_video_bad_inputs(tmp_path):
+    with make_client(tmp_path, max_video_s=1.0) as c:
+        flv = HAP_FLV.read_bytes()
+        body = assert_error(post_video(c, flv), 422, "video_too_long")
+        assert "1.9 s" in body["detail"]
+        assert_error(post_video(c, HAP_JPG, name="a.mp4"), 415, "unsupported_type")
+        assert_error(post_video(c, b"not a video at all"), 415, "unsupported_type")
+        assert_error(post_video(c, flv[:200]), 422, "invalid_video")
+        assert_error(post_video(c, flv[:2000]), 422, "invalid_video")
+        assert_error(post_video(c, b""), 422, "invalid_request")
+        assert_error(c.post("/v1/videos"), 422, "invalid_request")
+        assert not any((tmp_path / "data" / "jobs").iterdir())  # rejected uploads leave nothing
+    with make_client(tmp_path) as c:
+        for seg in (b"", b"a,b\n1,2\n", b"start,end\n2,1\n", b"start,end\nx,2\n", b"start,end\n-1,2\n",
+                    b"start,end\n50,60\n", b"\xff\xfe\x00bad"):
+            assert_error(post_video(c, flv, segments=seg), 422, "invalid_segments")
+        for fps in ("0", "-1", "abc", "1000"):
+            assert_error(post_video(c, flv, data={"fps": fps}), 422, "invalid_request")
+        assert c.get("/v1/jobs").json()["total"] == 0
+        # results of an unfinished job: 409
+        r = post_video(c, flv)
+        job_id = r.json()["id"]
+        early = c.get(f"/v1/jobs/{job_id}/results")
+        assert early.status_code in (200, 409)
+        if early.status_code == 409:
+            assert early.json()["code"] == "not_ready"
+        wait_job(c, job_id)
+        assert_error(c.get(f"/v1/jobs/{job_id}/results", params={"table": "segments"}), 404, "not_found")
+
+
+@needs_video
+def test_delete_queued_or_running_job(tmp_path):
+    with make_client(tmp_path) as c:
+        ids = [post_video(c, HAP_FLV.read_bytes()).json()["id"] for _ in range(3)]
+        for job_id in ids:
+            assert c.delete(f"/v1/jobs/{job_id}").status_code == 204
+        time.sleep(2.5)  # a worker that was running one notices within a heartbeat (1 s)
+        jobs_root = tmp_path / "data" / "jobs"
+        assert not any(jobs_root.iterdir()), list(jobs_root.iterdir())
+        assert c.get("/v1/jobs").json()["total"] == 0
+
+
+# -- persistence: restart, crash recovery, retention ------------------------------------------
+def _insert_running(store: JobStore, root: Path, attempts: int, heartbeat_age: float) -> str:
+    job_id = jobs_mod.new_job_id()
+    (root / "jobs" / job_id).mkdir(parents=True)
+    (root / "jobs" / job_id / "input.flv").write_bytes(HAP_FLV.read_bytes())
+    now = time.time()
+    store.create(id=job_id, kind="flv", filename="crash.flv", size_bytes=1, duration_s=1.868,
+                 fps=5.0, state="running", attempts=attempts, worker="deadhost:1:x:0",
+                 started_at=now - heartbeat_age, heartbeat_at=now - heartbeat_age)
+    return job_id
+
+
+@needs_video
+def test_jobs_survive_restart_and_crash(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    settings = dict(data_dir=data, stale_after_s=5.0)
+    # 1) a finished job survives a clean restart
+    with make_client(tmp_path, **settings) as c:
+        done_id = post_video(c, HAP_FLV.read_bytes(), data={"fps": "5"}).json()["id"]
+        assert wait_job(c, done_id)["state"] == "done"
+    # 2) simulate a crash: jobs left 'running' by a dead process
+    store = JobStore(Settings(data_dir=data).database_url)
+    retry_id = _insert_running(store, data, attempts=1, heartbeat_age=60)
+    fail_id = _insert_running(store, data, attempts=2, heartbeat_age=60)
+    fresh_id = _insert_running(store, data, attempts=1, heartbeat_age=0)  # another live server's
+    store.close()
+    with make_client(tmp_path, **settings) as c:
+        assert c.get(f"/v1/jobs/{done_id}").json()["state"] == "done"
+        assert len(c.get(f"/v1/jobs/{done_id}/results").json()["rows"]) > 0
+        j = wait_job(c, retry_id)
+        assert j["state"] == "done" and j["attempts"] == 2  # retried once
+        j = c.get(f"/v1/jobs/{fail_id}").json()
+        assert j["state"] == "failed" and "interrupted" in j["error"] and "not retried" in j["error"]
+        # the job with a fresh heartbeat is left alone until it goes stale (5 s here)
+        assert c.get(f"/v1/jobs/{fresh_id}").json()["state"] == "running"
+        c.app.state.jobs.store.recover(stale_after_s=0.0, max_attempts=2)  # as the sweep would
+        c.app.state.jobs.notify()
+        assert wait_job(c, fresh_id)["state"] == "done"
+
+
+def test_retention_and_orphans(tmp_path):
+    with make_client(tmp_path, retention_h=1.0) as c:
+        manager = c.app.state.jobs
+        store = manager.store
+        old, new = jobs_mod.new_job_id(), jobs_mod.new_job_id()
+        for job_id, age_h in ((old, 2.0), (new, 0.5)):
+            manager.job_dir(job_id).mkdir(parents=True)
+            (manager.job_dir(job_id) / "results.parquet").write_bytes(b"x")
+            t = time.time() - age_h * 3600
+            store.create(id=job_id, kind="mp4", filename="a.mp4", size_bytes=1, state="done",
+                         created_at=t, finished_at=t)
+        orphan = manager.job_dir(jobs_mod.new_job_id())
+        orphan.mkdir()
+        os.utime(orphan, (time.time() - 2 * 3600,) * 2)
+        young_orphan = manager.job_dir(jobs_mod.new_job_id())  # an upload in progress
+        young_orphan.mkdir()
+        out = manager.sweep()
+        assert out["expired"] == 1 and out["orphans"] == 1
+        assert_error(c.get(f"/v1/jobs/{old}"), 404, "not_found")
+        assert not manager.job_dir(old).exists() and not orphan.exists()
+        assert manager.job_dir(new).exists() and young_orphan.exists()
+        assert c.get(f"/v1/jobs/{new}").json()["expires_at"] is not None
+
+
+def test_claim_is_exclusive(tmp_path):
+    store = JobStore(f"sqlite:///{tmp_path / 'j.db'}")
+    ids = [jobs_mod.new_job_id() for _ in range(5)]
+    for i, job_id in enumerate(ids):
+        store.create(id=job_id, kind="mp4", filename="a", size_bytes=1, created_at=1000.0 + i)
+    import threading
+
+    got: list[str] = []
+
+    def worker(n: int) -> None:
+        while (j := store.claim(f"w{n}")) is not None:
+            got.append(j["id"])
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(got) == sorted(ids)  # each job claimed exactly once
+    assert not store.finish(ids[0], "someone-else", "done")  # only the owner finishes it
+    store.close()
+
+
+# -- settings, sniffing, segments, CLI ---------------------------------------------------
+def test_settings():
+    s = Settings(db_url="postgres://u:p@h/db")
+    assert s.db_url == "postgresql+psycopg://u:p@h/db"
+    assert Settings(data_dir="x").database_url.startswith("sqlite:///")
+    for bad in (dict(max_upload_mb=0), dict(max_video_s=-1), dict(retention_h=-1),
+                dict(expression_model="vgg"), dict(analysis_threads=0), dict(max_frame_bytes=10)):
+        with pytest.raises(FauError):
+            Settings(**bad)
+    env = {"FAU_MAX_UPLOAD_MB": "5", "FAU_TOKEN": "t", "FAU_CORS": "https://a, https://b",
+           "FAU_MODEL": "none", "DATABASE_URL": "postgres://x/y"}
+    s = Settings.from_env(env, max_upload_mb=7.0)
+    assert s.max_upload_mb == 7.0 and s.token == "t" and s.cors_origins == ("https://a", "https://b")
+    assert s.expression_model is None and s.db_url.startswith("postgresql+psycopg://")
+    with pytest.raises(FauError):
+        Settings.from_env({"FAU_MAX_VIDEO_S": "long"})
+
+
+def test_database_errors_are_clear(tmp_path):
+    with pytest.raises(FauError, match="driver|cannot open"):
+        JobStore("postgresql+nosuchdriver://u:secretpw@localhost/db")
+    try:
+        JobStore("postgresql+nosuchdriver://u:secretpw@localhost/db")
+    except FauError as exc:
+        assert "secretpw" not in str(exc)
+
+
+def test_sniff():
+    assert sniff(HAP_JPG) == "jpeg"
+    assert sniff(HAP_FLV.read_bytes()[:512]) == "flv"
+    rgb = np.zeros((20, 20, 3), np.uint8)
+    for fmt, kind in (("PNG", "png"), ("GIF", "gif"), ("BMP", "bmp"), ("TIFF", "tiff"), ("WEBP", "webp")):
+        assert sniff(png_bytes(rgb, fmt)) == kind
+    assert sniff(b"\x00\x00\x00\x18ftypmp42") == "mp4"
+    assert sniff(b"\x1a\x45\xdf\xa3\x01") == "webm"
+    assert sniff(b"RIFF\x00\x00\x00\x00AVI LIST") == "avi"
+    assert sniff(b"<html>") is None and sniff(b"") is None and sniff(b"BM") is None
+
+
+def test_parse_segments():
+    df = jobs_mod.parse_segments(b"\xef\xbb\xbfStart,END,label\n0,1.5,intro\n2,3,\n", max_s=10)
+    assert df["start"].tolist() == [0.0, 2.0] and df["label"].tolist() == ["intro", ""]
+    with pytest.raises(FauError, match="line 3"):
+        jobs_mod.parse_segments(b"start,end\n0,1\n5,4\n")
+    with pytest.raises(FauError, match="no rows"):
+        jobs_mod.parse_segments(b"start,end\n")
+
+
+def test_cli_parses_serve_options(tmp_path, monkeypatch):
+    from fau.cli import build_parser
+    from fau.cli.serve import settings_from_args
+
+    monkeypatch.setenv("FAU_TOKEN", "from-env")
+    args = build_parser().parse_args([
+        "serve", "--port", "9001", "--db", "sqlite:///x.db", "--data-dir", str(tmp_path),
+        "--max-upload-mb", "3", "--max-video-s", "30", "--retention-h", "2", "--cors", "https://a",
+        "--cors", "https://b", "--model", "none"])
+    s = settings_from_args(args)
+    assert (args.port, s.db_url, s.data_dir, s.max_upload_mb, s.max_video_s, s.retention_h) == (
+        9001, "sqlite:///x.db", tmp_path, 3.0, 30.0, 2.0)
+    assert s.cors_origins == ("https://a", "https://b") and s.expression_model is None
+    assert s.token == "from-env"
+
+
+def _free_port() -> int:
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        return sk.getsockname()[1]
+
+
+def test_procfile_command_runs(tmp_path):
+    """The Procfile's web command starts a server that answers (as Heroku would run it)."""
+    line = next(l for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("web:"))
+    cmd = line.split(":", 1)[1].strip()
+    port = _free_port()
+    env = {**os.environ, "PORT": str(port), "FAU_DATA_DIR": str(tmp_path), "FAU_THREADS": "1",
+           "PYTHONPATH": str(ROOT)}
+    if not _model_available():
+        env["FAU_MODEL"] = "none"
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    proc = subprocess.Popen(["bash", "-c", cmd.replace("--host 0.0.0.0", "--host 127.0.0.1")],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/v1/info", timeout=2)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    out = proc.stdout.read().decode() if proc.stdout else ""
+                    raise AssertionError(f"server did not start: {shlex.quote(cmd)}\n{out}")
+                time.sleep(0.3)
+        assert r.status_code == 200 and r.json()["version"]
+        r = httpx.post(f"http://127.0.0.1:{port}/v1/images", files={"file": ("a.jpg", HAP_JPG)}, timeout=30)
+        assert r.status_code == 200 and len(r.json()["faces"]) == 1
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+# -- scores (need the expression model) --------------------------------------------------------
+@needs_model
+def test_image_scores_and_explanations(tmp_path):
+    with make_client(tmp_path, expression_model="ferplus") as c:
+        r = post_image(c, HAP_JPG, params={"explain": "true"})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        f = body["faces"][0]
+        assert body["model"] == "ferplus"
+        assert set(f["expressions"]) == set(EXPRESSIONS)
+        assert abs(sum(f["expressions"].values()) - 1) < 1e-6
+        assert f["expression"] == "happiness" == max(f["expressions"], key=f["expressions"].get)
+        ex = f["explanation"]["happiness"]
+        assert abs(ex["bias"] + sum(ex["contributions"].values()) - ex["logit"]) < 1e-3
+        assert "AU12" in ex["contributions"]
+        # form field form of explain=true
+        r = c.post("/v1/images", files={"file": ("a.jpg", HAP_JPG)}, data={"explain": "true"})
+        assert "explanation" in r.json()["faces"][0]
+        with c.websocket_connect("/v1/stream") as ws:
+            ws.send_bytes(HAP_JPG)
+            m = ws.receive_json()
+        assert m["faces"][0]["expression"] == "happiness"
+        json.dumps(m)
