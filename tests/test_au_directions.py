@@ -1,0 +1,36 @@
+"""AU directions on real FER-2013 faces (needs ../shared/data/fer2013.npz; skipped without)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fau
+
+N_PER_CLASS = 80  # PrivateTest images per class, first in file order
+
+
+@pytest.fixture(scope="module")
+def class_means(fer, au_detector):
+    y, split, images = fer["label"], fer["split"], fer["images"]
+    means = {}
+    for cls in (0, 1, 3, 5, 6):  # anger, disgust, happiness, surprise, neutral
+        idx = np.flatnonzero((y == cls) & (split == 2))[:N_PER_CLASS]
+        rows = [au_detector.detect_image(images[i], cropped=True).iloc[0] for i in idx]
+        means[fau.EXPRESSIONS[cls]] = {a: float(np.mean([r[a] for r in rows])) for a in fau.AU_NAMES}
+    return means
+
+
+@pytest.mark.parametrize(
+    "cls,au",
+    [("happiness", "AU06"), ("happiness", "AU12"), ("happiness", "AU25"),
+     ("surprise", "AU01"), ("surprise", "AU02"), ("surprise", "AU05"), ("surprise", "AU26"),
+     ("anger", "AU04"), ("anger", "AU07"), ("anger", "AU23"),
+     ("disgust", "AU09"), ("disgust", "AU10")],
+)
+def test_class_mean_above_neutral(class_means, cls, au):
+    assert class_means[cls][au] > class_means["neutral"][au]
+
+
+def test_surprise_opens_eyes(class_means):
+    assert class_means["surprise"]["AU45"] < class_means["neutral"]["AU45"]
