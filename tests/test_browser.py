@@ -1,0 +1,210 @@
+"""End-to-end test of the live page in headless Debian Chromium, driven by Playwright.
+
+Chromium's fake camera plays a y4m made from the CREMA-D happy clip; the page sends
+frames over the WebSocket and must draw a face box, AU bars, latency and (with the
+expression model) show ``happiness`` as the leading expression.
+
+Needs ``/usr/bin/chromium`` (Debian package ``chromium``) and ``pip install playwright``;
+``bash .ci/browser.sh`` installs both. Playwright never downloads a browser here.
+Set ``FAU_SCREENSHOT=docs/screenshot-live.png`` to save the page's screenshot.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import shutil
+import socket
+import threading
+import time
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("FAU_CHROMIUM", "/usr/bin/chromium")
+CLIP = Path(__file__).parent / "data" / "cremad" / "1001_DFA_HAP_XX.flv"
+
+if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+    pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium, or bash .ci/browser.sh)",
+                allow_module_level=True)
+pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install playwright)")
+pytest.importorskip("fastapi", reason="fau[serve] extra not installed")
+pytest.importorskip("uvicorn", reason="fau[serve] extra not installed")
+
+import uvicorn  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from fau.serve import Settings, create_app  # noqa: E402
+
+
+def _model_available(name: str = "ferplus") -> bool:
+    return (resources.files("fau") / "models" / f"expression_{name}.npz").is_file()
+
+
+def write_y4m(src: Path, dst: Path, *, repeat: int = 1) -> int:
+    """Decode ``src`` with PyAV and write it as a YUV4MPEG2 (4:2:0) file; returns frames."""
+    import av
+
+    n = 0
+    with av.open(str(src)) as c, open(dst, "wb") as out:
+        s = c.streams.video[0]
+        rate = s.average_rate or 30
+        frames = [f.reformat(format="yuv420p").to_ndarray() for f in c.decode(s)]
+        h = frames[0].shape[0] * 2 // 3
+        w = frames[0].shape[1]
+        out.write(f"YUV4MPEG2 W{w} H{h} F{rate.numerator}:{rate.denominator} Ip A1:1 C420jpeg\n".encode())
+        for _ in range(repeat):
+            for f in frames:
+                out.write(b"FRAME\n")
+                out.write(np.ascontiguousarray(f).tobytes())
+                n += 1
+    return n
+
+
+@pytest.fixture(scope="module")
+def y4m(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("cam") / "hap.y4m"
+    assert write_y4m(CLIP, path) > 50
+    return path
+
+
+class Server:
+    """uvicorn serving `create_app(settings)` on a free loopback port, in a thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        with socket.socket() as sk:
+            sk.bind(("127.0.0.1", 0))
+            self.port = sk.getsockname()[1]
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port,
+                                ws="auto", log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> "Server":
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def open_page(pw, y4m: Path, url: str):
+    browser = pw.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={y4m}",
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        ],
+    )
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(url + "/?autostart=1")
+    return browser, page, errors
+
+
+def watch(page, seconds: float) -> collections.Counter:
+    """Count the leading expression shown on the page, sampled every 100 ms."""
+    seen: collections.Counter = collections.Counter()
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        seen[page.text_content("#leading-expression")] += 1
+        page.wait_for_timeout(100)
+    return seen
+
+
+def check_live(page, errors: list[str]) -> None:
+    """Face box, AU bars, latency, notice: what every run of the page must show."""
+    page.wait_for_selector("#overlay .face-box", timeout=60_000)
+    # the overlay is redrawn on every reply: read a box's rectangle in one page call
+    rects = page.evaluate("""() => {
+        const b = document.querySelector('#overlay .face-box');
+        const r = (e) => { const q = e.getBoundingClientRect(); return {x: q.x, y: q.y, width: q.width, height: q.height}; };
+        return b ? {box: r(b), video: r(document.getElementById('video'))} : null; }""")
+    assert rects, "no face box on the page"
+    box, video = rects["box"], rects["video"]
+    # the actor's face (~95×120 px of 480×360) is well inside the frame
+    assert video["x"] <= box["x"] and box["x"] + box["width"] <= video["x"] + video["width"] + 1
+    assert 0.1 < box["width"] / video["width"] < 0.5
+    assert page.locator("#au-bars .bar").count() >= 17
+    # (polled from Python: the page's CSP forbids the eval that wait_for_function uses)
+    deadline = time.monotonic() + 60
+    while int(page.evaluate("document.body.dataset.liveFrames || '0'")) < 10:
+        assert time.monotonic() < deadline, "fewer than 10 analysed frames in 60 s"
+        page.wait_for_timeout(100)
+    assert float(page.text_content("#latency")) > 0
+    assert page.text_content("#faces-count") == "1"
+    notice = page.text_content("#notice")
+    assert "Barrett et al., 2019" in notice and "Art. 5(1)(f)" in notice
+    assert not [e for e in errors if "favicon" not in e], errors
+
+
+def screenshot(page) -> None:
+    """Save the page to ``$FAU_SCREENSHOT`` when set (how docs/screenshot-live.png is made)."""
+    shot = os.environ.get("FAU_SCREENSHOT")
+    if shot:
+        page.wait_for_timeout(500)
+        page.screenshot(path=shot, full_page=False)
+
+
+def test_live_page_shows_face_box_and_aus(y4m, tmp_path):
+    """The camera → WebSocket → overlay loop works (AUs only: no expression model needed)."""
+    settings = Settings(data_dir=tmp_path / "data", expression_model=None, analysis_threads=2)
+    with Server(settings) as srv, sync_playwright() as pw:
+        browser, page, errors = open_page(pw, y4m, srv.url)
+        try:
+            check_live(page, errors)
+            assert page.text_content("#leading-expression") == "n/a"
+            screenshot(page)
+        finally:
+            browser.close()
+
+
+@pytest.mark.skipif(not _model_available(),
+                    reason="expression model file fau/models/expression_ferplus.npz absent")
+def test_live_page_happiness_leads(y4m, tmp_path):
+    settings = Settings(data_dir=tmp_path / "data", expression_model="ferplus", analysis_threads=2)
+    with Server(settings) as srv, sync_playwright() as pw:
+        browser, page, errors = open_page(pw, y4m, srv.url)
+        try:
+            check_live(page, errors)
+            seen = watch(page, 6.0)  # three loops of the 1.9 s clip
+            top, count = seen.most_common(1)[0]
+            assert top == "happiness", seen
+            assert count / sum(seen.values()) > 0.5, seen
+            bars = page.locator("#expr-bars span:not(.num)").all_text_contents()
+            assert bars and bars[0] in seen  # bars are sorted, the leader first
+            screenshot(page)
+        finally:
+            browser.close()
+
+
+def test_y4m_writer(tmp_path):
+    n = write_y4m(CLIP, tmp_path / "a.y4m")
+    data = (tmp_path / "a.y4m").read_bytes()
+    header = data.split(b"\n", 1)[0].decode()
+    assert header.startswith("YUV4MPEG2 W480 H360 F")
+    num, den = header.split()[3][1:].split(":")
+    assert abs(int(num) / int(den) - 29.97) < 0.05  # CREMA-D clips: 29.97 frames/s
+    frame = 480 * 360 * 3 // 2
+    assert len(data) == len(header) + 1 + n * (len(b"FRAME\n") + frame)
+    assert shutil.which(CHROMIUM) or Path(CHROMIUM).is_file()
