@@ -59,8 +59,9 @@ def _overlay(bgr, faces: list[dict]):
 
 def run(args: argparse.Namespace) -> int:
     from ..detector import Detector
-    from ..video.live import LiveStats, run_live
+    from ..video.live import LiveStats, check_source, run_live
 
+    check_source(args.source)
     window = _has_display() and not args.json
     model = None if args.model == "none" else args.model
     stats = LiveStats()

@@ -92,7 +92,9 @@ def detect_video(
     progress : callable or None
         Called with each analysed frame's timestamp (s), e.g. to drive a progress bar.
     threaded : bool
-        Decode on a separate thread (default). False decodes in the calling thread.
+        Decode on a separate thread, with FFmpeg's own decoder threads (default).
+        False decodes in the calling thread with one decoder thread, so the whole
+        analysis stays on one core (for batch workers that run one video per core).
 
     Returns
     -------
@@ -132,7 +134,8 @@ def detect_video(
     info: list[VideoInfo] = []
     stats: dict = {}
     stop = threading.Event()
-    frames = iter_frames(path, fps=fps, start=start, end=end, info=info, stats=stats, stop=stop)
+    frames = iter_frames(path, fps=fps, start=start, end=end, info=info, stats=stats, stop=stop,
+                         decoder_threads=None if threaded else 1)
     source = _threaded(frames, stop) if threaded else frames
 
     tables: list[pd.DataFrame] = []

@@ -32,7 +32,7 @@ from .tracking import DETECT_EVERY_S, Tracker
 if TYPE_CHECKING:  # pragma: no cover
     from ..detector import Detector
 
-__all__ = ["LiveAnalyzer", "LiveFrame", "LiveStats", "open_source", "run_live"]
+__all__ = ["LiveAnalyzer", "LiveFrame", "LiveStats", "open_source", "run_live", "check_source"]
 
 log = logging.getLogger(__name__)
 
@@ -274,6 +274,12 @@ class LiveStats:
         )
 
 
+def check_source(source: str | int) -> None:
+    """Raise `FauError` when ``source`` is neither a camera index, a URL nor a file."""
+    if not _is_camera(source) and "://" not in str(source) and not os.path.isfile(str(source)):
+        raise FauError(f"live source not found: {source!r} (a camera index, file or URL)")
+
+
 def run_live(
     detector: "Detector",
     source: str | int = 0,
@@ -302,8 +308,7 @@ def run_live(
     Each face dict gets ``latency_ms``: from the frame's arrival to its result.
     Stopping the iteration (``break``, ``close()``) stops the source thread.
     """
-    if not _is_camera(source) and "://" not in str(source) and not os.path.exists(str(source)):
-        raise FauError(f"live source not found: {source!r} (a camera index, file or URL)")
+    check_source(source)
     stats = stats if stats is not None else LiveStats()
     analyzer = LiveAnalyzer(detector)
     slot, stop = open_source(source, realtime=realtime)

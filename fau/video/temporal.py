@@ -15,11 +15,14 @@ probabilities still sum to 1.
 Neutral baseline
 ----------------
 Geometric AUs are 0 on MediaPipe's canonical face, not on a given person's relaxed
-face. Each track gets its own baseline: every smoothed AU series of the track is
-turned into per-frame percentile ranks (0 = the least of that movement this person
-shows); a frame's *activity* is the mean rank over the 17 bilateral AUs; the
-`BASELINE_QUANTILE` (20%) least active frames (at least `MIN_BASELINE_FRAMES`) are the
-person's neutral frames, and the baseline is their per-AU median. ``AUxx_rel`` =
+face. Each track gets its own baseline from its smoothed AUs: for every AU, the
+person's 10th percentile is "the least of that movement they show"; a frame's
+*activity* is the sum, over the 17 bilateral AUs, of how far each AU rises above that
+low end (in IOD; values below it count 0), so frames with any clear movement (a smile,
+a blink, an open mouth) are active and frames where every AU is near its low end are
+not. The `BASELINE_QUANTILE`
+(20%) least active frames (at least `MIN_BASELINE_FRAMES`) are the person's neutral
+frames, and the baseline is their per-AU median. ``AUxx_rel`` =
 smoothed AU − baseline, so a small movement of one person stands out from their own
 resting face. Offline the rule sees the whole track (it looks ahead); live
 (`RunningBaseline`) it uses the last `LIVE_BASELINE_WINDOW_S` seconds seen so far and
@@ -96,6 +99,8 @@ EXPRESSION_FILTER = FilterParams(min_cutoff=1.0, beta=0.0, d_cutoff=1.0)
 
 #: Fraction of a track's frames taken as its neutral frames (least active first).
 BASELINE_QUANTILE = 0.2
+#: Percentile of each AU taken as the person's "least of this movement" (activity rule).
+ACTIVITY_LOW_PERCENTILE = 10.0
 #: At least this many frames form a baseline (all the track's frames if fewer).
 MIN_BASELINE_FRAMES = 5
 #: Live baseline: the window of past frames it is estimated from (s) ...
@@ -178,12 +183,16 @@ def smooth(values: np.ndarray, times: np.ndarray, params: FilterParams = AU_FILT
 
 
 def _activity(au: np.ndarray) -> np.ndarray:
-    """Mean percentile rank (0-1) of each frame over the columns of ``au`` (n, k)."""
-    n = len(au)
-    if n <= 1:
-        return np.zeros(n)
-    ranks = pd.DataFrame(au).rank(axis=0, method="average", pct=True).to_numpy()
-    return np.nanmean(ranks, axis=1)
+    """Per-frame activity: summed rise of every AU above the person's own low end.
+
+    Activity = Σ over columns of max(0, x − p10), where ``p10`` is the column's 10th
+    percentile over the frames (the least of that movement the person shows); in the
+    AUs' own unit (fractions of the IOD), so large movements weigh more than jitter.
+    """
+    if len(au) == 0:
+        return np.zeros(0)
+    ref = np.nanpercentile(au, ACTIVITY_LOW_PERCENTILE, axis=0)
+    return np.nansum(np.clip(au - ref, 0.0, None), axis=1)
 
 
 def neutral_baseline(

@@ -1,0 +1,61 @@
+"""``fau video`` and ``fau live`` command lines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fau.cli import main
+
+HAP = Path(__file__).parent / "data" / "cremad" / "1001_DFA_HAP_XX.flv"
+
+
+def test_video_writes_table_report_events_summary(tmp_path, capsys):
+    seg = tmp_path / "seg.csv"
+    seg.write_text("start,end,label\n0,1,first\n1,2,second\n")
+    out, rep, ev, summ = (tmp_path / n for n in ("f.parquet", "r.html", "e.csv", "s.json"))
+    rc = main(["video", str(HAP), "--model", "none", "--fps", "10", "--out", str(out),
+               "--report", str(rep), "--events", str(ev), "--segments", str(seg),
+               "--summary", str(summ), "--no-progress"])
+    assert rc == 0
+    df = pd.read_parquet(out)
+    assert len(df) == 19 and {"frame", "timestamp", "track_id", "AU12_rel"} <= set(df.columns)
+    html = rep.read_text()
+    assert "Responsible use" in html and "first" in html
+    assert pd.read_csv(ev).columns[0] == "track_id"
+    assert [r["label"] for r in json.loads(summ.read_text())] == ["first", "second"]
+    text = capsys.readouterr().out
+    assert "analysed" in text and "report:" in text
+
+
+def test_video_refuses_to_overwrite_and_bad_input(tmp_path, capsys):
+    rep = tmp_path / "r.html"
+    rep.write_text("mine")
+    assert main(["video", str(HAP), "--model", "none", "--report", str(rep)]) == 2
+    assert rep.read_text() == "mine"
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "exists" in err
+    assert main(["video", str(tmp_path / "missing.mp4"), "--model", "none"]) == 2
+    assert main(["video", str(HAP), "--model", "none", "--out", str(tmp_path / "x.txt")]) == 2
+    assert main(["video", str(HAP), "--model", "none", "--fps", "-1", "--no-progress"]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+def test_live_json_lines_from_a_file(capsys):
+    rc = main(["live", "--source", str(HAP), "--model", "none", "--json", "--fast"])
+    assert rc == 0
+    cap = capsys.readouterr()
+    lines = [json.loads(x) for x in cap.out.splitlines()]
+    assert len(lines) == 56
+    assert all(len(x["faces"]) == 1 for x in lines)
+    f = lines[-1]["faces"][0]
+    assert f["track_id"] == 0 and f["latency_ms"] > 0 and "AU12" in f and "AU12_rel" in f
+    assert "fps" in cap.err and "latency" in cap.err
+
+
+def test_live_missing_source(capsys):
+    assert main(["live", "--source", "/nonexistent/clip.mp4", "--json"]) == 2
+    assert "not found" in capsys.readouterr().err

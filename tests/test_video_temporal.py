@@ -1,0 +1,191 @@
+"""Smoothing, baseline, events and segments on synthetic series (no models needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import fau
+from fau import FauError
+from fau.video import (
+    AU_FILTER,
+    EXPRESSION_FILTER,
+    OneEuro,
+    RunningBaseline,
+    add_temporal,
+    find_events,
+    neutral_baseline,
+    read_segments,
+    smooth,
+    summarize_segments,
+)
+from fau.video.temporal import BRIEF_S, EVENT_MIN_IOD
+
+
+def synthetic(n=300, fps=30.0, tracks=1, seed=0, pulses=()):
+    """A detect_video-like table: AUs at a person-specific offset + noise + pulses.
+
+    ``pulses``: (au, start_s, length_s, height) added to every track.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    t = np.arange(n) / fps
+    for tid in range(tracks):
+        data = {"frame": np.arange(n), "timestamp": t, "track_id": tid}
+        for a in fau.AU_NAMES:
+            data[a] = 0.05 * (tid + 1) + rng.normal(0, 0.003, n)  # offset: person's neutral
+        for au, s0, length, h in pulses:
+            on = (t >= s0) & (t < s0 + length)
+            data[au] = data[au] + h * on
+        p = rng.dirichlet(np.ones(8), n)
+        for j, e in enumerate(fau.EXPRESSIONS):
+            data[e] = p[:, j]
+        rows.append(pd.DataFrame(data))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_one_euro_is_causal():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3))
+    t = np.arange(200) / 30
+    full = smooth(x, t)
+    x2 = x.copy()
+    x2[120:] += 5.0  # change the future
+    part = smooth(x2, t)
+    np.testing.assert_allclose(full[:120], part[:120])
+    assert not np.allclose(full[120:], part[120:])
+
+
+def test_one_euro_reduces_jitter_and_follows_steps():
+    rng = np.random.default_rng(1)
+    t = np.arange(300) / 30
+    x = np.where(t >= 5, 0.2, 0.0) + rng.normal(0, 0.01, 300)
+    y = smooth(x[:, None], t)[:, 0]
+    assert np.std(y[60:140]) < 0.5 * np.std(x[60:140])  # jitter at rest damped
+    assert y[150 + 9] > 0.15  # within 0.3 s of the step most of it passed
+
+
+def test_filter_uses_real_time_between_frames():
+    f1, f2 = OneEuro(EXPRESSION_FILTER), OneEuro(EXPRESSION_FILTER)
+    f1(np.array([0.0]), 0.0)
+    f2(np.array([0.0]), 0.0)
+    a = f1(np.array([1.0]), 1 / 30)[0]  # one frame later
+    b = f2(np.array([1.0]), 1.0)[0]  # one second later: much closer to the input
+    assert 0 < a < b < 1
+
+
+def test_expression_smoothing_keeps_probabilities_summing_to_one():
+    df = add_temporal(synthetic())
+    s = df[[f"{e}_smooth" for e in fau.EXPRESSIONS]].to_numpy()
+    np.testing.assert_allclose(s.sum(axis=1), 1.0, atol=1e-9)
+
+
+def test_baseline_is_the_persons_resting_face():
+    # person at rest (offset 0.05) except a 3 s smile in a 10 s clip
+    df = add_temporal(synthetic(pulses=[("AU12", 3.0, 3.0, 0.15)]))
+    rest = df[(df["timestamp"] < 2.5) | (df["timestamp"] > 7.0)]
+    assert abs(rest["AU12_rel"].median()) < 0.01
+    smile = df[(df["timestamp"] > 4.0) & (df["timestamp"] < 5.5)]
+    assert smile["AU12_rel"].median() == pytest.approx(0.15, abs=0.02)
+    assert not df.loc[smile.index, "neutral_frame"].any()
+
+
+def test_baseline_per_track():
+    df = add_temporal(synthetic(tracks=2))
+    for tid, g in df.groupby("track_id"):
+        assert abs(g["AU04_rel"].median()) < 0.01  # each person's own offset removed
+    assert df.groupby("track_id")["AU04"].mean().diff().iloc[-1] > 0.04
+
+
+def test_explicit_baseline_window():
+    df = synthetic(pulses=[("AU12", 0.0, 2.0, 0.1)])
+    auto = add_temporal(df)
+    given = add_temporal(df, baseline=(5.0, 9.0))
+    late = given["timestamp"] > 5
+    assert abs(given.loc[late, "AU12_rel"].median()) < 0.01
+    assert given["neutral_frame"].sum() == ((df["timestamp"] >= 5) & (df["timestamp"] <= 9)).sum()
+    assert auto.shape == given.shape
+
+
+def test_neutral_baseline_picks_least_active_frames():
+    au = np.zeros((100, 3))
+    au[:30] = 1.0  # active
+    base, neutral = neutral_baseline(au)
+    assert not neutral[:30].any() and neutral.sum() == 20
+    np.testing.assert_allclose(base, 0.0)
+
+
+def test_events_including_brief_ones():
+    pulses = [("AU12", 2.0, 1.0, 0.15), ("AU04", 5.0, 0.2, 0.08), ("AU01", 7.0, 0.1, 0.01)]
+    df = add_temporal(synthetic(pulses=pulses))
+    ev = find_events(df, expressions=False)
+    names = ev["name"].tolist()
+    assert "AU12" in names and "AU04" in names
+    assert "AU01" not in names  # 0.01 IOD < EVENT_MIN_IOD: below threshold
+    smile = ev[ev["name"] == "AU12"].iloc[0]
+    assert 1.9 <= smile["onset"] <= 2.1 and smile["offset"] >= 2.9 and not smile["brief"]
+    assert smile["peak"] == pytest.approx(0.15, abs=0.03)
+    brief = ev[ev["name"] == "AU04"].iloc[0]
+    assert brief["brief"] and brief["duration"] <= BRIEF_S
+    assert brief["onset"] <= brief["apex"] <= brief["offset"]
+    assert brief["peak"] > EVENT_MIN_IOD
+    # nothing else fires on the noise
+    assert set(names) == {"AU12", "AU04"}
+
+
+def test_expression_events():
+    df = synthetic(n=300)
+    t = df["timestamp"]
+    for e in fau.EXPRESSIONS:
+        df[e] = np.where((t > 3) & (t < 4), 0.02, 0.1)
+    df["happiness"] = np.where((t > 3) & (t < 4), 0.86, 0.1)
+    df["neutral"] = np.where((t > 3) & (t < 4), 0.0, 1 - 0.1 * 7)
+    ev = find_events(add_temporal(df))
+    ex = ev[ev["kind"] == "expression"]
+    assert ex["name"].tolist() == ["happiness"]
+    assert 3.0 <= ex["onset"].iloc[0] <= 3.3
+
+
+def test_running_baseline_is_causal_and_waits():
+    rb = RunningBaseline()
+    assert rb.update(np.zeros(len(fau.AU_NAMES)), 0.0) is None
+    assert rb.update(np.zeros(len(fau.AU_NAMES)), 1.0) is None
+    base = None
+    for i in range(61):
+        base = rb.update(np.full(len(fau.AU_NAMES), 0.05), 2.0 + i / 30)
+    assert base is not None and np.allclose(base, 0.05, atol=0.051)
+
+
+def test_segments_summary(tmp_path):
+    df = add_temporal(synthetic(pulses=[("AU12", 6.0, 2.0, 0.15)]))
+    ev = find_events(df, expressions=False)
+    csv = tmp_path / "seg.csv"
+    csv.write_text("start,end,label\n0,5,q1 calm\n5,10,q2 smile\n20,30,after the end\n")
+    s = summarize_segments(df, csv, ev)
+    assert s["label"].tolist() == ["q1 calm", "q2 smile", "after the end"]
+    assert s.loc[1, "AU12_mean"] > s.loc[0, "AU12_mean"] + 0.05
+    assert s.loc[1, "AU12_peak"] > 0.12
+    assert s.loc[0, "frames"] == 150 and s.loc[2, "frames"] == 0 and s.loc[2, "track_id"] == -1
+    assert "AU12×1" in s.loc[1, "event_list"] and s.loc[0, "events"] == 0
+    assert s["happiness_share"].iloc[:2].between(0, 1).all()
+    same = summarize_segments(df, [(0, 5, "q1 calm"), (5, 10, "q2 smile"), (20, 30, "after the end")], ev)
+    pd.testing.assert_frame_equal(s, same)
+
+
+@pytest.mark.parametrize("text", ["a,b\n1,2\n", "start,end\nx,2\n", "start,end,label\n3,1,bad\n"])
+def test_bad_segments(tmp_path, text):
+    p = tmp_path / "s.csv"
+    p.write_text(text)
+    with pytest.raises(FauError):
+        read_segments(p)
+
+
+def test_missing_segments_file(tmp_path):
+    with pytest.raises(FauError, match="not found"):
+        read_segments(tmp_path / "nope.csv")
+
+
+def test_filter_constants_have_documented_units():
+    assert AU_FILTER.min_cutoff == 1.0 and AU_FILTER.beta > 0
+    assert EXPRESSION_FILTER.beta == 0.0
