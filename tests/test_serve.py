@@ -608,3 +608,86 @@ def test_image_scores_and_explanations(tmp_path):
             m = ws.receive_json()
         assert m["faces"][0]["expression"] == "happiness"
         json.dumps(m)
+
+
+class SlowDetector:
+    """Stands in for `fau.Detector` in job-worker tests: a video 'analysis' of 100 steps."""
+
+    expression_model_name = None
+    model = None
+
+    def __init__(self, step_s: float = 0.05) -> None:
+        self.step_s = step_s
+        self.calls = 0
+
+    def detect_video(self, path, progress=None, **kw):
+        import pandas as pd
+
+        self.calls += 1
+        for k in range(100):
+            time.sleep(self.step_s)
+            if progress is not None:
+                progress(k * 0.02)  # timestamps 0 … 1.98 s of a 2 s video
+        return pd.DataFrame({"frame": range(3), "timestamp": [0.0, 1.0, 2.0], "track_id": 0})
+
+    def close(self) -> None:
+        pass
+
+
+def _manager(tmp_path: Path, det: SlowDetector, monkeypatch):
+    # the fake table has no AU columns: skip events and report (tested with real videos above)
+    monkeypatch.setattr(jobs_mod, "summarise", lambda results, segments: (None, None))
+    monkeypatch.setattr(jobs_mod, "write_html_report", lambda *a, **k: False)
+    settings = Settings(data_dir=tmp_path, expression_model=None)
+    store = JobStore(settings.database_url)
+    manager = jobs_mod.JobManager(settings, store, lambda: det)
+    job_id = jobs_mod.new_job_id()
+    manager.job_dir(job_id).mkdir(parents=True)
+    manager.input_path({"id": job_id, "kind": "mp4"}).write_bytes(b"x")
+    store.create(id=job_id, kind="mp4", filename="a.mp4", size_bytes=1, duration_s=2.0)
+    return manager, store, job_id
+
+
+def _wait_state(store: JobStore, job_id: str, state: str, timeout: float = 20.0) -> dict:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        j = store.get(job_id)
+        if j is not None and j["state"] == state:
+            return j
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} never reached {state}: {store.get(job_id)}")
+
+
+def test_worker_progress_and_clean_stop_requeues(tmp_path, monkeypatch):
+    det = SlowDetector()
+    manager, store, job_id = _manager(tmp_path, det, monkeypatch)
+    manager.start()
+    _wait_state(store, job_id, "running")
+    time.sleep(jobs_mod.HEARTBEAT_S * 2.5)
+    j = store.get(job_id)
+    assert 0.0 < j["progress"] < 1.0  # stored with the heartbeat
+    manager.stop()  # clean shutdown in the middle of the job
+    j = store.get(job_id)
+    assert j["state"] == "queued" and j["attempts"] == 0, j  # back in the queue, attempt not counted
+    assert manager.input_path(j).is_file()
+    manager2 = jobs_mod.JobManager(manager.settings, store, lambda: SlowDetector(0.001))
+    manager2.start()
+    j = _wait_state(store, job_id, "done")
+    manager2.stop()
+    assert j["attempts"] == 1 and j["progress"] == 1.0 and j["n_rows"] == 3
+    assert not manager.input_path(j).exists()  # upload removed once done
+    store.close()
+
+
+def test_worker_notices_deletion(tmp_path, monkeypatch):
+    det = SlowDetector()
+    manager, store, job_id = _manager(tmp_path, det, monkeypatch)
+    manager.start()
+    _wait_state(store, job_id, "running")
+    store.delete(job_id)
+    manager.remove_files(job_id)
+    time.sleep(jobs_mod.HEARTBEAT_S * 2.5)
+    assert not manager.job_dir(job_id).exists()
+    manager.stop()
+    assert store.get(job_id) is None and det.calls == 1
+    store.close()

@@ -59,6 +59,10 @@ class JobCancelled(Exception):
     """Raised inside a running job when it was deleted."""
 
 
+class JobInterrupted(Exception):
+    """Raised inside a running job when the server shuts down cleanly."""
+
+
 def video_available() -> bool:
     """True when this installation can analyse videos (`Detector.detect_video`)."""
     return callable(getattr(Detector, "detect_video", None))
@@ -310,10 +314,11 @@ class JobManager:
         self._threads.append(t)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Ask the threads to stop and wait for them (a running job finishes first).
+        """Stop the threads: a running job is interrupted at its next frame and queued again.
 
-        A job still running after ``timeout`` seconds stays ``running`` in the database
-        and is recovered (retried or failed) by the next server start.
+        The interrupted attempt is not counted. A job still running after ``timeout``
+        seconds stays ``running`` in the database and is recovered (retried or failed) by
+        the next server start.
         """
         self._stop.set()
         self._wake.set()
@@ -361,6 +366,8 @@ class JobManager:
             state["progress"] = f
             if state["cancelled"]:
                 raise JobCancelled(job_id)
+            if self._stop.is_set():
+                raise JobInterrupted(job_id)
 
         ticker = threading.Thread(target=beat, name=f"fau-beat-{job_id[:8]}", daemon=True)
         ticker.start()
@@ -391,6 +398,10 @@ class JobManager:
             log.info("job %s done in %.1f s (%d rows)", job_id, time.perf_counter() - t0, len(results))
         except JobCancelled:
             ok = False
+        except JobInterrupted:
+            ok = False
+            if self.store.requeue(job_id, worker):
+                log.warning("job %s: server stopping; put back in the queue", job_id)
         except FauError as exc:
             ok = self.store.finish(job_id, worker, "failed", error=str(exc))
             log.warning("job %s failed: %s", job_id, exc)

@@ -179,6 +179,16 @@ class JobStore:
             )
         return res.rowcount == 1
 
+    def requeue(self, job_id: str, worker: str) -> bool:
+        """Put a job this worker runs back in the queue, not counting the attempt."""
+        with self.engine.begin() as c:
+            res = c.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.state == "running", jobs.c.worker == worker)
+                .values(state="queued", worker=None, progress=0.0, attempts=jobs.c.attempts - 1)
+            )
+        return res.rowcount == 1
+
     def delete(self, job_id: str) -> bool:
         """Delete the row; False if there was none."""
         with self.engine.begin() as c:
