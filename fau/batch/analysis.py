@@ -49,10 +49,6 @@ def report_supported() -> bool:
     return importlib.util.find_spec("fau.report") is not None
 
 
-def _video_available() -> bool:
-    return importlib.util.find_spec("fau.video") is not None
-
-
 def _records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
     if df is None or df.empty:
         return []
@@ -120,10 +116,6 @@ def analyse_video(detector: Any, path: Path, *, fps: float | None = None,
     """
     if report and not report_supported():
         raise FauError("HTML reports need fau.report, which this installation lacks")
-    if not _video_available():  # pragma: no cover - only before fau.video existed
-        from ._interim import analyse_video as interim
-
-        return interim(detector, path, fps=fps, segments=segments, report=report)
     from ..video import find_events, read_segments, summarize_segments
 
     seg = read_segments(segments) if segments is not None else None  # bad file: fail early

@@ -25,11 +25,12 @@ log = logging.getLogger(__name__)
 #: The batch's index table, in the output folder.
 INDEX_FILE = "index.csv"
 #: Columns of ``index.csv``, in order. ``seconds`` is this run's wall time on the video
-#: (for ``skipped`` rows: the time spent checking its outputs); ``worker`` is
-#: ``host:pid``; ``worker_peak_rss_mb`` the worker process's peak resident memory so far.
+#: (for ``skipped`` rows: the time spent checking its outputs); ``cpu_s`` the CPU time
+#: (all threads) the worker process spent on it; ``worker`` is ``host:pid``;
+#: ``worker_peak_rss_mb`` the worker process's peak resident memory so far (MiB).
 INDEX_COLUMNS: tuple[str, ...] = (
     "path", "name", "status", "error", "duration_s", "faces", "frames", "seconds",
-    "worker", "worker_peak_rss_mb",
+    "cpu_s", "worker", "worker_peak_rss_mb",
 )
 #: Values of the ``status`` column.
 STATUSES: tuple[str, ...] = ("ok", "failed", "skipped")
@@ -128,7 +129,7 @@ def _crash_record(job: Job, message: str) -> dict[str, Any]:
     (job.folder / RUNNING_FILE).unlink(missing_ok=True)
     return {"path": str(job.video.path), "name": job.video.name, "status": "failed",
             "error": message, "duration_s": None, "faces": None, "frames": None,
-            "seconds": None, "worker": "", "worker_peak_rss_mb": None}
+            "seconds": None, "cpu_s": None, "worker": "", "worker_peak_rss_mb": None}
 
 
 #: Environment of local worker processes: one thread for every native thread pool
@@ -308,8 +309,8 @@ def batch(
         The index (also written to ``out_dir/index.csv``): ``path``, ``name``, ``status``
         (``ok``, ``failed`` or ``skipped`` = outputs already complete), ``error``,
         ``duration_s`` (video length), ``faces`` (number of tracks), ``frames``
-        (analysed), ``seconds`` (wall time in this run), ``worker``,
-        ``worker_peak_rss_mb``.
+        (analysed), ``seconds`` (wall time in this run), ``cpu_s`` (worker CPU time),
+        ``worker``, ``worker_peak_rss_mb``.
 
     Raises
     ------

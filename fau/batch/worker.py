@@ -78,15 +78,26 @@ class Job:
 def job_key(job: Job) -> dict[str, Any]:
     """What a video's outputs depend on: input + segment fingerprints and the options.
 
-    Raises OSError when the input (or segment file) cannot be stat'ed.
+    Raises
+    ------
+    FauError
+        The video or its segment file does not exist or cannot be read.
     """
-    opts = {k: v for k, v in job.detector_options.items() if k not in ("num_threads",)}
     from .. import __version__
 
+    opts = {k: v for k, v in job.detector_options.items() if k not in ("num_threads",)}
+    prints = {}
+    for what, path in (("video", job.video.path), ("segment file", job.video.segments)):
+        try:
+            prints[what] = fingerprint(path)
+        except FileNotFoundError:
+            raise FauError(f"{what} {str(path)!r} does not exist") from None
+        except OSError as exc:
+            raise FauError(f"cannot read {what} {str(path)!r}: {exc}") from None
     return {
         "fau": __version__,
-        "input": fingerprint(job.video.path),
-        "segments": fingerprint(job.video.segments),
+        "input": prints["video"],
+        "segments": prints["segment file"],
         "fps": job.fps,
         "report": job.report,
         "detector": {k: (v if isinstance(v, (str, int, float, bool, type(None))) else repr(v))
@@ -104,6 +115,7 @@ def _record(job: Job, status: str, **fields: Any) -> dict[str, Any]:
         "faces": None,
         "frames": None,
         "seconds": None,
+        "cpu_s": None,
         "worker": f"{socket.gethostname()}:{os.getpid()}",
         "worker_peak_rss_mb": _peak_rss_mb(),
     }
@@ -145,8 +157,8 @@ def skip_record(job: Job) -> dict[str, Any] | None:
     t0 = time.perf_counter()
     try:
         key = job_key(job)
-    except OSError:
-        return None
+    except FauError:
+        return None  # run_job reports it
     done = read_complete_marker(job.folder, key)
     if done is None:
         return None
@@ -176,11 +188,11 @@ def run_job(job: Job) -> dict[str, Any]:
     -------
     dict
         ``path, name, status ("ok" or "failed"), error, duration_s, faces, frames,
-        seconds, worker, worker_peak_rss_mb``.
+        seconds, cpu_s, worker, worker_peak_rss_mb``.
     """
     from .analysis import analyse_video
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     folder = job.folder
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -203,11 +215,11 @@ def run_job(job: Job) -> dict[str, Any]:
         write_json_atomic(folder / SUMMARY_FILE, summary)
         if job.report:
             write_bytes_atomic(folder / REPORT_FILE, (result.report_html or "").encode("utf-8"))
-        seconds = round(time.perf_counter() - t0, 3)
         fields = {"duration_s": result.summary.get("duration_s"),
                   "faces": result.summary.get("faces"),
                   "frames": result.summary.get("analysed_frames"),
-                  "seconds": seconds}
+                  "seconds": round(time.perf_counter() - t0, 3),
+                  "cpu_s": round(time.process_time() - c0, 3)}
         write_marker(folder, key=key, outputs=_outputs(job), record=fields)
         return _record(job, "ok", **fields)
     except Exception as exc:  # one bad video must not stop the batch
@@ -218,7 +230,8 @@ def run_job(job: Job) -> dict[str, Any]:
             except OSError:
                 pass
         return _record(job, "failed", error=_error_text(exc),
-                       seconds=round(time.perf_counter() - t0, 3))
+                       seconds=round(time.perf_counter() - t0, 3),
+                       cpu_s=round(time.process_time() - c0, 3))
     finally:
         try:
             (folder / RUNNING_FILE).unlink(missing_ok=True)

@@ -1,0 +1,112 @@
+"""fau.batch on a real Dask distributed LocalCluster (2 worker processes, 1 thread each)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+import fau
+from fau.batch.store import DONE_MARKER
+from fau.errors import FauError
+
+distributed = pytest.importorskip(
+    "distributed", reason="Dask distributed is not installed (pip install 'fau[batch]')"
+)
+
+from test_batch import (  # noqa: E402  (after the importorskip)
+    CLIPS,
+    FAST,
+    FPS,
+    CrashOnTinyFrames,
+    _env,
+    digests,
+    reference,  # noqa: F401 (a fixture)
+    write_corrupt,
+    write_tiny_video,
+)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    import dask
+
+    # worker-saturation 1.0: a worker holds only the video it runs, so a worker that dies
+    # puts no other video under suspicion; 1 allowed failure keeps the crash test short
+    # (the default, 3, means four worker deaths before Dask gives up on a video).
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0,
+                          "distributed.scheduler.allowed-failures": 1}):
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as c:
+            yield c
+
+
+def test_dask_batch_with_corrupt_file(cluster, tmp_path, reference):
+    bad = write_corrupt(tmp_path / "corrupt.webm")
+    inputs = [CLIPS[0], bad, CLIPS[1], CLIPS[2], CLIPS[3]]  # the reference's 4 clips
+    index = fau.batch(inputs, tmp_path / "out", scheduler=cluster.scheduler_address, **FAST)
+    assert index["status"].tolist() == ["ok", "failed", "ok", "ok", "ok"]
+    assert "corrupt.webm" in index.loc[1, "error"]
+    assert (index.loc[index.status == "ok", "faces"] == 1).all()
+    # one fau.Detector per worker process, reused: at most 2 processes did the work
+    workers = set(index.loc[index.status == "ok", "worker"])
+    worker_pids = {int(a.split(":")[-1]) for a in workers}
+    assert 1 <= len(worker_pids) <= 2
+    assert digests(tmp_path / "out") == reference  # same outputs as the local joblib path
+    # rerun on the cluster: the done videos are skipped, the corrupt one is retried
+    again = fau.batch(inputs, tmp_path / "out", scheduler=cluster.scheduler_address, **FAST)
+    assert again["status"].tolist() == ["skipped", "failed", "skipped", "skipped", "skipped"]
+
+
+def test_dask_client_object_and_bad_address(cluster, tmp_path):
+    with distributed.Client(cluster.scheduler_address) as client:
+        index = fau.batch([CLIPS[4]], tmp_path / "out", scheduler=client, **FAST)
+        assert index["status"].tolist() == ["ok"]
+        assert client.status == "running"  # a client we were given is not closed
+    with pytest.raises(FauError, match="scheduler"):
+        fau.batch([CLIPS[4]], tmp_path / "out2", scheduler="not an address", **FAST)
+
+
+def test_dask_worker_crash_fails_only_its_video(cluster, tmp_path):
+    tiny = write_tiny_video(tmp_path / "tiny.mp4")
+    index = fau.batch([CLIPS[0], tiny, CLIPS[1]], tmp_path / "out",
+                      scheduler=cluster.scheduler_address,
+                      detector_options={"backend": CrashOnTinyFrames()}, **FAST)
+    assert index["status"].tolist() == ["ok", "failed", "ok"]
+    assert "KilledWorker" in index.loc[1, "error"]
+    with distributed.Client(cluster.scheduler_address) as client:
+        client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker
+
+
+def test_interrupted_cluster_run_is_resumed(cluster, tmp_path, reference):
+    clips = CLIPS[:4]
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "fau", "batch", *map(str, clips), "--out", str(out),
+           "--scheduler", cluster.scheduler_address, "--fps", str(FPS), "--model", "none"]
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.glob(f"*/{DONE_MARKER}")):
+            assert proc.poll() is None, "batch ended before the first video was done"
+            assert time.monotonic() < deadline, "no video finished within 120 s"
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, 9)
+        proc.wait()
+    done_before = len(list(out.glob(f"*/{DONE_MARKER}")))
+    assert done_before < len(clips), "the run was not interrupted part-way"
+    pd.read_csv(out / "index.csv", keep_default_na=False)  # a valid table after the kill
+
+    index = fau.batch(clips, out, scheduler=cluster.scheduler_address, **FAST)
+    counts = index["status"].value_counts().to_dict()
+    # tasks already running on the cluster when the client died may finish afterwards
+    assert counts.get("skipped", 0) >= done_before
+    assert counts.get("failed", 0) == 0
+    assert counts.get("skipped", 0) + counts.get("ok", 0) == len(clips)
+    assert counts.get("ok", 0) >= 1
+    assert digests(out) == reference
