@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from importlib import resources
 from pathlib import Path
@@ -387,10 +388,17 @@ def test_delete_queued_or_running_job(tmp_path):
         ids = [post_video(c, HAP_FLV.read_bytes()).json()["id"] for _ in range(3)]
         for job_id in ids:
             assert c.delete(f"/v1/jobs/{job_id}").status_code == 204
-        time.sleep(2.5)  # a worker that was running one notices within a heartbeat (1 s)
         jobs_root = tmp_path / "data" / "jobs"
-        assert not any(jobs_root.iterdir()), list(jobs_root.iterdir())
+        # a worker that was running one notices within a heartbeat (1 s) and cleans up
+        _poll(lambda: not any(jobs_root.iterdir()), 20, lambda: list(jobs_root.iterdir()))
         assert c.get("/v1/jobs").json()["total"] == 0
+
+
+def _poll(cond, timeout: float, what=lambda: "") -> None:
+    t0 = time.monotonic()
+    while not cond():
+        assert time.monotonic() - t0 < timeout, f"condition not met in {timeout} s: {what()}"
+        time.sleep(0.05)
 
 
 # -- persistence: restart, crash recovery, retention ------------------------------------------
@@ -463,8 +471,6 @@ def test_claim_is_exclusive(tmp_path):
     ids = [jobs_mod.new_job_id() for _ in range(5)]
     for i, job_id in enumerate(ids):
         store.create(id=job_id, kind="mp4", filename="a", size_bytes=1, created_at=1000.0 + i)
-    import threading
-
     got: list[str] = []
 
     def worker(n: int) -> None:
@@ -619,6 +625,7 @@ class SlowDetector:
     def __init__(self, step_s: float = 0.05) -> None:
         self.step_s = step_s
         self.calls = 0
+        self.steps = 0
 
     def detect_video(self, path, progress=None, **kw):
         import pandas as pd
@@ -626,6 +633,7 @@ class SlowDetector:
         self.calls += 1
         for k in range(100):
             time.sleep(self.step_s)
+            self.steps += 1
             if progress is not None:
                 progress(k * 0.02)  # timestamps 0 … 1.98 s of a 2 s video
         return pd.DataFrame({"frame": range(3), "timestamp": [0.0, 1.0, 2.0], "track_id": 0})
@@ -686,7 +694,8 @@ def test_worker_notices_deletion(tmp_path, monkeypatch):
     _wait_state(store, job_id, "running")
     store.delete(job_id)
     manager.remove_files(job_id)
-    time.sleep(jobs_mod.HEARTBEAT_S * 2.5)
+    _poll(lambda: not any(t.name.startswith("fau-beat") for t in threading.enumerate()), 20)
+    assert det.steps < 100  # the analysis was stopped, not run to its end
     assert not manager.job_dir(job_id).exists()
     manager.stop()
     assert store.get(job_id) is None and det.calls == 1

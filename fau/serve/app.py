@@ -422,10 +422,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 except FauError as exc:
                     raise ApiError(422, "invalid_segments", str(exc)) from None
                 seg_df.to_csv(folder / "segments.csv", index=False)
-            name = _display_name(file.filename)
-            request.app.state.store.create(
-                id=job_id, kind=kind, filename=name, size_bytes=size, duration_s=meta["duration_s"],
-                fps=fps, segments=None if seg_df is None else len(seg_df))
+            row = dict(id=job_id, kind=kind, filename=_display_name(file.filename), size_bytes=size,
+                       duration_s=meta["duration_s"], fps=fps,
+                       segments=None if seg_df is None else len(seg_df))
+            await loop.run_in_executor(None, lambda: request.app.state.store.create(**row))
         except BaseException:
             manager.remove_files(job_id)
             raise
@@ -437,20 +437,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/v1/jobs", response_model=JobList, tags=["videos"], dependencies=[Depends(auth)],
              responses=_errs(401, 422), summary="List jobs, newest first")
-    async def list_jobs(
+    def list_jobs(  # plain def: FastAPI runs it in its thread pool (database calls)
         request: Request,
         state: Optional[str] = Query(None, pattern="^(queued|running|done|failed)$"),
         limit: int = Query(50, ge=1, le=500),
         offset: int = Query(0, ge=0),
     ) -> dict[str, Any]:
         store: JobStore = request.app.state.store
-        rows = await asyncio.get_running_loop().run_in_executor(
-            None, lambda: store.list(limit=limit, offset=offset, state=state))
+        rows = store.list(limit=limit, offset=offset, state=state)
         return {"jobs": [_job_json(request, j) for j in rows], "total": store.count(state)}
 
     @app.get("/v1/jobs/{job_id}", response_model=Job, tags=["videos"], dependencies=[Depends(auth)],
              responses=_errs(401, 404), summary="Job state (queued|running|done|failed) and progress")
-    async def get_job(request: Request, job_id: str) -> dict[str, Any]:
+    def get_job(request: Request, job_id: str) -> dict[str, Any]:
         return _job_json(request, _job(request, job_id))
 
     @app.get(
@@ -506,11 +505,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.delete("/v1/jobs/{job_id}", status_code=204, tags=["videos"], dependencies=[Depends(auth)],
                 responses=_errs(401, 404), summary="Delete a job and all its files (a running job is stopped)")
-    async def delete_job(request: Request, job_id: str) -> Response:
+    def delete_job(request: Request, job_id: str) -> Response:
         _job(request, job_id)
         manager: jobs_mod.JobManager = request.app.state.jobs
         request.app.state.store.delete(job_id)
-        await asyncio.get_running_loop().run_in_executor(None, manager.remove_files, job_id)
+        manager.remove_files(job_id)
         return Response(status_code=204)
 
     # -- live stream -------------------------------------------------------------------
