@@ -27,6 +27,7 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("FAU_CHROMIUM", "/usr/bin/chromium")
 CLIP = Path(__file__).parent / "data" / "cremad" / "1001_DFA_HAP_XX.flv"
+IMAGE = Path(__file__).parent / "data" / "cremad_hap.jpg"
 
 if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
     pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium, or bash .ci/browser.sh)",
@@ -166,6 +167,25 @@ def screenshot(page) -> None:
         page.screenshot(path=shot, full_page=False)
 
 
+def check_uploads(page) -> None:
+    """The upload form analyses an image and queues a video whose job reaches the list."""
+    page.set_input_files("#file", str(IMAGE))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#still-overlay .face-box", timeout=60_000)
+    assert "1 face(s)" in page.text_content("#upload-status")
+    page.set_input_files("#file", str(CLIP))
+    page.fill("#fps-input", "5")
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#jobs tbody tr", timeout=30_000)
+    deadline = time.monotonic() + 120
+    while "done" not in (page.text_content("#jobs tbody tr td:nth-child(2)") or ""):
+        assert time.monotonic() < deadline, page.text_content("#upload-status")
+        page.wait_for_timeout(250)
+    page.click("#refresh")
+    page.wait_for_selector("#jobs tbody tr td.actions button:text('CSV')", timeout=10_000)
+    assert page.text_content("#jobs tbody tr td:nth-child(1)") == CLIP.name
+
+
 def test_live_page_shows_face_box_and_aus(y4m, tmp_path):
     """The camera → WebSocket → overlay loop works (AUs only: no expression model needed)."""
     settings = Settings(data_dir=tmp_path / "data", expression_model=None, analysis_threads=2)
@@ -175,6 +195,7 @@ def test_live_page_shows_face_box_and_aus(y4m, tmp_path):
             check_live(page, errors)
             assert page.text_content("#leading-expression") == "n/a"
             screenshot(page)
+            check_uploads(page)
         finally:
             browser.close()
 

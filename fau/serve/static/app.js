@@ -164,7 +164,8 @@
     ev.preventDefault();
     const file = $("file").files[0];
     if (!file) return;
-    const isVideo = file.type.startsWith("video/");
+    const VIDEO_EXT = /\.(mp4|m4v|mov|webm|mkv|flv|avi|ts|3gp)$/i;
+    const isVideo = file.type.startsWith("video/") || (!file.type.startsWith("image/") && VIDEO_EXT.test(file.name));
     const form = new FormData();
     form.append("file", file);
     $("image-result").hidden = true;
