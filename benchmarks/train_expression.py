@@ -40,7 +40,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import fer_eval  # noqa: E402
+from fau.au.geometry import mirror_landmarks  # noqa: E402
 from fau.expression.features import mesh_blocks  # noqa: E402
+from fau.landmarks.base import BLENDSHAPE_NAMES  # noqa: E402
 from fau.expression.labels import EXPRESSIONS  # noqa: E402
 from fau.expression.model import ExpressionModel  # noqa: E402
 
@@ -71,11 +73,32 @@ MAX_ROUNDS = 3000
 EARLY_STOP = 100
 
 
-def load_blocks(mesh_path: Path, cnn_path: Path | None) -> dict[str, np.ndarray]:
+def _mirror_blendshapes(bs: np.ndarray) -> np.ndarray:
+    """Blendshapes of the mirrored face: swap every ...Left / ...Right pair."""
+    names = list(BLENDSHAPE_NAMES)
+
+    def twin(n: str) -> str:
+        if n.endswith("Left"):
+            return n[: -len("Left")] + "Right"
+        if n.endswith("Right"):
+            return n[: -len("Right")] + "Left"
+        return n
+
+    return bs[:, [names.index(twin(n)) for n in names]]
+
+
+def load_blocks(mesh_path: Path, cnn_path: Path | None, *, mirror: bool = False
+                ) -> dict[str, np.ndarray]:
+    """Feature blocks of all FER-2013 rows; ``mirror``: of the horizontally flipped images."""
     m = np.load(mesh_path)
-    blocks = mesh_blocks(m["landmarks"], m["blendshapes"], m["presence"])
+    lm, bs = m["landmarks"], m["blendshapes"]
+    if mirror:
+        lm, bs = mirror_landmarks(lm, 48.0).astype(np.float32), _mirror_blendshapes(bs)
+    blocks = mesh_blocks(lm, bs, m["presence"])
     if cnn_path is not None and cnn_path.is_file():
         c = np.load(cnn_path)
+        # The CNN is trained with random flips, so its logits of a flipped face are taken
+        # as those of the face itself (no second CNN pass for mirrored rows).
         blocks["appearance"] = np.concatenate(
             [c["fer2013_logits"], c["ferplus_logits"]], axis=1
         ).astype(np.float32)
@@ -112,6 +135,9 @@ def main() -> None:
     ap.add_argument("--cnn", default=str(ROOT / "cache/cnn_logits.npz"))
     ap.add_argument("--pca", type=int, default=60, help="shape-block principal components")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--flip", action="store_true",
+                    help="add mirrored copies of the Training faces (tried: no gain on "
+                         "PublicTest, so off by default)")
     ap.add_argument("--ship", action="store_true", help="write fau/models/expression_<labels>.npz")
     ap.add_argument("--results", default=str(ROOT / "benchmarks/results"))
     args = ap.parse_args()
@@ -138,7 +164,11 @@ def main() -> None:
 
     tr, ytr, wtr = targets(data, args.labels, 0)
     va, yva, wva = targets(data, args.labels, 1)
-    dtr = xgb.DMatrix(X[tr], label=ytr, weight=wtr, feature_names=model.feature_names)
+    Xtr = X[tr]
+    if args.flip:  # mirrored Training faces: exact for geometry, L/R swapped
+        Xm = model.assemble(load_blocks(Path(args.mesh), Path(args.cnn), mirror=True))
+        Xtr, ytr, wtr = np.vstack([Xtr, Xm[tr]]), np.concatenate([ytr, ytr]), np.concatenate([wtr, wtr])
+    dtr = xgb.DMatrix(Xtr, label=ytr, weight=wtr, feature_names=model.feature_names)
     dva = xgb.DMatrix(X[va], label=yva, weight=wva, feature_names=model.feature_names)
     params = dict(PARAMS, num_class=len(classes), nthread=args.threads)
     booster = xgb.train(

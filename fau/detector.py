@@ -12,6 +12,7 @@ from ._resources import model_path
 from .au.geometry import AU_NAMES
 from .errors import FauError
 from .expression.appearance import AppearanceModel, face_patch
+from .expression.compound import COMPOUND_COLUMNS, add_compound_columns
 from .expression.features import POSE_NAMES, mesh_blocks
 from .expression.labels import EXPRESSIONS
 from .expression.model import ExpressionModel
@@ -32,6 +33,7 @@ FACE_COLUMNS: tuple[str, ...] = (
     + AU_NAMES
     + EXPRESSIONS
     + ("expression",)
+    + COMPOUND_COLUMNS
     + BLENDSHAPE_COLUMNS
 )
 EXPRESSION_MODELS = ("ferplus", "fer2013")
@@ -199,7 +201,7 @@ class Detector:
             for a, axis in enumerate("xyz"):
                 for j in range(478):
                     data[f"{axis}_{j}"] = lm[:, j, a]
-        return pd.DataFrame(data, columns=columns(landmarks))
+        return add_compound_columns(pd.DataFrame(data, columns=columns(landmarks)))
 
     def detect_image(
         self,

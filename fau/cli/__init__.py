@@ -19,7 +19,7 @@ from ..errors import FauError
 __all__ = ["main"]
 
 #: Sub-command modules, in the order ``fau --help`` lists them.
-COMMANDS = ("image", "video", "live", "serve", "batch", "train")
+COMMANDS = ("image", "video", "live", "serve", "batch")
 
 
 def build_parser() -> argparse.ArgumentParser:

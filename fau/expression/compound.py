@@ -85,16 +85,16 @@ ArrayOrFrame = Union[np.ndarray, pd.DataFrame]
 
 #: Activation threshold of each AU, in the AU's own unit (fraction of the inter-ocular
 #: distance, IOD; AU45 in units of the neutral eye opening): the intensity at which
-#: `au_activation` gives 0.5. **Provisional**: roughly the 90th percentile of fau's AU
-#: values on FER-2013 Training faces labelled neutral (values given by the core
-#: engineer, to be replaced by measured ones; `thresholds_from_neutral` computes them
-#: from any neutral reference table). The lateral AUs (``AU12_L`` … ``AU14_R``) were
-#: not in that list and copy the threshold of their bilateral mean (AU12, AU14).
+#: `au_activation` gives 0.5. Measured: the 90th percentile of fau's AU values on the
+#: 6,198 FER-2013 images labelled neutral (all splits, cropped-face path;
+#: ``docs/action_units.md``, *Typical values*). `thresholds_from_neutral` recomputes them
+#: from any neutral reference set.
 AU_ACTIVE: dict[str, float] = {
-    "AU01": 0.07, "AU02": 0.07, "AU04": 0.0, "AU05": 0.07, "AU06": 0.035, "AU07": 0.03,
-    "AU09": 0.02, "AU10": 0.045, "AU12": 0.06, "AU14": 0.06, "AU15": 0.04, "AU17": 0.26,
-    "AU20": 0.04, "AU23": -0.02, "AU25": 0.03, "AU26": 0.07, "AU45": 0.3,
-    "AU12_L": 0.06, "AU12_R": 0.06, "AU14_L": 0.06, "AU14_R": 0.06,
+    "AU01": 0.087, "AU02": 0.081, "AU04": -0.004, "AU05": 0.079, "AU06": 0.029,
+    "AU07": 0.023, "AU09": 0.065, "AU10": 0.097, "AU12": 0.062, "AU14": 0.060,
+    "AU15": 0.036, "AU17": 0.277, "AU20": 0.048, "AU23": 0.016, "AU25": 0.044,
+    "AU26": 0.112, "AU45": 0.308,
+    "AU12_L": 0.062, "AU12_R": 0.062, "AU14_L": 0.060, "AU14_R": 0.060,
 }
 
 #: Width ``s`` of the logistic activation ``1 / (1 + exp(-(x - t) / s))``, same units as

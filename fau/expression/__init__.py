@@ -1,0 +1,1 @@
+"""Expression scoring: labels, feature blocks, the XGBoost model, appearance CNN, compounds."""
