@@ -241,6 +241,18 @@ def test_output_folder_rules(tmp_path):
         fau.batch([CLIPS[0]], tmp_path / "o", fps=-1, expression_model=None)
 
 
+def test_bad_detector_options_fail_before_any_work(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(FauError, match="expression_model must be one of"):
+        fau.batch([CLIPS[0]], out, expression_model="vibes")
+    with pytest.raises(FauError, match="unknown Detector option"):
+        fau.batch([CLIPS[0]], out, detector_options={"max_face": 2}, **FAST)
+    if not _model_available():
+        with pytest.raises(FauError, match="expression_ferplus.npz"):
+            fau.batch([CLIPS[0]], out, fps=FPS)  # the default model, absent
+    assert not out.exists()
+
+
 def test_second_run_on_same_folder_is_refused_while_first_holds_it(tmp_path):
     import fcntl
 

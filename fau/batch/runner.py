@@ -340,6 +340,7 @@ def batch(
     fps = _check_fps(fps)
     options: dict[str, Any] = {"expression_model": expression_model, "max_faces": max_faces}
     options.update(detector_options or {})
+    _check_detector_options(options)  # one clear error instead of a failed row per video
     videos = collect_inputs(inputs)
     out = Path(os.path.abspath(os.fspath(out_dir)))
     for v in videos:
@@ -367,10 +368,6 @@ def batch(
                  len(pending), len(all_jobs) - len(pending))
         if report and pending:
             _check_report_support()
-        if options.get("expression_model") is not None and pending:
-            from .._resources import model_path
-
-            model_path(f"expression_{options['expression_model']}.npz")  # clear error early
 
         def done(rec: dict[str, Any]) -> None:
             index.add(rec)
@@ -387,6 +384,25 @@ def batch(
                 _run_local(pending, n_jobs, done)
         log.info("batch finished in %.1f s", time.perf_counter() - t0)
         return index.frame()
+
+
+def _check_detector_options(options: dict[str, Any]) -> None:
+    """Fail early, in this process, on options every worker would fail on."""
+    import inspect
+
+    from .._resources import model_path
+    from ..detector import EXPRESSION_MODELS, Detector
+
+    accepted = set(inspect.signature(Detector).parameters)
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise FauError(f"unknown Detector option(s) {unknown}; accepted: {sorted(accepted)}")
+    name = options.get("expression_model")
+    if name is not None:
+        if name not in EXPRESSION_MODELS:
+            raise FauError(f"expression_model must be one of {EXPRESSION_MODELS} or None, "
+                           f"got {name!r}")
+        model_path(f"expression_{name}.npz")  # raises FauError if the file is missing
 
 
 def _check_report_support() -> None:
