@@ -417,7 +417,7 @@ def _insert_running(store: JobStore, root: Path, attempts: int, heartbeat_age: f
 def test_jobs_survive_restart_and_crash(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    settings = dict(data_dir=data, stale_after_s=5.0)
+    settings = dict(data_dir=data, stale_after_s=30.0)
     # 1) a finished job survives a clean restart
     with make_client(tmp_path, **settings) as c:
         done_id = post_video(c, HAP_FLV.read_bytes(), data={"fps": "5"}).json()["id"]
@@ -435,7 +435,7 @@ def test_jobs_survive_restart_and_crash(tmp_path):
         assert j["state"] == "done" and j["attempts"] == 2  # retried once
         j = c.get(f"/v1/jobs/{fail_id}").json()
         assert j["state"] == "failed" and "interrupted" in j["error"] and "not retried" in j["error"]
-        # the job with a fresh heartbeat is left alone until it goes stale (5 s here)
+        # the job with a fresh heartbeat is left alone until it goes stale (30 s)
         assert c.get(f"/v1/jobs/{fresh_id}").json()["state"] == "running"
         c.app.state.jobs.store.recover(stale_after_s=0.0, max_attempts=2)  # as the sweep would
         c.app.state.jobs.notify()

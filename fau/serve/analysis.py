@@ -32,24 +32,34 @@ def _num(x: Any) -> float | None:
 
 
 def faces_json(table: pd.DataFrame, *, blendshapes: bool = False) -> list[dict[str, Any]]:
-    """Turn `Detector.table` rows into the API's face objects (see `schemas.Face`)."""
+    """Turn `Detector.table` rows into the API's face objects (see `schemas.Face`).
+
+    Reads whole columns once (``DataFrame.itertuples`` costs ~25 ms per 100 rows of this
+    120-column table; column arrays cost ~0.1 ms).
+    """
+    n = len(table)
+    if n == 0:
+        return []
+    bs_cols = [c for c in table.columns if c.startswith("bs_")] if blendshapes else []
+    names = ["face", "face_x", "face_y", "face_w", "face_h", "face_score", *POSE_NAMES,
+             *AU_NAMES, *EXPRESSIONS, *bs_cols]
+    col = {c: table[c].to_numpy() for c in names}
+    leading = table["expression"].to_numpy()
     out = []
-    bs_cols = [c for c in table.columns if c.startswith("bs_")]
-    for row in table.itertuples(index=False):
-        r = row._asdict()
-        scores = {e: _num(r[e]) for e in EXPRESSIONS}
+    for i in range(n):
+        scores = {e: _num(col[e][i]) for e in EXPRESSIONS}
         has_scores = all(v is not None for v in scores.values())
         face: dict[str, Any] = {
-            "face": int(r["face"]),
-            "box": {k: _num(r[f"face_{k}"]) for k in ("x", "y", "w", "h")},
-            "score": _num(r["face_score"]),
-            "pose": {k: _num(r[k]) for k in POSE_NAMES},
-            "aus": {k: _num(r[k]) for k in AU_NAMES},
+            "face": int(col["face"][i]),
+            "box": {k: _num(col[f"face_{k}"][i]) for k in ("x", "y", "w", "h")},
+            "score": _num(col["face_score"][i]),
+            "pose": {k: _num(col[k][i]) for k in POSE_NAMES},
+            "aus": {k: _num(col[k][i]) for k in AU_NAMES},
             "expressions": scores if has_scores else None,
-            "expression": r["expression"] if has_scores else None,
+            "expression": str(leading[i]) if has_scores and leading[i] is not None else None,
         }
         if blendshapes:
-            face["blendshapes"] = {c[3:]: _num(r[c]) for c in bs_cols}
+            face["blendshapes"] = {c[3:]: _num(col[c][i]) for c in bs_cols}
         out.append(face)
     return out
 
