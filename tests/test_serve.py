@@ -700,3 +700,135 @@ def test_worker_notices_deletion(tmp_path, monkeypatch):
     manager.stop()
     assert store.get(job_id) is None and det.calls == 1
     store.close()
+
+
+def test_internal_error_body(tmp_path, monkeypatch):
+    import fau.serve.app as app_mod
+
+    def boom(*a, **k):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(app_mod, "analyse_image", boom)
+    with TestClient(create_app(Settings(data_dir=tmp_path, expression_model=None, analysis_threads=1)),
+                    raise_server_exceptions=False) as c:
+        body = assert_error(post_image(c, HAP_JPG), 500, "internal_error")
+        assert "simulated bug" not in body["detail"]  # details stay in the server log
+
+
+PG_URL = os.environ.get("FAU_TEST_PG_URL")
+
+
+@pytest.mark.skipif(not PG_URL, reason="set FAU_TEST_PG_URL=postgresql+psycopg://... to test PostgreSQL")
+def test_postgresql_store_and_jobs(tmp_path):
+    import sqlalchemy as sa
+
+    from fau.serve.store import jobs as jobs_table
+
+    store = JobStore(PG_URL)
+    with store.engine.begin() as c:
+        c.execute(jobs_table.delete())
+    ids = [jobs_mod.new_job_id() for _ in range(6)]
+    for i, job_id in enumerate(ids):
+        store.create(id=job_id, kind="mp4", filename="a", size_bytes=1, created_at=1000.0 + i)
+    got: list[str] = []
+
+    def worker(n: int) -> None:
+        while (j := store.claim(f"w{n}")) is not None:
+            got.append(j["id"])
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(got) == sorted(ids)
+    assert store.recover(stale_after_s=-1.0, max_attempts=2) and store.count("queued") == 6
+    with store.engine.begin() as c:
+        c.execute(jobs_table.delete())
+        assert c.execute(sa.select(sa.func.count()).select_from(jobs_table)).scalar_one() == 0
+    store.close()
+    if not jobs_mod.video_available():
+        return
+    with make_client(tmp_path, db_url=PG_URL) as c:
+        r = post_video(c, HAP_FLV.read_bytes(), data={"fps": "5"})
+        assert r.status_code == 202, r.text
+        job = wait_job(c, r.json()["id"])
+        assert job["state"] == "done" and job["n_rows"] > 0
+        assert c.delete(f"/v1/jobs/{job['id']}").status_code == 204
+
+
+def _long_video(path: Path, loops: int) -> float:
+    """An H.264 MP4 of the happy clip played ``loops`` times; returns its duration (s)."""
+    import av
+
+    with av.open(str(HAP_FLV)) as src:
+        frames = [f.to_ndarray(format="rgb24") for f in src.decode(video=0)]
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        for _ in range(loops):
+            for rgb in frames:
+                for pkt in s.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                    out.mux(pkt)
+        for pkt in s.encode():
+            out.mux(pkt)
+    return loops * len(frames) / 30
+
+
+def _serve(tmp_path: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "FAU_DATA_DIR": str(tmp_path / "data"), "FAU_MODEL": "none",
+           "FAU_THREADS": "1", "FAU_STALE_AFTER_S": "3", "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "fau", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def _get(url: str, timeout: float = 60):
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return httpx.get(url, timeout=5)
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, f"no answer from {url}"
+            time.sleep(0.2)
+
+
+@needs_video
+def test_killed_server_retries_running_job(tmp_path):
+    """kill -9 during a job: the next server retries it once (attempts 2) and finishes it."""
+    import httpx
+
+    video = tmp_path / "long.mp4"
+    _long_video(video, loops=15)  # ~28 s of video, every frame analysed: several seconds of work
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = _serve(tmp_path, port)
+    try:
+        _get(base + "/v1/info")
+        r = httpx.post(base + "/v1/videos", files={"file": ("long.mp4", video.read_bytes())}, timeout=60)
+        assert r.status_code == 202, r.text
+        job_id = r.json()["id"]
+        deadline = time.monotonic() + 60
+        while True:
+            j = httpx.get(f"{base}/v1/jobs/{job_id}", timeout=10).json()
+            if j["state"] == "running" and j["progress"] > 0:
+                break
+            assert j["state"] in ("queued", "running") and time.monotonic() < deadline, j
+            time.sleep(0.1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # a crash: no shutdown code runs
+        proc.wait(30)
+    proc = _serve(tmp_path, port)
+    try:
+        j = _get(f"{base}/v1/jobs/{job_id}").json()
+        assert j["state"] in ("running", "queued", "done"), j  # never lost
+        deadline = time.monotonic() + 240
+        while j["state"] != "done":
+            assert j["state"] != "failed" and time.monotonic() < deadline, j
+            time.sleep(0.5)
+            j = httpx.get(f"{base}/v1/jobs/{job_id}", timeout=10).json()
+        assert j["attempts"] == 2 and j["n_frames"] > 400, j
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(60)

@@ -116,6 +116,8 @@ class Settings:
         for name in ("max_faces", "analysis_threads", "job_workers", "max_attempts"):
             if int(getattr(self, name)) < 1:
                 raise FauError(f"{name} must be at least 1, got {getattr(self, name)!r}")
+        if not float(self.stale_after_s) > 2 * 1.0:  # > two heartbeats (jobs.HEARTBEAT_S = 1 s)
+            raise FauError(f"stale_after_s must be more than 2 s, got {self.stale_after_s!r}")
         if int(self.max_frame_bytes) < 1024:
             raise FauError(f"max_frame_bytes must be at least 1024, got {self.max_frame_bytes!r}")
 
@@ -136,7 +138,8 @@ class Settings:
         Variables: ``FAU_DATA_DIR``, ``FAU_DB_URL`` (or ``DATABASE_URL``),
         ``FAU_MAX_UPLOAD_MB``, ``FAU_MAX_VIDEO_S``, ``FAU_RETENTION_H``, ``FAU_TOKEN``,
         ``FAU_CORS`` (comma-separated origins), ``FAU_MODEL`` (``ferplus``, ``fer2013``
-        or ``none``), ``FAU_MAX_FACES``, ``FAU_THREADS``, ``FAU_JOB_WORKERS``.
+        or ``none``), ``FAU_MAX_FACES``, ``FAU_THREADS``, ``FAU_JOB_WORKERS``,
+        ``FAU_STALE_AFTER_S``.
         """
         env = os.environ if env is None else env
         values: dict[str, object] = {}
@@ -159,6 +162,7 @@ class Settings:
         num("FAU_MAX_FACES", "max_faces", int)
         num("FAU_THREADS", "analysis_threads", int)
         num("FAU_JOB_WORKERS", "job_workers", int)
+        num("FAU_STALE_AFTER_S", "stale_after_s", float)
         if env.get("FAU_TOKEN"):
             values["token"] = env["FAU_TOKEN"]
         if env.get("FAU_CORS"):
