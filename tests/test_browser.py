@@ -103,7 +103,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
 
-def open_page(pw, y4m: Path, url: str):
+def open_page(pw, y4m: Path, url: str, query: str = "?autostart=1"):
     browser = pw.chromium.launch(
         executable_path=CHROMIUM,
         headless=True,
@@ -119,7 +119,7 @@ def open_page(pw, y4m: Path, url: str):
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(url + "/?autostart=1")
+    page.goto(url + "/" + query)
     return browser, page, errors
 
 
@@ -184,6 +184,14 @@ def check_uploads(page) -> None:
     page.click("#refresh")
     page.wait_for_selector("#jobs tbody tr td.actions button:text('CSV')", timeout=10_000)
     assert page.text_content("#jobs tbody tr td:nth-child(1)") == CLIP.name
+    with page.context.expect_page(timeout=30_000) as popup:
+        page.click("#jobs tbody tr td.actions button:text('report')")
+    report = popup.value
+    report.wait_for_load_state()
+    assert "fau video report" in report.text_content("h1")
+    # the report's inline CSS applies (body max-width 980px), also when opened as a blob: URL
+    assert report.evaluate("getComputedStyle(document.body).maxWidth") == "980px"
+    report.close()
 
 
 def test_live_page_shows_face_box_and_aus(y4m, tmp_path):
@@ -196,6 +204,23 @@ def test_live_page_shows_face_box_and_aus(y4m, tmp_path):
             assert page.text_content("#leading-expression") == "n/a"
             screenshot(page)
             check_uploads(page)
+        finally:
+            browser.close()
+
+
+def test_live_page_with_token(y4m, tmp_path):
+    """With --token: the page asks for it and uses it for uploads, reports and the stream."""
+    settings = Settings(data_dir=tmp_path / "data", expression_model=None, analysis_threads=2,
+                        token="s3cret-token")
+    with Server(settings) as srv, sync_playwright() as pw:
+        browser, page, errors = open_page(pw, y4m, srv.url, query="")
+        try:
+            page.wait_for_selector("#token", state="visible", timeout=30_000)
+            page.fill("#token", "s3cret-token")
+            page.dispatch_event("#token", "change")
+            check_uploads(page)
+            page.click("#start")
+            check_live(page, [e for e in errors if "401" not in e])
         finally:
             browser.close()
 

@@ -42,19 +42,18 @@ __all__ = ["create_app", "ApiError"]
 
 log = logging.getLogger(__name__)
 
-#: Content-Security-Policy of the live page: only this server's own scripts, styles,
-#: images and WebSocket; camera frames stay in the page as blobs.
+#: Content-Security-Policy of the live page: only this server's own scripts, images and
+#: WebSocket; camera frames stay in the page as blobs. Inline styles are allowed because a
+#: report the page opens as a blob: URL (to send the bearer token) inherits this policy
+#: and carries its CSS inline.
 PAGE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; "
     "media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "
     "base-uri 'none'; form-action 'self'"
 )
-#: Content-Security-Policy of an HTML report: self-contained (inline styles, scripts and
-#: data: images written by `fau.report`), may load nothing from anywhere.
-REPORT_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
-    "img-src data: blob:; media-src data: blob:; frame-ancestors 'self'"
-)
+#: Content-Security-Policy of an HTML report: self-contained (inline CSS and SVG written by
+#: `fau.report`, no scripts), may load nothing from anywhere.
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
 #: Copy buffer (bytes) when saving an upload to disk.
 _COPY_BUF = 1024 * 1024
 

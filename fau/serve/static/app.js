@@ -225,6 +225,7 @@
 
   // ---- jobs --------------------------------------------------------------------------
   async function openBlob(path, download) {
+    if (!download && !token()) { window.open(path, "_blank", "noopener"); return; }  // plain link: the report's own CSP applies
     try {
       const r = await api(path);
       const url = URL.createObjectURL(await r.blob());
