@@ -12,14 +12,17 @@ Then, in one run, each measurement in a fresh subprocess (so peak RSS is its own
 * decoding alone to RGB arrays: PyAV as fau does it (FFmpeg threads on; YUV→RGB by
   OpenCV), PyAV with one decoder thread, PyAV with FFmpeg's swscale RGB conversion,
   and OpenCV's VideoCapture (BGR→RGB);
-* ``fau.Detector().detect_video(path)`` every frame, and with ``fps=5``;
+* ``fau.Detector().detect_video(path)`` every frame, and with ``fps=5``, with the
+  default ``num_threads=1`` per model and with ``num_threads=2``;
 * the bare MediaPipe Tasks FaceLandmarker (VIDEO mode, ``fau/models/face_landmarker.task``,
   blendshapes and matrices on, ``num_faces=1``) on the same decoded frames (every frame,
   and the ``fps=5`` selection), decoding in the same thread; its time is reported both
   as landmarker calls alone and as wall time including decoding.
 
-Prints a Markdown table (frames/s of analysed frames, × real time, peak RSS) and the
-load average before each measurement; ``--json`` writes the raw results.
+Prints a Markdown table (frames/s of analysed frames, × real time, CPU cores used =
+process CPU time / wall time, peak RSS = VmHWM) and the load average before each
+measurement; ``--json`` writes the raw results. The expression model is used when its
+file is present (the result says which).
 
     python benchmarks/bench_video.py                   # full 10 minutes
     python benchmarks/bench_video.py --seconds 60      # first minute only (quick)
@@ -98,6 +101,11 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def m_decode(kind: str, seconds: float) -> dict:
     import av
     import cv2
@@ -105,7 +113,7 @@ def m_decode(kind: str, seconds: float) -> dict:
     from fau.video.reader import to_rgb
 
     n_max = int(seconds * FPS)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     n = 0
     if kind.startswith("pyav"):
         with av.open(str(VIDEO)) as c:
@@ -128,10 +136,11 @@ def m_decode(kind: str, seconds: float) -> dict:
             n += 1
         cap.release()
     dt = time.perf_counter() - t0
-    return {"frames": n, "seconds": dt, "fps": n / dt, "rss_mb": _rss_mb()}
+    return {"frames": n, "seconds": dt, "fps": n / dt, "rss_mb": _rss_mb(),
+            "cores": (_cpu_s() - c0) / dt}
 
 
-def m_fau(fps: float | None, seconds: float) -> dict:
+def m_fau(fps: float | None, seconds: float, threads: int = 1) -> dict:
     import fau
     from fau._resources import model_path
 
@@ -140,15 +149,16 @@ def m_fau(fps: float | None, seconds: float) -> dict:
         model = "ferplus"
     except fau.FauError:
         model = None
-    with fau.Detector(expression_model=model) as det:
-        t0 = time.perf_counter()
+    with fau.Detector(expression_model=model, num_threads=threads) as det:
+        t0, c0 = time.perf_counter(), _cpu_s()
         df = det.detect_video(VIDEO, fps=fps, end=seconds if seconds < SECONDS else None)
         dt = time.perf_counter() - t0
+        cores = (_cpu_s() - c0) / dt
     n = df.attrs["analysed_frames"]
     return {"frames": n, "decoded": df.attrs["decoded_frames"], "rows": len(df),
             "tracks": int(df["track_id"].nunique()), "seconds": dt, "fps": n / dt,
             "video_s": n / (fps or FPS), "rss_mb": _rss_mb(), "model": model,
-            "counts": df.attrs["counts"]}
+            "counts": df.attrs["counts"], "cores": cores, "threads": threads}
 
 
 def m_bare(fps: float | None, seconds: float) -> dict:
@@ -167,7 +177,7 @@ def m_bare(fps: float | None, seconds: float) -> dict:
     )
     n = found = 0
     busy = 0.0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     with vision.FaceLandmarker.create_from_options(opts) as lm:
         for vf in iter_frames(VIDEO, fps=fps, end=seconds if seconds < SECONDS else None):
             img = mp.Image(image_format=mp.ImageFormat.SRGB, data=vf.rgb)
@@ -178,7 +188,8 @@ def m_bare(fps: float | None, seconds: float) -> dict:
             n += 1
     dt = time.perf_counter() - t0
     return {"frames": n, "found": found, "seconds": dt, "fps": n / dt,
-            "landmarker_fps": n / busy, "video_s": n / (fps or FPS), "rss_mb": _rss_mb()}
+            "landmarker_fps": n / busy, "video_s": n / (fps or FPS), "rss_mb": _rss_mb(),
+            "cores": (_cpu_s() - c0) / dt}
 
 
 def _child(args: argparse.Namespace) -> None:
@@ -186,7 +197,7 @@ def _child(args: argparse.Namespace) -> None:
     if args.child == "decode":
         out = m_decode(args.kind, args.seconds)
     elif args.child == "fau":
-        out = m_fau(fps, args.seconds)
+        out = m_fau(fps, args.seconds, threads=int(args.kind or 1))
     else:
         out = m_bare(fps, args.seconds)
     print(json.dumps(out))
@@ -229,30 +240,36 @@ def main() -> None:
         print(f"decode {kind}: {r['fps']:.0f} frames/s (load {r['load_before'][0]})", flush=True)
     for fps in (None, 5.0):
         tag = "every" if fps is None else f"fps{fps:g}"
-        for what in ("fau", "bare"):
-            results[f"{what}/{tag}"] = r = _run_child(what, args.seconds, fps=fps)
-            print(f"{what} {tag}: {r['fps']:.1f} frames/s, {r['rss_mb']:.0f} MB "
+        for what, kind in (("fau", "1"), ("bare", ""), ("fau", "2")):
+            key = f"{what}/{tag}" + ("/2threads" if kind == "2" else "")
+            results[key] = r = _run_child(what, args.seconds, fps=fps, kind=kind)
+            print(f"{key}: {r['fps']:.1f} frames/s, {r['rss_mb']:.0f} MB, {r['cores']:.2f} cores "
                   f"(load {r['load_before'][0]})", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     print()
-    print("| run | analysed frames | frames/s | × real time | peak RSS (MB) | load avg (1 min) before |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| run | analysed frames | frames/s | × real time | CPU cores used | frames per CPU-s "
+          "| peak RSS (MB) | load avg (1 min) before |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for kind in ("pyav-threads", "pyav-1thread", "pyav-swscale", "opencv"):
         r = results[f"decode/{kind}"]
         print(f"| decode only, {kind} | {r['frames']} | {r['fps']:.0f} | {r['fps'] / FPS:.1f} "
-              f"| {r['rss_mb']:.0f} | {r['load_before'][0]} |")
+              f"| {r['cores']:.2f} | {r['fps'] / r['cores']:.0f} | {r['rss_mb']:.0f} "
+              f"| {r['load_before'][0]} |")
     for tag in ("every", "fps5"):
-        for what in ("fau", "bare"):
-            r = results[f"{what}/{tag}"]
+        for key in (f"fau/{tag}", f"fau/{tag}/2threads", f"bare/{tag}"):
+            r = results[key]
             rt = r["video_s"] / r["seconds"]
-            name = ("fau detect_video" if what == "fau" else "bare FaceLandmarker (decode + landmarker)")
+            if key.startswith("fau"):
+                name = f"fau detect_video (Detector num_threads={r['threads']})"
+            else:
+                name = "bare FaceLandmarker VIDEO mode (decode + landmarker)"
             name += ", every frame" if tag == "every" else ", fps=5"
-            print(f"| {name} | {r['frames']} | {r['fps']:.1f} | {rt:.1f} | {r['rss_mb']:.0f} "
-                  f"| {r['load_before'][0]} |")
-            if what == "bare":
+            print(f"| {name} | {r['frames']} | {r['fps']:.1f} | {rt:.1f} | {r['cores']:.2f} "
+                  f"| {r['fps'] / r['cores']:.0f} | {r['rss_mb']:.0f} | {r['load_before'][0]} |")
+            if key.startswith("bare"):
                 print(f"| … its landmarker calls alone | {r['frames']} | {r['landmarker_fps']:.1f} "
-                      f"| {r['landmarker_fps'] / (FPS if tag == 'every' else 5):.1f} | | |")
+                      f"| {r['landmarker_fps'] / (FPS if tag == 'every' else 5):.1f} | | | | |")
     f = results["fau/every"]
     print(f"\nfau: expression model {f['model']!r}; {f['rows']} rows, {f['tracks']} track(s); "
           f"tracker counters {f['counts']}")

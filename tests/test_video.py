@@ -276,6 +276,8 @@ def test_clip_without_face_gives_empty_table(det, tmp_path):
     df = det.detect_video(p)
     assert df.empty and df.attrs["analysed_frames"] == 20
     assert list(df.columns[:3]) == ["frame", "timestamp", "track_id"]
+    with_face = det.detect_video(clip("HAP"), fps=2)
+    assert list(df.columns) == list(with_face.columns)
     assert fau.video.find_events(df).empty
 
 
@@ -328,3 +330,13 @@ def test_live_file_played_as_camera(det):
     # paced at the native rate: 56 frames over ~1.83 s of presentation time
     assert stats.seconds >= 1.7
     assert len(stats.latency_ms) == stats.analysed
+
+
+def test_first_frame_matches_detect_image(det, results):
+    """detect_video's rows come from the same feature code as detect_image."""
+    first = next(iter_frames(clip("HAP"))).rgb
+    img = det.detect_image(first)
+    row = results["HAP"].iloc[0]
+    cols = list(fau.AU_NAMES) + ["pitch", "yaw", "roll", "face_x", "face_w", "bs_mouthSmileLeft"]
+    np.testing.assert_allclose(row[cols].to_numpy(float), img.iloc[0][cols].to_numpy(float),
+                               rtol=1e-5, atol=1e-5)

@@ -81,15 +81,17 @@ def run(args: argparse.Namespace) -> int:
     hi = args.end if args.end is not None else info.duration
     total = round(hi - lo, 2) if hi is not None and hi > lo else None
     model = None if args.model == "none" else args.model
+    fmt = ("{l_bar}{bar}| {n:.1f}/{total_fmt} s of video [{elapsed}<{remaining}]" if total
+           else "{desc}: {n:.1f} s of video [{elapsed}]")
     bar = tqdm(total=total, unit="s", desc=Path(args.path).name, disable=args.no_progress,
-               file=sys.stderr, bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} s "
-               "[{elapsed}<{remaining}, {rate_fmt}]" if total else None)
+               file=sys.stderr, bar_format=fmt)
     done = [lo]
 
     def progress(t: float) -> None:
+        t = min(t, lo + total) if total else t
         step = t - done[0]
         if step > 0:
-            bar.update(round(step, 3))
+            bar.update(step)
             done[0] = t
 
     with Detector(expression_model=model, max_faces=args.max_faces) as det:

@@ -45,6 +45,8 @@ CHUNK_ROWS = 256
 VIDEO_COLUMNS = ("frame", "timestamp", "track_id")
 
 _END = object()
+#: Stand-in image for `Detector.features` when no appearance model reads pixels.
+_NO_IMAGE = np.zeros((1, 1, 3), np.uint8)
 
 
 def _concat_blocks(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -116,8 +118,6 @@ def detect_video(
         ``fps``/``start``/``end``. A truncated file returns the rows of the frames that
         decoded and logs a warning (``df.attrs["truncated"]`` is True).
     """
-    from ..detector import columns
-
     if baseline is not None:
         try:
             baseline = (float(baseline[0]), float(baseline[1]))
@@ -138,13 +138,21 @@ def detect_video(
                          decoder_threads=None if threaded else 1)
     source = _threaded(frames, stop) if threaded else frames
 
+    # Without an appearance model, features need only the meshes: compute them once per
+    # chunk (0.34 ms instead of 1.5 ms per face here); with one, per frame (the
+    # appearance patch is cut from that frame's pixels).
+    batch_features = getattr(detector, "_appearance", None) is None
     tables: list[pd.DataFrame] = []
     parts: list[dict[str, np.ndarray]] = []
+    pending: list = []
     meta: list[tuple[int, float, int, int]] = []
     analysed = 0
     t_wall = time.perf_counter()
 
     def flush() -> None:
+        if pending:
+            parts.append(detector.features(_NO_IMAGE, pending))
+            pending.clear()
         if not parts:
             return
         table = detector.table(_concat_blocks(parts), landmarks=landmarks)
@@ -162,8 +170,10 @@ def detect_video(
             analysed += 1
             faces = tracker.update(vf.rgb, vf.timestamp)
             if faces:
-                blocks = detector.features(vf.rgb, [m for _, m in faces])
-                parts.append(blocks)
+                if batch_features:
+                    pending.extend(m for _, m in faces)
+                else:
+                    parts.append(detector.features(vf.rgb, [m for _, m in faces]))
                 meta.extend((vf.index, vf.timestamp, tid, i) for i, (tid, _) in enumerate(faces))
                 if len(meta) >= CHUNK_ROWS:
                     flush()
@@ -178,9 +188,11 @@ def detect_video(
 
     if tables:
         df = pd.concat(tables, ignore_index=True)
-    else:
-        df = pd.DataFrame(columns=list(VIDEO_COLUMNS) + columns(landmarks))
-        df = df.astype({"frame": "int64", "timestamp": "float64", "track_id": "int64"})
+    else:  # no face anywhere: the same columns, no rows
+        df = detector.table(detector.features(_NO_IMAGE, []), landmarks=landmarks)
+        df.insert(0, "track_id", np.zeros(0, np.int64))
+        df.insert(0, "timestamp", np.zeros(0, np.float64))
+        df.insert(0, "frame", np.zeros(0, np.int64))
     if temporal:
         df = add_temporal(df, baseline=baseline)
     df.attrs.update(
@@ -194,6 +206,11 @@ def detect_video(
         seconds=time.perf_counter() - t_wall,
         counts=dict(tracker.counts),
     )
+    if analysed == 0 and df.attrs["decoded_frames"]:
+        log.warning(
+            "%s: no frame in the requested window (start=%s, end=%s s); the video's last "
+            "frame is at %.2f s", path, start, end, stats.get("last_timestamp") or 0.0,
+        )
     log.info(
         "%s: %d frames decoded, %d analysed, %d rows, %d tracks in %.1f s",
         path, df.attrs["decoded_frames"], analysed, len(df),
