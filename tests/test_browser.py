@@ -46,6 +46,10 @@ def _model_available(name: str = "ferplus") -> bool:
     return (resources.files("fau") / "models" / f"expression_{name}.npz").is_file()
 
 
+#: The expression model the score tests use: the default (FER+) if present, else FER-2013.
+MODEL = next((m for m in ("ferplus", "fer2013") if _model_available(m)), None)
+
+
 def write_y4m(src: Path, dst: Path, *, repeat: int = 1) -> int:
     """Decode ``src`` with PyAV and write it as a YUV4MPEG2 (4:2:0) file; returns frames."""
     import av
@@ -225,10 +229,10 @@ def test_live_page_with_token(y4m, tmp_path):
             browser.close()
 
 
-@pytest.mark.skipif(not _model_available(),
-                    reason="expression model file fau/models/expression_ferplus.npz absent")
+@pytest.mark.skipif(MODEL is None,
+                    reason="expression model files fau/models/expression_{ferplus,fer2013}.npz absent")
 def test_live_page_happiness_leads(y4m, tmp_path):
-    settings = Settings(data_dir=tmp_path / "data", expression_model="ferplus", analysis_threads=2)
+    settings = Settings(data_dir=tmp_path / "data", expression_model=MODEL, analysis_threads=2)
     with Server(settings) as srv, sync_playwright() as pw:
         browser, page, errors = open_page(pw, y4m, srv.url)
         try:
