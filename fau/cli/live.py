@@ -45,15 +45,19 @@ def _overlay(bgr, faces: list[dict]):
             label += f" {f['expression']} {f[f['expression']]:.2f}"
         cv2.putText(bgr, label, (x, max(y - 6, 12)), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
                     (0, 200, 0), 1, cv2.LINE_AA)
+        # AU bars: relative to the running baseline once it exists (after 2 s), else raw;
+        # ±0.3 IOD full scale, zero at the tick.
         for i, au in enumerate(("AU01", "AU04", "AU06", "AU12", "AU15", "AU25", "AU45")):
             v = f.get(f"{au}_rel")
             v = f[au] if v is None else v
-            bar = int(max(min(v, 0.3), -0.3) / 0.3 * 40)  # ±0.3 IOD full scale
+            bar = int(max(min(v, 0.3), -0.3) / 0.3 * 40)
             yy = y + h + 14 + 12 * i
-            cv2.putText(bgr, au, (x, yy), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (255, 255, 255), 1)
+            cv2.putText(bgr, au, (x, yy), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (255, 255, 255), 1,
+                        cv2.LINE_AA)
+            cv2.line(bgr, (x + 80, yy - 8), (x + 80, yy + 1), (200, 200, 200), 1)
             cv2.line(bgr, (x + 80, yy - 3), (x + 80 + bar, yy - 3), (0, 180, 255), 4)
-        cv2.putText(bgr, f"{f['latency_ms']:.0f} ms", (x + w - 50, y + h + 14),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 0), 1)
+        cv2.putText(bgr, f"{f['latency_ms']:.0f} ms", (x + w - 44, max(y - 6, 12)),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 0), 1, cv2.LINE_AA)
     return bgr
 
 
