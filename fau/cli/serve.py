@@ -76,7 +76,10 @@ def run(args: argparse.Namespace) -> int:
     if settings.expression_model is not None:
         from .._resources import model_path
 
-        model_path(f"expression_{settings.expression_model}.npz")  # fail now, not at startup
+        try:  # fail now with a hint, not later inside the server's startup
+            model_path(f"expression_{settings.expression_model}.npz")
+        except FauError as exc:
+            raise FauError(f"{exc} (or serve action units only: --model none)") from None
     app = create_app(settings)
     log.warning("fau serve on http://%s:%d (data: %s, auth: %s, CORS: %s)", args.host, args.port,
                 settings.data_dir, "token" if settings.token else "off",
