@@ -340,3 +340,16 @@ def test_first_frame_matches_detect_image(det, results):
     cols = list(fau.AU_NAMES) + ["pitch", "yaw", "roll", "face_x", "face_w", "bs_mouthSmileLeft"]
     np.testing.assert_allclose(row[cols].to_numpy(float), img.iloc[0][cols].to_numpy(float),
                                rtol=1e-5, atol=1e-5)
+
+
+def test_face_entering_is_picked_up_within_detect_every(det, tmp_path):
+    left, right = decode(clip("HAP")), decode(clip("NEU"))
+    blank = np.zeros_like(right[0])
+    frames = [np.concatenate([left[i], right[i] if i >= 20 else blank], axis=1) for i in range(56)]
+    df = det.detect_video(write_video(tmp_path / "enter.mp4", frames))
+    assert sorted(df["track_id"].unique()) == [0, 1]
+    first_seen = df.groupby("track_id")["frame"].min()
+    assert first_seen[0] == 0
+    # the detector runs at least once per second of video (30 frames) while faces are tracked
+    assert 20 <= first_seen[1] <= 20 + 31
+    assert (df[df["frame"] >= first_seen[1]].groupby("frame").size() == 2).all()
