@@ -182,15 +182,17 @@ def main() -> None:
     ap.add_argument("--engines", default="joblib,dask")
     ap.add_argument("--json", help="write the raw runs here")
     ap.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
-    ap.add_argument("--from-json", help="no runs: print (and --write-docs) a saved --json")
+    ap.add_argument("--from-json", nargs="+", metavar="JSON",
+                    help="no runs: print (and --write-docs) saved --json results, in order")
     args = ap.parse_args()
     if args.from_json:
-        saved = json.loads(Path(args.from_json).read_text())
-        rows = summarise(saved["runs"])
-        print(saved["facts"])
-        print(table(rows))
+        blocks = []
+        for f in args.from_json:
+            saved = json.loads(Path(f).read_text())
+            blocks.append(f"{saved['facts']}\n\n{table(summarise(saved['runs']))}\n")
+        print("\n".join(blocks))
         if args.write_docs:
-            write_docs(f"{SECTION}\n\n{saved['facts']}\n\n{table(rows)}\n")
+            write_docs(f"{SECTION}\n\n" + "\n".join(blocks))
         return
 
     import logging
