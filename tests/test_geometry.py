@@ -104,7 +104,9 @@ def test_directions_on_synthetic_movements():
     assert aus(_moved(up_out))[IDX["AU12"]] > 0.05
     left_only = aus(_moved({291: (0.3, 0.3, 0.0)}))
     assert left_only[IDX["AU12_L"]] > 0.05 and abs(left_only[IDX["AU12_R"]]) < 1e-9
-    jaw = {i: (0.0, -1.0, 0.0) for i in (152, 148, 176, 149, 150, 377, 400, 378, 379)}
+    # The mandible carries the chin and the lower lip.
+    jaw = {i: (0.0, -1.0, 0.0) for i in (152, 148, 176, 149, 150, 377, 400, 378, 379,
+                                          17, 84, 314, 181, 405, 18, 200, 199, 175)}
     assert aus(_moved(jaw))[IDX["AU26"]] > 0.1
     lids = {i: (0.0, -0.6, 0.0) for i in (159, 158, 160, 386, 385, 387)}
     assert aus(_moved(lids))[IDX["AU45"]] > 0.5

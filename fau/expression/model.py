@@ -153,7 +153,7 @@ class ExpressionModel:
         import xgboost as xgb
 
         names = self.feature_names
-        dm = xgb.DMatrix(x, feature_names=None)
+        dm = xgb.DMatrix(x, feature_names=names)
         raw = self.booster.predict(dm, pred_contribs=True)  # type: ignore[attr-defined]
         raw = np.asarray(raw).reshape(len(x), len(self.classes), len(names) + 1)
         raw = raw / self.temperature
