@@ -342,6 +342,22 @@ def test_first_frame_matches_detect_image(det, results):
                                rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.skipif(not _has_model(), reason="expression model file "
+                    "fau/models/expression_ferplus.npz not present yet (trained separately)")
+@pytest.mark.parametrize("threaded", [True, False])
+def test_first_frame_scores_match_detect_image(threaded):
+    """With the expression model (appearance CNN on its own thread or inline), the
+    video path scores frame 0 exactly like detect_image does."""
+    first = next(iter_frames(clip("HAP"))).rgb
+    with fau.Detector() as d:
+        img = d.detect_image(first)
+        df = d.detect_video(clip("HAP"), end=0.3, threaded=threaded)
+    cols = list(fau.EXPRESSIONS) + ["AU12", "AU04"]
+    np.testing.assert_allclose(df.iloc[0][cols].to_numpy(float), img.iloc[0][cols].to_numpy(float),
+                               rtol=1e-5, atol=1e-6)
+    assert df.iloc[0]["expression"] == img.iloc[0]["expression"]
+
+
 def test_face_entering_is_picked_up_within_detect_every(det, tmp_path):
     left, right = decode(clip("HAP")), decode(clip("NEU"))
     blank = np.zeros_like(right[0])

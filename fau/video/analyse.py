@@ -2,11 +2,12 @@
 
 Pipeline: a decoder thread (`fau.video.reader.iter_frames`, PyAV) puts RGB frames in a
 bounded queue (`QUEUE_FRAMES`); the calling thread tracks faces
-(`fau.video.tracking.Tracker`), computes the feature blocks of each frame with
-`Detector.features`, and turns them into table rows in chunks of `CHUNK_ROWS` (one
-DataFrame and one batched expression-model call per chunk instead of per frame). PyAV's
-decoder and LiteRT's interpreter release Python's GIL while they work, so decoding and
-inference overlap on two cores. Memory: at most `QUEUE_FRAMES` + 2 decoded frames and
+(`fau.video.tracking.Tracker`) and cuts the appearance patches; an appearance-model
+thread (when the expression model uses appearance) runs the small CNN; feature blocks
+(`fau.expression.features.mesh_blocks`, the code `Detector.features` uses) and table
+rows are made in chunks of `CHUNK_ROWS` (one DataFrame and one batched expression-model
+call per chunk instead of per frame). PyAV, LiteRT and onnxruntime release Python's GIL
+while they work, so decoding, landmarks and the CNN overlap on two cores. Memory: at most `QUEUE_FRAMES` + 2 decoded frames and
 one chunk of feature blocks exist at a time; only the result rows accumulate.
 """
 
@@ -17,6 +18,7 @@ import os
 import queue
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Callable
 
@@ -45,7 +47,7 @@ CHUNK_ROWS = 256
 VIDEO_COLUMNS = ("frame", "timestamp", "track_id")
 
 _END = object()
-#: Stand-in image for `Detector.features` when no appearance model reads pixels.
+#: Stand-in image for `Detector.features` with no faces (no pixels are read).
 _NO_IMAGE = np.zeros((1, 1, 3), np.uint8)
 
 
@@ -138,21 +140,44 @@ def detect_video(
                          decoder_threads=None if threaded else 1)
     source = _threaded(frames, stop) if threaded else frames
 
-    # Without an appearance model, features need only the meshes: compute them once per
-    # chunk (0.34 ms instead of 1.5 ms per face here); with one, per frame (the
-    # appearance patch is cut from that frame's pixels).
-    batch_features = getattr(detector, "_appearance", None) is None
+    # Feature blocks are computed per chunk from the meshes (`mesh_blocks` on a batch:
+    # 0.34 ms instead of 1.5 ms per face here). An appearance model needs each frame's
+    # pixels: its 48×48 patches are cut per frame and its CNN (about as costly as the
+    # landmark model) runs on a worker thread, overlapping the next frame's landmarks.
+    # A Detector subclass that overrides `features` gets it called per frame instead.
+    from ..detector import Detector
+    from ..expression.appearance import face_patch
+    from ..expression.features import mesh_blocks
+
+    per_frame = type(detector).features is not Detector.features
+    appearance = getattr(detector, "_appearance", None)
+    pool = (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="fau-appearance")
+        if appearance is not None and threaded and not per_frame
+        else None
+    )
     tables: list[pd.DataFrame] = []
     parts: list[dict[str, np.ndarray]] = []
     pending: list = []
+    logits: list = []  # appearance results (futures with a pool), in row order
     meta: list[tuple[int, float, int, int]] = []
     analysed = 0
     t_wall = time.perf_counter()
 
     def flush() -> None:
         if pending:
-            parts.append(detector.features(_NO_IMAGE, pending))
+            blocks = mesh_blocks(
+                np.stack([m.landmarks for m in pending]),
+                np.stack([m.blendshapes for m in pending]),
+                np.array([m.presence for m in pending]),
+            )
+            if appearance is not None:
+                blocks["appearance"] = np.concatenate(
+                    [r.result() if isinstance(r, Future) else r for r in logits], axis=0
+                )
+            parts.append(blocks)
             pending.clear()
+            logits.clear()
         if not parts:
             return
         table = detector.table(_concat_blocks(parts), landmarks=landmarks)
@@ -170,10 +195,17 @@ def detect_video(
             analysed += 1
             faces = tracker.update(vf.rgb, vf.timestamp)
             if faces:
-                if batch_features:
-                    pending.extend(m for _, m in faces)
+                meshes = [m for _, m in faces]
+                if per_frame:
+                    parts.append(detector.features(vf.rgb, meshes))
                 else:
-                    parts.append(detector.features(vf.rgb, [m for _, m in faces]))
+                    pending.extend(meshes)
+                    if appearance is not None:
+                        patches = np.stack(
+                            [face_patch(vf.rgb, m.landmarks, cropped=False) for m in meshes]
+                        )
+                        logits.append(pool.submit(appearance.logits, patches) if pool
+                                      else appearance.logits(patches))
                 meta.extend((vf.index, vf.timestamp, tid, i) for i, (tid, _) in enumerate(faces))
                 if len(meta) >= CHUNK_ROWS:
                     flush()
@@ -182,6 +214,8 @@ def detect_video(
         flush()
     finally:
         stop.set()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         close = getattr(source, "close", None)
         if close is not None:
             close()
