@@ -189,3 +189,49 @@ def test_missing_segments_file(tmp_path):
 def test_filter_constants_have_documented_units():
     assert AU_FILTER.min_cutoff == 1.0 and AU_FILTER.beta > 0
     assert EXPRESSION_FILTER.beta == 0.0
+
+
+# --- frame sampling (pure timestamps, property-based) -----------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from fau.video.reader import STOP, Sampler  # noqa: E402
+
+
+def _reference(ts, fps, start, end):
+    """Brute force: for each tick, the first frame at or after it (within start/end)."""
+    keep = [t for t in ts if (start is None or t >= start) and (end is None or t <= end)]
+    if fps is None:
+        return keep
+    t0 = start or 0.0
+    chosen = []
+    k = 0
+    while keep and t0 + k / fps <= keep[-1] + 1e-9:
+        tick = t0 + k / fps
+        after = [t for t in keep if t >= tick - 1e-6]
+        if after and (not chosen or after[0] > chosen[-1]):
+            chosen.append(after[0])
+        k += 1
+    return chosen
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    gaps=st.lists(st.integers(1, 400), min_size=1, max_size=60),  # ms between frames (VFR)
+    fps=st.one_of(st.none(), st.sampled_from([0.5, 1.0, 2.0, 5.0, 7.5, 10.0, 30.0])),
+    start_ms=st.one_of(st.none(), st.integers(0, 3000)),
+    length_ms=st.one_of(st.none(), st.integers(1, 5000)),
+)
+def test_sampler_matches_brute_force(gaps, fps, start_ms, length_ms):
+    ts = list(np.cumsum([0] + gaps) / 1000.0)
+    start = None if start_ms is None else start_ms / 1000.0
+    end = None if length_ms is None else (start or 0.0) + length_ms / 1000.0
+    s = Sampler(fps, start, end)
+    got = []
+    for t in ts:
+        d = s.decide(t)
+        if d is STOP:
+            break
+        if d:
+            got.append(t)
+    assert got == pytest.approx(_reference(ts, fps, start, end))

@@ -38,7 +38,7 @@ import numpy as np
 
 from ..errors import FauError
 
-__all__ = ["VideoInfo", "VideoFrame", "probe", "iter_frames", "to_rgb", "DEFAULT_FPS"]
+__all__ = ["VideoInfo", "VideoFrame", "probe", "iter_frames", "to_rgb", "Sampler", "STOP", "DEFAULT_FPS"]
 
 log = logging.getLogger(__name__)
 
@@ -228,8 +228,7 @@ def iter_frames(
             stream.codec_context.thread_count = max(1, int(decoder_threads))
         origin = (container.start_time or 0) / 1e6  # microseconds → s
         step = 1.0 / (vinfo.fps or DEFAULT_FPS)
-        t0 = start if start is not None else 0.0
-        next_tick = t0
+        sampler = Sampler(fps, start, end)
         prev_t: float | None = None
         index = -1
         stopped_early = False
@@ -253,16 +252,12 @@ def iter_frames(
                 t = (prev_t + step) if prev_t is not None else 0.0
             prev_t = t
             stats["last_timestamp"] = t
-            if start is not None and t < start - _EPS:
-                continue
-            if end is not None and t > end + _EPS:
+            decision = sampler.decide(t)
+            if decision is STOP:
                 stopped_early = True
                 break
-            if fps is not None:
-                if t < next_tick - _EPS:
-                    continue
-                k = math.floor((t - t0) * fps + _EPS) + 1
-                next_tick = t0 + k / fps
+            if not decision:
+                continue
             yield VideoFrame(index, t, to_rgb(frame))
     finally:
         container.close()
@@ -285,6 +280,49 @@ def iter_frames(
             "corrupt file?): %s; the frames before it are used",
             path, stats["decoded"], stats["last_timestamp"] or 0.0, stats["error"],
         )
+
+
+#: `Sampler.decide`'s answer when no later frame can be selected (past ``end``).
+STOP = "stop"
+
+
+class Sampler:
+    """Which frames to analyse, from their timestamps alone (see module docs).
+
+    Parameters
+    ----------
+    fps : float or None
+        Ticks per second of presentation time (None: every frame).
+    start, end : float or None
+        Seconds; frames with ``start <= t <= end`` are eligible.
+
+    Examples
+    --------
+    >>> s = Sampler(5.0, None, None)
+    >>> [s.decide(t) for t in (0.0, 0.1, 0.2, 0.21, 0.45)]
+    [True, False, True, False, True]
+    """
+
+    def __init__(self, fps: float | None, start: float | None, end: float | None) -> None:
+        self.fps, self.start, self.end = fps, start, end
+        self.t0 = start if start is not None else 0.0
+        self.next_tick = self.t0
+
+    def decide(self, t: float) -> bool | str:
+        """True to analyse the frame at ``t`` (s), False to skip it, `STOP` after ``end``.
+
+        Timestamps must come in increasing order.
+        """
+        if self.start is not None and t < self.start - _EPS:
+            return False
+        if self.end is not None and t > self.end + _EPS:
+            return STOP
+        if self.fps is not None:
+            if t < self.next_tick - _EPS:
+                return False
+            k = math.floor((t - self.t0) * self.fps + _EPS) + 1
+            self.next_tick = self.t0 + k / self.fps
+        return True
 
 
 def to_rgb(frame) -> np.ndarray:
