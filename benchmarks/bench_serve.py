@@ -53,8 +53,8 @@ def pct(values: list[float], q: float) -> float | None:
     return float(np.percentile(values, q)) if values else None
 
 
-def plain_loop(seconds: float, model: str | None) -> dict:
-    """Images/s of one Detector in a plain loop (after a warm-up)."""
+def plain_loop_here(seconds: float, model: str | None) -> dict:
+    """Images/s of one Detector in a plain loop in this process (after a warm-up)."""
     import fau
 
     data = IMAGE.read_bytes()
@@ -62,14 +62,38 @@ def plain_loop(seconds: float, model: str | None) -> dict:
         for _ in range(5):
             det.detect_image(data)
         n, lat = 0, []
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         while time.perf_counter() - t0 < seconds:
             t = time.perf_counter()
             det.detect_image(data)
             lat.append((time.perf_counter() - t) * 1000)
             n += 1
-        wall = time.perf_counter() - t0
-    return {"images": n, "seconds": wall, "per_s": n / wall, "p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95)}
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"images": n, "seconds": wall, "per_s": n / wall, "p50_ms": pct(lat, 50),
+            "p95_ms": pct(lat, 95), "cpu_ms_per_image": 1000 * cpu / n}
+
+
+def plain_loop(seconds: float, model: str | None) -> dict:
+    """`plain_loop_here` in a child process in its own session, as the server runs.
+
+    With Linux's ``sched_autogroup_enabled=1`` CPU time is shared between sessions, so
+    the plain loop and the server must each have their own session to be compared.
+    """
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--plain-child", str(seconds),
+           "--model", model or "none"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+                         start_new_session=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time (s) of a process and its finished children (Linux /proc)."""
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return sum(int(v) for v in f[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -218,11 +242,18 @@ async def load(base: str, args: argparse.Namespace, n_ws: int, jobs: int) -> dic
     return out
 
 
-def summarise(res: dict, args: argparse.Namespace, n_ws: int, plain_per_s: float) -> dict:
+def summarise(res: dict, args: argparse.Namespace, n_ws: int, plain_per_s: float,
+              plain_cpu_ms: float) -> dict:
     d = args.duration
     img_s = res["image_ok"] / d
     ws_s = res["ws_results"] / d
+    n = res["image_ok"] + res["ws_results"]
+    cpu_ms = 1000 * res["server_cpu_s"] / n if res.get("server_cpu_s") and n else None
     return {
+        "server_cpu_s": res.get("server_cpu_s"),
+        "server_cpu_cores": res["server_cpu_s"] / d if res.get("server_cpu_s") else None,
+        "server_cpu_ms_per_analysis": cpu_ms,
+        "cpu_efficiency": plain_cpu_ms / cpu_ms if cpu_ms else None,
         "clients": args.clients, "image_clients": args.clients - n_ws, "ws_clients": n_ws,
         "ws_fps": args.ws_fps, "duration_s": d,
         "image_per_s": img_s, "image_p50_ms": pct(res["image_ms"], 50), "image_p95_ms": pct(res["image_ms"], 95),
@@ -248,20 +279,24 @@ def markdown(run: dict, cmd: str) -> str:
         f"({run['threads'] or 'default'} detector threads); the clients run in one asyncio "
         "process on the same machine (loopback), so they take CPU from the server.",
         "",
-        f"Plain loop, one `Detector.detect_image` on the 480×360 JPEG (one face), run before "
-        f"and after the load: {f(plain['before'])} and {f(plain['after'])} images/s "
-        f"(mean {f(plain['per_s'])}; p50 {f(plain['p50_ms'])} ms per image).",
+        f"Plain loop, one `Detector.detect_image` on the 480×360 JPEG (one face) in its own "
+        f"process and session (as the server), run before and after the load: "
+        f"{f(plain['before'])} and {f(plain['after'])} images/s (mean {f(plain['per_s'])}; "
+        f"p50 {f(plain['p50_ms'])} ms per image; {f(plain['cpu_ms_per_image'])} ms of CPU per image).",
         "",
-        "| phase | clients | images/s | image p50 / p95 ms | stream frames sent / analysed / dropped | stream round trip p50 / p95 ms | analyses/s vs plain loop | errors | jobs done / lost | load avg after |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| phase | clients | images/s | image p50 / p95 ms | stream frames sent / analysed / dropped | stream round trip p50 / p95 ms | analyses/s vs plain loop | server CPU per analysis (vs plain loop) | errors | jobs done / lost | load avg after |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, s in run["phases"].items():
+        eff = "–" if s["cpu_efficiency"] is None else f"{100 * s['cpu_efficiency']:.0f}%"
         lines.append(
             f"| {name} | {s['image_clients']} image + {s['ws_clients']} stream ({s['ws_fps']:g} fps) × {s['duration_s']:g} s "
             f"| {f(s['image_per_s'])} | {f(s['image_p50_ms'], 0)} / {f(s['image_p95_ms'], 0)} "
             f"| {s['ws_sent']} / {s['ws_analysed']} / {s['ws_dropped']} "
             f"| {f(s['ws_p50_ms'], 0)} / {f(s['ws_p95_ms'], 0)} "
             f"| {f(s['server_per_s'])}/s = **{100 * s['ratio_total']:.0f}%** (images alone {100 * s['ratio_images']:.0f}%) "
+            f"| {f(s['server_cpu_ms_per_analysis'])} ms on {f(s['server_cpu_cores'], 2)} cores "
+            f"({eff} of plain-loop efficiency) "
             f"| **{s['errors']}** | {s['jobs_done']} / **{s['jobs_lost']}** | {f(s['loadavg_after'])} |")
     lines += [
         "",
@@ -270,7 +305,11 @@ def markdown(run: dict, cmd: str) -> str:
         "offer more frames than the server can analyse; it answers each stream's newest waiting "
         "frame and drops the older ones (counted), so latency stays bounded by the detector queue "
         "(about clients ÷ throughput) instead of growing. Image requests and stream frames share "
-        "the same detector threads, first come first served.",
+        "the same detector threads, first come first served. Wall-clock ratios depend on how "
+        "much CPU each process got on this shared machine; the CPU columns do not: \"server CPU "
+        "per analysis\" is the server process's CPU time (all threads: HTTP, JSON, detectors, the "
+        "video jobs of the mixed phase) divided by the images and frames it analysed, against "
+        "the plain loop's CPU time per image.",
         "",
     ]
     return "\n".join(lines)
@@ -304,7 +343,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default="auto", help="ferplus, fer2013, none, or auto (ferplus if present)")
     p.add_argument("--write-docs", action="store_true", help="update the Web service section of docs/benchmarks.md")
     p.add_argument("--json", type=Path, default=None, help="also write the numbers as JSON here")
+    p.add_argument("--plain-child", type=float, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.plain_child is not None:  # internal: the plain loop in its own session
+        print(json.dumps(plain_loop_here(args.plain_child, None if args.model == "none" else args.model)))
+        return 0
     if not 0 <= args.ws_clients <= args.clients:
         p.error("--ws-clients must be between 0 and --clients")
     model = args.model
@@ -329,20 +372,25 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"phase {name}: {args.clients} clients ({n_ws} streams) for {args.duration:g} s ...",
                       file=sys.stderr)
                 jobs = args.jobs if name == "mixed" or len(phases) == 1 else 0
-                results[name] = (asyncio.run(load(base, args, n_ws, jobs)), n_ws)
+                c0 = cpu_seconds(proc.pid)
+                res = asyncio.run(load(base, args, n_ws, jobs))
+                c1 = cpu_seconds(proc.pid)
+                res["server_cpu_s"] = None if c0 is None or c1 is None else c1 - c0
+                results[name] = (res, n_ws)
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(60)
     print(f"plain loop {args.plain_s:g} s ...", file=sys.stderr)
     after = plain_loop(args.plain_s, model_arg)
     plain_per_s = (before["per_s"] + after["per_s"]) / 2
+    plain_cpu_ms = (before["cpu_ms_per_image"] + after["cpu_ms_per_image"]) / 2
     run = {
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs, load average {load0:.1f} at the start",
         "model": info.get("model"), "threads": args.threads,
         "plain": {"before": before["per_s"], "after": after["per_s"], "per_s": plain_per_s,
-                  "p50_ms": before["p50_ms"]},
-        "phases": {k: summarise(r, args, n_ws, plain_per_s) for k, (r, n_ws) in results.items()},
+                  "p50_ms": before["p50_ms"], "cpu_ms_per_image": plain_cpu_ms},
+        "phases": {k: summarise(r, args, n_ws, plain_per_s, plain_cpu_ms) for k, (r, n_ws) in results.items()},
     }
     print(json.dumps(run, indent=2))
     cmd = "python benchmarks/bench_serve.py " + " ".join(argv if argv is not None else sys.argv[1:])
