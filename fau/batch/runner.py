@@ -273,7 +273,7 @@ def batch(
     Parameters
     ----------
     inputs : path or sequence of paths
-        Video files, folders (searched recursively for `fau.batch.VIDEO_EXTENSIONS`)
+        Video files, folders (searched recursively for `fau.batch.inputs.VIDEO_EXTENSIONS`)
         and ``.csv`` manifests with a ``path`` column and an optional ``segments`` column
         (a CSV of ``start, end, label`` in seconds per video); relative paths in a
         manifest are relative to the manifest's folder.
@@ -299,7 +299,10 @@ def batch(
     max_faces : int
         Passed to `fau.Detector`.
     detector_options : dict or None
-        Further `fau.Detector` keyword arguments (override the two above; must pickle).
+        Further `fau.Detector` keyword arguments (override the two above; must pickle;
+        ``num_threads`` defaults to 1). They are part of the completion check: values
+        other than str, int, float, bool and None enter it by their ``repr()``, so give
+        such objects (e.g. a custom ``backend``) a stable ``repr``.
     progress : callable or None
         Called in this process with each video's index record as it completes.
 
@@ -315,7 +318,7 @@ def batch(
     Raises
     ------
     FauError
-        Bad arguments or inputs (see `fau.batch.collect_inputs`), an output folder that
+        Bad arguments or inputs (see `fau.batch.inputs.collect_inputs`), an output folder that
         is not fau's or is in use, an unreachable scheduler. Problems of single videos
         never raise: they are ``failed`` rows.
 
