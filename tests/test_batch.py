@@ -157,6 +157,15 @@ def test_marker_detects_changed_inputs_outputs_and_options(tmp_path):
     assert read_complete_marker(job.folder, job_key(job)) is None
 
 
+def test_detector_built_once_per_worker_and_option_set():
+    from fau.batch.worker import _detector
+
+    a = _detector({"expression_model": None, "max_faces": 2})
+    assert _detector({"expression_model": None, "max_faces": 2}) is a
+    assert a.num_threads == 1  # one thread per model in batch workers
+    assert _detector({"expression_model": None, "max_faces": 3}) is not a
+
+
 def test_failed_job_reports_error_and_leaves_no_marker(tmp_path):
     (vid,) = collect_inputs([write_corrupt(tmp_path / "broken.mp4")])
     job = Job(video=vid, out_dir=tmp_path / "out", fps=FPS,
