@@ -17,4 +17,4 @@ from .io import load_image
 
 __version__ = "0.1.0"
 
-__all__ = ["Detector", "FauError", "AU_NAMES", "EXPRESSIONS", "load_image", "__version__"]
+__all__ = ["Detector", "FauError", "AU_NAMES", "EXPRESSIONS", "batch", "load_image", "__version__"]
