@@ -12,7 +12,7 @@ from ._resources import model_path
 from .au.geometry import AU_NAMES
 from .errors import FauError
 from .expression.appearance import AppearanceModel, face_patch
-from .expression.compound import COMPOUND_COLUMNS, add_compound_columns
+from .expression.compound import COMPOUND_COLUMNS, compound_columns
 from .expression.features import POSE_NAMES, mesh_blocks
 from .expression.labels import EXPRESSIONS
 from .expression.model import ExpressionModel
@@ -185,7 +185,7 @@ class Detector:
             data[name] = blocks["pose"][:, i]
         for i, name in enumerate(AU_NAMES):
             data[name] = blocks["au"][:, i]
-        if self.model is not None:
+        if self.model is not None and n:
             proba = self.model.predict_proba(self.model.assemble(blocks))
         else:
             proba = np.full((n, len(EXPRESSIONS)), np.nan)
@@ -195,13 +195,14 @@ class Detector:
             data["expression"] = np.asarray(EXPRESSIONS, dtype=object)[proba.argmax(axis=1)]
         else:
             data["expression"] = np.full(n, None, dtype=object)
+        data.update(compound_columns(blocks["au"], proba))
         for i, name in enumerate(BLENDSHAPE_COLUMNS):
             data[name] = blocks["blendshapes"][:, i]
         if landmarks:
             for a, axis in enumerate("xyz"):
                 for j in range(478):
                     data[f"{axis}_{j}"] = lm[:, j, a]
-        return add_compound_columns(pd.DataFrame(data, columns=columns(landmarks)))
+        return pd.DataFrame(data, columns=columns(landmarks))
 
     def detect_image(
         self,

@@ -163,6 +163,13 @@ def test_expression_scores(detector, frames):
 
 
 @needs_model
+def test_no_face_with_expression_model(detector):
+    df = detector.detect_image(np.zeros((120, 160, 3), np.uint8))
+    assert df.empty and list(df.columns) == columns()
+    assert detector.explain(np.zeros((120, 160, 3), np.uint8)).empty
+
+
+@needs_model
 def test_fer2013_model_has_no_contempt(frames):
     with fau.Detector(expression_model="fer2013") as det:
         df = det.detect_image(frames["hap"])

@@ -115,7 +115,7 @@ class ExpressionModel:
             if b == "shape":
                 assert self.shape_components is not None and self.shape_mean is not None
                 x = (x - self.shape_mean) @ self.shape_components.T
-            parts.append(x.reshape(len(x), -1))
+            parts.append(x.reshape(len(x), -1) if len(x) else x.reshape(0, x.shape[-1]))
         return np.concatenate(parts, axis=1).astype(np.float32)
 
     # -- scoring ---------------------------------------------------------------------
