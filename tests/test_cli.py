@@ -1,0 +1,68 @@
+"""The ``fau image`` command: output files, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from conftest import needs_model
+
+
+def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fau", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=300)
+
+
+def test_missing_file_exit_2_one_line(tmp_path):
+    r = run("image", str(tmp_path / "nope.jpg"))
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0, r.stderr
+    assert "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_not_an_image_exit_2(tmp_path):
+    p = tmp_path / "x.png"
+    p.write_text("hello")
+    r = run("image", str(p), "--model", "fer2013")
+    assert r.returncode == 2 and "not an image" in r.stderr and "Traceback" not in r.stderr
+
+
+@needs_model
+@pytest.mark.parametrize("suffix", [".csv", ".json", ".parquet"])
+def test_out_formats(tmp_path, data_dir, suffix):
+    out = tmp_path / f"faces{suffix}"
+    r = run("image", str(data_dir / "cremad_hap.jpg"), str(data_dir / "cremad_neu.jpg"),
+            "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "happiness" in r.stdout
+    if suffix == ".csv":
+        df = pd.read_csv(out)
+    elif suffix == ".json":
+        df = pd.DataFrame(json.loads(out.read_text()))
+    else:
+        df = pd.read_parquet(out)
+    assert len(df) == 2 and {"input", "AU12", "expression", "bs_jawOpen"} <= set(df.columns)
+
+
+@needs_model
+def test_out_never_overwritten(tmp_path, data_dir):
+    out = tmp_path / "faces.csv"
+    out.write_text("precious")
+    r = run("image", str(data_dir / "cremad_hap.jpg"), "--out", str(out))
+    assert r.returncode == 2 and "exists" in r.stderr
+    assert out.read_text() == "precious"
+    r = run("image", str(data_dir / "cremad_hap.jpg"), "--out", str(tmp_path / "f.xlsx"))
+    assert r.returncode == 2 and ".csv" in r.stderr
+
+
+@needs_model
+def test_keep_going_reports_and_continues(tmp_path, data_dir):
+    bad = tmp_path / "empty.jpg"
+    bad.write_bytes(b"")
+    r = run("image", str(bad), str(data_dir / "cremad_hap.jpg"), "--keep-going")
+    assert r.returncode == 2
+    assert "empty" in r.stderr and "happiness" in r.stdout
