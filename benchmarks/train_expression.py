@@ -135,6 +135,7 @@ def main() -> None:
     ap.add_argument("--cnn", default=str(ROOT / "cache/cnn_logits.npz"))
     ap.add_argument("--pca", type=int, default=60, help="shape-block principal components")
     ap.add_argument("--max-depth", type=int, default=PARAMS["max_depth"])
+    ap.add_argument("--eta", type=float, default=PARAMS["eta"])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--flip", action="store_true",
                     help="add mirrored copies of the Training faces (tried: no gain on "
@@ -171,7 +172,8 @@ def main() -> None:
         Xtr, ytr, wtr = np.vstack([Xtr, Xm[tr]]), np.concatenate([ytr, ytr]), np.concatenate([wtr, wtr])
     dtr = xgb.DMatrix(Xtr, label=ytr, weight=wtr, feature_names=model.feature_names)
     dva = xgb.DMatrix(X[va], label=yva, weight=wva, feature_names=model.feature_names)
-    params = dict(PARAMS, num_class=len(classes), nthread=args.threads, max_depth=args.max_depth)
+    params = dict(PARAMS, num_class=len(classes), nthread=args.threads, max_depth=args.max_depth,
+                  eta=args.eta)
     booster = xgb.train(
         params, dtr, num_boost_round=MAX_ROUNDS, evals=[(dva, "PublicTest")],
         early_stopping_rounds=EARLY_STOP, verbose_eval=200,
