@@ -173,6 +173,17 @@ def sharing_note() -> str:
             "obtained' says how much it got.")
 
 
+def preface() -> str:
+    """The paragraph that opens the docs section: what the columns mean."""
+    return (
+        "`benchmarks/bench_batch.py`: `fau.batch` over copies of the CREMA-D clips, 1 vs 2 "
+        "workers, joblib processes and a Dask `LocalCluster` (see the script's docstring). "
+        "Speed-up = median wall time with 1 worker / with 2. 'CPU cores obtained' = the "
+        "workers' CPU time / wall time: a 2-worker run can only be ~2× faster when it "
+        "obtains ~2 cores. " + sharing_note()
+    ).strip()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--copies", type=int, default=3, help="copies of the 6 clips (default 3)")
@@ -189,10 +200,11 @@ def main() -> None:
         blocks = []
         for f in args.from_json:
             saved = json.loads(Path(f).read_text())
-            blocks.append(f"{saved['facts']}\n\n{table(summarise(saved['runs']))}\n")
+            facts = saved["facts"].split(" Scheduler: ")[0]  # said once, in the preface
+            blocks.append(f"{facts}\n\n{table(summarise(saved['runs']))}\n")
         print("\n".join(blocks))
         if args.write_docs:
-            write_docs(f"{SECTION}\n\n" + "\n".join(blocks))
+            write_docs(f"{SECTION}\n\n{preface()}\n\n" + "\n".join(blocks))
         return
 
     import logging
@@ -243,15 +255,16 @@ def main() -> None:
              f"{len(CLIPS) * args.copies} videos ({args.copies} copies of the 6 CREMA-D clips, "
              f"480×360, ~2.1 s each), "
              f"{'every frame' if args.fps is None else f'{args.fps:g} frames/s'}, "
-             f"expression model {args.model or 'none'}. {sharing_note()}")
+             f"expression model {args.model or 'none'}.")
     out_text = table(rows)
+    print(preface())
     print(facts)
     print(out_text)
     if args.json:
         Path(args.json).write_text(json.dumps({"facts": facts, "rows": rows, "runs": runs},
                                               indent=1))
     if args.write_docs:
-        write_docs(f"{SECTION}\n\n{facts}\n\n{out_text}\n")
+        write_docs(f"{SECTION}\n\n{preface()}\n\n{facts}\n\n{out_text}\n")
 
 
 if __name__ == "__main__":
