@@ -12,7 +12,7 @@ import pytest
 import fau
 from fau import FauError
 from fau.report import RESPONSIBLE_USE, render_report, write_report
-from fau.report.svg import MAX_POINTS, Line, downsample, line_chart
+from fau.report.svg import MAX_POINTS, Band, Line, Marker, downsample, line_chart
 from fau.video import add_temporal, find_events, read_segments, summarize_segments
 
 
@@ -86,3 +86,45 @@ def test_write_report_never_overwrites(tmp_path):
     assert p.read_text() == "other"
     with pytest.raises(FauError, match="html"):
         write_report(tmp_path / "r.txt", "x")
+
+
+def test_every_track_has_matplotlib_svg_charts_and_the_notice():
+    df = table(tracks=3)
+    seg = read_segments([(0, 4, "intro"), (4, 20, "rest")])
+    html = render_report(df, segments=seg, model="ferplus")
+    head, *tracks = re.split(r"<h2>Track \d+</h2>", html)
+    assert f'<div class="notice"><b>Responsible use.</b> {RESPONSIBLE_USE}</div>' in head
+    assert "<svg" not in head and len(tracks) == 3
+    for part in tracks:
+        svgs = re.findall(r"<svg.*?</svg>", part, re.S)
+        assert len(svgs) == 4  # expression + upper face + lower face + eye closure
+        for s in svgs:
+            root = ET.fromstring(s)
+            assert root.get("viewBox") == "0 0 900 240" and root.get("width") == "100%"
+            assert root.find(".//{http://www.w3.org/2000/svg}path") is not None
+            assert "<text" in s  # svg.fonttype none: labels stay text
+        assert "<title>happiness</title>" in svgs[0] and "<title>intro</title>" in svgs[0]
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))  # per-chart hash salt: no clashes between inlined SVGs
+    assert set(re.findall(r"url\(#([^)]+)\)", html)) <= set(ids)
+
+
+def test_chart_is_deterministic_and_leaves_matplotlib_state_alone():
+    import matplotlib
+
+    x = np.arange(900) / 30
+    x = np.concatenate([x, x[-1] + 10 + x])  # a 10 s gap: the line breaks there
+    before = dict(matplotlib.rcParams)
+    args = ([Line("a", x, np.sin(x)), Line("b <i>", x, np.cos(x), "#E69F00")],)
+    kw = dict(title="t", y_label="y", markers=[Marker(3.0, 0.5, "peak & more")],
+              bands=[Band(1, 2, "seg $5 or $6_x")], zero_line=True)
+    a, b = line_chart(*args, **kw), line_chart(*args, **kw)
+    assert a == b
+    assert dict(matplotlib.rcParams) == before
+    assert "<title>peak &amp; more</title>" in a and "b &lt;i&gt;" in a
+    assert "seg $5 or $6_x" in a  # labels are not parsed as TeX
+    path = re.search(r'<title>a</title>\s*<path d="([^"]*)"', a)[1]
+    assert path.count("M") == 2  # broken at the gap
+    assert "Date" not in a and "<?xml" not in a and "<metadata" not in a
+    assert line_chart(*args, **kw, chart_id="other") != a  # ids salted per chart
+    ET.fromstring(re.search(r"<svg.*</svg>", a, re.S)[0])

@@ -1,4 +1,4 @@
-"""Self-contained HTML reports of video analyses (inline SVG charts, no dependencies)."""
+"""Self-contained HTML reports of video analyses (inline SVG charts drawn by matplotlib)."""
 
 from .html import AU_GROUPS, RESPONSIBLE_USE, render_report, write_report
 from .svg import line_chart

@@ -1,4 +1,5 @@
-"""Self-contained HTML report of a video analysis (one file, no external resources)."""
+"""Self-contained HTML report of a video analysis (one file, no external resources;
+charts drawn by matplotlib as inline SVG, see `fau.report.svg`)."""
 
 from __future__ import annotations
 
@@ -49,11 +50,7 @@ h3{font-size:15px;margin:18px 0 4px}.meta{color:#555}
 table{border-collapse:collapse;font-size:12.5px;margin:6px 0 14px;display:block;overflow-x:auto}
 th,td{border:1px solid #ddd;padding:3px 6px;text-align:right;white-space:nowrap}
 th{background:#f4f4f4}td.l,th.l{text-align:left}
-.chart text{font-size:11px;fill:#444}.chart .ct{font-size:12.5px;font-weight:600;fill:#222}
-.chart .yt{text-anchor:end}.chart .xt{text-anchor:middle}.chart .xl{text-anchor:end}
-.chart .yl{text-anchor:middle}.chart .grid{stroke:#eee}.chart .axis{stroke:#888}
-.chart .zero{stroke:#888;stroke-dasharray:3 3}.chart .band{fill:#e8eef8;opacity:.6;stroke:#9ab;stroke-width:1}
-.chart .bl{font-size:10px;fill:#557}.fig{margin:6px 0 14px}
+.chart{display:block;height:auto}.fig{margin:6px 0 14px}
 .lg{font-size:12px;color:#333}.lgi{margin-right:12px;white-space:nowrap}
 .lgi i{display:inline-block;width:12px;height:4px;margin:0 4px 2px 0;vertical-align:middle}
 .small{font-size:12px;color:#666}
@@ -113,8 +110,8 @@ def render_report(
     Returns
     -------
     str
-        A complete HTML document with inline CSS and SVG; nothing is loaded from
-        elsewhere when it is opened.
+        A complete HTML document with inline CSS and SVG charts (matplotlib); nothing
+        is loaded from elsewhere when it is opened.
     """
     from .. import __version__
     from ..video.temporal import find_events
@@ -186,7 +183,8 @@ def render_report(
                   for r in ev.itertuples() if r.kind == "expression" and r.name in cols]
             parts.append(line_chart(lines, title="Expression (smoothed probability)",
                                     y_label="probability", x_range=xr, y_range=(0, 1),
-                                    markers=mk, bands=bands))
+                                    markers=mk, bands=bands,
+                                    chart_id=f"t{tid}-expression"))
         else:
             parts.append('<p class="small">No expression model was used: expression '
                          "curves are not shown.</p>")
@@ -200,7 +198,8 @@ def render_report(
                   for r in ev.itertuples() if r.kind == "au" and r.name in aus]
             label = "AU − baseline (IOD)" if rel else "AU (IOD)"
             parts.append(line_chart(lines, title=f"{group} action units", y_label=label,
-                                    x_range=xr, markers=mk, bands=bands, zero_line=True))
+                                    x_range=xr, markers=mk, bands=bands, zero_line=True,
+                                    chart_id=f"t{tid}-{group}"))
         names = [a for _, aus in AU_GROUPS for a in aus if a in g.columns]
         neutral = g["neutral_frame"].to_numpy(bool) if "neutral_frame" in g else None
         src = "_smooth" if "AU12_smooth" in g.columns else ""
