@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from .._files import atomic_write
 from ..errors import FauError
 
 __all__ = ["write_table", "FORMATS"]
@@ -25,21 +25,13 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, overwrite: bool = 
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
         raise FauError(f"--out must end in one of {', '.join(FORMATS)}: {str(out)!r}")
-    if out.exists() and not overwrite:
-        raise FauError(f"{str(out)!r} exists; choose another name or pass --overwrite")
-    if not out.parent.exists():
-        raise FauError(f"folder {str(out.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
-    try:
+
+    def write(tmp: str) -> None:
         if fmt == "csv":
             df.to_csv(tmp, index=False)
         elif fmt == "json":
             df.to_json(tmp, orient="records", indent=None)
         else:
             df.to_parquet(tmp, index=False)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+
+    return atomic_write(out, write, overwrite=overwrite)

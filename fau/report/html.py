@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import tempfile
 from html import escape
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .._files import atomic_write
 from ..errors import FauError
 from ..expression.labels import EXPRESSIONS
 from .svg import PALETTE, Band, Line, Marker, line_chart
@@ -253,19 +253,8 @@ def write_report(path: str | os.PathLike, html: str, *, overwrite: bool = False)
     out = Path(path)
     if out.suffix.lower() not in (".html", ".htm"):
         raise FauError(f"the report must be an .html file: {str(out)!r}")
-    if out.exists() and not overwrite:
-        raise FauError(f"{str(out)!r} exists; choose another name or pass --overwrite")
-    if not out.parent.exists():
-        raise FauError(f"folder {str(out.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(html)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+
+    def write(tmp: str) -> None:
+        Path(tmp).write_text(html, encoding="utf-8")
+
+    return atomic_write(out, write, overwrite=overwrite)
