@@ -7,7 +7,7 @@ that load from other processes affects both alike. Prints a markdown table.
 
 Usage::
 
-    python benchmarks/bench_image.py [--repeats 200] [--threads 1]
+    python benchmarks/bench_image.py [--repeats 200] [--threads N]
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=200)
-    ap.add_argument("--threads", type=int, default=1, help="threads per fau model")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="Detector(num_threads=...); default None = the library default")
     ap.add_argument("--model", default="ferplus")
     args = ap.parse_args()
     img = frame640()

@@ -192,18 +192,16 @@ class Detector:
             proba = np.full((n, len(EXPRESSIONS)), np.nan)
             expression = np.full(n, None, dtype=object)
         comp = compound_columns(blocks["au"], proba)
+        placeholder = np.zeros((n, 1))  # filled with the text columns below
         numeric = [
             np.arange(n)[:, None], lo, hi - lo, np.asarray(blocks["presence"]).reshape(n, 1),
-            blocks["pose"], blocks["au"], proba,
+            blocks["pose"], blocks["au"], proba, placeholder, placeholder,
             np.column_stack([comp["compound_score"], comp["valence"], comp["arousal"]]),
             blocks["blendshapes"],
         ]
-        names = (["face", "face_x", "face_y", "face_w", "face_h", "face_score"]
-                 + list(POSE_NAMES) + list(AU_NAMES) + list(EXPRESSIONS)
-                 + ["compound_score", "valence", "arousal"] + list(BLENDSHAPE_COLUMNS))
         if landmarks:
             numeric.append(lm.transpose(0, 2, 1).reshape(n, 3 * 478))
-            names += [f"{a}_{j}" for a in "xyz" for j in range(478)]
+        names = columns(landmarks)
         values = np.concatenate(
             [np.asarray(v, dtype=np.float64).reshape(n, -1 if n else 0) for v in numeric]
             if n else [np.zeros((0, len(names)))],
@@ -211,9 +209,9 @@ class Detector:
         )
         df = pd.DataFrame(values, columns=names)
         df["face"] = df["face"].astype(np.int64)
-        df["expression"] = expression
-        df["compound"] = comp["compound"]
-        return df[columns(landmarks)]
+        df["expression"] = pd.array(expression, dtype=object)
+        df["compound"] = pd.array(comp["compound"], dtype=object)
+        return df
 
     def detect_image(
         self,
