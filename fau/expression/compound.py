@@ -47,7 +47,7 @@ minus half of AU45 (eye closure). See `valence_arousal`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Union
+from typing import Mapping, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -213,20 +213,25 @@ _LOGIT_90 = float(np.log(9.0))
 # --------------------------------------------------------------------------------------
 
 
-def _as_aus(aus: ArrayOrFrame) -> np.ndarray:
-    """AUs as float (n, 21) in `AU_NAMES` order."""
-    if isinstance(aus, pd.DataFrame):
-        missing = [n for n in AU_NAMES if n not in aus.columns]
+def _matrix(data: ArrayOrFrame, names: Sequence[str], what: str) -> np.ndarray:
+    """``data`` as float (n, len(names)): a table's named columns, or an array's rows."""
+    if isinstance(data, pd.DataFrame):
+        missing = [n for n in names if n not in data.columns]
         if missing:
-            raise FauError(f"AU table lacks columns {missing}")
-        x = aus.loc[:, list(AU_NAMES)].to_numpy(dtype=np.float64)
+            raise FauError(f"{what} table lacks columns {missing}")
+        x = data.loc[:, list(names)].to_numpy(dtype=np.float64)
     else:
-        x = np.asarray(aus, dtype=np.float64)
+        x = np.asarray(data, dtype=np.float64)
         if x.ndim == 1:
             x = x[None, :]
-    if x.ndim != 2 or x.shape[1] != len(AU_NAMES):
-        raise FauError(f"AUs must be (n, {len(AU_NAMES)}) in fau.AU_NAMES order, got {x.shape}")
+    if x.ndim != 2 or x.shape[1] != len(names):
+        raise FauError(f"{what} must be (n, {len(names)}), got {x.shape}")
     return x
+
+
+def _as_aus(aus: ArrayOrFrame) -> np.ndarray:
+    """AUs as float (n, 21) in `AU_NAMES` order."""
+    return _matrix(aus, AU_NAMES, "AUs (fau.AU_NAMES order)")
 
 
 def _as_proba(proba: ArrayOrFrame) -> np.ndarray:
@@ -495,14 +500,7 @@ def top_compound(
         The best score of each row, whether or not it reaches ``min_score``; NaN where
         the row is NaN.
     """
-    if isinstance(scores, pd.DataFrame):
-        s = scores.loc[:, list(COMPOUND_NAMES)].to_numpy(dtype=np.float64)
-    else:
-        s = np.asarray(scores, dtype=np.float64)
-        if s.ndim == 1:
-            s = s[None, :]
-    if s.ndim != 2 or s.shape[1] != len(COMPOUNDS):
-        raise FauError(f"scores must be (n, {len(COMPOUNDS)}), got {s.shape}")
+    s = _matrix(scores, COMPOUND_NAMES, "compound scores")
     n = len(s)
     names = np.full(n, None, dtype=object)
     best = np.full(n, np.nan)
