@@ -156,6 +156,10 @@ class JobStore:
         values: dict[str, Any] = {"heartbeat_at": time.time()}
         if progress is not None:
             values["progress"] = float(min(max(progress, 0.0), 1.0))
+        return self._update_own_running(job_id, worker, values)
+
+    def _update_own_running(self, job_id: str, worker: str, values: dict[str, Any]) -> bool:
+        """Update a job only while it is running on ``worker``; False otherwise."""
         with self.engine.begin() as c:
             res = c.execute(
                 jobs.update()
@@ -171,23 +175,14 @@ class JobStore:
         values.update(state=state, finished_at=time.time())
         if state == "done":
             values["progress"] = 1.0
-        with self.engine.begin() as c:
-            res = c.execute(
-                jobs.update()
-                .where(jobs.c.id == job_id, jobs.c.state == "running", jobs.c.worker == worker)
-                .values(**values)
-            )
-        return res.rowcount == 1
+        return self._update_own_running(job_id, worker, values)
 
     def requeue(self, job_id: str, worker: str) -> bool:
         """Put a job this worker runs back in the queue, not counting the attempt."""
-        with self.engine.begin() as c:
-            res = c.execute(
-                jobs.update()
-                .where(jobs.c.id == job_id, jobs.c.state == "running", jobs.c.worker == worker)
-                .values(state="queued", worker=None, progress=0.0, attempts=jobs.c.attempts - 1)
-            )
-        return res.rowcount == 1
+        return self._update_own_running(
+            job_id, worker,
+            {"state": "queued", "worker": None, "progress": 0.0, "attempts": jobs.c.attempts - 1},
+        )
 
     def delete(self, job_id: str) -> bool:
         """Delete the row; False if there was none."""
