@@ -164,11 +164,11 @@ class Detector:
             np.stack([f.blendshapes for f in faces]) if faces else np.zeros((0, 52)),
             np.array([f.presence for f in faces]),
         )
-        if self._appearance is not None and faces:
-            patches = np.stack([face_patch(image, f.landmarks, cropped=cropped) for f in faces])
-            blocks["appearance"] = self._appearance.logits(patches)
-        elif self._appearance is not None:
-            blocks["appearance"] = np.zeros((0, 15), np.float32)
+        if self._appearance is not None:
+            patches = [face_patch(image, f.landmarks, cropped=cropped) for f in faces]
+            blocks["appearance"] = self._appearance.logits(
+                np.stack(patches) if patches else np.zeros((0, 48, 48), np.uint8)
+            )
         return blocks
 
     def table(

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from .._resources import model_path
-from ..landmarks.roi import Roi, crop, roi_from_points
+from ..landmarks.roi import Roi, crop, eye_angle, upright_box
 
 __all__ = ["AppearanceModel", "face_patch", "PATCH_SIDE", "FER_FRAMING"]
 
@@ -34,21 +34,15 @@ def face_patch(image: np.ndarray, landmarks: np.ndarray | None, *, cropped: bool
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
     if cropped or landmarks is None:
         return cv2.resize(grey, (PATCH_SIDE, PATCH_SIDE), interpolation=cv2.INTER_AREA)
-    r, l = landmarks[33], landmarks[263]
-    angle = math.atan2(float(l[1] - r[1]), float(l[0] - r[0]))
-    box = roi_from_points(landmarks[:468, :2], angle, 1.0)
-    pts = landmarks[:468, :2]
-    c, s = math.cos(-angle), math.sin(-angle)
-    upright = pts @ np.array([[c, -s], [s, c]]).T
-    height = float(upright[:, 1].max() - upright[:, 1].min())
+    angle = eye_angle(landmarks)
+    centre, (_, height) = upright_box(landmarks[:468, :2], angle)
+    height = float(height)
     side_ratio, shift = FER_FRAMING
     side = max(height * side_ratio, 2.0)
     # Shift the centre along the face's own "down" direction.
     dx, dy = -math.sin(angle) * shift * height, math.cos(angle) * shift * height
-    roi = Roi(box.cx + dx, box.cy + dy, side, angle)
-    interp_shrink = side > PATCH_SIDE
-    patch = crop(grey, roi, PATCH_SIDE) if not interp_shrink else _area_crop(grey, roi)
-    return patch
+    roi = Roi(float(centre[0]) + dx, float(centre[1]) + dy, side, angle)
+    return _area_crop(grey, roi) if side > PATCH_SIDE else crop(grey, roi, PATCH_SIDE)
 
 
 def _area_crop(grey: np.ndarray, roi: Roi) -> np.ndarray:

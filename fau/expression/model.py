@@ -120,8 +120,6 @@ class ExpressionModel:
 
     # -- scoring ---------------------------------------------------------------------
     def _margins(self, x: np.ndarray) -> np.ndarray:
-        import xgboost as xgb
-
         if len(x) == 0:
             return np.zeros((0, len(self.classes)))
         m = self.booster.inplace_predict(x, predict_type="margin")  # type: ignore[attr-defined]

@@ -33,7 +33,7 @@ import numpy as np
 
 from .._resources import face_landmarker_bytes
 from .base import N_LANDMARKS, FaceMesh
-from .roi import Roi, crop, roi_from_points
+from .roi import Roi, crop, eye_angle, roi_from_points
 
 __all__ = ["MediaPipeBackend", "Detection"]
 
@@ -54,8 +54,6 @@ _N_KEYPOINTS = 6
 # --- landmark model (face_landmarker_graph.cc) ----------------------------------------
 LANDMARK_SIDE = 256  # px, model input
 ROI_SCALE = 1.5  # crop side = 1.5 × face size (MediaPipe's RectTransformation scale)
-#: Eye-corner landmarks that set the crop rotation (subject's right 33, left 263).
-_EYE_RIGHT_OUTER, _EYE_LEFT_OUTER = 33, 263
 
 # --- blendshape model (face_blendshapes_graph.cc kLandmarksSubsetIdxs) ---------------
 BLENDSHAPE_LANDMARKS = np.array([
@@ -99,10 +97,8 @@ class Detection:
         (rx, ry), (lx, ly) = self.keypoints[0], self.keypoints[1]
         angle = math.atan2(ly - ry, lx - rx)
         x, y, w, h = self.box
-        corners = np.array([[x, y], [x + w, y + h]])
-        centre = corners.mean(axis=0)
         side = max(w, h) * ROI_SCALE
-        return Roi(float(centre[0]), float(centre[1]), float(side), angle)
+        return Roi((x + (x + w)) / 2.0, (y + (y + h)) / 2.0, float(side), angle)
 
 
 def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -270,9 +266,7 @@ class MediaPipeBackend:
     @staticmethod
     def roi_from_landmarks(landmarks: np.ndarray) -> Roi:
         """MediaPipe's tracking crop: landmark box, eye line level, 1.5× the longer side."""
-        r, l = landmarks[_EYE_RIGHT_OUTER], landmarks[_EYE_LEFT_OUTER]
-        angle = math.atan2(float(l[1] - r[1]), float(l[0] - r[0]))
-        return roi_from_points(landmarks[:, :2], angle, ROI_SCALE)
+        return roi_from_points(landmarks[:, :2], eye_angle(landmarks), ROI_SCALE)
 
     def mesh(self, image: np.ndarray, roi: Roi, *, refine: bool = False,
              detector_box: tuple[float, float, float, float] | None = None) -> FaceMesh:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["Roi", "roi_from_points", "crop"]
+__all__ = ["Roi", "eye_angle", "upright_box", "roi_from_points", "crop"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,25 @@ class Roi:
         return cv2.invertAffineTransform(self.to_crop(side))
 
 
+def eye_angle(landmarks: np.ndarray) -> float:
+    """Angle (radians, image y down) of the line from the subject's right outer eye
+    corner (landmark 33) to the left one (263): the face's roll in the image."""
+    r, l = landmarks[33], landmarks[263]
+    return math.atan2(float(l[1] - r[1]), float(l[0] - r[0]))
+
+
+def upright_box(points: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """Box of ``points`` (N, 2) in the frame rotated by ``angle``.
+
+    Returns the box centre in image pixels and its (width, height) in the rotated frame.
+    """
+    c, s = math.cos(-angle), math.sin(-angle)
+    rot = np.array([[c, -s], [s, c]])
+    upright = points[:, :2] @ rot.T
+    lo, hi = upright.min(axis=0), upright.max(axis=0)
+    return rot.T @ ((lo + hi) / 2.0), hi - lo
+
+
 def roi_from_points(
     points: np.ndarray, angle: float, scale: float
 ) -> Roi:
@@ -51,13 +70,8 @@ def roi_from_points(
     The points' bounding box is taken in the face's upright frame, its longer side
     multiplied by ``scale`` (MediaPipe uses 1.5 for landmark crops).
     """
-    c, s = math.cos(-angle), math.sin(-angle)
-    rot = np.array([[c, -s], [s, c]])
-    upright = points[:, :2] @ rot.T
-    lo, hi = upright.min(axis=0), upright.max(axis=0)
-    centre_upright = (lo + hi) / 2.0
-    centre = rot.T @ centre_upright
-    side = float(max(hi - lo)) * scale
+    centre, size = upright_box(points, angle)
+    side = float(max(size)) * scale
     return Roi(float(centre[0]), float(centre[1]), max(side, 1.0), angle)
 
 
