@@ -20,7 +20,7 @@ from ..landmarks.base import BLENDSHAPE_NAMES
 from .features import POSE_NAMES
 from .labels import EXPRESSIONS
 
-__all__ = ["ExpressionModel", "block_columns", "APPEARANCE_NAMES"]
+__all__ = ["ExpressionModel", "block_columns", "APPEARANCE_NAMES", "LEGACY_AU_NAMES"]
 
 #: Appearance block: logits of the bundled CNN (7 FER-2013 heads, 8 FER+ heads).
 APPEARANCE_NAMES: tuple[str, ...] = tuple(
@@ -28,10 +28,24 @@ APPEARANCE_NAMES: tuple[str, ...] = tuple(
 )
 
 
-def block_columns(block: str, n_shape: int = 0) -> list[str]:
-    """Feature names of a block, in the order the model reads them."""
+#: The AU columns of model files written before they recorded their own (format 1): the
+#: 21 AUs of fau 0.1.0, in that release's `AU_NAMES` order.
+LEGACY_AU_NAMES: tuple[str, ...] = (
+    "AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU09", "AU10", "AU12", "AU14",
+    "AU15", "AU17", "AU20", "AU23", "AU25", "AU26", "AU45",
+    "AU12_L", "AU12_R", "AU14_L", "AU14_R",
+)
+
+
+def block_columns(
+    block: str, n_shape: int = 0, au_names: tuple[str, ...] | None = None
+) -> list[str]:
+    """Feature names of a block, in the order the model reads them.
+
+    ``au_names`` are the AU columns a model reads (default: every `AU_NAMES`).
+    """
     if block == "au":
-        return list(AU_NAMES)
+        return list(AU_NAMES if au_names is None else au_names)
     if block == "pose":
         return list(POSE_NAMES)
     if block == "shape":
@@ -76,6 +90,9 @@ class ExpressionModel:
         Softmax temperature (fitted on PublicTest; 1 = uncalibrated).
     info : dict
         Provenance: training command, data, metrics.
+    au_names : tuple of str
+        The AU columns the ``au`` block feeds the model, by name (picked out of the
+        `AU_NAMES`-ordered ``au`` block, so a model keeps working when fau adds AUs).
     """
 
     booster: object
@@ -85,6 +102,13 @@ class ExpressionModel:
     shape_components: np.ndarray | None = None
     temperature: float = 1.0
     info: dict = field(default_factory=dict)
+    au_names: tuple[str, ...] = AU_NAMES
+
+    def __post_init__(self) -> None:
+        missing = [a for a in self.au_names if a not in AU_NAMES]
+        if missing:
+            raise FauError(f"expression model reads AUs this fau does not measure: {missing}")
+        self._au_index = np.array([AU_NAMES.index(a) for a in self.au_names], dtype=np.intp)
 
     # -- features --------------------------------------------------------------------
     @property
@@ -95,7 +119,7 @@ class ExpressionModel:
     def feature_names(self) -> list[str]:
         names: list[str] = []
         for b in self.blocks:
-            names += block_columns(b, self.n_shape)
+            names += block_columns(b, self.n_shape, self.au_names)
         return names
 
     @property
@@ -112,6 +136,8 @@ class ExpressionModel:
             if b not in blocks:
                 raise FauError(f"expression model needs feature block {b!r}")
             x = np.asarray(blocks[b], dtype=np.float64)
+            if b == "au":
+                x = x.reshape(len(x), len(AU_NAMES))[:, self._au_index]
             if b == "shape":
                 assert self.shape_components is not None and self.shape_mean is not None
                 x = (x - self.shape_mean) @ self.shape_components.T
@@ -174,7 +200,8 @@ class ExpressionModel:
             "blocks": list(self.blocks),
             "temperature": float(self.temperature),
             "info": self.info,
-            "format": 1,
+            "au_names": list(self.au_names),
+            "format": 2,
         }
         arrays = {
             "booster": np.frombuffer(raw, dtype=np.uint8),
@@ -210,4 +237,5 @@ class ExpressionModel:
             ),
             temperature=float(meta["temperature"]),
             info=meta.get("info", {}),
+            au_names=tuple(meta.get("au_names", LEGACY_AU_NAMES)),
         )
