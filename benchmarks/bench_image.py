@@ -38,7 +38,7 @@ def main() -> None:
     from mediapipe.tasks.python.core.base_options import BaseOptions
 
     import fau
-    from fau._resources import model_path
+    from fau.resources import model_path
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=200)

@@ -142,7 +142,7 @@ def m_decode(kind: str, seconds: float) -> dict:
 
 def m_fau(fps: float | None, seconds: float, threads: int = 1) -> dict:
     import fau
-    from fau._resources import model_path
+    from fau.resources import model_path
 
     try:
         model_path("expression_ferplus.npz")
@@ -165,7 +165,7 @@ def m_bare(fps: float | None, seconds: float) -> dict:
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
 
-    from fau._resources import model_path
+    from fau.resources import model_path
     from fau.video.reader import iter_frames
 
     opts = vision.FaceLandmarkerOptions(

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import fer_eval  # noqa: E402
 from train_expression import load_blocks  # noqa: E402
 
-from fau._resources import model_path  # noqa: E402
+from fau.resources import model_path  # noqa: E402
 from fau.expression.model import ExpressionModel  # noqa: E402
 
 

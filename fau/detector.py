@@ -9,7 +9,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ._resources import model_path
+from .resources import model_path
 from .au.geometry import AU_NAMES
 from .errors import FauError
 from .expression.appearance import AppearanceModel, face_patch

@@ -113,7 +113,7 @@ def test_landmarks_match_mediapipe_tasks(au_detector, frames):
     from mediapipe.tasks.python import vision
     from mediapipe.tasks.python.core.base_options import BaseOptions
 
-    from fau._resources import model_path
+    from fau.resources import model_path
 
     img = frames["neu"]
     opts = vision.FaceLandmarkerOptions(

@@ -24,7 +24,7 @@ def clip(emotion: str) -> Path:
 
 def _has_model() -> bool:
     try:
-        from fau._resources import model_path
+        from fau.resources import model_path
 
         model_path("expression_ferplus.npz")
         return True

@@ -393,7 +393,7 @@ def _check_detector_options(options: dict[str, Any]) -> None:
     """Fail early, in this process, on options every worker would fail on."""
     import inspect
 
-    from .._resources import model_path
+    from ..resources import model_path
     from ..detector import EXPRESSION_MODELS, Detector
 
     accepted = set(inspect.signature(Detector).parameters)

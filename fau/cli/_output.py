@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._files import atomic_write
+from ..files import atomic_write
 from ..errors import FauError
 
 __all__ = ["write_table", "FORMATS"]

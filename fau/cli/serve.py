@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         raise FauError(f"--port must be 1-65535, got {args.port}")
     settings = settings_from_args(args)
     if settings.expression_model is not None:
-        from .._resources import model_path
+        from ..resources import model_path
 
         try:  # fail now with a hint, not later inside the server's startup
             model_path(f"expression_{settings.expression_model}.npz")

@@ -16,7 +16,7 @@ import math
 import cv2
 import numpy as np
 
-from .._resources import model_path
+from ..resources import model_path
 from ..landmarks.roi import Roi, crop, eye_angle, upright_box
 
 __all__ = ["AppearanceModel", "face_patch", "PATCH_SIDE", "FER_FRAMING"]

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._resources import face_landmarker_bytes
+from ..resources import face_landmarker_bytes
 
 __all__ = ["CanonicalFace", "canonical_face"]
 

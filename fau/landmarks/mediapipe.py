@@ -31,7 +31,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._resources import face_landmarker_bytes
+from ..resources import face_landmarker_bytes
 from .base import N_LANDMARKS, FaceMesh
 from .roi import Roi, crop, eye_angle, roi_from_points
 

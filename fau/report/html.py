@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._files import atomic_write
+from ..files import atomic_write
 from ..errors import FauError
 from ..expression.labels import EXPRESSIONS
 from .svg import PALETTE, Band, Line, Marker, line_chart
