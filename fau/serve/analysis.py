@@ -13,7 +13,8 @@ from typing import Any, Callable, TypeVar
 import pandas as pd
 
 from ..au.geometry import AU_NAMES
-from ..detector import Detector, explain_blocks
+from ..detector import Detector
+from ..expression.explain import explain_blocks
 from ..expression.features import POSE_NAMES
 from ..expression.labels import EXPRESSIONS
 from ..io import ImageSource
