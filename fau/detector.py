@@ -1,51 +1,34 @@
-"""`Detector`: images → one tidy row per face (box, AUs, head pose, expression scores)."""
+"""`Detector`: images → one tidy row per face (box, AUs, head pose, expression scores).
+
+A detector is a landmark backend (face meshes) plus a `fau.pipeline.Pipeline` (meshes →
+feature blocks → rows); it owns no analysis step of its own. Video files, live frames,
+the service and batch use the same two parts (see docs/architecture.md).
+"""
 
 from __future__ import annotations
 
 import logging
-import os
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .resources import model_path
-from .au.geometry import AU_NAMES
 from .errors import FauError
-from .expression.appearance import AppearanceModel, face_patch
-from .expression.compound import COMPOUND_COLUMNS, compound_columns
-from .expression.features import POSE_NAMES, mesh_blocks
-from .expression.labels import EXPRESSIONS
-from .expression.model import ExpressionModel
 from .io import ImageSource, load_image
-from .landmarks.base import BLENDSHAPE_NAMES, FaceMesh, LandmarkBackend
+from .landmarks.base import FaceMesh, LandmarkBackend
+from .pipeline import BLENDSHAPE_COLUMNS, BOX_COLUMNS, FACE_COLUMNS, Blocks, Pipeline, columns
+from .resources import DEFAULT_EXPRESSION_MODEL
 
-__all__ = ["Detector", "FACE_COLUMNS", "BOX_COLUMNS", "columns"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .expression.model import ExpressionModel
+
+__all__ = ["Detector", "FACE_COLUMNS", "BOX_COLUMNS", "BLENDSHAPE_COLUMNS", "columns",
+           "DEFAULT_MAX_FACES"]
 
 log = logging.getLogger(__name__)
 
-BOX_COLUMNS: tuple[str, ...] = ("face_x", "face_y", "face_w", "face_h", "face_score")
-BLENDSHAPE_COLUMNS: tuple[str, ...] = tuple(f"bs_{n}" for n in BLENDSHAPE_NAMES)
-#: Columns of every face row, in order.
-FACE_COLUMNS: tuple[str, ...] = (
-    ("face",)
-    + BOX_COLUMNS
-    + POSE_NAMES
-    + AU_NAMES
-    + EXPRESSIONS
-    + ("expression",)
-    + COMPOUND_COLUMNS
-    + BLENDSHAPE_COLUMNS
-)
-EXPRESSION_MODELS = ("ferplus", "fer2013")
-
-
-def columns(landmarks: bool = False) -> list[str]:
-    """Column names of `Detector.detect_image`'s table."""
-    cols = list(FACE_COLUMNS)
-    if landmarks:
-        cols += [f"{a}_{i}" for a in "xyz" for i in range(478)]
-    return cols
+#: Most faces analysed per image by default: enough for a group photo (issue 10).
+DEFAULT_MAX_FACES = 32
 
 
 class Detector:
@@ -54,11 +37,14 @@ class Detector:
     Parameters
     ----------
     expression_model : {"ferplus", "fer2013"} or None
-        Bundled expression model: ``"ferplus"`` (8 classes incl. contempt, trained on
-        FER+ crowd labels; default) or ``"fer2013"`` (7 classes; its ``contempt`` column
-        is 0). ``None`` skips expression scoring (the expression columns are NaN).
+        Bundled expression model (`fau.resources.EXPRESSION_MODELS`): ``"ferplus"`` (8
+        classes incl. contempt, trained on FER+ crowd labels; default) or ``"fer2013"``
+        (7 classes; its ``contempt`` column is 0). ``None`` skips expression scoring
+        (the probability columns are NaN, ``expression`` and ``compound`` NA).
     max_faces : int
-        Most faces analysed per image.
+        Most faces analysed per image (default `DEFAULT_MAX_FACES` = 32). When an image
+        has more, the ``max_faces`` with the best detector scores are kept and a warning
+        is logged.
     min_face_score : float
         Faces whose face-mesh presence score (0-1) is below this are dropped.
     num_threads : int or None
@@ -69,10 +55,18 @@ class Detector:
     backend : LandmarkBackend or None
         Landmark backend; default `fau.landmarks.MediaPipeBackend` (bundled models).
 
+    Attributes
+    ----------
+    backend : LandmarkBackend
+        Images → face meshes.
+    pipeline : fau.pipeline.Pipeline
+        Face meshes → feature blocks → table rows (holds the expression model).
+
     Notes
     -----
-    Every model file is bundled with the package; nothing is downloaded. Use the
-    detector as a context manager, or call `close`, to free the native models.
+    Every model file is bundled with the package; nothing is downloaded. The expression
+    model is read on the first face (a missing file fails at once). Use the detector as
+    a context manager, or call `close`, to free the native models.
 
     Examples
     --------
@@ -85,41 +79,36 @@ class Detector:
     def __init__(
         self,
         *,
-        expression_model: str | None = "ferplus",
-        max_faces: int = 4,
+        expression_model: str | None = DEFAULT_EXPRESSION_MODEL,
+        max_faces: int = DEFAULT_MAX_FACES,
         min_face_score: float = 0.5,
         num_threads: int | None = None,
         backend: LandmarkBackend | None = None,
     ) -> None:
-        if expression_model is not None and expression_model not in EXPRESSION_MODELS:
-            raise FauError(
-                f"expression_model must be one of {EXPRESSION_MODELS} or None, "
-                f"got {expression_model!r}"
-            )
-        if int(max_faces) < 1:
+        if isinstance(max_faces, bool) or int(max_faces) < 1:
             raise FauError(f"max_faces must be at least 1, got {max_faces!r}")
         if not 0.0 <= float(min_face_score) <= 1.0:
             raise FauError(f"min_face_score must be in [0, 1], got {min_face_score!r}")
-        self.expression_model_name = expression_model
+        self.pipeline = Pipeline(expression_model, num_threads=num_threads)
+        self.expression_model_name = self.pipeline.expression_model_name
         self.max_faces = int(max_faces)
         self.min_face_score = float(min_face_score)
         self.num_threads = num_threads
         if backend is None:
             from .landmarks.mediapipe import MediaPipeBackend
 
+            # One face more than the cap, so that a dropped face can be reported.
             backend = MediaPipeBackend(
-                max_faces=self.max_faces,
+                max_faces=self.max_faces + 1,
                 min_presence=self.min_face_score,
                 num_threads=num_threads or 1,
             )
         self.backend: LandmarkBackend = backend
-        self.model: ExpressionModel | None = None
-        self._appearance: AppearanceModel | None = None
-        if expression_model is not None:
-            self.model = ExpressionModel.load(model_path(f"expression_{expression_model}.npz"))
-            if self.model.uses_appearance:
-                ort_threads = num_threads or min(2, os.cpu_count() or 1)
-                self._appearance = AppearanceModel(num_threads=ort_threads)
+
+    @property
+    def model(self) -> ExpressionModel | None:
+        """The expression model (`fau.expression.model.ExpressionModel`), or None."""
+        return self.pipeline.model
 
     # -- lifecycle -------------------------------------------------------------------
     def close(self) -> None:
@@ -139,13 +128,23 @@ class Detector:
         )
 
     # -- meshes ----------------------------------------------------------------------
-    def meshes(self, image: ImageSource, *, cropped: bool = False) -> tuple[np.ndarray, list[FaceMesh]]:
-        """Decoded RGB image and its face meshes (see `detect_image` for ``cropped``)."""
+    def meshes(self, image: ImageSource, *, cropped: bool = False
+               ) -> tuple[np.ndarray, list[FaceMesh]]:
+        """Decoded RGB image and its face meshes (see `detect_image` for ``cropped``).
+
+        Logs a warning when the image has more than ``max_faces`` faces (the first
+        ``max_faces``, in the backend's order of detector score, are kept).
+        """
         rgb = load_image(image)
         if cropped:
             return rgb, [self.backend.mesh_from_crop(rgb)]
         faces = [f for f in self.backend.detect(rgb) if f.presence >= self.min_face_score]
-        return rgb, faces[: self.max_faces]
+        if len(faces) > self.max_faces:
+            log.warning("%s: more than max_faces=%d faces found; analysing %d (raise "
+                        "max_faces to analyse more)", _describe(image), self.max_faces,
+                        self.max_faces)
+            faces = faces[: self.max_faces]
+        return rgb, faces
 
     def landmarks(self, image: ImageSource, *, cropped: bool = False) -> np.ndarray:
         """The 478 landmarks of every face, (n_faces, 478, 3), image pixels (see `FaceMesh`)."""
@@ -157,61 +156,13 @@ class Detector:
     # -- analysis --------------------------------------------------------------------
     def features(
         self, image: np.ndarray, faces: Sequence[FaceMesh], *, cropped: bool = False
-    ) -> dict[str, np.ndarray]:
-        """Feature blocks of the faces of one RGB image (see `fau.expression.features`)."""
-        blocks = mesh_blocks(
-            np.stack([f.landmarks for f in faces]) if faces else np.zeros((0, 478, 3)),
-            np.stack([f.blendshapes for f in faces]) if faces else np.zeros((0, 52)),
-            np.array([f.presence for f in faces]),
-        )
-        if self._appearance is not None:
-            patches = [face_patch(image, f.landmarks, cropped=cropped) for f in faces]
-            blocks["appearance"] = self._appearance.logits(
-                np.stack(patches) if patches else np.zeros((0, 48, 48), np.uint8)
-            )
-        return blocks
+    ) -> Blocks:
+        """Feature blocks of the faces of one RGB image (`fau.pipeline.Pipeline.features`)."""
+        return self.pipeline.features(image, faces, cropped=cropped)
 
-    def table(
-        self, blocks: dict[str, np.ndarray], *, landmarks: bool = False
-    ) -> pd.DataFrame:
-        """The per-face DataFrame from feature blocks (one row per face).
-
-        The numeric columns are stacked into one float block and the DataFrame built in
-        one step (a dict of ~100 one-row columns costs several milliseconds).
-        """
-        lm = blocks["landmarks"]
-        n = len(lm)
-        if n:
-            lo, hi = lm[:, :, :2].min(axis=1), lm[:, :, :2].max(axis=1)
-        else:
-            lo = hi = np.zeros((0, 2))
-        if self.model is not None and n:
-            proba = self.model.predict_proba(self.model.assemble(blocks))
-            expression = np.asarray(EXPRESSIONS, dtype=object)[proba.argmax(axis=1)]
-        else:
-            proba = np.full((n, len(EXPRESSIONS)), np.nan)
-            expression = np.full(n, None, dtype=object)
-        comp = compound_columns(blocks["au"], proba)
-        placeholder = np.zeros((n, 1))  # filled with the text columns below
-        numeric = [
-            np.arange(n)[:, None], lo, hi - lo, np.asarray(blocks["presence"]).reshape(n, 1),
-            blocks["pose"], blocks["au"], proba, placeholder, placeholder,
-            np.column_stack([comp["compound_score"], comp["valence"], comp["arousal"]]),
-            blocks["blendshapes"],
-        ]
-        if landmarks:
-            numeric.append(lm.transpose(0, 2, 1).reshape(n, 3 * 478))
-        names = columns(landmarks)
-        values = np.concatenate(
-            [np.asarray(v, dtype=np.float64).reshape(n, -1 if n else 0) for v in numeric]
-            if n else [np.zeros((0, len(names)))],
-            axis=1,
-        )
-        df = pd.DataFrame(values, columns=names)
-        df["face"] = df["face"].astype(np.int64)
-        df["expression"] = pd.array(expression, dtype=object)
-        df["compound"] = pd.array(comp["compound"], dtype=object)
-        return df
+    def table(self, blocks: Blocks, *, landmarks: bool = False) -> pd.DataFrame:
+        """The per-face DataFrame from feature blocks (`fau.pipeline.Pipeline.table`)."""
+        return self.pipeline.table(blocks, landmarks=landmarks)
 
     def detect_image(
         self,
@@ -238,13 +189,29 @@ class Detector:
         Returns
         -------
         pandas.DataFrame
-            One row per face (none: an empty table with the same columns). Columns:
-            ``face`` (index in the image), ``face_x, face_y, face_w, face_h`` (tight box
-            of the 478 landmarks, pixels), ``face_score`` (landmark model's face
-            presence, 0-1), ``pitch, yaw, roll`` (degrees), the AU intensities
-            (`fau.au.AU_NAMES`, fractions of the inter-ocular distance),
-            expression probabilities ``anger … contempt`` (sum to 1), ``expression``
-            (the most probable) and MediaPipe's 52 blendshapes ``bs_*``.
+            One row per face (none: an empty table with the same columns and dtypes),
+            columns in this order (`fau.pipeline.columns`):
+
+            - ``face`` (int64): index of the face in the image, from 0;
+            - ``face_x, face_y, face_w, face_h``: tight box of the 478 landmarks
+              (pixels, origin top-left);
+            - ``face_score``: the landmark model's face presence (0-1);
+            - ``pitch, yaw, roll``: head pose (degrees);
+            - the AU intensities `fau.AU_NAMES` (``AU01 … AU45``, ``AU12_L/R``,
+              ``AU14_L/R``; fractions of the inter-ocular distance, see
+              docs/action_units.md);
+            - ``anger, disgust, fear, happiness, sadness, surprise, neutral,
+              contempt``: expression probabilities (sum to 1; NaN without a model);
+            - ``expression`` (string, NA without a model): the most probable one;
+            - ``compound`` (string, NA when no blend scores above its threshold),
+              ``compound_score`` (0-1), ``valence`` and ``arousal`` (-1 to 1):
+              documented heuristics, see docs/compound.md;
+            - ``bs_*``: MediaPipe's 52 blendshape scores (0-1);
+            - with ``landmarks=True``: ``x_0 … x_477, y_0 … y_477, z_0 … z_477``.
+
+            Every column other than ``face``, ``expression`` and ``compound`` is
+            float64. Expression scores describe how the expression would likely be
+            read, not what the person feels (docs/responsible-use.md).
 
         Raises
         ------
@@ -252,20 +219,34 @@ class Detector:
             Unreadable, truncated, too small or too large image.
         """
         rgb, faces = self.meshes(image, cropped=cropped)
-        return self.table(self.features(rgb, faces, cropped=cropped), landmarks=landmarks)
+        return self.pipeline.table(self.pipeline.features(rgb, faces, cropped=cropped),
+                                   landmarks=landmarks)
 
     def detect_images(
         self, images: Iterable[ImageSource], *, cropped: bool = False
     ) -> pd.DataFrame:
-        """`detect_image` over several images; adds an ``input`` column (position or path)."""
+        """`detect_image` over several images; adds an ``input`` column first.
+
+        ``input`` is the path (str) of images given as paths, else the image's position
+        in ``images`` (as a string too, so the column has one type). Images without a
+        face give no row; see ``df.attrs["no_face"]`` for their inputs.
+        """
         frames = []
+        no_face = []
         for i, image in enumerate(images):
             df = self.detect_image(image, cropped=cropped)
-            df.insert(0, "input", str(image) if not isinstance(image, (np.ndarray, bytes)) else i)
+            name = _describe(image, i)
+            if df.empty:
+                no_face.append(name)
+            df.insert(0, "input", pd.array([name] * len(df), dtype="string"))
             frames.append(df)
         if not frames:
-            return pd.DataFrame(columns=["input"] + columns())
-        return pd.concat(frames, ignore_index=True)
+            df = self.pipeline.empty_table()
+            df.insert(0, "input", pd.array([], dtype="string"))
+        else:
+            df = pd.concat(frames, ignore_index=True)
+        df.attrs["no_face"] = no_face
+        return df
 
     def detect_video(self, path, **kwargs) -> pd.DataFrame:
         """Analyse a video file: one row per face per analysed frame.
@@ -278,7 +259,7 @@ class Detector:
         >>> with fau.Detector() as det:                       # doctest: +SKIP
         ...     df = det.detect_video("interview.mp4", fps=5, start=60, end=120)
         """
-        from .video import detect_video
+        from .video.detect import detect_video
 
         return detect_video(self, path, **kwargs)
 
@@ -292,29 +273,22 @@ class Detector:
             ``expression``, ``group`` (an AU name, ``head_pose``, ``shape``,
             ``blendshapes`` or ``appearance``), ``contribution`` (to the expression's
             calibrated logit; TreeSHAP values of the XGBoost model, so they sum with
-            ``bias`` to the logit), ``bias``, ``logit`` and ``probability``.
+            ``bias`` to the logit), ``bias``, ``logit`` and ``probability``
+            (`fau.expression.explain.explain_blocks`).
+
+        Raises
+        ------
+        FauError
+            No expression model (``expression_model=None``), or a bad image.
         """
-        if self.model is None:
+        if self.pipeline.expression_model_name is None:
             raise FauError("explain() needs an expression model (expression_model=None was given)")
         rgb, faces = self.meshes(image, cropped=cropped)
-        blocks = self.features(rgb, faces, cropped=cropped)
-        return explain_blocks(self.model, blocks)
+        return self.pipeline.explain(self.pipeline.features(rgb, faces, cropped=cropped))
 
 
-def explain_blocks(model: ExpressionModel, blocks: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Explanation table (see `Detector.explain`) for already computed feature blocks."""
-    cols = ["face", "expression", "group", "contribution", "bias", "logit", "probability"]
-    n = len(blocks["landmarks"])
-    if n == 0:
-        return pd.DataFrame(columns=cols)
-    x = model.assemble(blocks)
-    contrib, groups, bias = model.contributions(x)
-    proba = model.predict_proba(x)
-    rows = []
-    for f in range(n):
-        for k, cls in enumerate(model.classes):
-            logit = bias[f, k] + contrib[f, k].sum()
-            p = proba[f, EXPRESSIONS.index(cls)]
-            for g, name in enumerate(groups):
-                rows.append((f, cls, name, contrib[f, k, g], bias[f, k], logit, p))
-    return pd.DataFrame(rows, columns=cols)
+def _describe(image: ImageSource, position: int | None = None) -> str:
+    """How logs and tables name an image: its path, else its position or kind."""
+    if isinstance(image, (np.ndarray, bytes, bytearray, memoryview)):
+        return str(position) if position is not None else f"{type(image).__name__} image"
+    return str(image)

@@ -9,7 +9,7 @@
 See ``docs/video.md`` for the tracking, smoothing, baseline and event rules.
 """
 
-from .analyse import CHUNK_ROWS, QUEUE_FRAMES, VIDEO_COLUMNS, detect_video
+from .detect import CHUNK_ROWS, QUEUE_FRAMES, VIDEO_COLUMNS, detect_video
 from .reader import VideoFrame, VideoInfo, iter_frames, probe
 from .segments import read_segments, summarize_segments
 from .temporal import (

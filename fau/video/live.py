@@ -214,9 +214,8 @@ class LiveAnalyzer:
             del self._state[tid]
         if not faces:
             return []
-        det = self.detector
-        blocks = det.features(rgb, [m for _, m in faces])
-        table = det.table(blocks)
+        pipeline = self.detector.pipeline
+        table = pipeline.table(pipeline.features(rgb, [m for _, m in faces]))
         au = table[list(AU_NAMES)].to_numpy(dtype=np.float64)
         ex = table[list(EXPRESSIONS)].to_numpy(dtype=np.float64)
         out = []

@@ -2,13 +2,14 @@
 
 Pipeline: a decoder thread (`fau.video.reader.iter_frames`, PyAV) puts RGB frames in a
 bounded queue (`QUEUE_FRAMES`); the calling thread tracks faces
-(`fau.video.tracking.Tracker`) and cuts the appearance patches; an appearance-model
-thread (when the expression model uses appearance) runs the small CNN; feature blocks
-(`fau.expression.features.mesh_blocks`, the code `Detector.features` uses) and table
-rows are made in chunks of `CHUNK_ROWS` (one DataFrame and one batched expression-model
-call per chunk instead of per frame). PyAV, LiteRT and onnxruntime release Python's GIL
-while they work, so decoding, landmarks and the CNN overlap on two cores. Memory: at most `QUEUE_FRAMES` + 2 decoded frames and
-one chunk of feature blocks exist at a time; only the result rows accumulate.
+(`fau.video.tracking.Tracker`); `fau.pipeline.RowChunks` cuts each frame's appearance
+patches, runs the appearance CNN on a worker thread (when the expression model reads
+it), and turns the faces into feature blocks and table rows in chunks of `CHUNK_ROWS`
+(one DataFrame and one batched expression-model call per chunk instead of per frame) —
+the same `fau.pipeline.Pipeline` that `fau.Detector.detect_image` uses. PyAV, LiteRT and
+onnxruntime release Python's GIL while they work, so decoding, landmarks and the CNN
+overlap on two cores. Memory: at most `QUEUE_FRAMES` + 2 decoded frames and one chunk of
+feature blocks exist at a time; only the result rows accumulate.
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ import os
 import queue
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 import pandas as pd
 
 from ..errors import FauError
-from .reader import VideoInfo, iter_frames
+from ..pipeline import RowChunks
+from .reader import VideoFrame, VideoInfo, iter_frames
 from .temporal import add_temporal
 from .tracking import DETECT_EVERY_S, Tracker
 
@@ -45,14 +47,12 @@ QUEUE_FRAMES = 8
 CHUNK_ROWS = 256
 #: The columns `detect_video` puts before those of `Detector.detect_image`.
 VIDEO_COLUMNS = ("frame", "timestamp", "track_id")
+#: Per-row index of the video table: the three `VIDEO_COLUMNS` and the face's position
+#: in its frame (which replaces the per-chunk ``face`` of `fau.pipeline.Pipeline.table`).
+_ROW_INDEX = (("frame", np.int64), ("timestamp", np.float64), ("track_id", np.int64),
+              ("face", np.int64))
 
 _END = object()
-#: Stand-in image for `Detector.features` with no faces (no pixels are read).
-_NO_IMAGE = np.zeros((1, 1, 3), np.uint8)
-
-
-def _concat_blocks(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    return {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
 
 
 def detect_video(
@@ -74,7 +74,8 @@ def detect_video(
     Parameters
     ----------
     detector : fau.Detector
-        Models and settings (``max_faces``, ``min_face_score``, expression model).
+        Its landmark ``backend`` (tracked by `fau.video.tracking.Tracker` with its
+        ``max_faces`` and ``min_face_score``) and its ``pipeline`` (rows).
     path : str or path-like
         Video file (MP4/H.264, MOV, WebM incl. browser MediaRecorder files without a
         duration, MKV, AVI, FLV, anything FFmpeg reads) or a stream URL.
@@ -120,13 +121,7 @@ def detect_video(
         ``fps``/``start``/``end``. A truncated file returns the rows of the frames that
         decoded and logs a warning (``df.attrs["truncated"]`` is True).
     """
-    if baseline is not None:
-        try:
-            baseline = (float(baseline[0]), float(baseline[1]))
-        except (TypeError, ValueError, IndexError):
-            raise FauError(f"baseline must be (start, end) seconds, got {baseline!r}") from None
-    if detect_every <= 0:
-        raise FauError(f"detect_every must be > 0 seconds, got {detect_every!r}")
+    baseline = _check_options(baseline, detect_every)
     tracker = Tracker(
         detector.backend,
         max_faces=detector.max_faces,
@@ -139,79 +134,16 @@ def detect_video(
     frames = iter_frames(path, fps=fps, start=start, end=end, info=info, stats=stats, stop=stop,
                          decoder_threads=None if threaded else 1)
     source = _threaded(frames, stop) if threaded else frames
-
-    # Feature blocks are computed per chunk from the meshes (`mesh_blocks` on a batch:
-    # 0.34 ms instead of 1.5 ms per face here). An appearance model needs each frame's
-    # pixels: its 48×48 patches are cut per frame and its CNN (about as costly as the
-    # landmark model) runs on a worker thread, overlapping the next frame's landmarks.
-    # A Detector subclass that overrides `features` gets it called per frame instead.
-    from ..detector import Detector
-    from ..expression.appearance import face_patch
-    from ..expression.features import mesh_blocks
-
-    per_frame = type(detector).features is not Detector.features
-    appearance = getattr(detector, "_appearance", None)
-    pool = (
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="fau-appearance")
-        if appearance is not None and threaded and not per_frame
-        else None
-    )
-    tables: list[pd.DataFrame] = []
-    parts: list[dict[str, np.ndarray]] = []
-    pending: list = []
-    logits: list = []  # appearance results (futures with a pool), in row order
-    meta: list[tuple[int, float, int, int]] = []
-    analysed = 0
+    pipeline = detector.pipeline
+    # The appearance CNN (about as costly as the landmark model) runs on a worker thread,
+    # overlapping the next frame's landmarks.
+    pool = (ThreadPoolExecutor(max_workers=1, thread_name_prefix="fau-appearance")
+            if threaded and pipeline.appearance is not None else None)
+    rows = RowChunks(pipeline, _ROW_INDEX, landmarks=landmarks, executor=pool)
     t_wall = time.perf_counter()
-
-    def flush() -> None:
-        if pending:
-            blocks = mesh_blocks(
-                np.stack([m.landmarks for m in pending]),
-                np.stack([m.blendshapes for m in pending]),
-                np.array([m.presence for m in pending]),
-            )
-            if appearance is not None:
-                blocks["appearance"] = np.concatenate(
-                    [r.result() if isinstance(r, Future) else r for r in logits], axis=0
-                )
-            parts.append(blocks)
-            pending.clear()
-            logits.clear()
-        if not parts:
-            return
-        table = detector.table(_concat_blocks(parts), landmarks=landmarks)
-        m = np.array(meta, dtype=np.float64)
-        table["face"] = m[:, 3].astype(np.int64)
-        table.insert(0, "track_id", m[:, 2].astype(np.int64))
-        table.insert(0, "timestamp", m[:, 1])
-        table.insert(0, "frame", m[:, 0].astype(np.int64))
-        tables.append(table)
-        parts.clear()
-        meta.clear()
-
     try:
-        for vf in source:
-            analysed += 1
-            faces = tracker.update(vf.rgb, vf.timestamp)
-            if faces:
-                meshes = [m for _, m in faces]
-                if per_frame:
-                    parts.append(detector.features(vf.rgb, meshes))
-                else:
-                    pending.extend(meshes)
-                    if appearance is not None:
-                        patches = np.stack(
-                            [face_patch(vf.rgb, m.landmarks, cropped=False) for m in meshes]
-                        )
-                        logits.append(pool.submit(appearance.logits, patches) if pool
-                                      else appearance.logits(patches))
-                meta.extend((vf.index, vf.timestamp, tid, i) for i, (tid, _) in enumerate(faces))
-                if len(meta) >= CHUNK_ROWS:
-                    flush()
-            if progress is not None:
-                progress(vf.timestamp)
-        flush()
+        analysed = _analyse_frames(source, tracker, rows, progress)
+        df = rows.result()
     finally:
         stop.set()
         if pool is not None:
@@ -219,14 +151,6 @@ def detect_video(
         close = getattr(source, "close", None)
         if close is not None:
             close()
-
-    if tables:
-        df = pd.concat(tables, ignore_index=True)
-    else:  # no face anywhere: the same columns, no rows
-        df = detector.table(detector.features(_NO_IMAGE, []), landmarks=landmarks)
-        df.insert(0, "track_id", np.zeros(0, np.int64))
-        df.insert(0, "timestamp", np.zeros(0, np.float64))
-        df.insert(0, "frame", np.zeros(0, np.int64))
     if temporal:
         df = add_temporal(df, baseline=baseline)
     df.attrs.update(
@@ -240,17 +164,50 @@ def detect_video(
         seconds=time.perf_counter() - t_wall,
         counts=dict(tracker.counts),
     )
-    if analysed == 0 and df.attrs["decoded_frames"]:
+    _log_result(df, path, stats)
+    return df
+
+
+def _check_options(baseline, detect_every: float) -> tuple[float, float] | None:
+    if baseline is not None:
+        try:
+            baseline = (float(baseline[0]), float(baseline[1]))
+        except (TypeError, ValueError, IndexError):
+            raise FauError(f"baseline must be (start, end) seconds, got {baseline!r}") from None
+    if detect_every <= 0:
+        raise FauError(f"detect_every must be > 0 seconds, got {detect_every!r}")
+    return baseline
+
+
+def _analyse_frames(source: Iterator[VideoFrame], tracker: Tracker, rows: RowChunks,
+                    progress: Callable[[float], None] | None) -> int:
+    """Track faces frame by frame and hand them to ``rows``; returns the frames analysed."""
+    analysed = 0
+    for vf in source:
+        analysed += 1
+        faces = tracker.update(vf.rgb, vf.timestamp)
+        if faces:
+            rows.add(vf.rgb, [m for _, m in faces],
+                     [(vf.index, vf.timestamp, tid, i) for i, (tid, _) in enumerate(faces)])
+            if len(rows) >= CHUNK_ROWS:
+                rows.flush()
+        if progress is not None:
+            progress(vf.timestamp)
+    return analysed
+
+
+def _log_result(df: pd.DataFrame, path, stats: dict) -> None:
+    a = df.attrs
+    if a["analysed_frames"] == 0 and a["decoded_frames"]:
         log.warning(
             "%s: no frame in the requested window (start=%s, end=%s s); the video's last "
-            "frame is at %.2f s", path, start, end, stats.get("last_timestamp") or 0.0,
+            "frame is at %.2f s", path, a["start"], a["end"], stats.get("last_timestamp") or 0.0,
         )
     log.info(
         "%s: %d frames decoded, %d analysed, %d rows, %d tracks in %.1f s",
-        path, df.attrs["decoded_frames"], analysed, len(df),
-        df["track_id"].nunique() if len(df) else 0, df.attrs["seconds"],
+        path, a["decoded_frames"], a["analysed_frames"], len(df),
+        df["track_id"].nunique() if len(df) else 0, a["seconds"],
     )
-    return df
 
 
 class _threaded:

@@ -1,0 +1,376 @@
+"""The one path from face meshes to table rows: feature blocks, scores, columns.
+
+Every caller that turns faces into results goes through this module: images
+(`fau.Detector.detect_image`), video files (`fau.video.detect_video`, in chunks through
+`RowChunks`), live frames (`fau.video.LiveAnalyzer`), the web service and batch (through
+those). The steps::
+
+    FaceMesh list ──mesh_features──► blocks: landmarks, au, pose, shape, blendshapes, presence
+    RGB image + meshes ──Pipeline.patches──► 48×48 grey patches ──AppearanceModel──► appearance
+    blocks ──Pipeline.table──► DataFrame, one row per face, columns `columns()`
+    blocks ──Pipeline.explain──► per-AU / per-block contributions (`fau.expression.explain`)
+
+`Pipeline` owns the models that score faces (the expression model and, when that model
+reads it, the appearance CNN). They are loaded on first use, so a pipeline that never
+meets a face never imports XGBoost or onnxruntime.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from concurrent.futures import Executor, Future
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .au.geometry import AU_NAMES
+from .errors import FauError
+from .expression.compound import COMPOUND_COLUMNS, compound_columns
+from .expression.features import POSE_NAMES, mesh_blocks
+from .expression.labels import EXPRESSIONS
+from .landmarks.base import BLENDSHAPE_NAMES, N_LANDMARKS, FaceMesh
+from .resources import DEFAULT_EXPRESSION_MODEL, check_expression_model, expression_model_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .expression.appearance import AppearanceModel
+    from .expression.model import ExpressionModel
+
+__all__ = [
+    "Pipeline",
+    "RowChunks",
+    "Blocks",
+    "mesh_features",
+    "concat_blocks",
+    "columns",
+    "FACE_COLUMNS",
+    "BOX_COLUMNS",
+    "BLENDSHAPE_COLUMNS",
+    "TEXT_COLUMNS",
+    "TEXT_DTYPE",
+]
+
+log = logging.getLogger(__name__)
+
+#: Feature blocks of n faces, by name (see `fau.expression.features`).
+Blocks = dict[str, np.ndarray]
+
+#: The face box (pixels: left, top, width, height of the landmarks' tight box) and the
+#: landmark model's face-presence score (0-1).
+BOX_COLUMNS: tuple[str, ...] = ("face_x", "face_y", "face_w", "face_h", "face_score")
+#: MediaPipe's 52 blendshape scores (0-1), prefixed ``bs_``.
+BLENDSHAPE_COLUMNS: tuple[str, ...] = tuple(f"bs_{n}" for n in BLENDSHAPE_NAMES)
+#: Columns of every face row, in order.
+FACE_COLUMNS: tuple[str, ...] = (
+    ("face",)
+    + BOX_COLUMNS
+    + POSE_NAMES
+    + AU_NAMES
+    + EXPRESSIONS
+    + ("expression",)
+    + COMPOUND_COLUMNS
+    + BLENDSHAPE_COLUMNS
+)
+#: The text columns of a face row. Their dtype is `TEXT_DTYPE` in every table (empty
+#: ones too); a missing value (no expression model, no compound above its threshold) is
+#: ``pd.NA``.
+TEXT_COLUMNS: tuple[str, ...] = ("expression", "compound")
+#: pandas' nullable string dtype (missing = ``pd.NA``; written as an empty CSV cell, a
+#: JSON null, a Parquet null).
+TEXT_DTYPE = "string"
+#: Side of the appearance patch (px), as FER-2013 (see `fau.expression.appearance`).
+_PATCH_SIDE = 48
+#: Appearance logits per face: 7 FER-2013 + 8 FER+ (see `fau.expression.appearance`).
+_N_APPEARANCE = 15
+
+
+def columns(landmarks: bool = False) -> list[str]:
+    """Column names of a face table (`Pipeline.table`, `fau.Detector.detect_image`).
+
+    ``landmarks=True`` adds ``x_0 … x_477, y_0 … y_477, z_0 … z_477`` (pixels).
+    """
+    cols = list(FACE_COLUMNS)
+    if landmarks:
+        cols += [f"{a}_{i}" for a in "xyz" for i in range(N_LANDMARKS)]
+    return cols
+
+
+def mesh_features(meshes: Sequence[FaceMesh]) -> Blocks:
+    """The mesh-derived feature blocks of a list of faces (`mesh_blocks` on a batch).
+
+    Returns
+    -------
+    dict
+        ``landmarks`` (n, 478, 3) pixels, ``au`` (n, len(AU_NAMES)) fractions of the
+        inter-ocular distance, ``pose`` (n, 3) degrees, ``shape`` (n, 1404),
+        ``blendshapes`` (n, 52), ``presence`` (n,); see `fau.expression.features`.
+    """
+    if not meshes:
+        return mesh_blocks(np.zeros((0, N_LANDMARKS, 3)), np.zeros((0, 52)), np.zeros(0))
+    return mesh_blocks(
+        np.stack([m.landmarks for m in meshes]),
+        np.stack([m.blendshapes for m in meshes]),
+        np.array([m.presence for m in meshes], dtype=np.float64),
+    )
+
+
+def concat_blocks(parts: Sequence[Mapping[str, np.ndarray]]) -> Blocks:
+    """Feature blocks of several batches of faces, stacked in order (same keys each)."""
+    if not parts:
+        raise ValueError("concat_blocks needs at least one batch")
+    return {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
+
+
+class Pipeline:
+    """Feature blocks, expression scores and table rows of faces.
+
+    Parameters
+    ----------
+    expression_model : str or None
+        A bundled model of `fau.resources.EXPRESSION_MODELS` (default ``"ferplus"``), or
+        None: no expression scores (the probability columns are NaN, ``expression`` and
+        ``compound`` NA).
+    num_threads : int or None
+        Threads of the appearance CNN (None: up to two, measured 4.5 → 2.3 ms per face).
+
+    Notes
+    -----
+    The model file is checked when the pipeline is made (a missing file raises
+    `FauError` at once); it is read, and XGBoost and onnxruntime imported, on the first
+    face. A pipeline is not thread-safe: give each thread its own (as `fau.Detector`).
+    """
+
+    def __init__(
+        self, expression_model: str | None = DEFAULT_EXPRESSION_MODEL, *,
+        num_threads: int | None = None,
+    ) -> None:
+        self.expression_model_name = check_expression_model(expression_model)
+        self._model_path = (
+            None if self.expression_model_name is None
+            else expression_model_path(self.expression_model_name)
+        )
+        self.num_threads = num_threads
+        self._model: ExpressionModel | None = None
+        self._appearance: AppearanceModel | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Pipeline(expression_model={self.expression_model_name!r})"
+
+    # -- models ----------------------------------------------------------------------
+    def _load(self) -> None:
+        with self._lock:
+            if self._model is not None or self._model_path is None:
+                return
+            from .expression.model import ExpressionModel
+
+            model = ExpressionModel.load(self._model_path)
+            if model.uses_appearance:
+                from .expression.appearance import AppearanceModel
+
+                threads = self.num_threads or min(2, os.cpu_count() or 1)
+                self._appearance = AppearanceModel(num_threads=threads)
+            self._model = model
+
+    @property
+    def model(self) -> ExpressionModel | None:
+        """The expression model (loaded on first access), or None without one."""
+        if self._model is None and self._model_path is not None:
+            self._load()
+        return self._model
+
+    @property
+    def appearance(self) -> AppearanceModel | None:
+        """The appearance CNN when the expression model reads it, else None."""
+        return self._appearance if self.model is not None else None
+
+    # -- features --------------------------------------------------------------------
+    @staticmethod
+    def patches(image: np.ndarray, meshes: Sequence[FaceMesh], *, cropped: bool = False
+                ) -> np.ndarray:
+        """The appearance CNN's 48×48 grey ``uint8`` patches of the faces, (n, 48, 48)."""
+        if not meshes:
+            return np.zeros((0, _PATCH_SIDE, _PATCH_SIDE), np.uint8)
+        from .expression.appearance import face_patch
+
+        return np.stack([face_patch(image, m.landmarks, cropped=cropped) for m in meshes])
+
+    def appearance_logits(self, patches: np.ndarray) -> np.ndarray:
+        """Appearance block (n, 15) of `patches` (zero-width when the model reads none)."""
+        app = self.appearance
+        if app is None or len(patches) == 0:
+            return np.zeros((len(patches), _N_APPEARANCE if app else 0), np.float32)
+        return app.logits(patches)
+
+    def features(self, image: np.ndarray, meshes: Sequence[FaceMesh], *,
+                 cropped: bool = False) -> Blocks:
+        """All feature blocks of the faces of one RGB image, (n, ...) each.
+
+        The mesh blocks of `mesh_features`, plus ``appearance`` (n, 15) when the
+        expression model reads it. ``cropped``: the image is one face crop (its patch is
+        the whole image, see `fau.expression.appearance.face_patch`).
+        """
+        blocks = mesh_features(meshes)
+        if meshes and self.appearance is not None:
+            blocks["appearance"] = self.appearance_logits(
+                self.patches(image, meshes, cropped=cropped))
+        return blocks
+
+    # -- rows ------------------------------------------------------------------------
+    def scores(self, blocks: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Expression probabilities (n, 8; `EXPRESSIONS` order) and the most probable name.
+
+        Without an expression model (or faces): NaN probabilities and NA names.
+        """
+        n = len(blocks["landmarks"])
+        model = self.model if n else None
+        if model is None:
+            return np.full((n, len(EXPRESSIONS)), np.nan), np.full(n, None, dtype=object)
+        proba = model.predict_proba(model.assemble(dict(blocks)))
+        return proba, np.asarray(EXPRESSIONS, dtype=object)[proba.argmax(axis=1)]
+
+    def table(self, blocks: Mapping[str, np.ndarray], *, landmarks: bool = False
+              ) -> pd.DataFrame:
+        """One DataFrame row per face of ``blocks``; columns `columns(landmarks)`.
+
+        Dtypes: ``face`` int64; ``expression`` and ``compound`` `TEXT_DTYPE` (NA where
+        missing); every other column float64. The numeric columns are stacked into one
+        float block and the DataFrame built in one step (a dict of ~100 one-row columns
+        costs several milliseconds).
+        """
+        lm = blocks["landmarks"]
+        n = len(lm)
+        if n:
+            lo, hi = lm[:, :, :2].min(axis=1), lm[:, :, :2].max(axis=1)
+        else:
+            lo = hi = np.zeros((0, 2))
+        proba, expression = self.scores(blocks)
+        comp = compound_columns(blocks["au"], proba)
+        placeholder = np.zeros((n, 1))  # filled with the text columns below
+        numeric = [
+            np.arange(n)[:, None], lo, hi - lo, np.asarray(blocks["presence"]).reshape(n, 1),
+            blocks["pose"], blocks["au"], proba, placeholder, placeholder,
+            np.column_stack([comp["compound_score"], comp["valence"], comp["arousal"]]),
+            blocks["blendshapes"],
+        ]
+        if landmarks:
+            numeric.append(lm.transpose(0, 2, 1).reshape(n, 3 * N_LANDMARKS))
+        names = columns(landmarks)
+        values = np.concatenate(
+            [np.asarray(v, dtype=np.float64).reshape(n, -1 if n else 0) for v in numeric]
+            if n else [np.zeros((0, len(names)))],
+            axis=1,
+        )
+        df = pd.DataFrame(values, columns=names)
+        df["face"] = df["face"].astype(np.int64)
+        df["expression"] = pd.array(expression, dtype=TEXT_DTYPE)
+        df["compound"] = pd.array(comp["compound"], dtype=TEXT_DTYPE)
+        return df
+
+    def empty_table(self, *, landmarks: bool = False) -> pd.DataFrame:
+        """A face table with no rows (the same columns and dtypes as `table`)."""
+        return self.table(mesh_features([]), landmarks=landmarks)
+
+    def explain(self, blocks: Mapping[str, np.ndarray]) -> pd.DataFrame:
+        """Per-AU and per-block contributions (`fau.expression.explain.explain_blocks`).
+
+        Raises
+        ------
+        FauError
+            The pipeline has no expression model.
+        """
+        if self.model is None:
+            raise FauError("explanations need an expression model (expression_model=None "
+                           "was given)")
+        from .expression.explain import explain_blocks
+
+        return explain_blocks(self.model, blocks)
+
+
+class RowChunks:
+    """Face rows of many frames, built in chunks: one table and one model call per chunk.
+
+    Each `add` keeps a frame's meshes and cuts its appearance patches (the pixels are
+    not kept); the CNN runs at once or, given an ``executor``, on its thread while the
+    caller goes on. `flush` turns what was added into one DataFrame (mesh blocks
+    computed on the batch: 0.34 ms instead of 1.5 ms per face, measured in
+    ``benchmarks/bench_video.py``).
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+    index : sequence of (name, dtype)
+        Per-row columns the caller gives with each face (e.g. ``frame``, ``timestamp``,
+        ``track_id``, ``face``). A name that is also a face column replaces it; the
+        others are put first, in this order.
+    landmarks : bool
+        Add the 478 landmarks as columns (see `columns`).
+    executor : concurrent.futures.Executor or None
+        Runs the appearance CNN (a one-thread pool overlaps it with the next frame's
+        landmarks: LiteRT and onnxruntime release the GIL).
+    """
+
+    def __init__(self, pipeline: Pipeline, index: Sequence[tuple[str, type]], *,
+                 landmarks: bool = False, executor: Executor | None = None) -> None:
+        self.pipeline = pipeline
+        self.index = tuple(index)
+        self.landmarks = landmarks
+        self.executor = executor
+        self._appearance = pipeline.appearance
+        self._meshes: list[FaceMesh] = []
+        self._logits: list[Future | np.ndarray] = []
+        self._keys: list[tuple] = []
+        self._tables: list[pd.DataFrame] = []
+
+    def __len__(self) -> int:
+        """Faces added since the last `flush`."""
+        return len(self._meshes)
+
+    def add(self, image: np.ndarray, meshes: Sequence[FaceMesh], keys: Sequence[tuple]) -> None:
+        """Add the faces of one frame; ``keys[i]`` holds face i's ``index`` values."""
+        if len(keys) != len(meshes):
+            raise ValueError("one key tuple per face is needed")
+        if not meshes:
+            return
+        self._meshes.extend(meshes)
+        self._keys.extend(tuple(k) for k in keys)
+        if self._appearance is not None:
+            patches = Pipeline.patches(image, meshes)
+            self._logits.append(self.executor.submit(self.pipeline.appearance_logits, patches)
+                                if self.executor is not None
+                                else self.pipeline.appearance_logits(patches))
+
+    def flush(self) -> None:
+        """Turn the faces added so far into one table (kept for `result`)."""
+        if not self._meshes:
+            return
+        blocks = mesh_features(self._meshes)
+        if self._appearance is not None:
+            blocks["appearance"] = np.concatenate(
+                [r.result() if isinstance(r, Future) else r for r in self._logits], axis=0)
+        table = self.pipeline.table(blocks, landmarks=self.landmarks)
+        self._tables.append(self._with_index(table, self._keys))
+        self._meshes.clear()
+        self._logits.clear()
+        self._keys.clear()
+
+    def _with_index(self, table: pd.DataFrame, keys: Sequence[tuple]) -> pd.DataFrame:
+        cols = list(zip(*keys)) if keys else [()] * len(self.index)
+        front = 0
+        for (name, dtype), values in zip(self.index, cols):
+            arr = np.asarray(values, dtype=dtype)
+            if name in table.columns:
+                table[name] = arr
+            else:
+                table.insert(front, name, arr)
+                front += 1
+        return table
+
+    def result(self) -> pd.DataFrame:
+        """Every row added (after a final `flush`), or an empty table with the columns."""
+        self.flush()
+        if self._tables:
+            return pd.concat(self._tables, ignore_index=True)
+        return self._with_index(self.pipeline.empty_table(landmarks=self.landmarks), [])
