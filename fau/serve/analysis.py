@@ -1,39 +1,104 @@
-"""Detector pool and the JSON shape of one analysed image (shared by REST and WebSocket)."""
+"""Analysis in the web service: the detector pool, the large-image gate, and the JSON shape
+of analysed faces (shared by ``POST /v1/images`` and the WebSocket stream).
+
+Faces are measured by the one shared path of fau (`fau.Detector.meshes` →
+`fau.pipeline.Pipeline.features` → `Pipeline.table`); this module only turns the
+resulting table into JSON objects (`schemas.Face`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import math
 import queue
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, TypeVar
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from ..au.geometry import AU_NAMES
 from ..detector import Detector
-from ..expression.explain import explain_blocks
 from ..expression.features import POSE_NAMES
 from ..expression.labels import EXPRESSIONS
-from ..io import ImageSource
+from ..io import load_image
 
-__all__ = ["DetectorPool", "analyse_image", "faces_json", "explanation_json"]
+__all__ = [
+    "DetectorPool", "DecodeGate", "LARGE_IMAGE_PIXELS", "image_pixels", "analyse_image",
+    "faces_json", "explanation_json", "json_number",
+]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+#: Images with more pixels than this (read from the file header before decoding) go
+#: through `DecodeGate`: a 16 MP RGB array is 48 MB and the analysis holds a few
+#: copies, so a handful of them at once is what a small server can afford.
+LARGE_IMAGE_PIXELS = 16_000_000
 
-def _num(x: Any) -> float | None:
-    """A JSON-safe float (NaN/inf → None)."""
+
+def json_number(x: Any) -> float | None:
+    """A JSON-safe float (None, NaN and ±inf → None)."""
+    if x is None:
+        return None
     v = float(x)
     return v if math.isfinite(v) else None
 
 
+def image_pixels(data: bytes) -> int | None:
+    """Width × height from an image file's header (nothing is decoded), or None.
+
+    None when Pillow cannot read the header; the decoder then reports the error.
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            w, h = img.size
+    except Exception:  # Pillow raises many classes for unreadable headers
+        return None
+    return int(w) * int(h)
+
+
+class DecodeGate:
+    """At most ``n`` large images (over `LARGE_IMAGE_PIXELS`) decoded and analysed at once.
+
+    Small images (every camera frame) pass without waiting. Thread-safe.
+    """
+
+    def __init__(self, n: int) -> None:
+        self._sem = threading.BoundedSemaphore(int(n))
+        self._lock = threading.Lock()
+        self.active = 0
+        #: Most large images that were in flight at once (for tests and the load test).
+        self.peak = 0
+
+    @contextmanager
+    def slot(self, data: bytes) -> Iterator[None]:
+        """Hold a slot while the body runs, when ``data`` is a large image."""
+        pixels = image_pixels(data)
+        if pixels is None or pixels <= LARGE_IMAGE_PIXELS:
+            yield
+            return
+        with self._sem:
+            with self._lock:
+                self.active += 1
+                self.peak = max(self.peak, self.active)
+            try:
+                yield
+            finally:
+                with self._lock:
+                    self.active -= 1
+
+
 def faces_json(table: pd.DataFrame, *, blendshapes: bool = False) -> list[dict[str, Any]]:
-    """Turn `Detector.table` rows into the API's face objects (see `schemas.Face`).
+    """Turn `fau.pipeline.Pipeline.table` rows into the API's face objects (`schemas.Face`).
 
     Reads whole columns once (``DataFrame.itertuples`` costs ~25 ms per 100 rows of this
     120-column table; column arrays cost ~0.1 ms).
@@ -45,66 +110,82 @@ def faces_json(table: pd.DataFrame, *, blendshapes: bool = False) -> list[dict[s
     names = ["face", "face_x", "face_y", "face_w", "face_h", "face_score", *POSE_NAMES,
              *AU_NAMES, *EXPRESSIONS, *bs_cols]
     col = {c: table[c].to_numpy() for c in names}
-    leading = table["expression"].to_numpy()
+    leading = table["expression"].to_numpy(dtype=object, na_value=None)
     out = []
     for i in range(n):
-        scores = {e: _num(col[e][i]) for e in EXPRESSIONS}
+        scores = {e: json_number(col[e][i]) for e in EXPRESSIONS}
         has_scores = all(v is not None for v in scores.values())
         face: dict[str, Any] = {
             "face": int(col["face"][i]),
-            "box": {k: _num(col[f"face_{k}"][i]) for k in ("x", "y", "w", "h")},
-            "score": _num(col["face_score"][i]),
-            "pose": {k: _num(col[k][i]) for k in POSE_NAMES},
-            "aus": {k: _num(col[k][i]) for k in AU_NAMES},
+            "box": {k: json_number(col[f"face_{k}"][i]) for k in ("x", "y", "w", "h")},
+            "score": json_number(col["face_score"][i]),
+            "pose": {k: json_number(col[k][i]) for k in POSE_NAMES},
+            "aus": {k: json_number(col[k][i]) for k in AU_NAMES},
             "expressions": scores if has_scores else None,
             "expression": str(leading[i]) if has_scores and leading[i] is not None else None,
         }
         if blendshapes:
-            face["blendshapes"] = {c[3:]: _num(col[c][i]) for c in bs_cols}
+            face["blendshapes"] = {c[3:]: json_number(col[c][i]) for c in bs_cols}
         out.append(face)
     return out
 
 
 def explanation_json(table: pd.DataFrame) -> dict[int, dict[str, Any]]:
-    """`fau.detector.explain_blocks`' long table → {face: {expression: {...}}}."""
+    """`fau.pipeline.Pipeline.explain`'s long table → {face: {expression: {...}}}."""
     out: dict[int, dict[str, Any]] = {}
     for (face, expr), g in table.groupby(["face", "expression"], sort=False):
         first = g.iloc[0]
         out.setdefault(int(face), {})[str(expr)] = {
-            "bias": _num(first["bias"]),
-            "logit": _num(first["logit"]),
-            "probability": _num(first["probability"]),
-            "contributions": {str(k): _num(v) for k, v in zip(g["group"], g["contribution"])},
+            "bias": json_number(first["bias"]),
+            "logit": json_number(first["logit"]),
+            "probability": json_number(first["probability"]),
+            "contributions": {str(k): json_number(v) for k, v in zip(g["group"], g["contribution"])},
         }
     return out
 
 
 def analyse_image(
     det: Detector,
-    image: ImageSource,
+    data: bytes,
     *,
     explain: bool = False,
     blendshapes: bool = False,
+    gate: DecodeGate | None = None,
 ) -> dict[str, Any]:
-    """Analyse one image with ``det``: ``{"width", "height", "faces", "analysis_ms"}``.
+    """Analyse one encoded image with ``det``: ``{"width", "height", "faces", "analysis_ms"}``.
 
     ``explain=True`` adds each face's ``explanation`` (needs an expression model).
-    Raises `fau.FauError` for undecodable or out-of-range images.
+    A large image waits for a slot of ``gate``. Raises `fau.FauError` for undecodable
+    or out-of-range images.
     """
     t0 = time.perf_counter()
-    rgb, meshes = det.meshes(image)
-    blocks = det.features(rgb, meshes)
-    faces = faces_json(det.table(blocks), blendshapes=blendshapes)
-    if explain and det.model is not None and faces:
-        ex = explanation_json(explain_blocks(det.model, blocks))
-        for f in faces:
-            f["explanation"] = ex.get(f["face"])
+    with gate.slot(data) if gate is not None else _no_gate():
+        rgb = load_image(data)
+        rgb, meshes = det.meshes(rgb)
+        pipeline = det.pipeline
+        blocks = pipeline.features(rgb, meshes)
+        faces = faces_json(pipeline.table(blocks), blendshapes=blendshapes)
+        if explain and det.model is not None and faces:
+            ex = explanation_json(pipeline.explain(blocks))
+            for f in faces:
+                f["explanation"] = ex.get(f["face"])
     return {
         "width": int(rgb.shape[1]),
         "height": int(rgb.shape[0]),
         "faces": faces,
         "analysis_ms": round((time.perf_counter() - t0) * 1000.0, 2),
     }
+
+
+@contextmanager
+def _no_gate() -> Iterator[None]:
+    yield
+
+
+def decode_frame(data: bytes, gate: DecodeGate | None = None) -> np.ndarray:
+    """Decode one encoded camera frame to RGB (a large one waits for a slot of ``gate``)."""
+    with gate.slot(data) if gate is not None else _no_gate():
+        return load_image(data)
 
 
 class DetectorPool:
@@ -119,6 +200,7 @@ class DetectorPool:
     """
 
     def __init__(self, n: int, factory: Callable[[], Detector]) -> None:
+        self.factory = factory
         self._free: queue.Queue[Detector] = queue.Queue()
         self._all: list[Detector] = []
         try:
@@ -144,6 +226,12 @@ class DetectorPool:
         """Run ``fn(detector)`` on a pool thread without blocking the event loop."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._call, fn)
+
+    async def run_plain(self, fn: Callable[[], T]) -> T:
+        """Run ``fn()`` on a pool thread (work with its own detector, e.g. a live stream's):
+        the pool's threads bound how much analysis runs at once."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn)
 
     def close(self) -> None:
         """Wait for running work, then release every detector."""

@@ -28,7 +28,7 @@ from .settings import Settings
 from .store import JobStore
 
 __all__ = [
-    "JobManager", "JOB_ID", "new_job_id", "parse_segments", "probe_video",
+    "JobManager", "JOB_ID", "new_job_id", "parse_segments", "probe_video", "public_error",
     "video_available", "report_available", "HEARTBEAT_S", "MAX_SEGMENTS",
 ]
 
@@ -48,6 +48,24 @@ MAX_SEGMENTS_BYTES = 1024 * 1024
 #: Job folders without a database row (an upload cut off by a crash) are removed once
 #: they are this old (seconds): long enough for any upload in progress to finish.
 ORPHAN_AGE_S = 3600.0
+
+
+#: An absolute POSIX path of two or more parts inside a message (what `public_error`
+#: hides from clients).
+_ABS_PATH = re.compile(r"(?<![\w.])/(?:[^\s'\"/]+/)+[^\s'\"]*")
+
+
+def public_error(exc: BaseException, folder: Path, filename: str | None) -> str:
+    """The message of a `FauError` about a job's files, fit for the client.
+
+    The job folder (and any other absolute server path) never reaches the client: the
+    stored upload is named by the client's own file name instead.
+    """
+    text = str(exc)
+    shown = (filename or "upload").replace("\\", "/").rsplit("/", 1)[-1] or "upload"
+    for base in sorted({str(folder), str(folder.resolve())}, key=len, reverse=True):
+        text = re.sub(re.escape(base) + r"[^\s'\"]*", lambda _m: shown, text)
+    return _ABS_PATH.sub("<server path>", text)
 
 
 def new_job_id() -> str:
@@ -176,11 +194,13 @@ def analyse_video(
     fps: float | None,
     duration_s: float | None,
     progress: Callable[[float], None],
+    max_s: float | None = None,
 ) -> pd.DataFrame:
     """Run `Detector.detect_video` on the whole video; ``progress`` gets fractions 0-1.
 
     `fau.video.detect_video` reports each analysed frame's timestamp (s); the fraction
-    is that timestamp over the probed duration.
+    is that timestamp over the probed duration. A frame decoded past ``max_s`` seconds
+    fails the job: the limit holds on what is decoded, whatever the header claimed.
     """
     detect_video = getattr(det, "detect_video", None)
     if not callable(detect_video):
@@ -188,6 +208,10 @@ def analyse_video(
     span = duration_s if duration_s and duration_s > 0 else None
 
     def on_frame(t: float) -> None:
+        if max_s is not None and float(t) > max_s:
+            claimed = f" (its header said {span:.2f} s)" if span else ""
+            raise FauError(f"the video runs past {max_s:g} s of decoded media{claimed}; this "
+                           f"server analyses at most {max_s:g} s (--max-video-s)")
         progress(min(max(float(t) / span, 0.0), 0.999) if span else 0.0)
 
     kwargs: dict[str, Any] = {"progress": on_frame}
@@ -296,6 +320,29 @@ class JobManager:
     def report_path(self, job_id: str) -> Path:
         return self.job_dir(job_id) / "report.html"
 
+    def output_files(self, job_id: str) -> list[Path]:
+        """Every file the job wrote (sorted by name): not the upload, not temporary files."""
+        try:
+            entries = list(self.job_dir(job_id).iterdir())
+        except FileNotFoundError:
+            return []
+        return sorted((p for p in entries if p.is_file() and not p.name.startswith("input")
+                       and p.suffix not in (".tmp", ".part")), key=lambda p: p.name)
+
+    def remove_inputs(self, job_id: str) -> None:
+        """Delete a job's upload (its results stay)."""
+        for p in self.job_dir(job_id).glob("input*"):
+            p.unlink(missing_ok=True)
+
+    def recover(self) -> list[tuple[str, str]]:
+        """Requeue or fail stale running jobs (`JobStore.recover`); a failed one loses its upload."""
+        s = self.settings
+        recovered = self.store.recover(stale_after_s=s.stale_after_s, max_attempts=s.max_attempts)
+        for job_id, action in recovered:
+            if action == "failed":
+                self.remove_inputs(job_id)
+        return recovered
+
     def remove_files(self, job_id: str) -> None:
         """Delete a job's folder and everything in it."""
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
@@ -303,8 +350,7 @@ class JobManager:
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
         """Recover interrupted jobs, then start the workers and the maintenance thread."""
-        self.store.recover(stale_after_s=self.settings.stale_after_s,
-                           max_attempts=self.settings.max_attempts)
+        self.recover()
         for n in range(self.settings.job_workers):
             t = threading.Thread(target=self._worker, args=(n,), name=f"fau-job-{n}", daemon=True)
             t.start()
@@ -381,7 +427,7 @@ class JobManager:
             segments = (pd.read_csv(seg_path, dtype={"label": str}, keep_default_na=False)
                         if seg_path.is_file() else None)
             results = analyse_video(det, src, fps=job["fps"], duration_s=job["duration_s"],
-                                    progress=progress)
+                                    progress=progress, max_s=self.settings.max_video_s)
             if state["cancelled"]:
                 raise JobCancelled(job_id)
             events, summary = summarise(results, segments)
@@ -403,19 +449,19 @@ class JobManager:
             if self.store.requeue(job_id, worker):
                 log.warning("job %s: server stopping; put back in the queue", job_id)
         except FauError as exc:
-            ok = self.store.finish(job_id, worker, "failed", error=str(exc))
+            ok = self.store.finish(job_id, worker, "failed",
+                                   error=public_error(exc, self.job_dir(job_id), job["filename"]))
             log.warning("job %s failed: %s", job_id, exc)
         except Exception as exc:
             ok = self.store.finish(job_id, worker, "failed",
-                                   error=f"internal error: {exc.__class__.__name__}: {exc}")
+                                   error=f"internal error ({exc.__class__.__name__}); see the server log")
             log.exception("job %s failed", job_id)
         finally:
             done.set()
             ticker.join()
         if ok:
             # The upload is no longer needed: keep only results and report.
-            for p in self.job_dir(job_id).glob("input*"):
-                p.unlink(missing_ok=True)
+            self.remove_inputs(job_id)
         elif self.store.get(job_id) is None:
             log.info("job %s was deleted while it ran; its files are removed", job_id)
             self.remove_files(job_id)
@@ -424,7 +470,7 @@ class JobManager:
     def sweep(self) -> dict[str, int]:
         """Recover stale running jobs and delete expired jobs and orphan folders."""
         s = self.settings
-        recovered = self.store.recover(stale_after_s=s.stale_after_s, max_attempts=s.max_attempts)
+        recovered = self.recover()
         if recovered:
             self.notify()
         expired = 0

@@ -7,7 +7,7 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "Box", "Pose", "Explanation", "Face", "ImageResult", "ErrorBody", "JobCreated",
+    "Box", "Pose", "Explanation", "Face", "StreamFace", "ImageResult", "ErrorBody", "JobCreated",
     "Job", "JobList", "StreamResult", "StreamError", "Info", "NOTICE",
 ]
 
@@ -71,6 +71,26 @@ class Face(BaseModel):
         default=None, description="per expression, only with explain=true")
 
 
+class StreamFace(BaseModel):
+    """One face of a live frame: followed over time, smoothed, and relative to the
+    person's own neutral face (as ``fau live``; see `fau.video.LiveAnalyzer`)."""
+
+    face: int = Field(description="index of the face in this frame (0-based)")
+    track_id: int = Field(description="the person's track: stable while the face stays in view")
+    box: Box
+    score: Optional[float] = Field(description="face-presence probability of the landmark model (0-1)")
+    pose: Pose
+    aus: dict[str, Optional[float]] = Field(
+        description="smoothed AU intensities (One-Euro filter): fractions of the inter-ocular "
+        "distance; AU45 in fractions of the neutral eye opening")
+    aus_rel: Optional[dict[str, Optional[float]]] = Field(
+        description="change of each smoothed AU from this person's running neutral baseline, "
+        "in the AU's unit; null for the first 2 s of a track (the baseline is being learnt)")
+    expressions: Optional[dict[str, Optional[float]]] = Field(
+        description="smoothed expression probabilities (sum to 1); null without an expression model")
+    expression: Optional[str] = Field(description="the most probable expression, or null")
+
+
 class ImageResult(BaseModel):
     """Result of ``POST /v1/images``."""
 
@@ -85,10 +105,10 @@ class ErrorBody(BaseModel):
     """Every error response (4xx/5xx) has this body."""
 
     code: str = Field(
-        description="machine-readable reason: unauthorized, not_found, too_large, "
-        "unsupported_type, invalid_image, invalid_video, video_too_long, "
-        "invalid_segments, invalid_request, not_ready, video_unavailable, "
-        "report_unavailable, internal_error")
+        description="machine-readable reason: invalid_host, unauthorized, not_found, "
+        "timeout, too_large, unsupported_type, invalid_image, invalid_video, video_too_long, "
+        "video_too_large, invalid_segments, invalid_request, not_ready, video_unavailable, "
+        "report_unavailable, docs_unavailable, internal_error")
     detail: str = Field(description="human-readable explanation")
     errors: Optional[list[dict[str, Any]]] = Field(
         default=None, description="field errors (invalid_request only)")
@@ -124,11 +144,16 @@ class Job(BaseModel):
     started_at: Optional[str]
     finished_at: Optional[str]
     attempts: int = Field(description="times the job was started (a crash-interrupted job is retried once)")
-    error: Optional[str] = Field(description="why it failed (or why it was retried)")
+    error: Optional[str] = Field(description="why it failed, or why it was retried (a done "
+                                 "job keeps the reason for its retry)")
     n_frames: Optional[int] = Field(description="analysed frames (done jobs)")
     n_rows: Optional[int] = Field(description="result rows: one per face per analysed frame")
     has_report: bool
     expires_at: Optional[str] = Field(description="when retention deletes it (finished jobs)")
+    downloads: dict[str, str] = Field(
+        default_factory=dict,
+        description="every output file the job wrote (done jobs), name → URL "
+        "(/v1/jobs/{id}/files/{name}): tables, report and any other export")
 
 
 class JobList(BaseModel):
@@ -151,7 +176,7 @@ class StreamResult(BaseModel):
     analysis_ms: float = Field(description="part of latency_ms spent decoding and analysing (ms)")
     width: int
     height: int
-    faces: list[Face]
+    faces: list[StreamFace]
 
 
 class StreamError(BaseModel):

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..errors import FauError
+from ..resources import EXPRESSION_MODELS
 
 __all__ = ["Settings", "DEFAULT_DATA_DIR"]
 
@@ -28,8 +29,23 @@ DEFAULT_STALE_AFTER_S = 30.0
 #: How many times a job is started before an interruption marks it failed (1 = no
 #: retry; 2 = one retry after a crash).
 DEFAULT_MAX_ATTEMPTS = 2
-
-_EXPRESSION_MODELS = ("ferplus", "fer2013")
+#: Host names (``Host`` header, without port) answered by default: loopback names, and
+#: ``testserver`` (Starlette's TestClient). The address a connection arrived on is
+#: always accepted too (e.g. the bind host of ``fau serve --host 192.0.2.7``). Anything
+#: else gets 400 unless listed (DNS-rebinding protection; docs/deploy.md).
+DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ("localhost", "127.0.0.1", "::1", "testserver")
+#: Seconds a client has to send a request's complete headers (slow-header clients are
+#: disconnected); Apache's mod_reqtimeout allows 20-40 s, we answer a local API faster.
+DEFAULT_HEADER_TIMEOUT_S = 10.0
+#: Seconds a request body may stall (no bytes arriving) before the request is answered
+#: 408 and the connection closed.
+DEFAULT_BODY_TIMEOUT_S = 10.0
+#: Most WebSocket streams at once; each holds its own detector (~19 MB, measured) and
+#: tracking state. More connections are closed with code 1013 (try again later).
+DEFAULT_MAX_STREAMS = 8
+#: Images over `LARGE_IMAGE_PIXELS` (read from the file header) decoded at once: each
+#: costs up to ~3 bytes per pixel and more while it is analysed (a 100 MP PNG: ~1 GB).
+DEFAULT_MAX_LARGE_DECODES = 1
 
 
 def _default_threads() -> int:
@@ -63,7 +79,19 @@ class Settings:
         When set, every ``/v1`` route needs ``Authorization: Bearer <token>`` (the
         WebSocket also accepts ``?token=<token>``, since browsers cannot set headers on it).
     cors_origins : tuple of str
-        Origins allowed by CORS; empty (default) sends no CORS headers at all.
+        Origins allowed by CORS; empty (default) sends no CORS headers at all. The same
+        origins may open the WebSocket from their pages (besides the server's own page).
+    allowed_hosts : tuple of str
+        ``Host`` header values (without port) the server answers; ``*.example.org``
+        matches sub-domains, ``*`` anything. Default `DEFAULT_ALLOWED_HOSTS`, plus
+        always the address the connection arrived on.
+    header_timeout_s, body_timeout_s : float
+        Seconds for a client to send its request headers (``fau serve``'s HTTP protocol
+        enforces it) and longest pause in a request body (→ 408).
+    max_streams : int
+        Most concurrent WebSocket streams (more → close code 1013).
+    max_large_decodes : int
+        Images over `fau.serve.analysis.LARGE_IMAGE_PIXELS` decoded and analysed at once.
     expression_model : {"ferplus", "fer2013"} or None
         Expression model of every detector; None measures AUs only (scores are null).
     max_faces : int
@@ -88,6 +116,11 @@ class Settings:
     retention_h: float = DEFAULT_RETENTION_H
     token: str | None = None
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
+    header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S
+    max_streams: int = DEFAULT_MAX_STREAMS
+    max_large_decodes: int = DEFAULT_MAX_LARGE_DECODES
     expression_model: str | None = "ferplus"
     max_faces: int = 4
     analysis_threads: int = field(default_factory=_default_threads)
@@ -99,21 +132,24 @@ class Settings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
         object.__setattr__(self, "cors_origins", tuple(self.cors_origins))
+        object.__setattr__(self, "allowed_hosts",
+                           tuple(h.strip().lower() for h in self.allowed_hosts if h.strip()))
         if self.db_url and self.db_url.startswith("postgres://"):
             object.__setattr__(self, "db_url", "postgresql+psycopg://" + self.db_url[11:])
         if self.token is not None and not self.token.strip():
             object.__setattr__(self, "token", None)
-        if self.expression_model is not None and self.expression_model not in _EXPRESSION_MODELS:
+        if self.expression_model is not None and self.expression_model not in EXPRESSION_MODELS:
             raise FauError(
-                f"expression_model must be one of {_EXPRESSION_MODELS} or None, "
+                f"expression_model must be one of {EXPRESSION_MODELS} or None, "
                 f"got {self.expression_model!r}"
             )
-        for name in ("max_upload_mb", "max_video_s"):
+        for name in ("max_upload_mb", "max_video_s", "header_timeout_s", "body_timeout_s"):
             if not float(getattr(self, name)) > 0:
                 raise FauError(f"{name} must be positive, got {getattr(self, name)!r}")
         if float(self.retention_h) < 0:
             raise FauError(f"retention_h must be 0 (keep) or positive, got {self.retention_h!r}")
-        for name in ("max_faces", "analysis_threads", "job_workers", "max_attempts"):
+        for name in ("max_faces", "analysis_threads", "job_workers", "max_attempts",
+                     "max_streams", "max_large_decodes"):
             if int(getattr(self, name)) < 1:
                 raise FauError(f"{name} must be at least 1, got {getattr(self, name)!r}")
         if not float(self.stale_after_s) > 2 * 1.0:  # > two heartbeats (jobs.HEARTBEAT_S = 1 s)
@@ -137,9 +173,11 @@ class Settings:
 
         Variables: ``FAU_DATA_DIR``, ``FAU_DB_URL`` (or ``DATABASE_URL``),
         ``FAU_MAX_UPLOAD_MB``, ``FAU_MAX_VIDEO_S``, ``FAU_RETENTION_H``, ``FAU_TOKEN``,
-        ``FAU_CORS`` (comma-separated origins), ``FAU_MODEL`` (``ferplus``, ``fer2013``
+        ``FAU_CORS`` (comma-separated origins), ``FAU_ALLOWED_HOSTS`` (comma-separated
+        host names, replacing the default list), ``FAU_MODEL`` (``ferplus``, ``fer2013``
         or ``none``), ``FAU_MAX_FACES``, ``FAU_THREADS``, ``FAU_JOB_WORKERS``,
-        ``FAU_STALE_AFTER_S``.
+        ``FAU_STALE_AFTER_S``, ``FAU_HEADER_TIMEOUT_S``, ``FAU_BODY_TIMEOUT_S``,
+        ``FAU_MAX_STREAMS``.
         """
         env = os.environ if env is None else env
         values: dict[str, object] = {}
@@ -163,10 +201,15 @@ class Settings:
         num("FAU_THREADS", "analysis_threads", int)
         num("FAU_JOB_WORKERS", "job_workers", int)
         num("FAU_STALE_AFTER_S", "stale_after_s", float)
+        num("FAU_HEADER_TIMEOUT_S", "header_timeout_s", float)
+        num("FAU_BODY_TIMEOUT_S", "body_timeout_s", float)
+        num("FAU_MAX_STREAMS", "max_streams", int)
         if env.get("FAU_TOKEN"):
             values["token"] = env["FAU_TOKEN"]
         if env.get("FAU_CORS"):
             values["cors_origins"] = tuple(o.strip() for o in env["FAU_CORS"].split(",") if o.strip())
+        if env.get("FAU_ALLOWED_HOSTS"):
+            values["allowed_hosts"] = tuple(h for h in env["FAU_ALLOWED_HOSTS"].split(",") if h.strip())
         if env.get("FAU_MODEL"):
             m = env["FAU_MODEL"].strip().lower()
             values["expression_model"] = None if m == "none" else m

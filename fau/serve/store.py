@@ -144,7 +144,7 @@ class JobStore:
                     jobs.update()
                     .where(jobs.c.id == job_id, jobs.c.state == "queued")
                     .values(state="running", worker=worker, started_at=now, heartbeat_at=now,
-                            attempts=jobs.c.attempts + 1, progress=0.0, error=None)
+                            attempts=jobs.c.attempts + 1, progress=0.0)  # a retry's reason stays
                 )
                 if res.rowcount == 1:
                     r = c.execute(sa.select(jobs).where(jobs.c.id == job_id)).mappings().first()
@@ -211,7 +211,7 @@ class JobStore:
                 if attempts < max_attempts:
                     res = c.execute(jobs.update().where(*cond).values(
                         state="queued", worker=None, progress=0.0,
-                        error=f"interrupted during attempt {attempts} (server stopped); retrying"))
+                        error=f"attempt {attempts} was interrupted (the server stopped); retried"))
                     action = "requeued"
                 else:
                     res = c.execute(jobs.update().where(*cond).values(

@@ -1,0 +1,121 @@
+"""Errors of the web service: `ApiError`, the `ErrorBody` JSON answer, and the handlers
+that turn every exception into that answer."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .schemas import ErrorBody
+
+__all__ = ["ApiError", "error_response", "install_error_handlers", "documented_errors", "validation_detail"]
+
+log = logging.getLogger(__name__)
+
+#: Code of each HTTP status that Starlette or FastAPI raise themselves.
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found",
+               405: "method_not_allowed", 408: "timeout", 413: "too_large"}
+
+#: What each documented error status means, for the OpenAPI schema.
+_DESCRIPTIONS = {
+    400: "Host header not allowed (code invalid_host)",
+    401: "missing or wrong bearer token (code unauthorized)",
+    404: "unknown job (code not_found) or no report (report_unavailable)",
+    408: "the request body stalled longer than the body timeout (code timeout)",
+    409: "results not ready: the job is queued, running or failed (code not_ready)",
+    413: "request body over --max-upload-mb (code too_large)",
+    415: "the bytes are not a supported image/video format (code unsupported_type)",
+    422: "missing/invalid field (invalid_request), undecodable or out-of-range image "
+         "(invalid_image), unreadable video (invalid_video), video over --max-video-s "
+         "(video_too_long), frames over the pixel limit (video_too_large), bad segments "
+         "CSV (invalid_segments)",
+    501: "this installation cannot analyse videos (code video_unavailable)",
+}
+
+
+class ApiError(Exception):
+    """An error answered as `ErrorBody` JSON with HTTP ``status``.
+
+    Parameters
+    ----------
+    status : int
+        HTTP status code.
+    code : str
+        Machine-readable reason (see `ErrorBody.code`).
+    detail : str
+        Human-readable explanation.
+    headers : dict or None
+        Extra response headers.
+    """
+
+    def __init__(self, status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.headers = status, code, detail, headers
+
+
+def error_response(status: int, code: str, detail: str, headers: dict[str, str] | None = None,
+                   errors: list[dict[str, Any]] | None = None) -> JSONResponse:
+    """The `ErrorBody` answer (also usable as a plain ASGI app by middleware)."""
+    body: dict[str, Any] = {"code": code, "detail": detail}
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def documented_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries of a route for the given error statuses."""
+    return {c: {"model": ErrorBody, "description": _DESCRIPTIONS[c]} for c in codes}
+
+
+def validation_detail(errors: list[dict[str, Any]]) -> str:
+    """One line from FastAPI's validation errors: ``field: message; ...``.
+
+    ``fps=nan`` and ``fps=inf`` are named as such: pydantic reports them as
+    ``finite_number`` errors ("Input should be a finite number").
+    """
+    parts = []
+    for e in errors:
+        where = ".".join(str(x) for x in e["loc"][1:]) or "request"
+        msg = "field required" if e["type"] == "missing" else e["msg"]
+        parts.append(f"{where}: {msg}")
+    return "; ".join(parts) or "invalid request"
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.detail, exc.headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code in (408, 413):
+        headers["Connection"] = "close"
+    return error_response(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"),
+                          str(exc.detail), headers or None)
+
+
+async def _invalid(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errs = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in exc.errors()]
+    return error_response(422, "invalid_request", validation_detail(errs), errors=errs)
+
+
+async def _internal(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal_error",
+                          f"internal error ({exc.__class__.__name__}); see the server log")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer `ApiError`, HTTP errors, validation errors and bugs with `ErrorBody`."""
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(Exception, _internal)

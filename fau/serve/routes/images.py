@@ -1,0 +1,58 @@
+"""``POST /v1/images``: analyse one uploaded image."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi.responses import JSONResponse
+
+from ...errors import FauError
+from ..analysis import analyse_image
+from ..auth import require_token
+from ..errors import ApiError, documented_errors
+from ..schemas import ImageResult
+from ..sniff import IMAGE_KINDS, SNIFF_BYTES, sniff, unsupported_detail
+from ..state import Services, services
+
+__all__ = ["router", "read_upload"]
+
+router = APIRouter(tags=["images"], dependencies=[Depends(require_token)])
+
+
+async def read_upload(upload: UploadFile) -> bytes:
+    """The whole uploaded file (422 when it is empty)."""
+    data = await upload.read()
+    if not data:
+        raise ApiError(422, "invalid_request", "file: the uploaded file is empty (0 bytes)")
+    return data
+
+
+@router.post(
+    "/v1/images", response_model=ImageResult, responses=documented_errors(401, 413, 415, 422),
+    summary="Analyse one image (multipart field 'file'): faces, AUs, expression scores",
+)
+async def post_image(
+    file: UploadFile = File(..., description="JPEG, PNG, GIF, BMP, TIFF or WebP; "
+                            "the type is read from the bytes, not the name"),
+    explain: bool = Query(False, description="add per-face explanations (TreeSHAP contributions)"),
+    blendshapes: bool = Query(False, description="add MediaPipe's 52 blendshape scores per face"),
+    explain_form: Optional[bool] = Form(None, alias="explain", description="same as the query parameter"),
+    svc: Services = Depends(services),
+) -> JSONResponse:
+    """Faces, AUs and expression scores of one image; nothing is stored."""
+    data = await read_upload(file)
+    kind = sniff(data[:SNIFF_BYTES])
+    if kind not in IMAGE_KINDS:
+        raise ApiError(415, "unsupported_type", unsupported_detail(kind, wanted="image"))
+    want_explain = bool(explain or explain_form)
+    if want_explain and not svc.pool.has_model:
+        raise ApiError(422, "invalid_request",
+                       "explain=true needs an expression model; this server runs without one")
+    try:
+        result = await svc.pool.run(lambda det: analyse_image(
+            det, data, explain=want_explain, blendshapes=blendshapes, gate=svc.gate))
+    except FauError as exc:
+        raise ApiError(422, "invalid_image", str(exc)) from None
+    result["model"] = svc.pool.model_name
+    return JSONResponse(result)

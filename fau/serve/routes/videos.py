@@ -1,0 +1,132 @@
+"""``POST /v1/videos``: store an uploaded video and queue its analysis job."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, Optional
+
+import pandas as pd
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from ...errors import FauError
+from ...io import MAX_PIXELS, MAX_SIDE
+from .. import jobs as jobs_mod
+from ..auth import require_token
+from ..errors import ApiError, documented_errors
+from ..schemas import JobCreated
+from ..sniff import SNIFF_BYTES, VIDEO_KINDS, sniff, unsupported_detail
+from ..state import Services, services
+
+__all__ = ["router", "display_name", "more_than"]
+
+router = APIRouter(tags=["videos"], dependencies=[Depends(require_token)])
+
+#: Copy buffer (bytes) when saving an upload to disk.
+COPY_BUFFER_BYTES = 1024 * 1024
+
+
+def display_name(name: str | None) -> str:
+    """The client's file name for display only: last path part, printable, ≤ 200 chars."""
+    base = (name or "upload").replace("\\", "/").rsplit("/", 1)[-1]
+    clean = "".join(ch for ch in base if ch.isprintable())[:200].strip()
+    return clean or "upload"
+
+
+def more_than(value: float, limit: float) -> str:
+    """``value`` with as few decimals as show that it exceeds ``limit``.
+
+    >>> more_than(600.03, 600), more_than(1.868, 1)
+    ('600.03', '1.9')
+    """
+    for decimals in range(1, 7):
+        text = f"{value:.{decimals}f}"
+        if float(text) > limit:
+            return text
+    return repr(float(value))
+
+
+def check_video(meta: dict[str, Any], max_video_s: float) -> None:
+    """422 for a video whose header says it is too long or its frames too large.
+
+    The duration limit is enforced again on what is decoded (`jobs.analyse_video`).
+    """
+    if meta["duration_s"] > max_video_s:
+        raise ApiError(422, "video_too_long",
+                       f"the video lasts {more_than(meta['duration_s'], max_video_s)} s; this server "
+                       f"accepts at most {max_video_s:g} s (--max-video-s)")
+    w, h = int(meta.get("width") or 0), int(meta.get("height") or 0)
+    if w > MAX_SIDE or h > MAX_SIDE or w * h > MAX_PIXELS:
+        raise ApiError(422, "video_too_large",
+                       f"the video's frames are {w}×{h} px; fau accepts at most {MAX_SIDE} px per "
+                       f"side and {MAX_PIXELS:,} pixels per frame (downscale it first)")
+
+
+def _save(upload: UploadFile, head: bytes, folder: Path, dest: Path) -> int:
+    folder.mkdir(parents=True)
+    with open(dest, "wb") as out:
+        out.write(head)
+        shutil.copyfileobj(upload.file, out, COPY_BUFFER_BYTES)
+        return out.tell()
+
+
+@router.post(
+    "/v1/videos", response_model=JobCreated, status_code=202,
+    responses=documented_errors(401, 413, 415, 422, 501),
+    summary="Queue a video for analysis (multipart 'file', optional 'segments' CSV and 'fps')",
+)
+async def post_video(
+    file: UploadFile = File(..., description="MP4/MOV, WebM/MKV, FLV, AVI or MPEG-TS; "
+                            "the type is read from the bytes"),
+    segments: Optional[UploadFile] = File(
+        None, description="CSV with columns start,end (seconds) and optional label; "
+        "each segment is analysed and its rows carry a 'segment' column"),
+    fps: Optional[float] = Form(None, gt=0, le=240, allow_inf_nan=False,
+                                description="frames per second to analyse (default: every frame)"),
+    svc: Services = Depends(services),
+) -> JSONResponse:
+    """Store the upload in a new job folder and queue it (202 with the job's links)."""
+    if not jobs_mod.video_available():
+        raise ApiError(501, "video_unavailable",
+                       "this fau installation cannot analyse videos (fau.video is missing)")
+    manager = svc.jobs
+    head = await file.read(SNIFF_BYTES)
+    if not head:
+        raise ApiError(422, "invalid_request", "file: the uploaded file is empty (0 bytes)")
+    kind = sniff(head)
+    if kind not in VIDEO_KINDS:
+        raise ApiError(415, "unsupported_type", unsupported_detail(kind, wanted="video"))
+    seg_bytes = await segments.read() if segments is not None else b""
+    if segments is not None and not seg_bytes:
+        raise ApiError(422, "invalid_segments", "segments: the uploaded CSV is empty")
+    job_id = jobs_mod.new_job_id()
+    folder = manager.job_dir(job_id)
+    dest = manager.input_path({"id": job_id, "kind": kind})
+    seg_df: pd.DataFrame | None = None
+    try:
+        size = await run_in_threadpool(_save, file, head, folder, dest)
+        try:
+            meta = await run_in_threadpool(jobs_mod.probe_video, dest)
+        except FauError as exc:
+            raise ApiError(422, "invalid_video", jobs_mod.public_error(exc, folder, file.filename)) from None
+        check_video(meta, svc.settings.max_video_s)
+        if segments is not None:
+            try:
+                seg_df = jobs_mod.parse_segments(seg_bytes, max_s=meta["duration_s"])
+            except FauError as exc:
+                raise ApiError(422, "invalid_segments", str(exc)) from None
+            await run_in_threadpool(lambda: seg_df.to_csv(folder / "segments.csv", index=False))
+        row = dict(id=job_id, kind=kind, filename=display_name(file.filename), size_bytes=size,
+                   duration_s=meta["duration_s"], fps=fps,
+                   segments=None if seg_df is None else len(seg_df))
+        await run_in_threadpool(lambda: svc.store.create(**row))
+    except BaseException:
+        manager.remove_files(job_id)
+        raise
+    manager.notify()
+    base = f"/v1/jobs/{job_id}"
+    body = JobCreated(id=job_id, state="queued", duration_s=meta["duration_s"],
+                      links={"status": base, "results": f"{base}/results", "report": f"{base}/report"})
+    return JSONResponse(body.model_dump(), status_code=202, headers={"Location": base})
