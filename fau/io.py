@@ -2,9 +2,23 @@
 
 Accepted sources: a path (``str`` / ``os.PathLike``), raw encoded bytes, or a numpy
 array ``(H, W)`` grey or ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA, ``uint8`` or ``uint16``.
-Files are decoded with Pillow: JPEG (EXIF orientation applied), PNG (8/16-bit, grey,
-palette, RGBA), GIF (first frame), BMP, TIFF, WebP. Transparent pixels are composited on
-white. Anything else raises `fau.FauError` with the reason.
+
+Files and bytes are decoded with Pillow, in the formats of `fau.limits.IMAGE_FORMATS`
+only: JPEG (and MPO, its multi-view camera variant; EXIF orientation applied), PNG (8/16-bit, grey,
+palette, RGBA), GIF (first frame), BMP, TIFF (8/16-bit; first page) and WebP. Pillow is
+told to try no other format, so EPS is never handed to Ghostscript and a text file named
+``.png`` is not parsed as an X bitmap. Transparent pixels are composited on white.
+
+16-bit data (files and ``uint16`` arrays) is scaled to 8 bits by 1/257. A ``uint16``
+array (or 16-bit file) whose values all lie in 0-255 is refused: it is 8-bit data in a
+16-bit container (scaling it would give a black image; guessing would be silent).
+32-bit integer and floating-point pixels (TIFF modes ``I`` and ``F``) are refused: their
+range is not knowable from the file (raw sensor counts, 0-1 floats, full-range data).
+
+Memory: the size is checked from the header before decoding (`fau.limits.MAX_SIDE`,
+`fau.limits.MAX_PIXELS`); pixels are decoded once and converted to the RGB array in
+strips of about `STRIP_BYTES`, so a 100-megapixel PNG costs Pillow's decoded image plus
+the 300 MB result, not the several full-size copies a whole-image conversion makes.
 """
 
 from __future__ import annotations
@@ -19,16 +33,17 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import FauError
+from .limits import IMAGE_FORMATS, MAX_PIXELS, MAX_SIDE, MIN_SIDE
+from .paths import check_input_file
 
-__all__ = ["ImageSource", "load_image", "as_rgb", "MIN_SIDE", "MAX_SIDE", "MAX_PIXELS"]
+__all__ = ["ImageSource", "load_image", "as_rgb", "MIN_SIDE", "MAX_SIDE", "MAX_PIXELS",
+           "IMAGE_FORMATS", "STRIP_BYTES"]
 
-#: Smallest accepted image side (pixels). Below this no face mesh can be measured.
-MIN_SIDE = 16
-#: Largest accepted image side (pixels), checked from the header before decoding.
-MAX_SIDE = 20_000
-#: Largest accepted image area (pixels; 100 megapixels ≈ 300 MB as RGB), checked from
-#: the header before decoding.
-MAX_PIXELS = 100_000_000
+#: Bytes of decoded pixels converted to RGB at a time (16 MB: small beside a large
+#: image, large enough that the per-strip overhead, ~50 µs, does not matter).
+STRIP_BYTES = 16 * 2**20
+#: EXIF/TIFF tag number of the orientation (EXIF 2.32, tag 0x0112).
+_ORIENTATION_TAG = 0x0112
 
 ImageSource = Union[str, os.PathLike, bytes, np.ndarray]
 
@@ -45,6 +60,17 @@ def _check_size(width: int, height: int, what: str) -> None:
         )
 
 
+def _from_16bit(a: np.ndarray, what: str) -> np.ndarray:
+    top = int(a.max()) if a.size else 0
+    if top <= 255:
+        raise FauError(
+            f"{what} holds 16-bit values that all lie in 0-255 (max {top}): that is 8-bit "
+            "data in a 16-bit container, which scaled by 1/257 would be black; convert it "
+            "with array.astype('uint8') (or save the file as 8-bit)"
+        )
+    return (a // 257).astype(np.uint8)
+
+
 def as_rgb(array: np.ndarray, what: str = "image array") -> np.ndarray:
     """Validate a numpy image and return it as a C-contiguous RGB ``uint8`` array.
 
@@ -52,7 +78,16 @@ def as_rgb(array: np.ndarray, what: str = "image array") -> np.ndarray:
     ----------
     array : ndarray
         ``(H, W)`` grey, ``(H, W, 1)``, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA;
-        ``uint8`` or ``uint16`` (scaled by 1/257).
+        ``uint8``, or ``uint16`` scaled by 1/257 (full 16-bit range).
+    what : str
+        How error messages name the array.
+
+    Raises
+    ------
+    FauError
+        Wrong type, shape or dtype; a ``uint16`` array whose values all lie in 0-255
+        (8-bit data: pass ``array.astype('uint8')``); a size outside `MIN_SIDE` /
+        `MAX_SIDE` / `MAX_PIXELS`.
     """
     if not isinstance(array, np.ndarray):
         raise FauError(f"{what} must be a numpy array, got {type(array).__name__}")
@@ -64,14 +99,14 @@ def as_rgb(array: np.ndarray, what: str = "image array") -> np.ndarray:
             f"{what} has shape {array.shape}; expected (H, W) grey, (H, W, 3) RGB "
             "or (H, W, 4) RGBA"
         )
+    _check_size(a.shape[1], a.shape[0], what)
     if a.dtype == np.uint16:
-        a = (a // 257).astype(np.uint8)
+        a = _from_16bit(a, what)
     elif a.dtype != np.uint8:
         raise FauError(
             f"{what} has dtype {a.dtype}; expected uint8 (0-255) or uint16 "
             "(convert floats with (img * 255).round().astype('uint8'))"
         )
-    _check_size(a.shape[1], a.shape[0], what)
     if a.ndim == 2:
         a = np.repeat(a[:, :, None], 3, axis=2)
     elif a.shape[2] == 4:
@@ -80,19 +115,52 @@ def as_rgb(array: np.ndarray, what: str = "image array") -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
+def _strip_to_rgb(part: Image.Image, sixteen: bool) -> np.ndarray:
+    """One horizontal strip of a decoded image as RGB ``uint8`` (H, W, 3)."""
+    mode = part.mode
+    if sixteen:  # I;16 grey: Pillow has no 16-bit colour modes
+        g = (np.asarray(part).astype(np.uint16) // 257).astype(np.uint8)
+        return np.repeat(g[:, :, None], 3, axis=2)
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in part.info):
+        rgba = np.asarray(part.convert("RGBA"))
+        alpha = rgba[:, :, 3:4].astype(np.float32) / 255.0
+        return (rgba[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).round().astype(np.uint8)
+    if mode == "L":
+        return np.repeat(np.asarray(part)[:, :, None], 3, axis=2)
+    return np.asarray(part if mode == "RGB" else part.convert("RGB"))
+
+
 def _pil_to_rgb(img: Image.Image, what: str) -> np.ndarray:
-    img = ImageOps.exif_transpose(img)
+    """A loaded Pillow image as RGB ``uint8``, converted in strips (no full-size copies)."""
+    if img.getexif().get(_ORIENTATION_TAG, 1) not in (1, None):
+        img = ImageOps.exif_transpose(img)  # a rotated copy; the original is dropped
     mode = img.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(img, dtype=np.uint32)
-        top = 65535 if arr.max() > 255 or mode.startswith("I;16") else 255
-        arr = (arr.astype(np.float64) * (255.0 / top)).round().clip(0, 255).astype(np.uint8)
-        return as_rgb(arr, what)
-    if mode == "F":
-        raise FauError(f"{what} holds floating-point pixels (mode F); save it as 8/16-bit")
-    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
-        return as_rgb(np.asarray(img.convert("RGBA")), what)
-    return as_rgb(np.asarray(img.convert("RGB")), what)
+    if mode in ("I", "F"):
+        kind = "32-bit integer" if mode == "I" else "floating-point"
+        raise FauError(
+            f"{what} holds {kind} pixels (Pillow mode {mode}), whose range fau cannot "
+            "know; save it as an 8- or 16-bit image"
+        )
+    sixteen = mode.startswith("I;16")
+    if sixteen:
+        lo, hi = img.getextrema()
+        if hi <= 255:
+            raise FauError(
+                f"{what} holds 16-bit values that all lie in 0-255 (max {hi}): that is "
+                "8-bit data in a 16-bit file, which scaled by 1/257 would be black; save "
+                "it as an 8-bit image"
+            )
+    w, h = img.size
+    _check_size(w, h, what)
+    out = np.empty((h, w, 3), np.uint8)
+    rows = max(1, STRIP_BYTES // (4 * w))  # Pillow stores up to 4 bytes per pixel
+    for y in range(0, h, rows):
+        y1 = min(h, y + rows)
+        out[y:y1] = _strip_to_rgb(img.crop((0, y, w, y1)), sixteen)
+    return out
+
+
+_ACCEPTED = ", ".join(IMAGE_FORMATS)
 
 
 def _open(data: Union[bytes, Path], what: str) -> np.ndarray:
@@ -100,24 +168,28 @@ def _open(data: Union[bytes, Path], what: str) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(stream)
-            _check_size(img.width, img.height, what)  # header only: nothing decoded yet
-            img.load()
+            # Only the accepted formats' plugins look at the bytes (no Ghostscript, no XBM).
+            with Image.open(stream, formats=IMAGE_FORMATS) as img:
+                _check_size(img.width, img.height, what)  # header only: nothing decoded yet
+                img.load()
+                return _pil_to_rgb(img, what)
     except FauError:
         raise
     except UnidentifiedImageError:
-        raise FauError(f"{what} is not an image fau can read (JPEG, PNG, GIF, BMP, TIFF, WebP)")
+        raise FauError(
+            f"{what} is not an image in a format fau reads ({_ACCEPTED}; see "
+            "fau.limits.IMAGE_FORMATS)"
+        ) from None
     except Image.DecompressionBombError as exc:
         raise FauError(
             f"{what} is larger than fau accepts (at most {MAX_SIDE} px per side and "
             f"{MAX_PIXELS:,} pixels): {exc}"
         ) from None
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
         msg = str(exc)
         if "truncated" in msg or "broken data stream" in msg or "EOF" in msg:
             raise FauError(f"{what} is truncated or corrupt ({msg})") from None
         raise FauError(f"{what} could not be decoded ({msg})") from None
-    return _pil_to_rgb(img, what)
 
 
 def load_image(source: ImageSource) -> np.ndarray:
@@ -126,13 +198,21 @@ def load_image(source: ImageSource) -> np.ndarray:
     Parameters
     ----------
     source : str, os.PathLike, bytes or ndarray
-        A file path, encoded image bytes, or a numpy array (see `as_rgb`).
+        A file path, encoded image bytes (a format of `IMAGE_FORMATS`), or a numpy
+        array (see `as_rgb`).
+
+    Returns
+    -------
+    ndarray
+        (H, W, 3) ``uint8`` RGB, upright (EXIF orientation applied), pixels as stored.
 
     Raises
     ------
     FauError
-        Missing, empty, unreadable, truncated, too small (< `MIN_SIDE`) or too large
-        (> `MAX_SIDE` per side or > `MAX_PIXELS`) input.
+        Empty path, missing file, symbolic link loop, folder, device or pipe, empty or
+        unreadable file; a format outside `IMAGE_FORMATS`; truncated or corrupt data;
+        32-bit or floating-point pixels; 16-bit data holding only 0-255; too small
+        (< `MIN_SIDE`) or too large (> `MAX_SIDE` per side or > `MAX_PIXELS`).
     """
     if isinstance(source, np.ndarray):
         return as_rgb(source)
@@ -142,24 +222,8 @@ def load_image(source: ImageSource) -> np.ndarray:
             raise FauError("image bytes are empty")
         return _open(data, "image bytes")
     if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        what = f"image file {str(path)!r}"
-        if not path.exists():
-            raise FauError(f"{what} does not exist")
-        if path.is_dir():
-            raise FauError(f"{what} is a directory, not an image")
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            raise FauError(f"{what} cannot be read ({exc.strerror})") from None
-        if size == 0:
-            raise FauError(f"{what} is empty (0 bytes)")
-        try:
-            with open(path, "rb"):
-                pass
-        except OSError as exc:
-            raise FauError(f"{what} cannot be read ({exc.strerror})") from None
-        return _open(path, what)
+        path = check_input_file(source, "image file")
+        return _open(path, f"image file {str(path)!r}")
     raise FauError(
         f"cannot read an image from a {type(source).__name__}; pass a path, bytes or a "
         "numpy array"

@@ -9,11 +9,42 @@ measured side by side by ``benchmarks/bench_video.py`` (numbers in ``docs/benchm
 Frames are decoded one at a time and handed on; nothing is buffered beyond the frame
 being processed, so memory does not grow with the video's length.
 
+Limits
+------
+The frame size is checked from the stream header before anything is decoded (at least
+`fau.limits.MIN_SIDE` px a side, at most ``max_pixels``, default
+`fau.limits.MAX_VIDEO_PIXELS`), and FFmpeg is given the same ``max_pixels`` so that
+no larger frame is ever allocated, not even while the file is opened (FFmpeg decodes a
+frame or two to fill in the header) or when the size changes mid-stream. A
+``max_duration_s`` holds on the decoded timestamps, not only on the header, which can
+lie: decoding stops with `fau.FauError` as soon as a frame lies past the limit.
+
+Damage
+------
+A packet the decoder rejects is skipped and counted, and decoding goes on with the next
+one (as ``ffmpeg`` does); after `fau.limits.MAX_CONSECUTIVE_DECODE_ERRORS` rejected
+packets in a row, or when the demuxer gives up, decoding stops and the file is reported
+truncated. What was lost is reported in `DecodeStats`: frames decoded against the
+header's count, packets rejected, frames the decoder had to conceal, gaps in time, a
+tail shorter than the header's duration.
+
 Timestamps
 ----------
 ``timestamp`` is the frame's PTS in seconds minus the container's start time, i.e. the
 time a media player shows for that frame. When a frame has no PTS (rare: some AVI
-files), the previous frame's timestamp plus one nominal frame interval is used.
+files), the previous frame's timestamp plus one nominal frame interval is used. When
+the PTS jumps backwards (a timestamp reset: MPEG-TS recordings spliced or restarted),
+the later frames are shifted to continue one nominal interval after the last frame,
+so timestamps always increase; each reset is counted. A frame delivered late (its PTS
+a little before the previous frame's, as decoders do after a damaged packet) is
+dropped and counted.
+
+Rotation
+--------
+Phones store portrait video as landscape frames plus a display matrix (ISO/IEC
+14496-12 ``tkhd`` matrix; FFmpeg's ``DISPLAYMATRIX`` side data) that tells players to
+rotate (and sometimes mirror) it. fau applies it to every frame, as players do, so
+faces are upright and boxes and landmarks are in the coordinates the viewer sees.
 
 Sampling
 --------
@@ -29,28 +60,42 @@ from __future__ import annotations
 import logging
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
 from ..errors import FauError
+from ..limits import (
+    GAP_INTERVALS,
+    MAX_CONSECUTIVE_DECODE_ERRORS,
+    MAX_FRAME_RATE,
+    MAX_GAPS_LISTED,
+    MAX_VIDEO_PIXELS,
+    MIN_SIDE,
+    TAIL_FRACTION,
+    TAIL_INTERVALS,
+)
+from ..paths import check_input_file
 
-__all__ = ["VideoInfo", "VideoFrame", "probe", "iter_frames", "to_rgb", "Sampler", "STOP", "DEFAULT_FPS"]
+__all__ = ["VideoInfo", "VideoFrame", "DecodeStats", "Orientation", "probe", "check_limits",
+           "iter_frames", "to_rgb", "Sampler", "STOP", "DEFAULT_FPS"]
 
 log = logging.getLogger(__name__)
 
 #: Nominal frame rate (frames/s) assumed when a stream declares none; used only to
-#: invent a timestamp for a frame without PTS.
+#: invent a timestamp for a frame without PTS and as the unit of gaps and resets.
 DEFAULT_FPS = 30.0
+#: Frames by which a decoder may deliver a frame out of presentation order (H.264's
+#: largest decoded picture buffer, ITU-T H.264 Annex A: 16 frames). A frame whose PTS
+#: lies before the previous frame's by at most this many nominal intervals came late
+#: (it happens after a damaged packet) and is dropped, as a player drops it; a larger
+#: backward jump is a timestamp reset.
+REORDER_FRAMES = 16
 #: Tolerance (s) when comparing timestamps with sampling ticks and ``start``/``end``
 #: (below any real frame interval: 1 ms = 1/1000 s, the finest common time base).
 _EPS = 1e-6
-#: A stream that ends more than this many seconds (or 3 frame intervals, if longer)
-#: before its header's duration is reported as truncated.
-_SHORT_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -65,13 +110,15 @@ class VideoInfo:
     codec : str
         Video codec (e.g. ``"h264"``, ``"vp8"``, ``"vp6f"``).
     width, height : int
-        Pixels.
+        Pixels of the coded frames (before any display rotation; see
+        `DecodeStats.rotation`).
     fps : float or None
         The stream's average frame rate (frames/s) if declared.
     duration : float or None
         Seconds, if the header has it (browser MediaRecorder WebM files have none).
     frames : int or None
-        Frame count if the header has it (often absent; never trusted for timing).
+        Frame count if the header has it (MP4/MOV: exact, from the sample table; often
+        absent elsewhere; never trusted for timing).
     """
 
     path: str
@@ -93,26 +140,113 @@ class VideoFrame:
     rgb: np.ndarray
 
 
-def _check_path(path: str | os.PathLike) -> Path:
-    p = Path(path)
-    if not p.exists():
-        raise FauError(f"video file not found: {str(p)!r}")
-    if p.is_dir():
-        raise FauError(f"{str(p)!r} is a folder, not a video file")
-    if p.stat().st_size == 0:
-        raise FauError(f"video file {str(p)!r} is empty (0 bytes)")
-    return p
+@dataclass
+class DecodeStats:
+    """What decoding a video found and lost, filled in by `iter_frames` as it goes.
+
+    Attributes
+    ----------
+    decoded : int
+        Frames decoded and usable (whether or not ``fps``/``start``/``end`` selected
+        them); late frames (below) are not counted. A frame's ``index`` counts every
+        frame the decoder delivered, so it can exceed ``decoded - 1``.
+    expected : int or None
+        Frames the header announces: its frame count (MP4/MOV: exact), else declared
+        duration × declared frame rate rounded (an estimate, ±1), else None.
+    complete : bool
+        Decoding ran to the end of the file (not stopped by ``end``, a stop event, a
+        limit or an error that ended it).
+    decode_errors : int
+        Packets the decoder rejected and fau skipped.
+    corrupt_frames : int
+        Decoded frames FFmpeg flags as corrupt (damage concealed by the decoder).
+    gaps : list of (float, float)
+        ``(last frame before, first frame after)`` timestamps (s) of each gap wider than
+        `fau.limits.GAP_INTERVALS` nominal frame intervals; the first
+        `fau.limits.MAX_GAPS_LISTED` are listed.
+    gap_count : int
+        All such gaps.
+    gap_seconds : float
+        Time (s) missing in them (each gap minus one nominal interval).
+    timestamp_resets : int
+        Backward PTS jumps repaired (see the module docs).
+    late_frames : int
+        Frames the decoder delivered after a later one (out of order, by up to
+        `REORDER_FRAMES` intervals, as after a damaged packet); dropped.
+    rotation : int
+        Degrees counter-clockwise the frames were rotated for display (0, 90, 180, 270),
+        from the stream's display matrix.
+    mirrored : bool
+        The display matrix also mirrors the picture (applied).
+    truncated : bool
+        The video ends early: decoding stopped on an error, or the last frame lies short
+        of the header's duration by more than `fau.limits.TAIL_INTERVALS` frame
+        intervals plus `fau.limits.TAIL_FRACTION` of that duration.
+    error : str or None
+        Why decoding stopped or what was skipped first (FFmpeg's message).
+    last_timestamp : float or None
+        Timestamp (s) of the last decoded frame.
+    """
+
+    decoded: int = 0
+    expected: int | None = None
+    complete: bool = False
+    decode_errors: int = 0
+    corrupt_frames: int = 0
+    gaps: list[tuple[float, float]] = field(default_factory=list)
+    gap_count: int = 0
+    gap_seconds: float = 0.0
+    timestamp_resets: int = 0
+    late_frames: int = 0
+    rotation: int = 0
+    mirrored: bool = False
+    truncated: bool = False
+    error: str | None = None
+    last_timestamp: float | None = None
+
+    @property
+    def lost(self) -> int | None:
+        """Frames announced by the header but not decoded (None unless `complete`)."""
+        if not self.complete or self.expected is None:
+            return None
+        return max(0, self.expected - self.decoded)
+
+    @property
+    def damaged(self) -> bool:
+        """True when anything was lost, skipped, concealed or cut off."""
+        return bool(self.truncated or self.decode_errors or self.corrupt_frames
+                    or self.lost or self.timestamp_resets or self.late_frames)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready copy (lists, not tuples), with ``lost`` and ``damaged``."""
+        return {
+            "decoded": self.decoded, "expected": self.expected, "lost": self.lost,
+            "complete": self.complete, "decode_errors": self.decode_errors,
+            "corrupt_frames": self.corrupt_frames,
+            "gaps": [[round(a, 6), round(b, 6)] for a, b in self.gaps],
+            "gap_count": self.gap_count, "gap_seconds": round(self.gap_seconds, 6),
+            "timestamp_resets": self.timestamp_resets, "late_frames": self.late_frames,
+            "rotation": self.rotation,
+            "mirrored": self.mirrored, "truncated": self.truncated,
+            "damaged": self.damaged, "error": self.error,
+            "last_timestamp": self.last_timestamp,
+        }
 
 
-def _open(path: str | os.PathLike):
-    """Open a local file or a URL with PyAV; FauError when FFmpeg cannot read it."""
+def _open(path: str | os.PathLike, max_pixels: int):
+    """Open a local file or a URL with PyAV; FauError when FFmpeg cannot read it.
+
+    ``max_pixels`` goes to every decoder FFmpeg opens while it reads the header, so a
+    huge frame is refused there instead of allocated.
+    """
     import av
 
-    src = str(path)
+    src = os.fspath(path)
+    src = src if isinstance(src, str) else os.fsdecode(src)
     if "://" not in src:
-        src = str(_check_path(path))
+        src = str(check_input_file(path, "video file"))
     try:
-        container = av.open(src, mode="r")
+        container = av.open(src, mode="r", options={"max_pixels": str(int(max_pixels))})
     except (av.FFmpegError, OSError) as exc:
         raise FauError(f"cannot read {src!r} as a video: {exc}") from None
     if not container.streams:
@@ -132,19 +266,71 @@ def _float(x: Fraction | None) -> float | None:
     return float(x) if x else None
 
 
-def probe(path: str | os.PathLike) -> VideoInfo:
-    """Read a video's header (no decoding).
+def check_limits(info: VideoInfo, *, max_pixels: int = MAX_VIDEO_PIXELS,
+                 max_duration_s: float | None = None) -> None:
+    """Refuse a video whose header is outside fau's limits (nothing is decoded).
+
+    Parameters
+    ----------
+    info : VideoInfo
+        From `probe`.
+    max_pixels : int
+        Largest frame (pixels); default `fau.limits.MAX_VIDEO_PIXELS`.
+    max_duration_s : float or None
+        Longest declared duration (s); None: no limit. A header can lie: `iter_frames`
+        checks the decoded timestamps too.
 
     Raises
     ------
     FauError
-        Missing or empty file, not a media file FFmpeg can read, or no video stream.
+        A side under `fau.limits.MIN_SIDE`, more than ``max_pixels`` pixels, or a declared
+        duration over ``max_duration_s`` (by more than one frame interval).
     """
-    container = _open(path)
+    w, h = info.width, info.height
+    if w and h and (w < MIN_SIDE or h < MIN_SIDE):
+        raise FauError(
+            f"{info.path!r}: the video is {w}×{h} px; fau needs at least {MIN_SIDE} px on "
+            "each side to find a face"
+        )
+    if w * h > max_pixels:
+        raise FauError(
+            f"{info.path!r}: the video is {w}×{h} px ({w * h:,} pixels per frame); fau "
+            f"accepts at most {max_pixels:,} pixels per frame (e.g. 4096×4096); scale it "
+            "down first (ffmpeg -i in.mp4 -vf scale=-2:2160 out.mp4)"
+        )
+    if max_duration_s is not None and info.duration is not None:
+        step = 1.0 / (info.fps or DEFAULT_FPS)
+        if info.duration > float(max_duration_s) + step:
+            raise FauError(
+                f"{info.path!r}: the video lasts {info.duration:.2f} s; the limit is "
+                f"{float(max_duration_s):g} s"
+            )
+
+
+def probe(path: str | os.PathLike, *, max_pixels: int = MAX_VIDEO_PIXELS,
+          max_duration_s: float | None = None) -> VideoInfo:
+    """Read a video's header (no decoding) and check it against the limits.
+
+    Parameters
+    ----------
+    path : str or path-like
+        File or URL.
+    max_pixels, max_duration_s
+        See `check_limits`.
+
+    Raises
+    ------
+    FauError
+        Missing or empty file, not a media file FFmpeg can read, no video stream, or a
+        header outside the limits (`check_limits`).
+    """
+    container = _open(path, max_pixels)
     try:
-        return _info(container, str(path))
+        info = _info(container, os.fspath(path))
     finally:
         container.close()
+    check_limits(info, max_pixels=max_pixels, max_duration_s=max_duration_s)
+    return info
 
 
 def _info(container, path: str) -> VideoInfo:
@@ -156,7 +342,7 @@ def _info(container, path: str) -> VideoInfo:
     elif container.duration is not None:
         duration = container.duration / 1e6  # microseconds (AV_TIME_BASE)
     return VideoInfo(
-        path=path,
+        path=str(path),
         format=container.format.name,
         codec=ctx.name if ctx is not None else "?",
         width=int(stream.width or 0),
@@ -167,6 +353,74 @@ def _info(container, path: str) -> VideoInfo:
     )
 
 
+@dataclass(frozen=True)
+class Orientation:
+    """How to turn a coded frame into the displayed one (from a display matrix).
+
+    Attributes
+    ----------
+    transpose : bool
+        Swap rows and columns first.
+    flip_x, flip_y : bool
+        Then mirror left-right / top-bottom.
+    rotation : int
+        Degrees counter-clockwise (0, 90, 180, 270) of the rotation part.
+    mirrored : bool
+        The transform includes a mirror image.
+    """
+
+    transpose: bool = False
+    flip_x: bool = False
+    flip_y: bool = False
+    rotation: int = 0
+    mirrored: bool = False
+
+    @classmethod
+    def from_matrix(cls, matrix: np.ndarray) -> "Orientation":
+        """From FFmpeg's 3×3 display matrix (int32, 16.16 fixed point, row-major).
+
+        The matrix maps a coded pixel ``(x, y)`` to the displayed
+        ``(a·x + c·y + tx, b·x + d·y + ty)`` with ``a, b, c, d = m[0], m[1], m[3], m[4]``
+        (libavutil/display.h); rotations that are not multiples of 90° are rounded to
+        the nearest one.
+        """
+        m = np.asarray(matrix, dtype=np.float64).reshape(-1)[:9] / 65536.0
+        a, b, c, d = m[0], m[1], m[3], m[4]
+        transpose = abs(b) > abs(a)
+        flip_x = (c < 0) if transpose else (a < 0)
+        flip_y = (b < 0) if transpose else (d < 0)
+        mirrored = (a * d - b * c) < 0
+        # The rotation part, as av_display_rotation_get (counter-clockwise degrees).
+        angle = -math.degrees(math.atan2(b, a))
+        rotation = int(round(angle / 90.0)) % 4 * 90
+        return cls(transpose, flip_x, flip_y, rotation, mirrored)
+
+    @property
+    def identity(self) -> bool:
+        return not (self.transpose or self.flip_x or self.flip_y)
+
+    def apply(self, rgb: np.ndarray) -> np.ndarray:
+        """The displayed image (a C-contiguous copy unless the transform is identity)."""
+        if self.identity:
+            return rgb
+        out = rgb.transpose(1, 0, 2) if self.transpose else rgb
+        if self.flip_x:
+            out = out[:, ::-1]
+        if self.flip_y:
+            out = out[::-1]
+        return np.ascontiguousarray(out)
+
+
+_IDENTITY = Orientation()
+
+
+def _display_matrix(frame) -> bytes | None:
+    from av.sidedata.sidedata import Type
+
+    sd = frame.side_data.get(Type.DISPLAYMATRIX)
+    return bytes(sd) if sd is not None else None
+
+
 def iter_frames(
     path: str | os.PathLike,
     *,
@@ -174,16 +428,19 @@ def iter_frames(
     start: float | None = None,
     end: float | None = None,
     info: list | None = None,
-    stats: dict | None = None,
+    stats: DecodeStats | dict | None = None,
     stop=None,
     decoder_threads: int | None = None,
+    max_pixels: int = MAX_VIDEO_PIXELS,
+    max_duration_s: float | None = None,
 ) -> Iterator[VideoFrame]:
     """Decode a video and yield the selected frames as RGB arrays, one at a time.
 
     Parameters
     ----------
     path : str or path-like
-        Local file (MP4, MOV, WebM, MKV, AVI, FLV, ... anything FFmpeg reads) or a URL.
+        Local file (MP4, MOV, WebM, MKV, AVI, FLV, MPEG-TS, ... anything FFmpeg reads)
+        or a URL.
     fps : float or None
         Sampling rate in frames per second of presentation time (see module docs);
         None yields every frame.
@@ -191,95 +448,181 @@ def iter_frames(
         Seconds; frames with ``start <= timestamp <= end`` are yielded.
     info : list or None
         If given, the `VideoInfo` is appended to it once the file is open.
-    stats : dict or None
-        If given, filled while decoding: ``decoded`` (frames decoded), ``truncated``
-        (True when decoding stopped on an error), ``last_timestamp`` (s).
+    stats : DecodeStats or dict or None
+        A `DecodeStats` filled in while decoding (see there). A dict is updated with
+        `DecodeStats.as_dict` when decoding ends.
     stop : threading.Event or None
         Decoding ends early when it is set.
     decoder_threads : int or None
         FFmpeg decoder threads; None lets FFmpeg choose (frame + slice threads, one
         per core), 1 keeps decoding on the calling thread's core.
+    max_pixels : int
+        Largest frame accepted (pixels; default `fau.limits.MAX_VIDEO_PIXELS`).
+    max_duration_s : float or None
+        Longest video accepted (s of presentation time, on the decoded timestamps and
+        the header); at most ``max_duration_s * fau.limits.MAX_FRAME_RATE`` frames are
+        decoded. None: no limit.
 
     Yields
     ------
     VideoFrame
+        Upright (display matrix applied), timestamps increasing.
 
     Raises
     ------
     FauError
-        Missing, empty or unreadable file, no video stream, bad arguments, or a file
-        whose video could not be decoded at all. A file that breaks off part-way
-        (truncated, corrupt tail) yields what decoded and logs a warning.
+        Missing, empty or unreadable file, no video stream, bad arguments, a frame size
+        or duration over the limits (also when found while decoding), or a file whose
+        video could not be decoded at all. A file that is damaged or breaks off
+        part-way yields what decoded and logs a warning (see `DecodeStats`).
     """
     import av
 
     fps, start, end = _check_sampling(fps, start, end)
-    container = _open(path)
-    stats = {} if stats is None else stats
-    stats.update(decoded=0, truncated=False, last_timestamp=None, error=None)
+    if max_duration_s is not None:
+        max_duration_s = _check_limit_s(max_duration_s)
+    legacy = stats if isinstance(stats, dict) else None
+    ds = stats if isinstance(stats, DecodeStats) else DecodeStats()
+    container = _open(path, max_pixels)
+    where = os.fspath(path)
     try:
-        vinfo = _info(container, str(path))
+        vinfo = _info(container, where)
+        check_limits(vinfo, max_pixels=max_pixels, max_duration_s=max_duration_s)
         if info is not None:
             info.append(vinfo)
         stream = container.streams.video[0]
+        stream.codec_context.options = {"max_pixels": str(int(max_pixels))}
         if decoder_threads is None:
             stream.thread_type = "AUTO"  # FFmpeg frame/slice threads inside the decoder
         else:
             stream.codec_context.thread_count = max(1, int(decoder_threads))
         origin = (container.start_time or 0) / 1e6  # microseconds → s
         step = 1.0 / (vinfo.fps or DEFAULT_FPS)
+        ds.expected = vinfo.frames or (
+            int(round(vinfo.duration * vinfo.fps)) if vinfo.duration and vinfo.fps else None)
+        max_frames = (math.floor(max_duration_s * MAX_FRAME_RATE) + 1
+                      if max_duration_s is not None else None)
         sampler = Sampler(fps, start, end)
         prev_t: float | None = None
+        offset = 0.0
+        orient, orient_key = _IDENTITY, None
         index = -1
-        stopped_early = False
-        frames = container.decode(stream)
-        while True:
+        in_row = 0
+        stopped = False
+        packets = container.demux(stream)
+        while not stopped:
             if stop is not None and stop.is_set():
-                stopped_early = True
-                return
+                stopped = True
+                break
             try:
-                frame = next(frames)
+                packet = next(packets)
             except StopIteration:
+                ds.complete = True
                 break
             except (av.FFmpegError, OSError, EOFError, ValueError) as exc:
-                stats["truncated"] = True
-                stats["error"] = str(exc)
+                ds.truncated = True
+                ds.error = f"the demuxer stopped: {exc}"
                 break
-            index += 1
-            stats["decoded"] = index + 1
-            t = float(frame.time) - origin if frame.pts is not None else None
-            if t is None or (prev_t is not None and not math.isfinite(t)):
-                t = (prev_t + step) if prev_t is not None else 0.0
-            prev_t = t
-            stats["last_timestamp"] = t
-            decision = sampler.decide(t)
-            if decision is STOP:
-                stopped_early = True
-                break
-            if not decision:
+            try:
+                decoded = stream.decode(packet)
+            except (av.FFmpegError, ValueError) as exc:
+                ds.decode_errors += 1
+                ds.error = ds.error or f"skipped a damaged packet: {exc}"
+                in_row += 1
+                if in_row >= MAX_CONSECUTIVE_DECODE_ERRORS:
+                    ds.truncated = True
+                    ds.error = (f"{in_row} packets in a row could not be decoded; "
+                                f"stopped: {exc}")
+                    break
                 continue
-            yield VideoFrame(index, t, to_rgb(frame))
+            for frame in decoded:
+                in_row = 0
+                index += 1
+                if max_frames is not None and index >= max_frames:
+                    raise FauError(
+                        f"{where!r}: the video holds more than {max_frames - 1} frames, more "
+                        f"than {max_duration_s:g} s (the limit) at {MAX_FRAME_RATE:g} frames/s")
+                if index == 0 and (frame.width < MIN_SIDE or frame.height < MIN_SIDE):
+                    raise FauError(
+                        f"{where!r}: the video is {frame.width}×{frame.height} px; fau needs "
+                        f"at least {MIN_SIDE} px on each side to find a face")
+                if frame.is_corrupt:
+                    ds.corrupt_frames += 1
+                t = prev_t + step if prev_t is not None else 0.0
+                if frame.pts is not None:
+                    raw = float(frame.time) - origin
+                    if math.isfinite(raw):
+                        t = raw + offset
+                if prev_t is not None:
+                    if t < prev_t - REORDER_FRAMES * step:  # went far back: a reset
+                        offset += prev_t + step - t
+                        t = prev_t + step
+                        ds.timestamp_resets += 1
+                    elif t < prev_t - _EPS:  # a frame the decoder delivered late
+                        ds.late_frames += 1
+                        continue
+                    elif t - prev_t > GAP_INTERVALS * step:
+                        ds.gap_count += 1
+                        ds.gap_seconds += t - prev_t - step
+                        if len(ds.gaps) < MAX_GAPS_LISTED:
+                            ds.gaps.append((prev_t, t))
+                prev_t = t
+                ds.decoded += 1
+                ds.last_timestamp = t
+                if max_duration_s is not None and t > max_duration_s + step:
+                    declared = (f"{vinfo.duration:.2f} s" if vinfo.duration is not None
+                                else "no duration")
+                    raise FauError(
+                        f"{where!r}: the decoded video runs past the limit of "
+                        f"{max_duration_s:g} s (frame {index} at {t:.2f} s; its header "
+                        f"says {declared})")
+                decision = sampler.decide(t)
+                if decision is STOP:
+                    stopped = True
+                    break
+                if not decision:
+                    continue
+                key = _display_matrix(frame)
+                if key != orient_key:
+                    orient_key = key
+                    orient = (Orientation.from_matrix(np.frombuffer(key, np.int32))
+                              if key is not None and len(key) >= 36 else _IDENTITY)
+                    ds.rotation, ds.mirrored = orient.rotation, orient.mirrored
+                yield VideoFrame(index, t, orient.apply(to_rgb(frame)))
     finally:
         container.close()
-    if stats["decoded"] == 0:
-        why = f": {stats['error']}" if stats["error"] else ""
-        raise FauError(f"no video frame could be decoded from {str(path)!r}{why}")
+        if legacy is not None:
+            legacy.update(ds.as_dict())
+    if ds.decoded == 0:
+        why = f": {ds.error}" if ds.error else ""
+        raise FauError(f"no video frame could be decoded from {where!r}{why}")
     declared = vinfo.duration
-    last = stats["last_timestamp"] or 0.0
-    if (
-        not stats["truncated"]
-        and not stopped_early
-        and declared is not None
-        and declared - last > max(_SHORT_S, 3.0 * step)
-    ):
-        stats["truncated"] = True
-        stats["error"] = f"the stream ended at {last:.2f} s but its header says {declared:.2f} s"
-    if stats["truncated"]:
+    last = (ds.last_timestamp or 0.0) + step  # the end of the last frame
+    if (ds.complete and not ds.truncated and declared is not None
+            and declared - last > TAIL_INTERVALS * step + TAIL_FRACTION * declared):
+        ds.truncated = True
+        ds.error = (f"the stream ended at {last:.2f} s but its header says "
+                    f"{declared:.2f} s")
+    if legacy is not None:
+        legacy.update(ds.as_dict())
+    if ds.damaged:
         log.warning(
-            "%s: decoding stopped after %d frames (%.2f s) on an error (truncated or "
-            "corrupt file?): %s; the frames before it are used",
-            path, stats["decoded"], stats["last_timestamp"] or 0.0, stats["error"],
+            "%s: %s; %d frames decoded%s, %d damaged packets skipped, %d gaps (%.2f s), "
+            "%d timestamp resets; the frames that decoded are used",
+            where, "truncated" if ds.truncated else "damaged", ds.decoded,
+            f" of {ds.expected} expected" if ds.expected else "", ds.decode_errors,
+            ds.gap_count, ds.gap_seconds, ds.timestamp_resets,
         )
+
+
+def _check_limit_s(value) -> float:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise FauError(f"max_duration_s must be a number of seconds, got {value!r}") from None
+    if not math.isfinite(f) or f <= 0:
+        raise FauError(f"max_duration_s must be a finite number > 0, got {value!r}")
+    return f
 
 
 #: `Sampler.decide`'s answer when no later frame can be selected (past ``end``).
@@ -320,7 +663,7 @@ class Sampler:
         if self.fps is not None:
             if t < self.next_tick - _EPS:
                 return False
-            k = math.floor((t - self.t0) * self.fps + _EPS) + 1
+            k = math.floor((t - self.t0 + _EPS) * self.fps) + 1
             self.next_tick = self.t0 + k / self.fps
         return True
 

@@ -1,0 +1,77 @@
+"""Every input limit fau enforces, in one place, with its unit and the reason for it.
+
+The readers (`fau.io` for images, `fau.video.reader` for video) check these before
+they decode anything they can check from a header, and again on what they decode (a
+header can lie). Functions that enforce a limit take it as a keyword argument with
+these values as defaults, so a service can be stricter and a test can use a tiny file.
+docs/reliability.md lists what each bad input gets.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "MIN_SIDE", "MAX_SIDE", "MAX_PIXELS", "MAX_VIDEO_PIXELS", "MAX_FRAME_RATE",
+    "MAX_CONSECUTIVE_DECODE_ERRORS", "GAP_INTERVALS", "TAIL_INTERVALS", "TAIL_FRACTION",
+    "MAX_GAPS_LISTED", "IMAGE_FORMATS",
+]
+
+#: Smallest accepted image or video side (pixels). Below it the face mesh cannot be
+#: measured: MediaPipe's landmark model sees a face at 256×256 px and its detector at
+#: 128×128; a 16-px face carries under 1 px per mesh triangle.
+MIN_SIDE = 16
+
+#: Largest accepted image side (pixels), checked from the header before decoding.
+MAX_SIDE = 20_000
+
+#: Largest accepted image area (pixels): 100 megapixels, 300 MB as RGB ``uint8``,
+#: beyond any camera photo (a 61 MP full-frame sensor is 9504×6336); checked from the
+#: header before decoding.
+MAX_PIXELS = 100_000_000
+
+#: Largest accepted video frame (pixels): 4096×4096 = 16.8 MP, which holds every 4K
+#: format (UHD 3840×2160, DCI 4096×2160) in either orientation. Lower than `MAX_PIXELS`
+#: because a video decoder keeps many frames alive at once (reference frames, one per
+#: FFmpeg frame thread, fau's queue of `fau.video.analyse.QUEUE_FRAMES` RGB frames): at
+#: 8K (33 MP, 100 MB per RGB frame) that is over 2 GB. Checked from the stream header
+#: before decoding, and given to FFmpeg (``max_pixels``) so no larger frame is allocated
+#: even when a header lies or the size changes mid-stream.
+MAX_VIDEO_PIXELS = 4096 * 4096
+
+#: Highest frame rate (frames per second) a duration limit allows for: a video limited
+#: to ``max_duration_s`` may decode at most ``max_duration_s * MAX_FRAME_RATE`` frames
+#: (so frames that all carry one timestamp cannot run past the limit). 240 frames/s is
+#: the slow-motion mode of phone cameras.
+MAX_FRAME_RATE = 240.0
+
+#: Packets in a row the video decoder may reject before fau stops decoding (the file
+#: is then reported truncated). Damaged packets are skipped, as ffmpeg does; 250 is
+#: about 8 s at 30 frames/s of nothing decodable, and bounds the work a file of
+#: garbage can cause.
+MAX_CONSECUTIVE_DECODE_ERRORS = 250
+
+#: A gap is reported where two decoded frames lie more than this many nominal frame
+#: intervals apart (frames lost to damage, or a pause in a variable-frame-rate video).
+GAP_INTERVALS = 3.0
+
+#: A stream whose last frame ends more than ``TAIL_INTERVALS`` nominal frame intervals
+#: plus ``TAIL_FRACTION`` of the declared duration before the duration its header
+#: declares is reported truncated. Two intervals cover the last frame's own duration
+#: and rounding; 1% covers container durations rounded to 0.1 s or stretched by an
+#: audio track that outlasts the video by a little (CREMA-D: 6 ms).
+TAIL_INTERVALS = 2.0
+#: See `TAIL_INTERVALS` (a fraction, 0.01 = 1%).
+TAIL_FRACTION = 0.01
+
+#: Gaps listed one by one in a video's decode statistics; more are only counted (so a
+#: hostile file cannot grow the statistics without bound).
+MAX_GAPS_LISTED = 100
+
+#: Image formats fau reads (Pillow format names), and only these: what cameras, phones,
+#: scanners and browsers write, decoded by widely fuzzed libraries (libjpeg-turbo,
+#: libpng/zlib, libtiff, libwebp, Pillow's GIF and BMP readers). ``JPEG`` includes MPO,
+#: the JPEG variant many cameras write (extra views after the first; the first is read).
+#: Refused:
+#: everything else Pillow can open, notably EPS/PS (Pillow runs Ghostscript for them),
+#: ICO, TGA, PCX, PPM/PGM, XBM (a text file ending in ``.png`` would parse as one),
+#: JPEG 2000, AVIF/HEIF, PSD, DDS, SGI and the rest: rare for photos and less tested.
+IMAGE_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP")

@@ -1,0 +1,67 @@
+"""Checking an input file path before it is opened, with a clear reason when it is unusable."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+from .errors import FauError
+
+__all__ = ["check_input_file"]
+
+
+def check_input_file(path: str | os.PathLike, what: str) -> Path:
+    """Return ``path`` as a `Path` if it names a readable, non-empty regular file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file the user gave.
+    what : str
+        How messages name it, e.g. ``"image file"`` or ``"video file"``.
+
+    Raises
+    ------
+    FauError
+        The path is empty (``""``), does not exist, is a symbolic link loop or a link to
+        nothing, a folder, not a regular file (a device, pipe or socket: reading one
+        could block or never end), unreadable, or 0 bytes long.
+    """
+    raw = os.fspath(path)
+    if isinstance(raw, bytes):
+        raw = os.fsdecode(raw)
+    if raw == "" or raw.isspace():
+        raise FauError(f"{what}: the path is empty ({raw!r}); give a file name")
+    p = Path(raw)
+    try:
+        st = p.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise FauError(f"{what} {raw!r} is a symbolic link loop (it never reaches a file)") from None
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            if p.is_symlink():
+                raise FauError(
+                    f"{what} {raw!r} is a symbolic link to {os.readlink(p)!r}, which does "
+                    "not exist (not found)"
+                ) from None
+            raise FauError(f"{what} not found: {raw!r} does not exist") from None
+        if exc.errno == errno.ENAMETOOLONG:
+            raise FauError(f"{what}: the path is too long ({len(raw)} characters)") from None
+        raise FauError(f"{what} {raw!r} cannot be read ({exc.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise FauError(f"{what} {raw!r} is a folder (directory), not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise FauError(
+            f"{what} {raw!r} is not a regular file (a device, pipe or socket); save the "
+            "data to a file first"
+        )
+    if st.st_size == 0:
+        raise FauError(f"{what} {raw!r} is empty (0 bytes)")
+    try:
+        with open(p, "rb"):
+            pass
+    except OSError as exc:
+        raise FauError(f"{what} {raw!r} cannot be read ({exc.strerror})") from None
+    return p
