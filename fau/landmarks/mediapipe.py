@@ -4,8 +4,10 @@ The bundled ``face_landmarker.task`` holds three TFLite models, which this modul
 directly with ``ai_edge_litert`` (the MediaPipe Tasks graph is not needed):
 
 1. ``face_detector.tflite`` (BlazeFace short range, 128×128 input in [-1, 1]): face
-   boxes with six keypoints, decoded from 896 SSD anchors and merged by weighted
-   non-maximum suppression, as MediaPipe's ``face_detector_graph.cc`` configures it.
+   boxes with six keypoints, decoded from SSD anchors and merged by weighted
+   non-maximum suppression, as MediaPipe's ``face_detector_graph.cc`` configures it —
+   run over an image pyramid (`fau.landmarks.detection`) so that faces from
+   ``min_face`` pixels to the whole frame are found.
 2. ``face_landmarks_detector.tflite`` (256×256 input in [0, 1]): 478 landmarks (x, y in
    crop pixels, z in the same scale) and a face-presence logit, run on a square crop
    1.5× the face, rotated so the eyes are level (``face_landmarker_graph.cc``).
@@ -19,42 +21,30 @@ detector misses 3.5% of FER-2013 crops) and tracking without re-detection.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import logging
 import math
-import os
-import sys
 import zipfile
-from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
+from ..errors import FauError
 from ..resources import face_landmarker_bytes
 from .base import N_LANDMARKS, FaceMesh
-from .roi import Roi, crop, eye_angle, roi_from_points
+from .blazeface import box_iou
+from .detection import DEFAULT_MIN_FACE, Detection, FaceDetector
+from .litert import native_stderr_silenced
+from .roi import LANDMARK_ROI_SCALE, Roi, crop, eye_angle, roi_from_points
 
 __all__ = ["MediaPipeBackend", "Detection"]
 
 log = logging.getLogger(__name__)
 
-# --- face detector (face_detector_graph.cc, short-range BlazeFace) ---------------------
-DETECTOR_SIDE = 128  # px, model input
-#: SSD anchor layout: strides 8, 16, 16, 16 px -> 16×16 grid × 2 + 8×8 grid × 6 = 896.
-_ANCHOR_GRIDS = ((16, 2), (8, 6))
-_SCORE_CLIP = 100.0  # logit clipping before the sigmoid
-_NMS_IOU = 0.3  # weighted NMS overlap threshold
-#: Long side / short side above which the detector also runs on square tiles.
-TILE_ASPECT = 1.5
-#: Detector keypoints: 0 right eye, 1 left eye (subject's), 2 nose tip, 3 mouth centre,
-#: 4 right ear tragion, 5 left ear tragion.
-_N_KEYPOINTS = 6
+_SCORE_CLIP = 80.0  # logit clipping before the sigmoid (float32-safe; MediaPipe: 100)
 
 # --- landmark model (face_landmarker_graph.cc) ----------------------------------------
 LANDMARK_SIDE = 256  # px, model input
-ROI_SCALE = 1.5  # crop side = 1.5 × face size (MediaPipe's RectTransformation scale)
-
+ROI_SCALE = LANDMARK_ROI_SCALE  # crop side = 1.5 × face size (RectTransformation scale)
 # --- blendshape model (face_blendshapes_graph.cc kLandmarksSubsetIdxs) ---------------
 BLENDSHAPE_LANDMARKS = np.array([
     0, 1, 4, 5, 6, 7, 8, 10, 13, 14, 17, 21, 33, 37, 39, 40, 46, 52, 53, 54, 55, 58, 61, 63,
@@ -72,82 +62,25 @@ BLENDSHAPE_LANDMARKS = np.array([
 #: PublicTest crops: 0.1 gave the highest face-presence scores of 0-0.4.
 CROP_MARGIN = 0.10
 
-
-@lru_cache(maxsize=1)
-def _anchors() -> np.ndarray:
-    """(896, 2) anchor centres in [0, 1] (fixed anchor size 1)."""
-    centres = []
-    for grid, per_cell in _ANCHOR_GRIDS:
-        for y in range(grid):
-            for x in range(grid):
-                centres.extend([((x + 0.5) / grid, (y + 0.5) / grid)] * per_cell)
-    return np.asarray(centres, dtype=np.float32)
-
-
-@dataclass(frozen=True)
-class Detection:
-    """A face detector hit: box (x, y, w, h), keypoints (6, 2), both in image pixels."""
-
-    box: tuple[float, float, float, float]
-    keypoints: np.ndarray
-    score: float
-
-    def roi(self) -> Roi:
-        """MediaPipe's landmark crop for this detection (eye line level, 1.5× box)."""
-        (rx, ry), (lx, ly) = self.keypoints[0], self.keypoints[1]
-        angle = math.atan2(ly - ry, lx - rx)
-        x, y, w, h = self.box
-        side = max(w, h) * ROI_SCALE
-        return Roi((x + (x + w)) / 2.0, (y + (y + h)) / 2.0, float(side), angle)
-
-
-def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    x0 = np.maximum(box[0], boxes[:, 0])
-    y0 = np.maximum(box[1], boxes[:, 1])
-    x1 = np.minimum(box[2], boxes[:, 2])
-    y1 = np.minimum(box[3], boxes[:, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return inter / np.maximum(area + areas - inter, 1e-12)
-
-
-def _weighted_nms(
-    boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, max_faces: int
-) -> list[tuple[np.ndarray, np.ndarray, float]]:
-    """MediaPipe's WEIGHTED non-maximum suppression (score-weighted mean of a cluster)."""
-    order = np.argsort(-scores)
-    boxes, keypoints, scores = boxes[order], keypoints[order], scores[order]
-    out = []
-    remaining = np.ones(len(scores), dtype=bool)
-    for i in range(len(scores)):
-        if not remaining[i]:
-            continue
-        cluster = remaining & (_iou(boxes[i], boxes) > _NMS_IOU)
-        cluster[i] = True
-        w = scores[cluster][:, None]
-        box = (boxes[cluster] * w).sum(0) / w.sum()
-        kps = (keypoints[cluster] * w[:, :, None]).sum(0) / w.sum()
-        out.append((box, kps, float(scores[i])))
-        remaining &= ~cluster
-        if len(out) >= max_faces:
-            break
-    return out
-
-
 class MediaPipeBackend:
     """Face detector + 478-point face mesh + 52 blendshapes, MediaPipe models on LiteRT.
 
     Parameters
     ----------
     max_faces : int
-        Most faces returned by `detect`.
+        Most faces `detect` returns: candidates are measured strongest first until this
+        many faces have passed ``min_presence`` (`fau.Detector` asks for one more than
+        its own cap, so that it can warn when faces are dropped).
     min_detection_score : float
         Face-detector score (0-1) below which a candidate box is dropped
-        (MediaPipe's default 0.5).
+        (MediaPipe's default 0.5, ``face_detector_graph.cc``).
     min_presence : float
         Landmark-model face presence (0-1) below which a detected face is dropped
-        (MediaPipe's default 0.5). `mesh_from_crop` never drops.
+        (MediaPipe's default 0.5, ``min_face_presence_confidence``). `mesh_from_crop`
+        never drops.
+    min_face : float
+        Smallest face `detect` looks for (landmark-box width, pixels;
+        `fau.landmarks.detection.DEFAULT_MIN_FACE`); see `FaceDetector`.
     num_threads : int or None
         Threads per model for LiteRT (None: LiteRT's default).
     """
@@ -157,28 +90,31 @@ class MediaPipeBackend:
     def __init__(
         self,
         *,
-        max_faces: int = 4,
+        max_faces: int = 33,
         min_detection_score: float = 0.5,
         min_presence: float = 0.5,
+        min_face: float = DEFAULT_MIN_FACE,
         num_threads: int | None = None,
     ) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
-        self.max_faces = max_faces
-        self.min_detection_score = min_detection_score
-        self.min_presence = min_presence
+        if isinstance(max_faces, bool) or int(max_faces) < 1:
+            raise FauError(f"max_faces must be at least 1, got {max_faces!r}")
+        self.max_faces = int(max_faces)
+        self.min_detection_score = float(min_detection_score)
+        self.min_presence = float(min_presence)
         with zipfile.ZipFile(io.BytesIO(face_landmarker_bytes())) as bundle:
             blobs = {n: bundle.read(n) for n in bundle.namelist()}
+        self.detector = FaceDetector(
+            blobs["face_detector.tflite"], min_face=min_face,
+            min_score=self.min_detection_score, num_threads=num_threads,
+        )
         kwargs = {} if num_threads is None else {"num_threads": int(num_threads)}
-        self._det = Interpreter(model_content=blobs["face_detector.tflite"], **kwargs)
         self._lmk = Interpreter(model_content=blobs["face_landmarks_detector.tflite"], **kwargs)
         self._bs = Interpreter(model_content=blobs["face_blendshapes.tflite"], **kwargs)
-        with _native_stderr_silenced():  # LiteRT prints "INFO: Created ... delegate" here
-            for it in (self._det, self._lmk, self._bs):
+        with native_stderr_silenced():  # LiteRT prints "INFO: Created ... delegate" here
+            for it in (self._lmk, self._bs):
                 it.allocate_tensors()
-        self._det_in = self._det.get_input_details()[0]["index"]
-        det_out = {d["name"]: d["index"] for d in self._det.get_output_details()}
-        self._det_reg, self._det_cls = det_out["regressors"], det_out["classificators"]
         self._lmk_in = self._lmk.get_input_details()[0]["index"]
         lmk_out = self._lmk.get_output_details()
         self._lmk_points = next(d["index"] for d in lmk_out if d["shape"][-1] == N_LANDMARKS * 3)
@@ -189,63 +125,27 @@ class MediaPipeBackend:
         self._bs_out = self._bs.get_output_details()[0]["index"]
         self._closed = False
 
+    @property
+    def min_face(self) -> float:
+        """Smallest face `detect` looks for (landmark-box width, pixels)."""
+        return self.detector.min_face
+
     # -- detector ---------------------------------------------------------------------
-    def _detect_square(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, ...]:
-        """Raw detections in one axis-aligned square ``roi``: boxes (k, 4) as x0, y0, x1,
-        y1, keypoints (k, 6, 2), scores (k,), all in image pixels."""
-        tensor = crop(image, roi, DETECTOR_SIDE).astype(np.float32) / 127.5 - 1.0
-        self._det.set_tensor(self._det_in, tensor[None])
-        self._det.invoke()
-        raw = self._det.get_tensor(self._det_reg)[0]
-        logits = self._det.get_tensor(self._det_cls)[0, :, 0].astype(np.float64)
-        scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -_SCORE_CLIP, _SCORE_CLIP)))
-        keep = scores >= self.min_detection_score
-        anchors = _anchors()[keep]
-        raw, scores = raw[keep] / DETECTOR_SIDE, scores[keep]
-        centre = raw[:, :2] + anchors
-        half = raw[:, 2:4] / 2.0
-        origin = np.array([roi.cx - roi.size / 2.0, roi.cy - roi.size / 2.0])
-        boxes = np.concatenate([centre - half, centre + half], axis=1) * roi.size
-        boxes += np.tile(origin, 2)
-        kps = (raw[:, 4:].reshape(-1, _N_KEYPOINTS, 2) + anchors[:, None, :]) * roi.size + origin
-        return boxes, kps, scores
-
     def detect_faces(self, image: np.ndarray) -> list[Detection]:
-        """Run the face detector on an RGB uint8 image; boxes in image pixels.
+        """Face-detector boxes in an RGB uint8 image (H, W, 3), strongest first.
 
-        The image is letterboxed to a square (as MediaPipe does). When its sides differ
-        by more than `TILE_ASPECT`, the detector also runs on overlapping squares of the
-        short side along the long side, so that faces in wide frames (side-by-side
-        video, group photos) are not too small for the 128-pixel model; all
-        candidates are merged by weighted non-maximum suppression.
+        The image pyramid of `fau.landmarks.detection.FaceDetector` (faces from
+        ``min_face`` pixels to the whole frame, any aspect ratio), with the
+        black-border retry when nothing is found. Boxes are in image pixels; every
+        one is a candidate for `mesh` (``det.roi()``). The video tracker calls this.
         """
-        h, w = image.shape[:2]
-        rois = [Roi(w / 2.0, h / 2.0, float(max(h, w)), 0.0)]
-        short, long_ = min(h, w), max(h, w)
-        if long_ > TILE_ASPECT * short:
-            n = int(math.ceil(long_ / short)) + 1
-            for c in np.linspace(short / 2.0, long_ - short / 2.0, n):
-                rois.append(Roi(c, h / 2.0, float(short), 0.0) if w >= h
-                            else Roi(w / 2.0, c, float(short), 0.0))
-        parts = [self._detect_square(image, r) for r in rois]
-        boxes = np.concatenate([p[0] for p in parts])
-        if not len(boxes):
-            return []
-        kps = np.concatenate([p[1] for p in parts])
-        scores = np.concatenate([p[2] for p in parts])
-        return [
-            Detection(
-                box=(float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])),
-                keypoints=k,
-                score=sc,
-            )
-            for b, k, sc in _weighted_nms(boxes, kps, scores, self.max_faces)
-        ]
+        self._check_open()
+        return self.detector.detect(image)
 
     # -- landmarks --------------------------------------------------------------------
     def mesh_in_roi(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, float]:
         """Landmarks (478, 3) in image pixels and face presence (0-1) for one ROI."""
-        patch = crop(image, roi, LANDMARK_SIDE).astype(np.float32) / 255.0
+        patch = crop(image, roi, LANDMARK_SIDE).astype(np.float32) * (1.0 / 255.0)
         self._lmk.set_tensor(self._lmk_in, patch[None])
         self._lmk.invoke()
         pts = self._lmk.get_tensor(self._lmk_points).reshape(N_LANDMARKS, 3).astype(np.float64)
@@ -283,35 +183,28 @@ class MediaPipeBackend:
 
     # -- the LandmarkBackend interface ------------------------------------------------
     def detect(self, image: np.ndarray, *, timestamp_ms: int | None = None) -> list[FaceMesh]:
-        """All faces in an RGB uint8 image (H, W, 3), strongest first.
+        """Faces in an RGB uint8 image (H, W, 3), in order of detector score.
 
-        When nothing is found on the letterboxed image, the detector is tried once more
-        on the image with a black border of half its size (the short-range detector's
-        anchors stop at 75% of the frame, so a face that fills the picture is missed).
-        ``timestamp_ms`` is accepted for interface compatibility; tracking lives in
-        `fau.video`.
+        Each detector box (`detect_faces`) is measured by the landmark model, strongest
+        first; a mesh is kept when its face presence is at least ``min_presence`` and
+        its landmark box does not overlap an already kept face (IoU > `DUPLICATE_IOU`:
+        two boxes on one face), until ``max_faces`` faces are kept. ``timestamp_ms``
+        is accepted for interface compatibility; tracking lives in `fau.video`.
         """
-        self._check_open()
-        detections = self.detect_faces(image)
-        if not detections:
-            h, w = image.shape[:2]
-            pad = max(h, w) // 2
-            padded = np.zeros((h + 2 * pad, w + 2 * pad, 3), dtype=image.dtype)
-            padded[pad : pad + h, pad : pad + w] = image
-            detections = [
-                Detection(
-                    box=(d.box[0] - pad, d.box[1] - pad, d.box[2], d.box[3]),
-                    keypoints=d.keypoints - pad,
-                    score=d.score,
-                )
-                for d in self.detect_faces(padded)
-            ]
-        faces = []
-        for det in detections:
+        kept: list[FaceMesh] = []
+        boxes: list[np.ndarray] = []
+        for det in self.detect_faces(image):
             face = self.mesh(image, det.roi(), detector_box=det.box)
-            if face.presence >= self.min_presence:
-                faces.append(face)
-        return _dedupe(faces)
+            if face.presence < self.min_presence:
+                continue
+            box = landmark_box(face.landmarks)
+            if boxes and (box_iou(box, np.array(boxes)) > DUPLICATE_IOU).any():
+                continue
+            kept.append(face)
+            boxes.append(box)
+            if len(kept) >= self.max_faces:
+                break
+        return kept
 
     def mesh_from_crop(self, image: np.ndarray) -> FaceMesh:
         """The face filling an RGB crop: a first pass on the crop plus `CROP_MARGIN`,
@@ -324,7 +217,8 @@ class MediaPipeBackend:
     def close(self) -> None:
         """Drop the interpreters (LiteRT frees them with the objects)."""
         self._closed = True
-        self._det = self._lmk = self._bs = None  # type: ignore[assignment]
+        self.detector.close()
+        self._lmk = self._bs = None  # type: ignore[assignment]
 
     def _check_open(self) -> None:
         if self._closed:
@@ -337,34 +231,15 @@ class MediaPipeBackend:
         self.close()
 
 
-@contextlib.contextmanager
-def _native_stderr_silenced():
-    """Silence C-level writes to stderr (file descriptor 2) for the duration."""
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # no real stderr (e.g. captured)
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), fd)
-            yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
+#: Landmark-box IoU above which two meshes are one face (two detector boxes that the
+#: landmark model took to the same face). 0.5: the overlap at which MediaPipe's face
+#: landmarker associates a new detection with a face it already follows
+#: (``AssociationNormRectCalculator`` at ``min_tracking_confidence`` 0.5,
+#: ``face_landmarker_graph.cc``).
+DUPLICATE_IOU = 0.5
 
 
-def _dedupe(faces: list[FaceMesh], min_iou: float = 0.5) -> list[FaceMesh]:
-    """Drop meshes whose landmark boxes overlap a stronger one (duplicate detections)."""
-    kept: list[FaceMesh] = []
-    boxes: list[np.ndarray] = []
-    for face in sorted(faces, key=lambda f: -f.presence):
-        lo, hi = face.landmarks[:, :2].min(0), face.landmarks[:, :2].max(0)
-        box = np.concatenate([lo, hi])
-        if boxes and (_iou(box, np.array(boxes)) > min_iou).any():
-            continue
-        kept.append(face)
-        boxes.append(box)
-    return kept
+def landmark_box(landmarks: np.ndarray) -> np.ndarray:
+    """Tight box (x0, y0, x1, y1) of landmarks (N, 2+), pixels."""
+    lo, hi = landmarks[:, :2].min(0), landmarks[:, :2].max(0)
+    return np.concatenate([lo, hi]).astype(np.float64)

@@ -10,10 +10,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
-__all__ = ["Roi", "eye_angle", "upright_box", "roi_from_points", "crop"]
+__all__ = ["Roi", "eye_angle", "upright_box", "roi_from_points", "crop", "LANDMARK_ROI_SCALE"]
+
+#: Side of MediaPipe's landmark crop as a multiple of the face size (the
+#: ``RectTransformationCalculator`` scale 1.5 of ``face_landmarker_graph.cc`` and of
+#: its tracking crop from the previous frame's landmarks).
+LANDMARK_ROI_SCALE = 1.5
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,9 @@ class Roi:
 
     def from_crop(self, side: int) -> np.ndarray:
         """2×3 affine matrix mapping crop pixels back to image pixels."""
-        return cv2.invertAffineTransform(self.to_crop(side))
+        fwd = self.to_crop(side)
+        inv = np.linalg.inv(fwd[:, :2])
+        return np.hstack([inv, -inv @ fwd[:, 2:]])
 
 
 def eye_angle(landmarks: np.ndarray) -> float:
@@ -77,6 +83,8 @@ def roi_from_points(
 
 def crop(image: np.ndarray, roi: Roi, side: int) -> np.ndarray:
     """Warp ``roi`` of ``image`` to a ``side``×``side`` crop (black outside the image)."""
+    import cv2  # imported here: fau.landmarks' geometry must import without OpenCV
+
     return cv2.warpAffine(
         image,
         roi.to_crop(side),

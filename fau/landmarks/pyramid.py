@@ -1,0 +1,151 @@
+"""Which parts of an image the face detector sees, and at which scales (pure geometry).
+
+A BlazeFace model finds faces in a fixed band of sizes *in its input*: the short-range
+model finds faces from `MIN_FACE_INPUT` to `MAX_FACE_INPUT` pixels wide on an input of
+any size, and faces up to its whole input on its native 128×128 letterbox. To find
+faces from ``min_face`` pixels up to the whole frame, the image is seen at several
+scales (a pyramid):
+
+* level 0: the whole image letterboxed into 128×128 (MediaPipe's own view: close-ups);
+* finer levels, each `LEVEL_RATIO` times the scale of the one before, the last at
+  ``MIN_FACE_INPUT / min_face`` so that a ``min_face``-pixel face is
+  `MIN_FACE_INPUT` pixels in the model's input. A level is one run on the whole
+  resized image (the model is fully convolutional), or, where that is larger than
+  `MAX_INPUT` pixels a side, overlapping tiles (overlap `TILE_OVERLAP`: every face the
+  level is meant to find lies whole in one tile).
+
+Face sizes are widths of the tight box of the 478 landmarks (the ``face_w`` column).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = [
+    "View",
+    "plan_views",
+    "border_view",
+    "level_scales",
+    "MIN_FACE_INPUT",
+    "MAX_FACE_INPUT",
+    "LEVEL_RATIO",
+    "MAX_INPUT",
+    "TILE_OVERLAP",
+]
+
+#: Smallest face (landmark-box width, input pixels) the short-range model finds
+#: reliably: 98-100% of London-set faces at 14 px on 128×128, 320×240 and 640×480
+#: inputs (69-78% at 12-13 px, 8-16% at 10 px); docs/landmarks.md, "Smallest face".
+MIN_FACE_INPUT = 14.0
+#: Largest face (input pixels) found reliably on inputs larger than 128×128: 100% at
+#: 160 px, 73-76% at 200 px, 0-2% at 240 px (same measurement).
+MAX_FACE_INPUT = 160.0
+#: Scale ratio between consecutive pyramid levels. A level covers faces of
+#: MIN_FACE_INPUT-MAX_FACE_INPUT input pixels, a ratio of 11.4; 6 leaves a margin of
+#: 1.9× so that a face at a level boundary is well inside the next level's band.
+LEVEL_RATIO = 6.0
+#: Largest input side (pixels) of one detector run; larger levels are tiled. Bounds
+#: the detector's memory (a 1024×1024 run holds ~100 MB of activations).
+MAX_INPUT = 1024
+#: Overlap of neighbouring tiles (input pixels): MAX_FACE_INPUT plus 32 px of context.
+TILE_OVERLAP = 192
+
+
+@dataclass(frozen=True)
+class View:
+    """One detector run: a window of the image resized by ``scale``.
+
+    The image is resized to ``level_width``×``level_height`` pixels (``scale`` input
+    pixels per image pixel); the model input is the ``width``×``height`` window of
+    that resized image whose top-left corner is at (``left``, ``top``), black where it
+    falls outside. An input point (u, v) is image point ((u + left) / scale,
+    (v + top) / scale).
+    """
+
+    scale: float
+    level_width: int
+    level_height: int
+    left: int
+    top: int
+    width: int
+    height: int
+
+    @property
+    def smallest_face(self) -> float:
+        """Smallest face (image pixels) this view finds reliably."""
+        return MIN_FACE_INPUT / self.scale
+
+
+def _ceil_to(value: float, step: int) -> int:
+    return int(math.ceil(value / step - 1e-9)) * step
+
+
+def _letterbox(height: int, width: int, side: int, scale: float) -> View:
+    lw, lh = max(1, round(width * scale)), max(1, round(height * scale))
+    return View(scale, lw, lh, -((side - lw) // 2), -((side - lh) // 2), side, side)
+
+
+def level_scales(height: int, width: int, *, min_face: float, side: int) -> list[float]:
+    """Scales (input pixels per image pixel) of the pyramid levels, coarsest first.
+
+    Level 0 is the letterbox (``side / max(height, width)``); each further level is
+    `LEVEL_RATIO` times finer, the last exactly ``MIN_FACE_INPUT / min_face``.
+    """
+    s0 = side / max(height, width)
+    scales = [s0]
+    finest = MIN_FACE_INPUT / float(min_face)
+    while scales[-1] < finest * (1.0 - 1e-9):
+        scales.append(min(scales[-1] * LEVEL_RATIO, finest))
+    return scales
+
+
+def _tiles(length: int, align: int) -> list[tuple[int, int]]:
+    """(start, size) of tiles covering ``length`` pixels, sizes multiples of ``align``."""
+    if length <= MAX_INPUT:
+        return [(0, _ceil_to(length, align))]
+    n = int(math.ceil((length - TILE_OVERLAP) / (MAX_INPUT - TILE_OVERLAP)))
+    size = min(_ceil_to((length + (n - 1) * TILE_OVERLAP) / n, align), MAX_INPUT)
+    starts = [round(i * (length - size) / (n - 1)) for i in range(n)] if n > 1 else [0]
+    return [(s, size) for s in starts]
+
+
+def plan_views(
+    height: int, width: int, *, min_face: float, side: int = 128, align: int = 16
+) -> list[View]:
+    """Detector runs that find faces from ``min_face`` pixels to the whole image.
+
+    Parameters
+    ----------
+    height, width : int
+        Image size (pixels).
+    min_face : float
+        Smallest face to find (landmark-box width, image pixels).
+    side : int
+        The model's native input side (128 for short-range BlazeFace).
+    align : int
+        Input sides of the finer levels are multiples of this (the model's largest
+        stride, 16 px).
+
+    Returns
+    -------
+    list of View
+        The letterbox first, then each finer level's run or tiles.
+    """
+    scales = level_scales(height, width, min_face=min_face, side=side)
+    views = [_letterbox(height, width, side, scales[0])]
+    for scale in scales[1:]:
+        lw, lh = max(1, round(width * scale)), max(1, round(height * scale))
+        for top, th in _tiles(lh, align):
+            for left, tw in _tiles(lw, align):
+                views.append(View(scale, lw, lh, left, top, tw, th))
+    return views
+
+
+def border_view(height: int, width: int, *, side: int = 128) -> View:
+    """The whole image with a black border of half its longer side, letterboxed.
+
+    The short-range model's anchors cover faces up to about 75% of its input; a face
+    that fills the picture is found in this view (run only when nothing else was).
+    """
+    return _letterbox(height, width, side, side / (2.0 * max(height, width)))
