@@ -1,0 +1,302 @@
+"""Hostile and damaged inputs (issue 13): each file comes from tests/badcorpus.py."""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import badcorpus as bc
+import fau
+from fau import FauError, load_image
+from fau.limits import MAX_VIDEO_PIXELS
+from fau.video import iter_frames, probe
+from fau.video.reader import DecodeStats
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("badcorpus")
+
+
+@pytest.fixture(scope="module")
+def det():
+    with fau.Detector(expression_model=None) as d:
+        yield d
+
+
+def _run_cli(args: list[str]) -> tuple[int, str, int]:
+    """Run ``python -m fau ARGS`` in a child; exit status, stderr, the child's peak RSS (MB)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    proc = subprocess.run([sys.executable, "-m", "fau", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss of children is the largest child so far: only trust it when it grew.
+    return proc.returncode, proc.stderr, max(peak, before) // 1024 if peak > before else -1
+
+
+# --- 1. video resolution limit ---------------------------------------------------------------
+def test_video_over_the_pixel_limit_is_refused_from_the_header(corpus):
+    p = bc.sized_video(corpus, 640, 640, frames=3)
+    with pytest.raises(FauError, match=r"640×640 px .*at most 100,000 pixels"):
+        probe(p, max_pixels=100_000)
+    with pytest.raises(FauError, match="at most 100,000 pixels"):
+        next(iter_frames(p, max_pixels=100_000))
+    assert probe(p).width == 640  # the default limit holds it
+
+
+def test_cli_refuses_a_video_above_4096_squared_with_bounded_memory(corpus):
+    p = bc.huge_video(corpus, side=4160, frames=2)  # 17.3 MP > MAX_VIDEO_PIXELS
+    assert 4160 * 4160 > MAX_VIDEO_PIXELS
+    rc, err, peak_mb = _run_cli(["video", str(p), "--no-progress", "--model", "none"])
+    assert rc == 2
+    assert err.count("\n") == 1 and "4160×4160" in err and "at most" in err
+    if peak_mb > 0:
+        assert peak_mb < 600, peak_mb  # the header is read; no 4160² frame is decoded
+
+
+@pytest.mark.parametrize("w,h,codec,suffix", [(2, 2, "mpeg4", ".avi"), (8, 8, "libx264", ".mp4")])
+def test_tiny_videos_are_refused_not_silently_empty(corpus, det, w, h, codec, suffix):
+    p = bc.sized_video(corpus, w, h, codec=codec, suffix=suffix)
+    with pytest.raises(FauError, match=f"{w}×{h} px; fau needs at least 16 px"):
+        det.detect_video(p)
+
+
+# --- 2. duration limit on what is decoded ----------------------------------------------------
+def test_a_video_whose_header_lies_about_its_duration_fails_on_the_limit(corpus):
+    p = bc.lying_flv(corpus, seconds=12.0, claimed=1.0)
+    assert probe(p).duration == pytest.approx(1.0)  # the header says 1 s
+    probe(p, max_duration_s=5)  # ... so the header check passes
+    with pytest.raises(FauError, match=r"runs past the limit of 5 s .*header says 1.00 s"):
+        for _ in iter_frames(p, max_duration_s=5):
+            pass
+    assert sum(1 for _ in iter_frames(p)) == 360  # without a limit: all of it
+
+
+def test_duration_limit_checks_the_header_first(corpus):
+    p = bc.lying_flv(corpus, seconds=2.0, claimed=30.0)
+    with pytest.raises(FauError, match=r"lasts 30.00 s; the limit is 10 s"):
+        probe(p, max_duration_s=10)
+    with pytest.raises(FauError, match="lasts 30.00 s"):
+        next(iter_frames(p, max_duration_s=10))
+    with pytest.raises(FauError, match="max_duration_s"):
+        next(iter_frames(p, max_duration_s=float("nan")))
+
+
+def test_duration_limit_allows_the_last_frame_interval(corpus):
+    p = bc.lying_flv(corpus, seconds=2.0, claimed=2.0)  # last frame at 1.967 s
+    assert sum(1 for _ in iter_frames(p, max_duration_s=1.98)) == 60
+
+
+# --- 3. display-matrix rotation --------------------------------------------------------------
+@pytest.mark.parametrize("rotation", [90, 270])
+def test_sideways_coded_clip_is_analysed_upright(corpus, det, rotation):
+    p = bc.rotated_clip(corpus, rotation)
+    info = probe(p)
+    assert (info.width, info.height) == (360, 480)  # a landscape clip coded sideways
+    stats = DecodeStats()
+    first = next(iter_frames(p, stats=stats))
+    assert first.rgb.shape == (360, 480, 3) and stats.rotation == rotation  # upright
+    df = det.detect_video(p, temporal=False)
+    assert len(df) == 15
+    assert (df["roll"].abs() < 20).all(), df["roll"].describe()
+    # boxes in display coordinates: inside the 480-wide, 360-high picture, where the
+    # upright clip has them
+    assert (df["face_x"] + df["face_w"] <= 480 + 1).all()
+    assert (df["face_y"] + df["face_h"] <= 360 + 1).all()
+    upright = det.detect_image(bc.clip_frames("HAP")[0])
+    assert abs(df["face_x"].iloc[0] - upright["face_x"].iloc[0]) < 10
+
+
+# --- 4. damage: corrupt middle, cut tail, timestamp reset --------------------------------------
+def test_decoding_goes_on_past_a_corrupt_middle(corpus, caplog):
+    p = bc.corrupt_middle_mp4(corpus)
+    stats = DecodeStats()
+    with caplog.at_level(logging.WARNING, logger="fau.video.reader"):
+        frames = list(iter_frames(p, stats=stats))
+    assert len(frames) >= 40, stats  # before the fix: 22 of 56 (stopped at the damage)
+    assert stats.decode_errors >= 1 and stats.expected == 56
+    assert stats.lost == 56 - stats.decoded > 0
+    assert stats.gap_count >= 1 and stats.damaged and not stats.truncated
+    ts = [f.timestamp for f in frames]
+    assert (np.diff(ts) > 0).all() and ts[-1] == pytest.approx(55 / 30, abs=0.01)
+    assert any("damaged" in r.getMessage() for r in caplog.records)
+
+
+def test_cut_faststart_mp4_is_flagged_truncated(corpus):
+    p = bc.cut_faststart_mp4(corpus, keep=0.9)
+    stats = DecodeStats()
+    n = sum(1 for _ in iter_frames(p, stats=stats))
+    assert n < 56 and stats.truncated and stats.lost == 56 - n
+    assert "header says 1.87 s" in stats.error
+
+
+def test_complete_files_are_not_flagged(corpus):
+    stats = DecodeStats()
+    n = sum(1 for _ in iter_frames(bc.face_mp4(corpus), stats=stats))
+    assert n == 56 and not stats.damaged and stats.lost == 0 and stats.complete
+    stats = DecodeStats()
+    n = sum(1 for _ in iter_frames(bc.DATA / "cremad" / "1001_DFA_ANG_XX.flv", stats=stats))
+    assert n == 67 and not stats.damaged and stats.expected == 67
+
+
+def test_mpegts_timestamp_reset_stays_monotonic_and_samples_right(corpus):
+    p = bc.ts_timestamp_reset(corpus)
+    stats = DecodeStats()
+    ts = [f.timestamp for f in iter_frames(p, stats=stats)]
+    assert len(ts) == 112 and stats.timestamp_resets == 1
+    assert (np.diff(ts) > 0).all()
+    assert ts[-1] == pytest.approx(111 / 30, abs=0.01)
+    sampled = [f.timestamp for f in iter_frames(p, fps=5)]
+    assert len(sampled) == 19  # ticks 0, 0.2, ..., 3.6 s (before the fix: 10 of 112 / 20)
+    assert np.diff(sampled) == pytest.approx(0.2, abs=0.02)
+
+
+def test_stats_as_dict_is_json_ready_and_legacy_dict_filled(corpus):
+    import json
+
+    p = bc.corrupt_middle_mp4(corpus)
+    legacy: dict = {}
+    list(iter_frames(p, stats=legacy))
+    assert legacy["decoded"] >= 40 and legacy["decode_errors"] >= 1
+    json.dumps(legacy)
+
+
+# --- 5. memory on images -----------------------------------------------------------------------
+def _extra_peak_mb(setup: str, code: str) -> int:
+    """Peak RSS (MB) that ``code`` adds in a fresh interpreter after ``setup`` ran."""
+    rss = "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024"
+    script = (f"import resource\n{setup}\nbase = {rss}\n{code}\n"
+              f"print({rss} - base)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         cwd=ROOT, timeout=300, check=True)
+    return int(out.stdout.split()[-1])
+
+
+@pytest.mark.slow
+def test_100_megapixel_png_decodes_in_bounded_memory(corpus):
+    p = bc.big_png(corpus, 10000, colour=True)
+    extra = _extra_peak_mb("from fau.io import load_image",
+                           f"a = load_image({str(p)!r})\n"
+                           "assert a.shape == (10000, 10000, 3) and a[5000, 5000, 0] == 128")
+    # Pillow's decoded image (4 bytes/pixel, 400 MB) + the 300 MB result; was 1.7 GB
+    assert extra < 750, extra
+
+
+@pytest.mark.slow
+def test_100_megapixel_png_costs_under_1gb_in_the_cli(corpus):
+    p = bc.big_png(corpus, 10000)
+    rc, err, peak_mb = _run_cli(["image", str(p)])
+    assert rc == 0, err
+    assert 0 < peak_mb < 1024, peak_mb
+
+
+# --- 7. silent wrong images --------------------------------------------------------------------
+def test_int32_tiff_is_refused(corpus):
+    with pytest.raises(FauError, match="32-bit integer pixels"):
+        load_image(bc.int32_tiff(corpus))
+
+
+def test_uint16_array_holding_8bit_values_is_refused():
+    face = bc.face_rgb()
+    with pytest.raises(FauError, match="all lie in 0-255.*astype"):
+        load_image(face.astype(np.uint16))
+    ok = load_image(face.astype(np.uint16) * 257)  # real 16-bit data is scaled
+    np.testing.assert_array_equal(ok, face)
+
+
+def test_16bit_png_holding_8bit_values_is_refused(tmp_path):
+    grey = bc.face_rgb().mean(axis=2).astype(np.uint16)
+    Image.fromarray(grey).save(tmp_path / "g.png")
+    with pytest.raises(FauError, match="all lie in 0-255"):
+        load_image(tmp_path / "g.png")
+
+
+@pytest.mark.parametrize("fmt,suffix", [("ICO", ".ico"), ("TGA", ".tga"), ("PCX", ".pcx"),
+                                        ("PPM", ".ppm"), ("JPEG2000", ".jp2")])
+def test_formats_outside_the_list_are_refused(corpus, fmt, suffix):
+    p = bc.image_as(corpus, fmt, suffix)
+    assert Image.open(p).format == fmt  # Pillow itself would read it
+    with pytest.raises(FauError, match="not an image in a format fau reads"):
+        load_image(p)
+    with pytest.raises(FauError, match="format fau reads"):
+        load_image(p.read_bytes())
+
+
+def test_text_named_png_is_not_read_as_xbm(corpus):
+    p = bc.xbm_named_png(corpus)
+    assert Image.open(p).format == "XBM"
+    with pytest.raises(FauError, match="not an image in a format fau reads"):
+        load_image(p)
+
+
+def test_eps_is_refused_without_running_ghostscript(corpus, monkeypatch):
+    from PIL import EpsImagePlugin
+
+    def boom(*a, **k):
+        raise AssertionError("Pillow's EPS reader was used")
+
+    monkeypatch.setattr(EpsImagePlugin.EpsImageFile, "_open", boom)
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", boom)
+    with pytest.raises(FauError, match="not an image in a format fau reads"):
+        load_image(bc.eps_file(corpus))
+
+
+@pytest.mark.parametrize("fmt,suffix", [("PNG", ".png"), ("JPEG", ".jpg"), ("BMP", ".bmp"),
+                                        ("TIFF", ".tif"), ("WEBP", ".webp"), ("GIF", ".gif")])
+def test_listed_formats_are_read(corpus, fmt, suffix):
+    face = bc.face_rgb()
+    p = corpus / f"ok{suffix}"
+    Image.fromarray(face).save(p, format=fmt, **({"lossless": True} if fmt == "WEBP" else {}))
+    out = load_image(p)
+    assert out.shape == face.shape
+    if fmt in ("PNG", "BMP", "TIFF", "WEBP"):
+        np.testing.assert_array_equal(out, face)
+
+
+# --- 8. paths ------------------------------------------------------------------------------
+def test_empty_path(det):
+    with pytest.raises(FauError, match="the path is empty"):
+        load_image("")
+    with pytest.raises(FauError, match="the path is empty"):
+        probe("")
+    with pytest.raises(FauError, match="the path is empty"):
+        det.detect_video("")
+
+
+def test_symlink_loop_and_dangling_link(corpus, tmp_path):
+    loop = bc.symlink_loop(tmp_path)
+    with pytest.raises(FauError, match="symbolic link loop"):
+        load_image(loop)
+    with pytest.raises(FauError, match="symbolic link loop"):
+        probe(loop)
+    dangling = tmp_path / "gone.mp4"
+    dangling.symlink_to(tmp_path / "nothing.mp4")
+    with pytest.raises(FauError, match="symbolic link to .*nothing.mp4.*does not exist"):
+        probe(dangling)
+
+
+def test_fifo_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(FauError, match="not a regular file"):
+        load_image(fifo)
+    with pytest.raises(FauError, match="not a regular file"):
+        probe(fifo)
+
+
+def test_cli_empty_path_is_one_line(capsys):
+    from fau.cli import main
+
+    assert main(["image", ""]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the path is empty" in err
