@@ -43,6 +43,18 @@ maximum) and ``duration`` = offset − onset + one frame interval. Episodes need
 `MIN_EVENT_SAMPLES` analysed frames; brief ones (≤ 0.5 s) are kept and flagged
 ``brief``.
 
+Speech
+------
+Talking moves the mouth: without a rule, lips part (AU25), jaw drop (AU26), chin raiser
+(AU17) and lip tightener (AU23) episodes follow the syllables and flood the event list
+(on the 88-s CREMA-D loop, 36 of the 51 events per minute; docs/benchmarks.md). When
+the table has a ``speaking`` column (`fau.video.speech.add_speech`), every event gets
+``during_speech``: True when at least half of its frames (onset to offset) are
+``speaking``. By default (``speech_aus="exclude"``) episodes of the articulation AUs
+`SPEECH_AUS` (FACS AU17, AU18, AU22-AU28, those fau measures) that are
+``during_speech`` are left out; other AUs and expression episodes are kept and flagged.
+``speech_aus="keep"`` keeps them all.
+
 What 25-30 fps can show: an analysed frame every 33-40 ms resolves movements lasting
 a few frames (≥ ~0.1 s): blinks, brief smiles, brow flashes. Micro-expressions in the
 research sense (1/25 to 1/5 s) are studied on 100-200 fps recordings; at 30 fps their
@@ -60,6 +72,7 @@ import numpy as np
 import pandas as pd
 
 from ..au.geometry import AU_NAMES
+from ..errors import FauError
 from ..expression.labels import EXPRESSIONS
 
 __all__ = [
@@ -74,6 +87,7 @@ __all__ = [
     "find_events",
     "RunningBaseline",
     "EVENT_COLUMNS",
+    "SPEECH_AUS",
 ]
 
 #: AUs measured on both sides at once (the _L/_R columns are left out of activity
@@ -122,9 +136,19 @@ MIN_EVENT_SAMPLES = 2
 BRIEF_S = 0.5
 _MAD_TO_SD = 1.4826  # normal-consistent scale of the median absolute deviation
 
+#: AUs that speaking moves by itself (FACS articulation AUs: chin raiser AU17, lip
+#: pucker AU18, funneler AU22, tightener AU23, pressor AU24, lips part AU25, jaw drop
+#: AU26, mouth stretch AU27, lip suck AU28; Ekman, Friesen & Hager 2002, FACS manual,
+#: ch. 10-11): their episodes during speech are not events by default (module docs).
+SPEECH_AUS: tuple[str, ...] = (
+    "AU17", "AU18", "AU22", "AU23", "AU24", "AU25", "AU26", "AU27", "AU28",
+)
+#: Share of an event's frames that must be ``speaking`` for it to be ``during_speech``.
+DURING_SPEECH_SHARE = 0.5
+
 EVENT_COLUMNS = [
     "track_id", "kind", "name", "onset", "apex", "offset", "duration", "peak",
-    "onset_frame", "apex_frame", "offset_frame", "brief",
+    "onset_frame", "apex_frame", "offset_frame", "brief", "during_speech",
 ]
 
 
@@ -315,15 +339,21 @@ def _interval(t: np.ndarray) -> float:
     return float(np.median(d)) if len(d) else 0.0
 
 
-def find_events(df: pd.DataFrame, *, expressions: bool = True) -> pd.DataFrame:
+def find_events(
+    df: pd.DataFrame, *, expressions: bool = True, speech_aus: str = "exclude"
+) -> pd.DataFrame:
     """AU and expression episodes per track (see module docs for the rule).
 
     Parameters
     ----------
     df : DataFrame
-        A `detect_video` table with the columns of `add_temporal`.
+        A `detect_video` table with the columns of `add_temporal` (and ``speaking``,
+        from `fau.video.speech.add_speech`, for the speech rule).
     expressions : bool
         Also find expression episodes (skipped when the probabilities are NaN).
+    speech_aus : {"exclude", "keep"}
+        ``"exclude"`` (default) leaves out episodes of `SPEECH_AUS` that are
+        ``during_speech``; ``"keep"`` keeps every episode.
 
     Returns
     -------
@@ -331,15 +361,21 @@ def find_events(df: pd.DataFrame, *, expressions: bool = True) -> pd.DataFrame:
         One row per event, columns `EVENT_COLUMNS`: ``kind`` ``"au"`` or
         ``"expression"``, ``name`` (AU or expression), times in seconds, ``peak`` in
         the series' units (fraction of IOD above baseline, or probability), frame
-        indices, ``brief`` (duration ≤ 0.5 s). Sorted by onset.
+        indices, ``brief`` (duration ≤ 0.5 s), ``during_speech`` (nullable bool: at
+        least half of the event's frames ``speaking``; NA when the table has no
+        ``speaking`` column). Sorted by onset.
     """
+    if speech_aus not in ("exclude", "keep"):
+        raise FauError(f"speech_aus must be 'exclude' or 'keep', got {speech_aus!r}")
     rows = []
     if df.empty or "track_id" not in df.columns:
-        return pd.DataFrame(columns=EVENT_COLUMNS)
+        return _event_table(rows)
+    has_speech = "speaking" in df.columns
     for tid, g in df.groupby("track_id", sort=True):
         g = g.sort_values("timestamp", kind="stable")
         t = g["timestamp"].to_numpy(dtype=np.float64)
         frames = g["frame"].to_numpy() if "frame" in g.columns else np.arange(len(g))
+        talk = g["speaking"].to_numpy(dtype=bool) if has_speech else None
         step = _interval(t)
         neutral = g["neutral_frame"].to_numpy(bool) if "neutral_frame" in g else np.ones(len(g), bool)
         series = []
@@ -364,14 +400,26 @@ def find_events(df: pd.DataFrame, *, expressions: bool = True) -> pd.DataFrame:
                 series.append(("expression", e, v, EXPRESSION_HIGH, EXPRESSION_LOW))
         for kind, name, v, high, low in series:
             for i, k, j in _runs(v, high, low):
+                during = (
+                    pd.NA if talk is None
+                    else bool(talk[i:j + 1].mean() >= DURING_SPEECH_SHARE)
+                )
+                if during is True and kind == "au" and name in SPEECH_AUS and speech_aus == "exclude":
+                    continue
                 dur = float(t[j] - t[i] + step)
                 rows.append((
                     int(tid), kind, name, float(t[i]), float(t[k]), float(t[j]), dur,
                     float(v[k]), int(frames[i]), int(frames[k]), int(frames[j]),
-                    dur <= BRIEF_S + 1e-9,
+                    dur <= BRIEF_S + 1e-9, during,
                 ))
-    ev = pd.DataFrame(rows, columns=EVENT_COLUMNS)
+    ev = _event_table(rows)
     return ev.sort_values(["onset", "track_id", "kind", "name"], kind="stable").reset_index(drop=True)
+
+
+def _event_table(rows: list[tuple]) -> pd.DataFrame:
+    ev = pd.DataFrame(rows, columns=EVENT_COLUMNS)
+    ev["during_speech"] = ev["during_speech"].astype("boolean")
+    return ev
 
 
 class RunningBaseline:
