@@ -200,7 +200,8 @@ from fau.video.reader import STOP, Sampler  # noqa: E402
 
 def _reference(ts, fps, start, end):
     """Brute force: for each tick, the first frame at or after it (within start/end)."""
-    keep = [t for t in ts if (start is None or t >= start) and (end is None or t <= end)]
+    # the reader compares times with a 1 µs tolerance (`fau.video.reader._EPS`)
+    keep = [t for t in ts if (start is None or t >= start - 1e-6) and (end is None or t <= end + 1e-6)]
     if fps is None:
         return keep
     t0 = start or 0.0

@@ -47,7 +47,7 @@ Speech
 ------
 Talking moves the mouth: without a rule, lips part (AU25), jaw drop (AU26), chin raiser
 (AU17) and lip tightener (AU23) episodes follow the syllables and flood the event list
-(on the 88-s CREMA-D loop, 36 of the 51 events per minute; docs/benchmarks.md). When
+(on the 88-s CREMA-D loop, 123 of the 226 AU events per minute; docs/benchmarks.md). When
 the table has a ``speaking`` column (`fau.video.speech.add_speech`), every event gets
 ``during_speech``: True when at least half of its frames (onset to offset) are
 ``speaking``. By default (``speech_aus="exclude"``) episodes of the articulation AUs
