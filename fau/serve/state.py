@@ -15,7 +15,7 @@ from starlette.requests import HTTPConnection
 
 from ..detector import Detector
 from .analysis import DecodeGate, DetectorPool
-from .jobs import JobManager
+from .jobs import JobManager, report_available, video_available
 from .live import StreamDetectors
 from .settings import Settings
 from .store import JobStore
@@ -35,6 +35,10 @@ class Services:
     jobs: JobManager
     streams: StreamDetectors
     gate: DecodeGate
+    #: Whether this installation analyses videos and writes HTML reports (found once at
+    #: start: finding out imports `fau.report`, which takes ~1.5 s).
+    video_available: bool = False
+    report_available: bool = False
 
 
 def services(conn: HTTPConnection) -> Services:
@@ -67,7 +71,10 @@ def make_lifespan(s: Settings) -> Callable[[FastAPI], AbstractAsyncContextManage
             pool = await loop.run_in_executor(None, lambda: DetectorPool(s.analysis_threads, make))
             manager = JobManager(s, store, make)
             manager.start()
-            app.state.services = Services(s, store, pool, manager, streams, DecodeGate(s.max_large_decodes))
+            video, report = await loop.run_in_executor(
+                None, lambda: (video_available(), report_available()))
+            app.state.services = Services(s, store, pool, manager, streams, DecodeGate(s.max_large_decodes),
+                                          video_available=video, report_available=report)
             log.info("fau serve: %d detector threads, %d job workers, data in %s",
                      s.analysis_threads, s.job_workers, s.data_dir)
             yield

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends
 
 from ... import __version__
 from ...au.geometry import AU_DEFINITIONS
-from ..jobs import report_available, video_available
 from ..schemas import NOTICE, Info
 from ..state import Services, services
 
@@ -24,7 +23,7 @@ async def info(svc: Services = Depends(services)) -> dict[str, Any]:
     s = svc.settings
     return Info(
         version=__version__, model=s.expression_model, auth_required=bool(s.token),
-        video_available=video_available(), report_available=report_available(),
+        video_available=svc.video_available, report_available=svc.report_available,
         max_upload_mb=s.max_upload_mb, max_video_s=s.max_video_s, max_frame_bytes=s.max_frame_bytes,
         retention_h=s.retention_h, notice=NOTICE,
         aus={k: v.split(":", 1)[0] for k, v in AU_DEFINITIONS.items()},

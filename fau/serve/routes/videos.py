@@ -88,7 +88,7 @@ async def post_video(
     svc: Services = Depends(services),
 ) -> JSONResponse:
     """Store the upload in a new job folder and queue it (202 with the job's links)."""
-    if not jobs_mod.video_available():
+    if not svc.video_available:
         raise ApiError(501, "video_unavailable",
                        "this fau installation cannot analyse videos (fau.video is missing)")
     manager = svc.jobs
