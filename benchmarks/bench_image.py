@@ -1,13 +1,25 @@
 """Speed of ``Detector.detect_image`` on a 640×480 frame with one face, side by side with
-the bare MediaPipe Tasks FaceLandmarker on the same array, in the same run.
+the bare MediaPipe Tasks FaceLandmarker on the same array, in the same run, and where
+fau's time goes (each stage timed on its own, in the same loop).
 
 The frame is a CREMA-D still (``tests/data/cremad_hap.jpg``, 480×360) padded to 640×480.
-Each timing is the median of warm calls (``--repeats``), alternating the two systems so
-that load from other processes affects both alike. Prints a markdown table.
+Each timing is the median of warm calls (``--repeats``), alternating the systems so
+that load from other processes affects them alike. Prints markdown tables.
+
+Stages (fau's own code paths, called as ``detect_image`` calls them):
+
+* ``load_image``: validation and conversion of the array (`fau.io.load_image`);
+* detector, one line per pyramid view (`fau.landmarks.detection.FaceDetector`):
+  resize, model run, decoding; then weighted NMS;
+* landmark model (crop + run) and blendshape model, per face;
+* mesh features: AU geometry, head pose, shape (`fau.pipeline.mesh_features`);
+* appearance CNN: patch + onnxruntime (`Pipeline.patches`, `appearance_logits`);
+* expression model: XGBoost ``predict_proba`` (`Pipeline.scores`);
+* table: compound columns and the DataFrame (`Pipeline.table` minus the scores).
 
 Usage::
 
-    python benchmarks/bench_image.py [--repeats 200] [--threads N]
+    python benchmarks/bench_image.py [--repeats 200] [--threads N] [--min-face PX]
 """
 
 from __future__ import annotations
@@ -38,6 +50,9 @@ def main() -> None:
     from mediapipe.tasks.python.core.base_options import BaseOptions
 
     import fau
+    from fau.io import load_image
+    from fau.landmarks.blazeface import weighted_nms
+    from fau.pipeline import mesh_features
     from fau.resources import model_path
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -45,6 +60,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None,
                     help="Detector(num_threads=...); default None = the library default")
     ap.add_argument("--model", default="ferplus")
+    ap.add_argument("--min-face", type=float, default=None,
+                    help="backend min_face (px); default: the library default")
     args = ap.parse_args()
     img = frame640()
     opts = vision.FaceLandmarkerOptions(
@@ -52,26 +69,84 @@ def main() -> None:
         output_face_blendshapes=True, output_facial_transformation_matrixes=True, num_faces=1,
     )
     mp_img = mp.Image(image_format=mp.ImageFormat.SRGB, data=img)
-    timings: dict[str, list[float]] = {"bare": [], "fau": [], "fau_noexpr": []}
+
+    def make(model):
+        if args.min_face is None:
+            return fau.Detector(expression_model=model, num_threads=args.threads)
+        from fau.landmarks.mediapipe import MediaPipeBackend
+
+        backend = MediaPipeBackend(min_face=args.min_face, num_threads=args.threads or 1)
+        return fau.Detector(expression_model=model, num_threads=args.threads, backend=backend)
+
     with vision.FaceLandmarker.create_from_options(opts) as bare, \
-            fau.Detector(expression_model=args.model, num_threads=args.threads) as det, \
-            fau.Detector(expression_model=None, num_threads=args.threads) as det0:
+            make(args.model) as det, make(None) as det0:
+        backend, pipe = det.backend, det.pipeline
+        fd = backend.detector
+        views = fd.views(*img.shape[:2])
+        rgb, faces = det.meshes(img)
+        assert len(faces) == 1
+        roi = backend.detector.detect(img)[0].roi()
+
+        stages: dict[str, callable] = {
+            "bare": lambda: bare.detect(mp_img),
+            "fau": lambda: det.detect_image(img),
+            "fau_noexpr": lambda: det0.detect_image(img),
+            "load_image": lambda: load_image(img),
+        }
+        for i, v in enumerate(views):
+            stages[f"view{i}"] = (lambda v=v: fd.run_views(img, [v]))
+        raw = fd.run_views(img, views)
+        stages["nms"] = lambda: weighted_nms(raw, fd.spec.nms_iou)
+        stages["landmarks"] = lambda: backend.mesh_in_roi(img, roi)
+        stages["blendshapes"] = lambda: backend.blendshapes(faces[0].landmarks)
+        stages["mesh_features"] = lambda: mesh_features(faces)
+        blocks = pipe.features(rgb, faces)
+        if pipe.appearance is not None:
+            stages["appearance"] = lambda: pipe.appearance_logits(pipe.patches(rgb, faces))
+        stages["scores"] = lambda: pipe.scores(blocks)
+        stages["table"] = lambda: pipe.table(blocks)
         for _ in range(10):  # warm-up
-            bare.detect(mp_img), det.detect_image(img), det0.detect_image(img)
+            for f in stages.values():
+                f()
+        timings: dict[str, list[float]] = {k: [] for k in stages}
         for _ in range(args.repeats):
-            t = time.perf_counter(); bare.detect(mp_img); timings["bare"].append(time.perf_counter() - t)
-            t = time.perf_counter(); df = det.detect_image(img); timings["fau"].append(time.perf_counter() - t)
-            t = time.perf_counter(); det0.detect_image(img); timings["fau_noexpr"].append(time.perf_counter() - t)
-        assert len(df) == 1
+            for k, f in stages.items():
+                t = time.perf_counter()
+                f()
+                timings[k].append(time.perf_counter() - t)
+        load = os.getloadavg()
     med = {k: 1000 * statistics.median(v) for k, v in timings.items()}
+    med["table"] -= med["scores"]  # Pipeline.table calls scores
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.2f}; repeats {args.repeats}; fau threads {args.threads}")
+          f"load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min) at the end; "
+          f"repeats {args.repeats}; fau threads {args.threads}; min_face {fd.min_face:g} px")
     print()
     print("| system | median ms / call | ratio to bare |")
     print("|---|---:|---:|")
     print(f"| bare MediaPipe FaceLandmarker (Tasks, IMAGE mode) | {med['bare']:.2f} | 1.00 |")
-    print(f"| fau `detect_image` ({args.model}, DataFrame included) | {med['fau']:.2f} | {med['fau'] / med['bare']:.2f} |")
-    print(f"| fau `detect_image` (expression_model=None) | {med['fau_noexpr']:.2f} | {med['fau_noexpr'] / med['bare']:.2f} |")
+    print(f"| fau `detect_image` ({args.model}, DataFrame included) | {med['fau']:.2f} | "
+          f"{med['fau'] / med['bare']:.2f} |")
+    print(f"| fau `detect_image` (expression_model=None) | {med['fau_noexpr']:.2f} | "
+          f"{med['fau_noexpr'] / med['bare']:.2f} |")
+    print()
+    print("| stage of fau's call | median ms | share of bare |")
+    print("|---|---:|---:|")
+    names = {"load_image": "load_image (validate, convert)", "nms": "weighted NMS",
+             "landmarks": "landmark model (crop + run), 1 face",
+             "blendshapes": "blendshape model, 1 face",
+             "mesh_features": "mesh features (AUs, pose, shape)",
+             "appearance": "appearance CNN (patch + run)",
+             "scores": "expression model (XGBoost predict_proba)",
+             "table": "compound columns + DataFrame"}
+    for i, v in enumerate(views):
+        names[f"view{i}"] = (f"detector view {i}: {v.width}×{v.height} input, "
+                             f"scale {v.scale:.3f} (faces ≥ {v.smallest_face:.0f} px)")
+    total = 0.0
+    for k, label in names.items():
+        if k in med:
+            total += med[k]
+            print(f"| {label} | {med[k]:.2f} | {med[k] / med['bare']:.2f} |")
+    print(f"| sum of stages | {total:.2f} | {total / med['bare']:.2f} |")
 
 
 if __name__ == "__main__":
