@@ -28,14 +28,14 @@ MAX_SIDE = 20_000
 #: header before decoding.
 MAX_PIXELS = 100_000_000
 
-#: Largest accepted video frame (pixels): 4096×4096 = 16.8 MP, which holds every 4K
-#: format (UHD 3840×2160, DCI 4096×2160) in either orientation. Lower than `MAX_PIXELS`
-#: because a video decoder keeps many frames alive at once (reference frames, one per
-#: FFmpeg frame thread, fau's queue of `fau.video.analyse.QUEUE_FRAMES` RGB frames): at
-#: 8K (33 MP, 100 MB per RGB frame) that is over 2 GB. Checked from the stream header
-#: before decoding, and given to FFmpeg (``max_pixels``) so no larger frame is allocated
-#: even when a header lies or the size changes mid-stream.
-MAX_VIDEO_PIXELS = 4096 * 4096
+#: Largest accepted video frame (pixels): 4096×2160 = 8.8 MP, DCI 4K, which holds UHD
+#: 4K (3840×2160) in either orientation. Lower than `MAX_PIXELS` because a video keeps
+#: many frames alive at once (reference frames, one per FFmpeg frame thread, fau's
+#: queue of `fau.video.detect.QUEUE_FRAMES` RGB frames): ``fau video`` peaked at
+#: 1.30 GB on a 4096×2160 clip and 1.63 GB on 4096×4096 (docs/reliability.md). Checked
+#: from the stream header before decoding, and given to FFmpeg (``max_pixels``) so no
+#: larger frame is allocated even when a header lies or the size changes mid-stream.
+MAX_VIDEO_PIXELS = 4096 * 2160
 
 #: Highest frame rate (frames per second) a duration limit allows for: a video limited
 #: to ``max_duration_s`` may decode at most ``max_duration_s * MAX_FRAME_RATE`` frames

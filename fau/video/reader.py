@@ -295,7 +295,7 @@ def check_limits(info: VideoInfo, *, max_pixels: int = MAX_VIDEO_PIXELS,
     if w * h > max_pixels:
         raise FauError(
             f"{info.path!r}: the video is {w}×{h} px ({w * h:,} pixels per frame); fau "
-            f"accepts at most {max_pixels:,} pixels per frame (e.g. 4096×4096); scale it "
+            f"accepts at most {max_pixels:,} pixels per frame (e.g. 4096×2160); scale it "
             "down first (ffmpeg -i in.mp4 -vf scale=-2:2160 out.mp4)"
         )
     if max_duration_s is not None and info.duration is not None:
