@@ -1,9 +1,13 @@
-"""HTML report: self-contained, charts per track, segments, events, notice."""
+"""HTML report: self-contained, the three overview sections, crops from the video, quality,
+units, long videos, no overwrite, deterministic charts, short functions."""
 
 from __future__ import annotations
 
+import ast
+import base64
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,68 +16,183 @@ import pytest
 import fau
 from fau import FauError
 from fau.report import RESPONSIBLE_USE, render_report, write_report
-from fau.report.svg import MAX_POINTS, Band, Line, Marker, downsample, line_chart
-from fau.video import add_temporal, find_events, read_segments, summarize_segments
+from fau.report.frames import frames_at
+from fau.report.svg import figure_svg, report_style
+from fau.video import add_temporal, find_events, iter_frames, read_segments, summarize_segments
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIP = ROOT / "tests/data/cremad/1001_DFA_HAP_XX.flv"
 
 
-def table(n=600, tracks=2, expressions=True):
-    rng = np.random.default_rng(0)
+def table(n=600, tracks=2, expressions=True, fps=30.0, path="/x/clip.mp4", t=None, seed=0,
+          smile=(5.0, 7.0), blink=(3.0, 3.2)):
+    """A synthetic detect_video table: AU12 rises during ``smile``, a blink during ``blink`` (s)."""
+    rng = np.random.default_rng(seed)
     parts = []
-    t = np.arange(n) / 30
+    t = np.arange(n) / fps if t is None else np.asarray(t, dtype=float)
+    n = len(t)
     for tid in range(tracks):
         d = {"frame": np.arange(n), "timestamp": t, "track_id": tid, "face": tid,
              "face_x": 10.0 + 200 * tid, "face_y": 20.0, "face_w": 100.0, "face_h": 120.0,
-             "face_score": 0.99}
+             "face_score": 0.99, "yaw": 2.0, "pitch": 1.0, "roll": 0.5}
         for a in fau.AU_NAMES:
             d[a] = rng.normal(0.02, 0.003, n)
-        d["AU12"] = d["AU12"] + 0.15 * ((t > 5) & (t < 7))
+        d["AU12"] = d["AU12"] + 0.15 * ((t > smile[0]) & (t < smile[1]))
+        d["AU45"] = d["AU45"] + 0.9 * ((t > blink[0]) & (t < blink[1]))
         p = rng.dirichlet(np.ones(8), n) if expressions else np.full((n, 8), np.nan)
         for j, e in enumerate(fau.EXPRESSIONS):
             d[e] = p[:, j]
         parts.append(pd.DataFrame(d))
     df = add_temporal(pd.concat(parts, ignore_index=True))
-    df.attrs.update(video={"path": "/x/clip.mp4", "width": 640, "height": 480, "codec": "h264",
-                           "format": "mp4", "duration": 20.0},
+    df.attrs.update(video={"path": str(path), "width": 480, "height": 360, "codec": "h264",
+                           "format": "mp4", "duration": float(t.max()) + 1 / fps, "fps": fps},
                     decoded_frames=n, analysed_frames=n, fps=None, truncated=False)
     return df
 
 
-def test_report_is_self_contained_with_all_parts():
+def sections(html: str) -> dict[str, str]:
+    return {m[1]: m[2] for m in re.finditer(r'<section id="([^"]+)">(.*?)</section>', html, re.S)}
+
+
+def test_report_is_self_contained_with_the_overview_sections():
     df = table()
-    seg = read_segments([(0, 4, "intro <b>"), (4, 20, "question 2")])
+    seg = read_segments([(0, 4, "intro <b>"), (4, 10, "question 2"), (10, 20, "question 3")])
     ev = find_events(df)
     html = render_report(df, events=ev, segments=seg, summary=summarize_segments(df, seg, ev),
-                         model="ferplus")
-    assert html.startswith("<!DOCTYPE html>")
+                         model="ferplus", video=False)
+    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
     assert RESPONSIBLE_USE in html and "Barrett" in html and "Art. 5(1)(f)" in html
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # nothing loaded
-    assert "<script" not in html
-    assert "Track 0" in html and "Track 1" in html
-    svgs = re.findall(r"<svg.*?</svg>", html, re.S)
-    assert len(svgs) == 2 * 4  # expression + 3 AU groups per track
-    for s in svgs:
+    assert "<script" not in html and "<link" not in html
+    parts = sections(html)
+    for sid in ("summary-heatmap", "keyframes", "quality", "track-0", "track-1", "tables"):
+        assert sid in parts, sid
+    assert "<svg" in parts["summary-heatmap"] and "<svg" in parts["quality"]
+    assert "without the video file" in parts["keyframes"]  # video=False: a note, no crops
+    for s in re.findall(r"<svg.*?</svg>", html, re.S):
         ET.fromstring(s)  # well-formed
     assert "intro &lt;b&gt;" in html and "intro <b>" not in html  # escaped
-    assert "question 2" in html and "AU12" in html
-    assert html.count("<tr>") > 10
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))  # per-chart hash salt: no clashes between inlined SVGs
+    assert set(re.findall(r"url\(#([^)]+)\)", html)) <= set(ids)
+
+
+def test_heatmap_cells_are_the_segment_means_with_hover_values():
+    df = table(tracks=1)
+    seg = read_segments([(0, 5, "q1"), (5, 7, "q2"), (7, 20, "q1")])
+    summary = summarize_segments(df, seg)
+    html = render_report(df, segments=seg, summary=summary, video=False)
+    heat = sections(html)["summary-heatmap"]
+    # labels repeat: a "by label" heatmap (q1 pooled, frame-weighted) plus every segment
+    assert "Track 0, by label" in heat and "Track 0: every segment" in heat
+    rows = summary[summary["label"] == "q1"]
+    pooled = float(np.average(rows["AU12_mean"], weights=rows["frames"]))
+    assert f"q1 · AU12: {pooled:+.3f} IOD" in heat
+    q2 = float(summary.loc[summary["label"] == "q2", "AU12_mean"].iloc[0])
+    assert q2 > 0.1 and f"q2 · AU12: {q2:+.3f} IOD" in heat
+    assert "AU45: " in heat and "neutral eye openings" in heat  # AU45's own unit and scale
+
+
+def test_without_segments_the_heatmap_uses_time_bins():
+    html = render_report(table(n=1800, tracks=1), video=False)  # 60 s
+    heat = sections(html)["summary-heatmap"]
+    assert "No segments were given" in heat and "2 s bins" in heat
+    assert "0 s–2 s · AU12" in heat
+
+
+def test_keyframes_are_crops_of_the_video_at_the_event_times():
+    times = [vf.timestamp for vf in iter_frames(CLIP)]
+    df = table(tracks=1, t=times, path=CLIP, smile=(1.0, 1.5), blink=(0.3, 0.5))
+    html = render_report(df, model="ferplus")
+    kf = sections(html)["keyframes"]
+    imgs = re.findall(r'<img src="data:image/jpeg;base64,([^"]+)"', kf)
+    assert 2 <= len(imgs) <= 1 + 8 + 3
+    for b64 in imgs:
+        assert base64.b64decode(b64)[:2] == b"\xff\xd8"  # JPEG
+        assert len(b64) < 20_000  # small
+    assert "neutral baseline frame" in kf
+    assert "AU45 +" in kf and "neutral eye openings" in kf  # the blink, in its unit
+    assert "AU12 +" in kf and " IOD" in kf
+
+
+def test_keyframes_degrade_gracefully_without_the_video(tmp_path):
+    df = table(tracks=1, path=tmp_path / "gone.mp4")
+    html = render_report(df)
+    kf = sections(html)["keyframes"]
+    assert "<img" not in kf and "not available" in kf and "gone.mp4" in kf
+
+
+def test_frames_at_seeks_to_the_frames_the_analysis_saw(tmp_path):
+    import av
+
+    path = tmp_path / "gop.mp4"
+    with av.open(str(path), "w") as out:  # 6 s, a keyframe every 1 s
+        st = out.add_stream("libx264", rate=30, options={"g": "30", "preset": "ultrafast"})
+        st.width, st.height, st.pix_fmt = 64, 48, "yuv420p"
+        for i in range(180):
+            img = np.zeros((48, 64, 3), np.uint8)
+            img[:, : i % 64] = 255 - i
+            vf = av.VideoFrame.from_ndarray(img, format="rgb24")
+            vf.pts = i
+            for pkt in st.encode(vf):
+                out.mux(pkt)
+        for pkt in st.encode():
+            out.mux(pkt)
+    ref = {vf.timestamp: vf.rgb for vf in iter_frames(path)}
+    want = [list(ref)[i] for i in (170, 3, 95, 96, 40)] + [99.0]
+    got = frames_at(path, want)
+    assert set(got) == set(want[:-1])  # 99 s is not in the file
+    for t in want[:-1]:
+        assert np.array_equal(got[t], ref[t])
+    assert frames_at(path, want, scan=True).keys() == got.keys()
+    with pytest.raises(FauError):
+        frames_at(tmp_path / "missing.mp4", [1.0])
+
+
+def test_quality_marks_missing_faces_small_faces_and_decode_gaps():
+    df = table(n=1800, tracks=1)  # 60 s at 30 fps
+    t = df["timestamp"].to_numpy()
+    df = df[(t < 20) | (t > 30)].copy()  # no face for 10 s
+    df.loc[df["timestamp"] > 50, "face_w"] = 30.0  # a small face at the end
+    df.attrs["decode"] = {"gaps": [[40.0, 42.0]], "decode_errors": 3, "gap_count": 1,
+                          "gap_seconds": 2.0}
+    html = render_report(df, video=False)
+    q = sections(html)["quality"]
+    m = re.search(r"\(([\d:. s]+) of 1:00, (\d+)%\)", q)
+    assert m and 35 <= int(m[2]) <= 45, m  # 10 s no face + 2 s gap + 10 s small face
+    assert "decode errors: 3" in q and "1 gap(s) in time" in q
+    assert "untrusted 20" in q  # hover text of the stretch with no face
+
+
+def test_every_unit_is_right_in_the_timelines():
+    html = render_report(table(tracks=1), video=False)
+    tl = sections(html)["track-0"]
+    assert "AU45 (neutral eye openings" in tl and "eye op." in tl
+    assert "AU12 (IOD" in tl
+    assert "AU45 +" in tl and "neutral eye openings at" in tl  # event hover text
+
+
+def test_an_hour_long_report_stays_small_and_readable():
+    n = 3600 * 5  # one hour at fps=5, two faces side by side
+    df = table(n=n, fps=5.0)
+    df.attrs["fps"] = 5.0
+    html = render_report(df, video=False)
+    assert len(html) < 4_000_000
+    tl = sections(html)["track-0"]
+    # min–max bands per time bin: at most a few hundred points per line, never 18,000
+    longest = max(len(d.split()) for d in re.findall(r'<path d="([^"]*)"', tl))
+    assert longest < 3000
+    heat = sections(html)["summary-heatmap"]
+    assert "2:00 bins" in heat  # 30 rows
 
 
 def test_report_without_expression_model_and_without_faces():
     df = table(expressions=False)
-    html = render_report(df)
-    assert "No expression model" in html
-    assert len(re.findall(r"<svg", html)) == 2 * 3
+    html = render_report(df, video=False)
+    assert "expression (probability)" not in html
     empty = df.iloc[0:0]
-    html = render_report(empty)
-    assert "No face was found" in html
-
-
-def test_long_series_are_downsampled():
-    x = np.arange(100_000) / 30
-    xs, ys, k = downsample(x, np.sin(x))
-    assert len(xs) <= MAX_POINTS + 1 and k > 1
-    svg = line_chart([Line("a", x, np.sin(x))], title="t", y_label="y")
-    assert "mean of" in svg and len(svg) < 200_000
+    html = render_report(empty, video=False)
+    assert "No face was found" in html and 'id="quality"' in html
 
 
 def test_write_report_never_overwrites(tmp_path):
@@ -88,43 +207,33 @@ def test_write_report_never_overwrites(tmp_path):
         write_report(tmp_path / "r.txt", "x")
 
 
-def test_every_track_has_matplotlib_svg_charts_and_the_notice():
-    df = table(tracks=3)
-    seg = read_segments([(0, 4, "intro"), (4, 20, "rest")])
-    html = render_report(df, segments=seg, model="ferplus")
-    head, *tracks = re.split(r"<h2>Track \d+</h2>", html)
-    assert f'<div class="notice"><b>Responsible use.</b> {RESPONSIBLE_USE}</div>' in head
-    assert "<svg" not in head and len(tracks) == 3
-    for part in tracks:
-        svgs = re.findall(r"<svg.*?</svg>", part, re.S)
-        assert len(svgs) == 4  # expression + upper face + lower face + eye closure
-        for s in svgs:
-            root = ET.fromstring(s)
-            assert root.get("viewBox") == "0 0 900 240" and root.get("width") == "100%"
-            assert root.find(".//{http://www.w3.org/2000/svg}path") is not None
-            assert "<text" in s  # svg.fonttype none: labels stay text
-        assert "<title>happiness</title>" in svgs[0] and "<title>intro</title>" in svgs[0]
-    ids = re.findall(r'\sid="([^"]+)"', html)
-    assert len(ids) == len(set(ids))  # per-chart hash salt: no clashes between inlined SVGs
-    assert set(re.findall(r"url\(#([^)]+)\)", html)) <= set(ids)
-
-
-def test_chart_is_deterministic_and_leaves_matplotlib_state_alone():
+def test_charts_are_deterministic_and_leave_matplotlib_state_alone():
     import matplotlib
 
-    x = np.arange(900) / 30
-    x = np.concatenate([x, x[-1] + 10 + x])  # a 10 s gap: the line breaks there
+    import fau.plot
+
+    df = table(tracks=1)
     before = dict(matplotlib.rcParams)
-    args = ([Line("a", x, np.sin(x)), Line("b <i>", x, np.cos(x), "#E69F00")],)
-    kw = dict(title="t", y_label="y", markers=[Marker(3.0, 0.5, "peak & more")],
-              bands=[Band(1, 2, "seg $5 or $6_x")], zero_line=True)
-    a, b = line_chart(*args, **kw), line_chart(*args, **kw)
+
+    def svg(chart_id):
+        tips = {}
+        with report_style():
+            fig = fau.plot.timeline(df, segments=[(0, 5, "a $5 or $6_x")], tooltips=tips)
+            return figure_svg(fig, chart_id=chart_id, title="t", tooltips=tips)
+
+    a, b = svg("x"), svg("x")
     assert a == b
     assert dict(matplotlib.rcParams) == before
-    assert "<title>peak &amp; more</title>" in a and "b &lt;i&gt;" in a
-    assert "seg $5 or $6_x" in a  # labels are not parsed as TeX
-    path = re.search(r'<title>a</title>\s*<path d="([^"]*)"', a)[1]
-    assert path.count("M") == 2  # broken at the gap
+    assert "a $5 or $6_x" in a  # labels are not parsed as TeX
     assert "Date" not in a and "<?xml" not in a and "<metadata" not in a
-    assert line_chart(*args, **kw, chart_id="other") != a  # ids salted per chart
-    ET.fromstring(re.search(r"<svg.*</svg>", a, re.S)[0])
+    assert svg("other") != a  # ids salted per chart
+    root = ET.fromstring(a)
+    assert root.get("width") == "100%"
+
+
+def test_no_function_in_the_report_and_plot_code_is_over_120_lines():
+    for path in [*(ROOT / "fau/report").glob("*.py"), *(ROOT / "fau/plot").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                assert length <= 120, f"{path.name}:{node.name} is {length} lines"

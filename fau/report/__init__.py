@@ -1,6 +1,5 @@
-"""Self-contained HTML reports of video analyses (inline SVG charts drawn by matplotlib)."""
+"""Self-contained HTML reports of video analyses (charts by `fau.plot`, inlined as SVG)."""
 
-from .html import AU_GROUPS, RESPONSIBLE_USE, render_report, write_report
-from .svg import line_chart
+from .html import MAX_EVENT_ROWS, RESPONSIBLE_USE, render_report, write_report
 
-__all__ = ["render_report", "write_report", "line_chart", "RESPONSIBLE_USE", "AU_GROUPS"]
+__all__ = ["render_report", "write_report", "RESPONSIBLE_USE", "MAX_EVENT_ROWS"]

@@ -1,0 +1,71 @@
+"""Shared look of fau's figures: palette, time axis, figure sizes (matplotlib Figure API).
+
+Figures are built with ``matplotlib.figure.Figure`` directly — never pyplot — so nothing
+touches matplotlib's global figure manager or needs a GUI backend; in a notebook a returned
+Figure displays itself. Sizes are given in pixels at `DPI`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MultipleLocator
+
+__all__ = ["PALETTE", "DPI", "new_figure", "format_time", "time_axis", "label_colors",
+           "DIVERGING"]
+
+#: Pixels per inch of fau's figures (72: one SVG user unit per pixel).
+DPI = 72
+#: Colour-blind-safe categorical palette (Okabe & Ito 2008), then extra distinct colours.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9",
+           "#F0E442", "#000000", "#999999", "#7F3C8D", "#11A579", "#3969AC")
+#: Diverging colour map for baseline-relative values (blue below, red above; matplotlib's
+#: ColorBrewer "RdBu" reversed, Harrower & Brewer 2003).
+DIVERGING = "RdBu_r"
+#: Candidate tick steps of a time axis (s): 1 s … 2 h.
+_TIME_STEPS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
+
+
+def new_figure(width_px: float, height_px: float) -> Figure:
+    """An empty Figure of the given size in pixels (`DPI`), not registered with pyplot."""
+    return Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI)
+
+
+def format_time(s: float, step: float = 1.0) -> str:
+    """Seconds as ``"42 s"``, ``"3:05"`` or ``"1:02:05"`` (decimals when ``step`` < 1 s)."""
+    if not np.isfinite(s):
+        return "?"
+    sign = "−" if s < 0 else ""
+    s = abs(float(s))
+    dec = 1 if step < 1 else 0
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    sec_txt = f"{sec:0{3 + dec if dec else 2}.{dec}f}"
+    if h:
+        return f"{sign}{int(h)}:{int(m):02d}:{sec_txt}"
+    if m:
+        return f"{sign}{int(m)}:{sec_txt}"
+    return f"{sign}{s:.{dec}f} s"
+
+
+def time_axis(ax, t_range: tuple[float, float], *, max_ticks: int = 10,
+              labels: bool = True) -> None:
+    """Ticks at a round step (1 s … 2 h) with clock labels, on ``ax``'s x axis."""
+    span = max(t_range[1] - t_range[0], 1e-9)
+    step = next((s for s in _TIME_STEPS if span / s <= max_ticks), _TIME_STEPS[-1])
+    ax.xaxis.set_major_locator(MultipleLocator(step))
+    if labels:
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_time(v, step)))
+    else:
+        ax.tick_params(axis="x", labelbottom=False)
+    ax.set_xlim(*t_range)
+
+
+def label_colors(labels) -> dict[str, str]:
+    """A colour per distinct label (first appearance order): the palette while it lasts,
+    grey beyond it."""
+    out: dict[str, str] = {}
+    for lab in labels:
+        if lab not in out:
+            out[lab] = PALETTE[len(out)] if len(out) < len(PALETTE) else "#BBBBBB"
+    return out
