@@ -1,8 +1,10 @@
 """End-to-end test of the live page in headless Debian Chromium, driven by Playwright.
 
 Chromium's fake camera plays a y4m made from the CREMA-D happy clip; the page sends
-frames over the WebSocket and must draw a face box, AU bars, latency and (with the
-expression model) show ``happiness`` as the leading expression.
+frames over the WebSocket and must draw a face box, per-person AU bars relative to the
+person's neutral baseline (the values the server sent), latency and (with the expression
+model) show ``happiness`` as the leading expression. A clip of two faces side by side
+gets two sets of bars; ``/docs`` and ``/redoc`` render the API with the internet cut off.
 
 Needs ``/usr/bin/chromium`` (Debian package ``chromium``) and ``pip install playwright``;
 ``bash .ci/browser.sh`` installs both. Playwright never downloads a browser here.
@@ -12,6 +14,7 @@ Set ``FAU_SCREENSHOT=docs/screenshot-live.png`` to save the page's screenshot.
 from __future__ import annotations
 
 import collections
+import json
 import os
 import shutil
 import socket
@@ -50,15 +53,26 @@ def _model_available(name: str = "ferplus") -> bool:
 MODEL = next((m for m in ("ferplus", "fer2013") if _model_available(m)), None)
 
 
-def write_y4m(src: Path, dst: Path, *, repeat: int = 1) -> int:
-    """Decode ``src`` with PyAV and write it as a YUV4MPEG2 (4:2:0) file; returns frames."""
+def write_y4m(src: Path, dst: Path, *, repeat: int = 1, side_by_side: bool = False) -> int:
+    """Decode ``src`` with PyAV and write it as a YUV4MPEG2 (4:2:0) file; returns frames.
+
+    ``side_by_side`` puts the clip next to its mirror image (two faces, 960×360).
+    """
     import av
 
     n = 0
     with av.open(str(src)) as c, open(dst, "wb") as out:
         s = c.streams.video[0]
         rate = s.average_rate or 30
-        frames = [f.reformat(format="yuv420p").to_ndarray() for f in c.decode(s)]
+        if side_by_side:
+            frames = []
+            for f in c.decode(s):
+                rgb = f.to_ndarray(format="rgb24")
+                two = np.ascontiguousarray(np.hstack([rgb, rgb[:, ::-1]]))
+                frames.append(av.VideoFrame.from_ndarray(two, format="rgb24")
+                              .reformat(format="yuv420p").to_ndarray())
+        else:
+            frames = [f.reformat(format="yuv420p").to_ndarray() for f in c.decode(s)]
         h = frames[0].shape[0] * 2 // 3
         w = frames[0].shape[1]
         out.write(f"YUV4MPEG2 W{w} H{h} F{rate.numerator}:{rate.denominator} Ip A1:1 C420jpeg\n".encode())
@@ -74,6 +88,13 @@ def write_y4m(src: Path, dst: Path, *, repeat: int = 1) -> int:
 def y4m(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("cam") / "hap.y4m"
     assert write_y4m(CLIP, path) > 50
+    return path
+
+
+@pytest.fixture(scope="module")
+def y4m_two(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("cam") / "hap2.y4m"
+    assert write_y4m(CLIP, path, side_by_side=True) > 50
     return path
 
 
@@ -123,8 +144,63 @@ def open_page(pw, y4m: Path, url: str, query: str = "?autostart=1"):
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.received = {}  # seq -> the stream's result messages, as the page got them
+
+    def on_socket(ws) -> None:
+        def frame(payload) -> None:
+            msg = json.loads(payload)
+            if msg.get("type") == "result":
+                page.received[msg["seq"]] = msg
+
+        ws.on("framereceived", frame)
+
+    page.on("websocket", on_socket)
     page.goto(url + "/" + query)
     return browser, page, errors
+
+
+#: AU bars of every person's card in one page call: {track: {"baseline", "seq", "aus"}}.
+CARDS_JS = """() => {
+    const out = {};
+    document.querySelectorAll('#faces .face-card').forEach((c) => {
+        const aus = {};
+        c.querySelectorAll('.au-bars .bar').forEach((b) => { aus[b.dataset.key] = Number(b.dataset.value); });
+        out[c.dataset.track] = {baseline: c.dataset.baseline, aus: aus};
+    });
+    return {seq: Number(document.body.dataset.liveSeq || 0), cards: out}; }"""
+
+
+def wait_baselines(page, n_people: int, timeout: float = 60.0) -> dict:
+    """Poll until ``n_people`` cards show baseline-relative bars; the page's snapshot."""
+    deadline = time.monotonic() + timeout
+    while True:
+        snap = page.evaluate(CARDS_JS)
+        ready = [c for c in snap["cards"].values() if c["baseline"] == "ready" and c["aus"]]
+        if len(ready) >= n_people and snap["seq"] in page.received:
+            return snap
+        assert time.monotonic() < deadline, f"no baseline-relative bars after {timeout} s: {snap}"
+        page.wait_for_timeout(100)
+
+
+def check_baseline_bars(page, n_people: int = 1) -> None:
+    """The bars show each person's change from their own neutral face: exactly the
+    server's ``aus_rel`` of the frame on screen, which differs from the raw AUs by the
+    person's resting offsets (the raw AUs measure from MediaPipe's canonical face)."""
+    snap = wait_baselines(page, n_people)
+    msg = page.received[snap["seq"]]
+    faces = {str(f["track_id"]): f for f in msg["faces"]}
+    assert len(snap["cards"]) == len(faces) >= n_people, (snap, list(faces))
+    for track, card in snap["cards"].items():
+        f = faces[track]
+        assert f["aus_rel"] is not None
+        for au, shown in card["aus"].items():
+            assert shown == pytest.approx(f["aus_rel"][au], abs=1e-9), (track, au)
+        rel = np.array([abs(f["aus_rel"][au]) for au in card["aus"]])
+        raw = np.array([abs(f["aus"][au]) for au in card["aus"]])
+        offsets = np.array([abs(f["aus"][au] - f["aus_rel"][au]) for au in card["aus"]])
+        assert offsets.max() > 0.02, "the bars show raw values, not the change from neutral"
+        assert np.median(rel) < np.median(raw), (dict(zip(card["aus"], rel)), dict(zip(card["aus"], raw)))
+
 
 
 def watch(page, seconds: float) -> collections.Counter:
@@ -150,7 +226,7 @@ def check_live(page, errors: list[str]) -> None:
     # the actor's face (~95×120 px of 480×360) is well inside the frame
     assert video["x"] <= box["x"] and box["x"] + box["width"] <= video["x"] + video["width"] + 1
     assert 0.1 < box["width"] / video["width"] < 0.5
-    assert page.locator("#au-bars .bar").count() >= 17
+    page.wait_for_selector("#faces .face-card", timeout=60_000)
     # (polled from Python: the page's CSP forbids the eval that wait_for_function uses)
     deadline = time.monotonic() + 60
     while int(page.evaluate("document.body.dataset.liveFrames || '0'")) < 10:
@@ -206,6 +282,8 @@ def test_live_page_shows_face_box_and_aus(y4m, tmp_path):
         try:
             check_live(page, errors)
             assert page.text_content("#leading-expression") == "n/a"
+            check_baseline_bars(page)
+            assert page.locator("#faces .face-card .au-bars .bar").count() >= 17
             screenshot(page)
             check_uploads(page)
         finally:
@@ -237,13 +315,68 @@ def test_live_page_happiness_leads(y4m, tmp_path):
         browser, page, errors = open_page(pw, y4m, srv.url)
         try:
             check_live(page, errors)
+            check_baseline_bars(page)
             seen = watch(page, 6.0)  # three loops of the 1.9 s clip
             top, count = seen.most_common(1)[0]
             assert top == "happiness", seen
             assert count / sum(seen.values()) > 0.5, seen
-            bars = page.locator("#expr-bars span:not(.num)").all_text_contents()
+            bars = page.locator("#faces .face-card .expr-bars span:not(.num)").all_text_contents()
             assert bars and bars[0] in seen  # bars are sorted, the leader first
             screenshot(page)
+        finally:
+            browser.close()
+
+
+def test_every_face_gets_its_own_bars(y4m_two, tmp_path):
+    """Two people in view: two tracks, two cards, each relative to its own neutral face."""
+    settings = Settings(data_dir=tmp_path / "data", expression_model=None, analysis_threads=2)
+    with Server(settings) as srv, sync_playwright() as pw:
+        browser, page, errors = open_page(pw, y4m_two, srv.url)
+        try:
+            page.wait_for_selector("#overlay .face-box", timeout=60_000)
+            check_baseline_bars(page, n_people=2)
+            assert page.locator("#overlay .face-box").count() == 2
+            tracks = page.evaluate("Array.from(document.querySelectorAll('#faces .face-card'))"
+                                   ".map((c) => c.dataset.track)")
+            assert len(set(tracks)) == 2, tracks
+            assert page.text_content("#faces-count") == "2"
+            assert not [e for e in errors if "favicon" not in e], errors
+        finally:
+            browser.close()
+
+
+def test_api_docs_render_offline(tmp_path):
+    """/docs (Swagger UI) and /redoc list the operations with every non-loopback request
+    blocked: their scripts come from the server, not a CDN."""
+    settings = Settings(data_dir=tmp_path / "data", expression_model=None, analysis_threads=1)
+    with Server(settings) as srv, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            outside: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+            def only_loopback(route) -> None:
+                if route.request.url.startswith(srv.url) or route.request.url.startswith("blob:"):
+                    route.continue_()
+                else:
+                    outside.append(route.request.url)
+                    route.abort()
+
+            page.route("**/*", only_loopback)
+            page.goto(srv.url + "/docs")
+            page.wait_for_selector(".opblock", timeout=30_000)
+            paths = page.locator(".opblock-summary-path").all_text_contents()
+            for p in ("/v1/images", "/v1/videos", "/v1/jobs", "/v1/jobs/{job_id}/results", "/v1/info"):
+                assert any(p == x.replace("\u200b", "").strip() for x in paths), (p, paths)
+            page.goto(srv.url + "/redoc")
+            page.wait_for_selector("text=Analyse one image", timeout=30_000)
+            assert page.locator("text=Queue a video for analysis").count() >= 1
+            assert not outside, outside
+            assert not [e for e in errors if "favicon" not in e], errors
         finally:
             browser.close()
 

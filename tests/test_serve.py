@@ -226,6 +226,18 @@ def test_page_and_notice(client):
     assert set(info["aus"]) == set(AU_NAMES)
 
 
+def test_api_docs_are_served_offline(client):
+    for page, asset in (("/docs", "/static/vendor/swagger-ui-bundle.js"),
+                        ("/redoc", "/static/vendor/redoc.standalone.js")):
+        r = client.get(page)
+        assert r.status_code == 200 and asset in r.text, page
+        assert "cdn" not in r.text.lower() and "https://" not in r.text
+        assert "script-src 'self'" in r.headers["content-security-policy"]
+        js = client.get(asset)
+        assert js.status_code == 200 and len(js.content) > 100_000
+    assert client.get("/static/docs.js").status_code == 200
+
+
 def test_openapi_documents_everything(client):
     spec = client.get("/openapi.json").json()
     paths = spec["paths"]
@@ -345,6 +357,15 @@ def test_video_job_lifecycle(client):
     assert_error(client.get(f"/v1/jobs/{job_id}/results", params={"format": "xml"}), 422, "invalid_request")
     listed = client.get("/v1/jobs").json()
     assert job_id in [j["id"] for j in listed["jobs"]]
+    # every file the job wrote is a download link; the upload is not among them
+    downloads = job["downloads"]
+    assert {"results.parquet", "events.parquet", "segments.parquet", "segments.csv"} <= set(downloads)
+    assert not any(name.startswith("input") for name in downloads)
+    for name, url in downloads.items():
+        got = client.get(url)
+        assert got.status_code == 200 and got.content == (folder / name).read_bytes(), name
+    assert_error(client.get(f"/v1/jobs/{job_id}/files/input.flv"), 404, "not_found")
+    assert_error(client.get(f"/v1/jobs/{job_id}/files/..%2Ffau.db"), 404, "not_found")
     if job["has_report"]:
         rep = client.get(f"/v1/jobs/{job_id}/report")
         assert rep.status_code == 200 and rep.headers["content-type"].startswith("text/html")
@@ -470,9 +491,35 @@ def test_retention_and_orphans(tmp_path):
         assert c.get(f"/v1/jobs/{new}").json()["expires_at"] is not None
 
 
-def test_claim_is_exclusive(tmp_path):
-    store = JobStore(f"sqlite:///{tmp_path / 'j.db'}")
-    ids = [jobs_mod.new_job_id() for _ in range(5)]
+PG_URL = os.environ.get("FAU_TEST_PG_URL")
+
+
+def _clear(url: str) -> None:
+    from fau.serve.store import jobs as jobs_table
+
+    store = JobStore(url)
+    with store.engine.begin() as c:
+        c.execute(jobs_table.delete())
+    store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """Each store test runs on SQLite and, when ``FAU_TEST_PG_URL`` is set, PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'jobs.db'}"
+        return
+    if not PG_URL:
+        pytest.skip("PostgreSQL: set FAU_TEST_PG_URL=postgresql+psycopg://... "
+                    "(bash .ci/postgres.sh starts a throw-away server)")
+    _clear(PG_URL)
+    yield PG_URL
+    _clear(PG_URL)
+
+
+def test_claim_is_exclusive(db_url):
+    store = JobStore(db_url)
+    ids = [jobs_mod.new_job_id() for _ in range(6)]
     for i, job_id in enumerate(ids):
         store.create(id=job_id, kind="mp4", filename="a", size_bytes=1, created_at=1000.0 + i)
     got: list[str] = []
@@ -488,7 +535,24 @@ def test_claim_is_exclusive(tmp_path):
         t.join()
     assert sorted(got) == sorted(ids)  # each job claimed exactly once
     assert not store.finish(ids[0], "someone-else", "done")  # only the owner finishes it
+    assert store.count("running") == 6
+    # every running job has a stale heartbeat when stale_after_s < 0: all are retried once
+    assert sorted(j for j, action in store.recover(stale_after_s=-1.0, max_attempts=2)
+                  if action == "requeued") == sorted(ids)
+    assert store.count("queued") == 6 and all("interrupted" in store.get(j)["error"] for j in ids)
     store.close()
+
+
+@needs_video
+def test_job_lifecycle_on_each_database(db_url, tmp_path):
+    with make_client(tmp_path, db_url=db_url) as c:
+        r = post_video(c, HAP_FLV.read_bytes(), data={"fps": "5"})
+        assert r.status_code == 202, r.text
+        job = wait_job(c, r.json()["id"])
+        assert job["state"] == "done" and job["n_rows"] > 0
+        assert c.get("/v1/jobs").json()["total"] == 1
+        assert c.delete(f"/v1/jobs/{job['id']}").status_code == 204
+        assert c.get("/v1/jobs").json()["total"] == 0
 
 
 # -- settings, sniffing, segments, CLI ---------------------------------------------------
@@ -510,12 +574,9 @@ def test_settings():
 
 
 def test_database_errors_are_clear(tmp_path):
-    with pytest.raises(FauError, match="driver|cannot open"):
+    with pytest.raises(FauError, match="driver|cannot open") as exc:
         JobStore("postgresql+nosuchdriver://u:secretpw@localhost/db")
-    try:
-        JobStore("postgresql+nosuchdriver://u:secretpw@localhost/db")
-    except FauError as exc:
-        assert "secretpw" not in str(exc)
+    assert "secretpw" not in str(exc.value)
 
 
 def test_sniff():
@@ -727,48 +788,6 @@ def test_internal_error_body(tmp_path, monkeypatch):
                     raise_server_exceptions=False) as c:
         body = assert_error(post_image(c, HAP_JPG), 500, "internal_error")
         assert "simulated bug" not in body["detail"]  # details stay in the server log
-
-
-PG_URL = os.environ.get("FAU_TEST_PG_URL")
-
-
-@pytest.mark.skipif(not PG_URL, reason="set FAU_TEST_PG_URL=postgresql+psycopg://... to test PostgreSQL")
-def test_postgresql_store_and_jobs(tmp_path):
-    import sqlalchemy as sa
-
-    from fau.serve.store import jobs as jobs_table
-
-    store = JobStore(PG_URL)
-    with store.engine.begin() as c:
-        c.execute(jobs_table.delete())
-    ids = [jobs_mod.new_job_id() for _ in range(6)]
-    for i, job_id in enumerate(ids):
-        store.create(id=job_id, kind="mp4", filename="a", size_bytes=1, created_at=1000.0 + i)
-    got: list[str] = []
-
-    def worker(n: int) -> None:
-        while (j := store.claim(f"w{n}")) is not None:
-            got.append(j["id"])
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(got) == sorted(ids)
-    assert store.recover(stale_after_s=-1.0, max_attempts=2) and store.count("queued") == 6
-    with store.engine.begin() as c:
-        c.execute(jobs_table.delete())
-        assert c.execute(sa.select(sa.func.count()).select_from(jobs_table)).scalar_one() == 0
-    store.close()
-    if not jobs_mod.video_available():
-        return
-    with make_client(tmp_path, db_url=PG_URL) as c:
-        r = post_video(c, HAP_FLV.read_bytes(), data={"fps": "5"})
-        assert r.status_code == 202, r.text
-        job = wait_job(c, r.json()["id"])
-        assert job["state"] == "done" and job["n_rows"] > 0
-        assert c.delete(f"/v1/jobs/{job['id']}").status_code == 204
 
 
 def _long_video(path: Path, loops: int) -> float:

@@ -6,9 +6,15 @@
   const $ = (id) => document.getElementById(id);
   const SEND_INTERVAL_MS = 66;   // ~15 frames/s offered to the server; it drops stale ones
   const JPEG_QUALITY = 0.8;      // canvas.toBlob quality (0-1)
-  const MAIN_AUS = ["AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU09", "AU10", "AU12",
+  // AUs shown as bars (the bilateral measures; per-side columns are in the API). Replaced
+  // by the server's list from /v1/info when it answers.
+  let MAIN_AUS = ["AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU09", "AU10", "AU12",
     "AU14", "AU15", "AU17", "AU20", "AU23", "AU25", "AU26", "AU45"];
-  const AU_FULL_SCALE = 0.5;     // |AU| shown as a full half-bar (fraction of inter-ocular distance)
+  const AU_FULL_SCALE = 0.5;     // |AU| shown as a full half-bar, uploaded images (fraction of IOD)
+  // Live bars show the change from the person's neutral face: a full half-bar is
+  // 0.25 IOD (a broad smile raises AU12 by ~0.15-0.25) or, for AUs measured in neutral
+  // eye openings (AU45: 1 = closed), one opening.
+  const REL_FULL_SCALE = { iod: 0.25, eye: 1.0 };
   let info = null;
 
   // ---- auth --------------------------------------------------------------------------
@@ -27,9 +33,16 @@
   }
 
   // ---- bars --------------------------------------------------------------------------
-  function barRow(container, label, value, fraction, negative) {
+  function auUnit(au) {
+    const u = info && info.au_units ? info.au_units[au] : (au === "AU45" || au === "AU43" ? "eye" : "iod");
+    return u && u.indexOf("eye") >= 0 ? "eye" : "iod";
+  }
+
+  function barRow(container, label, value, fraction, negative, unit) {
     const name = document.createElement("span"); name.textContent = label;
     const bar = document.createElement("div"); bar.className = "bar";
+    bar.dataset.key = label;
+    if (value !== null && value !== undefined) bar.dataset.value = String(value);
     const fill = document.createElement("i");
     if (negative === undefined) {
       fill.style.left = "0"; fill.style.width = (100 * Math.max(0, Math.min(1, fraction))) + "%";
@@ -40,7 +53,8 @@
     }
     bar.appendChild(fill);
     const num = document.createElement("span"); num.className = "num";
-    num.textContent = value === null || value === undefined ? "–" : value.toFixed(2);
+    num.textContent = value === null || value === undefined ? "–"
+      : (unit ? (value >= 0 ? "+" : "") + value.toFixed(2) + (unit === "eye" ? " eye" : " IOD") : value.toFixed(2));
     container.append(name, bar, num);
   }
 
@@ -77,10 +91,68 @@
       d.style.left = (f.box.x * sx) + "px"; d.style.top = (f.box.y * sy) + "px";
       d.style.width = (f.box.w * sx) + "px"; d.style.height = (f.box.h * sy) + "px";
       const label = document.createElement("span");
-      label.textContent = "face " + f.face + (f.expression ? " · " + f.expression : "");
+      const who = f.track_id !== undefined ? "person " + f.track_id : "face " + f.face;
+      label.textContent = who + (f.expression ? " · " + f.expression : "");
       d.appendChild(label);
       overlay.appendChild(d);
     });
+  }
+
+  // One card per tracked person: smoothed expression bars, and AU bars as the change
+  // from that person's own neutral face (server-side running baseline).
+  function liveCard(trackId) {
+    const card = document.createElement("div"); card.className = "face-card"; card.dataset.track = String(trackId);
+    const h = document.createElement("h3");
+    const lead = document.createElement("span"); lead.className = "lead";
+    h.append("person " + trackId + " — leading: ", lead);
+    const e = document.createElement("div"); e.className = "bars expr-bars";
+    const note = document.createElement("p"); note.className = "hint baseline-note";
+    const a = document.createElement("div"); a.className = "bars au au-bars";
+    card.append(h, e, note, a);
+    return card;
+  }
+
+  function fillLiveCard(card, f) {
+    const e = card.querySelector(".expr-bars"), a = card.querySelector(".au-bars");
+    e.replaceChildren(); a.replaceChildren();
+    const lead = card.querySelector(".lead");
+    if (f.expressions) {
+      for (const [k, v] of Object.entries(f.expressions).sort((x, y) => y[1] - x[1])) barRow(e, k, v, v);
+      lead.textContent = f.expression;
+    } else {
+      lead.textContent = "n/a";
+    }
+    const note = card.querySelector(".baseline-note");
+    if (!f.aus_rel) {
+      card.dataset.baseline = "learning";
+      note.textContent = "learning this person's neutral face (the first 2 s of the track) …";
+      return;
+    }
+    card.dataset.baseline = "ready";
+    note.textContent = "change from this person's neutral face (IOD: inter-ocular distance; eye: neutral eye openings)";
+    for (const au of MAIN_AUS) {
+      const v = f.aus_rel[au];
+      if (v === null || v === undefined) continue;
+      const unit = auUnit(au);
+      barRow(a, au, v, v / REL_FULL_SCALE[unit], v < 0, unit);
+    }
+    if (info && info.aus) a.querySelectorAll("span:not(.num)").forEach((el) => { el.title = info.aus[el.textContent] || ""; });
+  }
+
+  function showLiveFaces(faces) {
+    const box = $("faces");
+    const keep = new Set();
+    faces.forEach((f) => {
+      const id = String(f.track_id);
+      let card = box.querySelector('.face-card[data-track="' + id + '"]');
+      if (!card) { card = liveCard(f.track_id); box.appendChild(card); }
+      keep.add(id);
+      fillLiveCard(card, f);
+    });
+    for (const card of Array.from(box.children)) if (!keep.has(card.dataset.track)) card.remove();
+    const first = faces[0];
+    $("leading-expression").textContent = !first ? "–" : (first.expressions ? first.expression : "n/a");
+    $("faces-empty").hidden = faces.length > 0;
   }
 
   // ---- live --------------------------------------------------------------------------
@@ -140,7 +212,8 @@
     $("fps").textContent = (live.times.length / 2).toFixed(1);
     $("dropped").textContent = String(msg.dropped_total);
     drawBoxes($("overlay"), $("video"), msg.faces, msg.width, msg.height);
-    showScores(msg.faces[0], $("expr-bars"), $("au-bars"), $("leading-expression"));
+    showLiveFaces(msg.faces);
+    document.body.dataset.liveSeq = String(msg.seq);
     document.body.dataset.liveFrames = String((Number(document.body.dataset.liveFrames) || 0) + 1);
   }
 
@@ -153,6 +226,7 @@
     live.stream = null;
     $("start").disabled = false; $("stop").disabled = true;
     $("overlay").replaceChildren();
+    $("faces").replaceChildren(); $("faces-empty").hidden = false;
   }
 
   // ---- uploads -----------------------------------------------------------------------
@@ -273,6 +347,7 @@
       info = await (await fetch("/v1/info")).json();
       $("version").textContent = "fau " + info.version + " · model " + (info.model || "none (AUs only)");
       $("auth").hidden = !info.auth_required;
+      if (info.aus) MAIN_AUS = Object.keys(info.aus).filter((k) => k.indexOf("_") < 0);
       if (!info.video_available) { $("file").accept = "image/*"; }
     } catch (e) { /* page still works for images */ }
     refreshJobs();
