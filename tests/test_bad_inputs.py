@@ -300,3 +300,21 @@ def test_cli_empty_path_is_one_line(capsys):
     assert main(["image", ""]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "the path is empty" in err
+
+
+# --- 8. CSV formula injection ----------------------------------------------------------------
+def test_text_cells_cannot_start_a_spreadsheet_formula():
+    import pandas as pd
+
+    from fau.csvsafe import neutralise_formulas
+
+    df = pd.DataFrame({"label": ["=HYPERLINK(\"http://x\")", "+1", "-a", "@SUM(A1)", "ok", None],
+                       "AU12": [-0.5, 0.1, 0.2, 0.3, 0.4, 0.5]})
+    out = neutralise_formulas(df)
+    assert out["label"].tolist()[:5] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-a", "'@SUM(A1)",
+                                         "ok"]
+    assert pd.isna(out["label"].iloc[5])
+    assert out["AU12"].tolist() == df["AU12"].tolist()  # numbers stay numbers
+    assert df["label"].iloc[0].startswith("=")  # the caller's table is not changed
+    safe = pd.DataFrame({"label": ["a", "b"]})
+    assert neutralise_formulas(safe) is safe

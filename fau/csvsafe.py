@@ -1,0 +1,59 @@
+"""Text cells made safe for spreadsheets before a table is written as CSV.
+
+A CSV cell that starts with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage return)
+is run as a formula by Excel, LibreOffice Calc and Google Sheets when the file is
+opened ("CSV injection"): a segment label like ``=HYPERLINK("http://…")`` or
+``=cmd|' /C calc'!A0`` in a user's segments file would become live in the exported
+table. fau follows the OWASP recommendation (OWASP, "CSV Injection"): such text cells
+get a leading single quote, which spreadsheets show as text. Only text cells change;
+numbers (including negative ones) are written as numbers.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["FORMULA_PREFIXES", "neutralise_formulas", "neutralise_text"]
+
+#: First characters that make a spreadsheet treat a cell as a formula (OWASP).
+FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_text(value: object) -> object:
+    """``value`` with a leading ``'`` if it is a string a spreadsheet would run."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``table`` whose text cells cannot start a spreadsheet formula.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Any table about to be written as CSV.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same table (the same object when nothing needed a change); in ``object`` and
+        ``string`` columns, cells starting with one of `FORMULA_PREFIXES` get a leading
+        single quote. Column names are treated the same way.
+    """
+    out = table
+    text_cols = [c for c in table.columns
+                 if table[c].dtype == object or isinstance(table[c].dtype, pd.StringDtype)]
+    for col in text_cols:
+        s = table[col]
+        risky = s.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_PREFIXES),
+                      na_action="ignore").fillna(False).astype(bool)
+        if risky.any():
+            if out is table:
+                out = table.copy()
+            out[col] = s.where(~risky, "'" + s[risky].astype(str)).astype(s.dtype)
+    names = [neutralise_text(c) for c in table.columns]
+    if names != list(table.columns):
+        out = out.copy() if out is table else out
+        out.columns = names
+    return out
