@@ -8,9 +8,9 @@ full frame rate (``--fps`` to sub-sample) without the expression model unless
 
 Configurations, each run into a fresh output folder (nothing is skipped):
 
-* ``joblib 1``: `fau.batch(jobs=1)`: one worker process, single-threaded models, one
+* ``joblib 1``: `fau.run_batch(jobs=1)`: one worker process, single-threaded models, one
   video at a time — the baseline;
-* ``joblib 2``: `fau.batch(jobs=2)`;
+* ``joblib 2``: `fau.run_batch(jobs=2)`;
 * ``dask 1`` / ``dask 2``: a Dask ``LocalCluster`` with 1 or 2 worker processes of one
   thread each (started before the clock; the workers load fau and the models on their
   first video, inside the timing, as joblib's do).
@@ -66,9 +66,9 @@ def run_once(engine: str, workers: int, videos: list[Path], out: Path, fps: floa
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
     if engine == "joblib":
-        index = fau.batch(videos, out, jobs=workers, fps=fps, expression_model=model)
+        index = fau.run_batch(videos, out, jobs=workers, fps=fps, expression_model=model)
     else:
-        index = fau.batch(videos, out, scheduler=cluster.scheduler_address, fps=fps,
+        index = fau.run_batch(videos, out, scheduler=cluster.scheduler_address, fps=fps,
                           expression_model=model)
     wall = time.perf_counter() - t0
     if (index["status"] != "ok").any():

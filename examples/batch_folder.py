@@ -10,6 +10,6 @@ import fau
 
 if len(sys.argv) < 3:
     sys.exit(__doc__)
-index = fau.batch([sys.argv[1]], sys.argv[2], jobs=2, fps=5,
+index = fau.run_batch([sys.argv[1]], sys.argv[2], jobs=2, fps=5,
                   scheduler=sys.argv[3] if len(sys.argv) > 3 else None)
 print(index[["path", "status", "error", "duration_s", "faces", "seconds"]].to_string(index=False))

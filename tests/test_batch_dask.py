@@ -48,7 +48,7 @@ def cluster():
 def test_dask_batch_with_corrupt_file(cluster, tmp_path, reference):
     bad = write_corrupt(tmp_path / "corrupt.webm")
     inputs = [CLIPS[0], bad, CLIPS[1], CLIPS[2], CLIPS[3]]  # the reference's 4 clips
-    index = fau.batch(inputs, tmp_path / "out", scheduler=cluster.scheduler_address, **FAST)
+    index = fau.run_batch(inputs, tmp_path / "out", scheduler=cluster.scheduler_address, **FAST)
     assert index["status"].tolist() == ["ok", "failed", "ok", "ok", "ok"]
     assert "corrupt.webm" in index.loc[1, "error"]
     assert (index.loc[index.status == "ok", "faces"] == 1).all()
@@ -58,22 +58,22 @@ def test_dask_batch_with_corrupt_file(cluster, tmp_path, reference):
     assert 1 <= len(worker_pids) <= 2
     assert digests(tmp_path / "out") == reference  # same outputs as the local joblib path
     # rerun on the cluster: the done videos are skipped, the corrupt one is retried
-    again = fau.batch(inputs, tmp_path / "out", scheduler=cluster.scheduler_address, **FAST)
+    again = fau.run_batch(inputs, tmp_path / "out", scheduler=cluster.scheduler_address, **FAST)
     assert again["status"].tolist() == ["skipped", "failed", "skipped", "skipped", "skipped"]
 
 
 def test_dask_client_object_and_bad_address(cluster, tmp_path):
     with distributed.Client(cluster.scheduler_address) as client:
-        index = fau.batch([CLIPS[4]], tmp_path / "out", scheduler=client, **FAST)
+        index = fau.run_batch([CLIPS[4]], tmp_path / "out", scheduler=client, **FAST)
         assert index["status"].tolist() == ["ok"]
         assert client.status == "running"  # a client we were given is not closed
     with pytest.raises(FauError, match="scheduler"):
-        fau.batch([CLIPS[4]], tmp_path / "out2", scheduler="not an address", **FAST)
+        fau.run_batch([CLIPS[4]], tmp_path / "out2", scheduler="not an address", **FAST)
 
 
 def test_dask_worker_crash_fails_only_its_video(cluster, tmp_path):
     tiny = write_tiny_video(tmp_path / "tiny.mp4")
-    index = fau.batch([CLIPS[0], tiny, CLIPS[1]], tmp_path / "out",
+    index = fau.run_batch([CLIPS[0], tiny, CLIPS[1]], tmp_path / "out",
                       scheduler=cluster.scheduler_address,
                       detector_options={"backend": CrashOnTinyFrames()}, **FAST)
     assert index["status"].tolist() == ["ok", "failed", "ok"]
@@ -102,7 +102,7 @@ def test_interrupted_cluster_run_is_resumed(cluster, tmp_path, reference):
     assert done_before < len(clips), "the run was not interrupted part-way"
     pd.read_csv(out / "index.csv", keep_default_na=False)  # a valid table after the kill
 
-    index = fau.batch(clips, out, scheduler=cluster.scheduler_address, **FAST)
+    index = fau.run_batch(clips, out, scheduler=cluster.scheduler_address, **FAST)
     counts = index["status"].value_counts().to_dict()
     # tasks already running on the cluster when the client died may finish afterwards
     assert counts.get("skipped", 0) >= done_before

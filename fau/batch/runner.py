@@ -1,4 +1,4 @@
-"""`batch`: analyse many videos with joblib processes or on a Dask distributed cluster."""
+"""`run_batch`: analyse many videos with joblib processes or on a Dask distributed cluster."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from typing import Any, Callable, Iterator, Sequence
 import pandas as pd
 
 from ..errors import FauError
+from ..files import atomic_path, remove_stale_temporaries
+from ..job import report_supported
+from ..resources import DEFAULT_EXPRESSION_MODEL, DEFAULT_MAX_FACES, check_expression_model, expression_model_path
 from .inputs import PathLike, collect_inputs
-from .store import atomic_path, remove_stale_temporaries
 from .worker import RUNNING_FILE, Job, run_job, skip_record
 
-__all__ = ["batch", "INDEX_FILE", "INDEX_COLUMNS", "STATUSES", "OWNER_FILE"]
+__all__ = ["run_batch", "INDEX_FILE", "INDEX_COLUMNS", "STATUSES", "OWNER_FILE"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ STATUSES: tuple[str, ...] = ("ok", "failed", "skipped")
 OWNER_FILE = ".fau-batch.lock"
 #: Seconds to wait for a Dask scheduler to answer.
 SCHEDULER_TIMEOUT_S = 30
+
 
 
 def _check_jobs(jobs: int | None) -> int:
@@ -255,7 +258,7 @@ def _run_dask(jobs: list[Job], scheduler: Any, done: Callable[[dict[str, Any]], 
             client.close()
 
 
-def batch(
+def run_batch(
     inputs: Sequence[PathLike] | PathLike,
     out_dir: PathLike,
     *,
@@ -263,8 +266,8 @@ def batch(
     scheduler: Any = None,
     fps: float | None = None,
     report: bool = False,
-    expression_model: str | None = "ferplus",
-    max_faces: int = 4,
+    expression_model: str | None = DEFAULT_EXPRESSION_MODEL,
+    max_faces: int = DEFAULT_MAX_FACES,
     detector_options: dict[str, Any] | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> pd.DataFrame:
@@ -295,9 +298,10 @@ def batch(
     report : bool
         Also write an HTML report per video.
     expression_model : {"ferplus", "fer2013"} or None
-        Passed to `fau.Detector`; None skips expression scoring (columns NaN).
+        Passed to `fau.Detector` (`fau.resources.EXPRESSION_MODELS`); None skips
+        expression scoring (columns NaN).
     max_faces : int
-        Passed to `fau.Detector`.
+        Passed to `fau.Detector` (default 32).
     detector_options : dict or None
         Further `fau.Detector` keyword arguments (override the two above; must pickle;
         ``num_threads`` defaults to 1). They are part of the completion check: values
@@ -333,44 +337,27 @@ def batch(
     Examples
     --------
     >>> import fau
-    >>> index = fau.batch(["interviews/"], "results", fps=5)      # doctest: +SKIP
+    >>> index = fau.run_batch(["interviews/"], "results", fps=5)  # doctest: +SKIP
     >>> index.status.value_counts()                               # doctest: +SKIP
     """
     if scheduler is not None and jobs is not None:
         raise FauError("give either jobs (local processes) or scheduler (a Dask cluster), "
                        "not both: the cluster's workers set the parallelism")
-    n_jobs = _check_jobs(jobs)
-    fps = _check_fps(fps)
-    options: dict[str, Any] = {"expression_model": expression_model, "max_faces": max_faces}
-    options.update(detector_options or {})
+    n_jobs, fps = _check_jobs(jobs), _check_fps(fps)
+    options: dict[str, Any] = {"expression_model": expression_model, "max_faces": max_faces,
+                               **(detector_options or {})}
     _check_detector_options(options)  # one clear error instead of a failed row per video
     videos = collect_inputs(inputs)
-    out = Path(os.path.abspath(os.fspath(out_dir)))
-    for v in videos:
-        if out == v.path or out in v.path.parents:
-            raise FauError(f"output folder {str(out)!r} contains the input {str(v.path)!r}")
-
+    out = _check_out_dir(out_dir, videos)
     with _claim(out):
         remove_stale_temporaries(out)  # left by a run that was killed; we hold the lock
         index = _Index(out / INDEX_FILE, [v.name for v in videos])
         all_jobs = [Job(video=v, out_dir=out, fps=fps, report=report,
                         detector_options=options) for v in videos]
-        pending = []
-        for j in all_jobs:
-            rec = skip_record(j)
-            if rec is None:
-                (j.folder / RUNNING_FILE).unlink(missing_ok=True)
-                remove_stale_temporaries(j.folder)
-                pending.append(j)
-            else:
-                index.records[rec["name"]] = rec
-                if progress:
-                    progress(rec)
-        index.write()
-        log.info("%d video(s): %d to analyse, %d already complete", len(all_jobs),
-                 len(pending), len(all_jobs) - len(pending))
-        if report and pending:
-            _check_report_support()
+        pending = _pending(all_jobs, index, progress)
+        if report and pending and not report_supported():
+            raise FauError("HTML reports need fau.report and matplotlib, which this "
+                           "installation lacks")
 
         def done(rec: dict[str, Any]) -> None:
             index.add(rec)
@@ -389,27 +376,45 @@ def batch(
         return index.frame()
 
 
+def _check_out_dir(out_dir: PathLike, videos: list) -> Path:
+    """The output folder, absolute; `FauError` if it holds one of the inputs."""
+    out = Path(os.path.abspath(os.fspath(out_dir)))
+    for v in videos:
+        if out == v.path or out in v.path.parents:
+            raise FauError(f"output folder {str(out)!r} contains the input {str(v.path)!r}")
+    return out
+
+
+def _pending(all_jobs: list[Job], index: _Index,
+             progress: Callable[[dict[str, Any]], None] | None) -> list[Job]:
+    """The jobs to run; complete ones go into the index as ``skipped`` (written once)."""
+    pending = []
+    for j in all_jobs:
+        rec = skip_record(j)
+        if rec is None:
+            (j.folder / RUNNING_FILE).unlink(missing_ok=True)
+            remove_stale_temporaries(j.folder)
+            pending.append(j)
+        else:
+            index.records[rec["name"]] = rec
+            if progress:
+                progress(rec)
+    index.write()
+    log.info("%d video(s): %d to analyse, %d already complete", len(all_jobs),
+             len(pending), len(all_jobs) - len(pending))
+    return pending
+
+
 def _check_detector_options(options: dict[str, Any]) -> None:
     """Fail early, in this process, on options every worker would fail on."""
     import inspect
 
-    from ..resources import model_path
-    from ..detector import EXPRESSION_MODELS, Detector
+    from ..detector import Detector
 
     accepted = set(inspect.signature(Detector).parameters)
     unknown = sorted(set(options) - accepted)
     if unknown:
         raise FauError(f"unknown Detector option(s) {unknown}; accepted: {sorted(accepted)}")
-    name = options.get("expression_model")
+    name = check_expression_model(options.get("expression_model"))
     if name is not None:
-        if name not in EXPRESSION_MODELS:
-            raise FauError(f"expression_model must be one of {EXPRESSION_MODELS} or None, "
-                           f"got {name!r}")
-        model_path(f"expression_{name}.npz")  # raises FauError if the file is missing
-
-
-def _check_report_support() -> None:
-    from .analysis import report_supported
-
-    if not report_supported():
-        raise FauError("HTML reports need fau.report, which this installation lacks")
+        expression_model_path(name)  # raises FauError if the file is missing

@@ -1,39 +1,31 @@
-"""Atomic files, input fingerprints and the done-marker that makes a batch resumable.
+"""Input fingerprints and the done-marker that makes a batch resumable.
 
 A video's outputs are complete only when its ``done.json`` marker — written last,
 atomically — exists and still matches: same input path, size and modification time,
 same segment file, same analysis options, and every output file present with the size
 and SHA-256 the marker recorded. Anything else (no marker, a changed input, a missing,
-truncated or edited output) means the video is analysed again.
+truncated or edited output) means the video is analysed again. Every file is written
+with `fau.files` (temporary file + fsync + rename).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
-import math
 import os
-import re
-import uuid
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
-import numpy as np
+from ..files import to_json_safe, write_json
 
 __all__ = [
     "DONE_MARKER",
-    "remove_stale_temporaries",
     "MARKER_VERSION",
-    "atomic_path",
-    "write_bytes_atomic",
-    "write_json_atomic",
     "fingerprint",
     "file_digest",
     "write_marker",
     "read_complete_marker",
-    "to_json_safe",
 ]
 
 log = logging.getLogger(__name__)
@@ -43,76 +35,6 @@ DONE_MARKER = "done.json"
 #: Marker layout version; a marker of another version is treated as incomplete.
 MARKER_VERSION = 1
 _CHUNK = 1 << 20  # bytes read at a time when hashing
-
-
-_TMP_NAME = re.compile(r"^\..+\.[0-9a-f]{12}\.tmp$")
-
-
-def remove_stale_temporaries(folder: Path) -> int:
-    """Delete temporary files `atomic_path` left in ``folder`` when a run was killed.
-
-    Only names of the form ``.<file>.<12 hex digits>.tmp`` are touched. Call it only
-    while no other writer uses the folder. Returns how many were removed.
-    """
-    n = 0
-    try:
-        entries = list(os.scandir(folder))
-    except FileNotFoundError:
-        return 0
-    for e in entries:
-        if e.is_file(follow_symlinks=False) and _TMP_NAME.match(e.name):
-            Path(e.path).unlink(missing_ok=True)
-            n += 1
-    return n
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it is fsynced and renamed onto it.
-
-    The temporary file is in the same folder (so the rename is atomic on POSIX and
-    Windows local file systems) and is removed if the block raises.
-    """
-    path = Path(path)
-    tmp_path = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
-    try:
-        tmp_path.touch(exist_ok=False)  # normal permissions (umask), unlike mkstemp's 0600
-        yield tmp_path
-        with open(tmp_path, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temporary file + fsync + rename)."""
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
-
-
-def to_json_safe(value: Any) -> Any:
-    """Convert numpy scalars/arrays, paths and non-finite floats (→ None) for JSON."""
-    if isinstance(value, Mapping):
-        return {str(k): to_json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return to_json_safe(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    return value
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write ``obj`` as indented UTF-8 JSON, atomically (NaN/inf become null)."""
-    text = json.dumps(to_json_safe(obj), indent=1, ensure_ascii=False, allow_nan=False)
-    write_bytes_atomic(path, (text + "\n").encode("utf-8"))
 
 
 def fingerprint(path: Path | None) -> dict[str, Any] | None:
@@ -159,7 +81,7 @@ def write_marker(folder: Path, *, key: Mapping[str, Any], outputs: list[str],
         "outputs": {name: file_digest(folder / name) for name in outputs},
         "record": dict(record),
     }
-    write_json_atomic(folder / DONE_MARKER, marker)
+    write_json(folder / DONE_MARKER, marker, overwrite=True)
 
 
 def read_complete_marker(folder: Path, key: Mapping[str, Any]) -> dict[str, Any] | None:

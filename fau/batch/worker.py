@@ -21,15 +21,9 @@ from typing import Any
 
 from ..errors import FauError
 from .inputs import VideoInput
-from .store import (
-    DONE_MARKER,
-    atomic_path,
-    fingerprint,
-    read_complete_marker,
-    write_bytes_atomic,
-    write_json_atomic,
-    write_marker,
-)
+from ..files import write_json
+from ..job import JobOutputs, run_video_job
+from .store import DONE_MARKER, fingerprint, read_complete_marker, write_marker
 
 __all__ = ["Job", "run_job", "job_key", "skip_record", "FRAMES_FILE", "SUMMARY_FILE",
            "REPORT_FILE", "RUNNING_FILE"]
@@ -173,8 +167,14 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _outputs(job: Job) -> list[str]:
-    return [FRAMES_FILE, SUMMARY_FILE] + ([REPORT_FILE] if job.report else [])
+def _outputs(job: Job) -> JobOutputs:
+    """The files of one video's folder (`fau.job.JobOutputs`)."""
+    return JobOutputs(frames=job.folder / FRAMES_FILE, summary=job.folder / SUMMARY_FILE,
+                      report=job.folder / REPORT_FILE if job.report else None)
+
+
+def _output_names(job: Job) -> list[str]:
+    return [p.name for _, p in _outputs(job).items()]
 
 
 def run_job(job: Job) -> dict[str, Any]:
@@ -190,41 +190,37 @@ def run_job(job: Job) -> dict[str, Any]:
         ``path, name, status ("ok" or "failed"), error, duration_s, faces, frames,
         seconds, cpu_s, worker, worker_peak_rss_mb``.
     """
-    from .analysis import analyse_video
-
     t0, c0 = time.perf_counter(), time.process_time()
     folder = job.folder
     try:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / DONE_MARKER).unlink(missing_ok=True)
-        write_json_atomic(folder / RUNNING_FILE, {"pid": os.getpid(),
-                                                  "host": socket.gethostname(),
-                                                  "started": time.time()})
+        write_json(folder / RUNNING_FILE, {"pid": os.getpid(), "host": socket.gethostname(),
+                                           "started": time.time()}, overwrite=True)
         key = job_key(job)
         det = _detector(job.detector_options)
-        result = analyse_video(det, job.video.path, fps=job.fps, segments=job.video.segments,
-                               report=job.report)
-        if job_key(job)["input"] != key["input"]:
-            raise FauError(f"{str(job.video.path)!r} changed while it was being analysed")
-        frames = result.frames.copy(deep=False)
-        frames.attrs = {}  # pandas would store attrs (incl. wall time) in the Parquet file
-        with atomic_path(folder / FRAMES_FILE) as tmp:
-            frames.to_parquet(tmp, index=False)
-        summary = {"path": str(job.video.path), "name": job.video.name,
-                   "segments_file": job.video.segments, "fps": job.fps, **result.summary}
-        write_json_atomic(folder / SUMMARY_FILE, summary)
-        if job.report:
-            write_bytes_atomic(folder / REPORT_FILE, (result.report_html or "").encode("utf-8"))
+
+        def unchanged(_result) -> None:
+            if job_key(job)["input"] != key["input"]:
+                raise FauError(f"{str(job.video.path)!r} changed while it was being analysed")
+
+        # One thread per worker process: decoding in the calling thread (threaded=False)
+        # keeps a worker on its one core; parallelism comes from running videos side by side.
+        result = run_video_job(
+            det, job.video.path, _outputs(job), segments=job.video.segments, overwrite=True,
+            meta={"path": str(job.video.path), "name": job.video.name,
+                  "segments_file": job.video.segments, "fps": job.fps},
+            before_write=unchanged, fps=job.fps, threaded=False)
         fields = {"duration_s": result.summary.get("duration_s"),
                   "faces": result.summary.get("faces"),
                   "frames": result.summary.get("analysed_frames"),
                   "seconds": round(time.perf_counter() - t0, 3),
                   "cpu_s": round(time.process_time() - c0, 3)}
-        write_marker(folder, key=key, outputs=_outputs(job), record=fields)
+        write_marker(folder, key=key, outputs=_output_names(job), record=fields)
         return _record(job, "ok", **fields)
     except Exception as exc:  # one bad video must not stop the batch
         log.debug("%s failed:\n%s", job.video.path, traceback.format_exc())
-        for name in _outputs(job):  # no half-set of outputs from this run stays behind
+        for name in _output_names(job):  # no half-set of outputs from this run stays behind
             try:
                 (folder / name).unlink(missing_ok=True)
             except OSError:

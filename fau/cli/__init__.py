@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import logging
 import os
 import sys
 from typing import Sequence
 
 from ..errors import FauError
+from .common import add_verbosity
 
 __all__ = ["main"]
 
@@ -23,6 +25,12 @@ COMMANDS = ("image", "video", "live", "serve", "batch")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``fau`` argument parser with every sub-command.
+
+    Imports only the small sub-command modules (no models, no web or plotting library):
+    each imports what it needs when it runs. A sub-command whose optional packages
+    (its module's ``REQUIRES``) are not installed is listed with a hint instead.
+    """
     from .. import __version__
 
     parser = argparse.ArgumentParser(
@@ -32,23 +40,23 @@ def build_parser() -> argparse.ArgumentParser:
         "it does not know what anyone feels (docs/responsible-use.md).",
     )
     parser.add_argument("--version", action="version", version=f"fau {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output (-vv: debug); also accepted after COMMAND")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:  # an optional extra is not installed
-            if exc.name and exc.name.startswith(f"{__name__}.{name}"):
-                continue
-            _missing = exc.name
-            p = sub.add_parser(name, help=f"(needs the optional package {_missing!r})")
-            p.set_defaults(func=_needs(_missing))
-            continue
-        module.register(sub)
+        module = importlib.import_module(f"{__name__}.{name}")
+        missing = [m for m in getattr(module, "REQUIRES", ()) if importlib.util.find_spec(m) is None]
+        if missing:
+            p = sub.add_parser(name, help=f"(needs the optional package {missing[0]!r})")
+            p.set_defaults(func=_needs(missing[0]))
+        else:
+            module.register(sub)
+    for p in sub.choices.values():
+        add_verbosity(p)
     return parser
 
 
-def _needs(package: str | None):
+def _needs(package: str):
     def run(args: argparse.Namespace) -> int:
         raise FauError(
             f"this command needs the optional package {package!r}: pip install 'fau[all]'"

@@ -6,8 +6,13 @@ import argparse
 import sys
 from typing import Any
 
+from .common import add_detector_options, model_choice
+
+__all__ = ["register", "run"]
+
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``batch`` sub-command to ``sub``."""
     p = sub.add_parser(
         "batch", help="analyse many videos (local processes or a Dask cluster)",
         description=(
@@ -25,16 +30,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fps", type=float, metavar="F",
                    help="frames analysed per second of video (default: every frame)")
     p.add_argument("--report", action="store_true", help="write an HTML report per video")
-    p.add_argument("--model", default="ferplus", choices=["ferplus", "fer2013", "none"],
-                   help="expression model; 'none' measures AUs only (default: ferplus)")
-    p.add_argument("--max-faces", type=int, default=4)
+    add_detector_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``fau batch``; returns the exit status (1 when a video failed)."""
     from tqdm import tqdm
 
-    from ..batch import batch, collect_inputs
+    from ..batch import collect_inputs, run_batch
 
     total = len(collect_inputs(args.inputs))
     counts = {"ok": 0, "failed": 0, "skipped": 0}
@@ -46,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix(counts, refresh=False)
             bar.update(1)
 
-        index = batch(
+        index = run_batch(
             args.inputs, args.out, jobs=args.jobs, scheduler=args.scheduler, fps=args.fps,
-            report=args.report, expression_model=None if args.model == "none" else args.model,
+            report=args.report, expression_model=model_choice(args.model),
             max_faces=args.max_faces, progress=progress,
         )
     n = index["status"].value_counts()

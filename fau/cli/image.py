@@ -5,37 +5,50 @@ from __future__ import annotations
 import argparse
 import sys
 
-import pandas as pd
-
 from ..errors import FauError
+from .common import add_detector_options, detector_from_args
 
-SUMMARY = ["input", "face", "face_score", "pitch", "yaw", "roll", "AU01", "AU04", "AU06",
-           "AU12", "AU25", "AU26", "AU45", "expression"]
+__all__ = ["register", "run", "SUMMARY"]
+
+#: Columns printed on the terminal (every column goes to ``--out``): the input, the face
+#: box (pixels) and score, head pose, a few AUs, the leading expression and the
+#: probabilities (the expression columns only with a model).
+SUMMARY = ["input", "face", "face_x", "face_y", "face_w", "face_h", "face_score", "pitch",
+           "yaw", "roll", "AU01", "AU04", "AU06", "AU12", "AU25", "AU26", "AU45", "expression"]
+_PROBABILITIES = ["happiness", "neutral", "surprise", "sadness", "anger", "fear", "disgust",
+                  "contempt"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``image`` sub-command to ``sub``."""
     p = sub.add_parser("image", help="analyse face images", description=(
-        "Find faces in images and print a table of AU intensities and expression scores."))
+        "Find faces in images and print a table of face boxes, AU intensities and "
+        "expression scores (every column goes to --out). Images without a face are named "
+        "on stderr; the exit status is still 0."))
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files")
     p.add_argument("--out", help="write every column to .csv, .json or .parquet")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     p.add_argument("--cropped", action="store_true",
                    help="each image is one face crop (skip face detection)")
-    p.add_argument("--model", default="ferplus", choices=["ferplus", "fer2013"],
-                   help="expression model (default: ferplus)")
-    p.add_argument("--max-faces", type=int, default=4)
+    add_detector_options(p)
     p.add_argument("--keep-going", action="store_true",
                    help="report unreadable images and go on (exit status 2 at the end)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..detector import Detector
-    from ._output import write_table
+    """Run ``fau image``; returns the exit status."""
+    import pandas as pd
 
+    from ..files import check_output, write_table
+
+    if args.out:
+        check_output(args.out, overwrite=args.overwrite, suffixes=(".csv", ".json", ".parquet"),
+                     what="--out")
     status = 0
     frames = []
-    with Detector(expression_model=args.model, max_faces=args.max_faces) as det:
+    no_face = []
+    with detector_from_args(args) as det:
         for path in args.paths:
             try:
                 df = det.detect_image(path, cropped=args.cropped)
@@ -45,17 +58,32 @@ def run(args: argparse.Namespace) -> int:
                 print(f"fau: error: {exc}", file=sys.stderr)
                 status = 2
                 continue
-            df.insert(0, "input", path)
+            if df.empty:
+                no_face.append(path)
+            df.insert(0, "input", pd.array([path] * len(df), dtype="string"))
             frames.append(df)
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SUMMARY)
+        empty = det.pipeline.empty_table()
+    if frames:
+        table = pd.concat(frames, ignore_index=True)
+    else:
+        table = empty
+        table.insert(0, "input", pd.array([], dtype="string"))
     if args.out:
         write_table(table, args.out, overwrite=args.overwrite)
-    with pd.option_context("display.width", 200, "display.max_columns", 30,
+    if len(args.paths) > 1:
+        for path in no_face:
+            print(f"fau: no face found in {path}", file=sys.stderr)
+    _print_table(table, has_model=det.expression_model_name is not None)
+    return status
+
+
+def _print_table(table, *, has_model: bool) -> None:
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.max_columns", 40,
                            "display.float_format", "{:.3f}".format):
         if table.empty:
             print("no faces found")
-        else:
-            cols = SUMMARY + [c for c in ("happiness", "neutral", "surprise", "sadness",
-                                          "anger", "fear", "disgust", "contempt")]
-            print(table[cols].to_string(index=False))
-    return status
+            return
+        cols = SUMMARY + _PROBABILITIES if has_model else SUMMARY[:-1]
+        print(table[cols].to_string(index=False))

@@ -7,8 +7,13 @@ import json
 import os
 import sys
 
+from .common import add_detector_options, detector_from_args
+
+__all__ = ["register", "run"]
+
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``live`` sub-command to ``sub``."""
     p = sub.add_parser("live", help="analyse a camera or stream in real time",
                        description=(
                            "Analyse a camera (index), a stream URL or a video file played as a "
@@ -17,9 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                            "that arrive while one is analysed are dropped (not queued). "
                            "Latency and fps are printed on stderr at the end."))
     p.add_argument("--source", default="0", help="camera index (default 0), video file or URL")
-    p.add_argument("--model", default="ferplus", choices=["ferplus", "fer2013", "none"],
-                   help="expression model (default: ferplus; none: AUs only)")
-    p.add_argument("--max-faces", type=int, default=4)
+    add_detector_options(p)
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--json", action="store_true", help="JSON lines even when a display exists")
     p.add_argument("--fast", action="store_true",
@@ -62,16 +65,15 @@ def _overlay(bgr, faces: list[dict]):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..detector import Detector
+    """Run ``fau live``; returns the exit status."""
     from ..video.live import LiveStats, check_source, run_live
 
     check_source(args.source)
     window = _has_display() and not args.json
-    model = None if args.model == "none" else args.model
     stats = LiveStats()
     out = sys.stdout
     try:
-        with Detector(expression_model=model, max_faces=args.max_faces) as det:
+        with detector_from_args(args) as det:
             frames = run_live(det, args.source, realtime=not args.fast,
                               duration=args.duration, stats=stats)
             if window:

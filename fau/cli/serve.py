@@ -9,15 +9,20 @@ from __future__ import annotations
 import argparse
 import logging
 
-import fastapi  # noqa: F401  (a missing extra is reported by fau.cli as "needs fastapi")
-import uvicorn
-
 from ..errors import FauError
+from .common import add_detector_options
+
+__all__ = ["register", "run", "settings_from_args", "REQUIRES"]
 
 log = logging.getLogger(__name__)
 
+#: Packages this command needs (the ``serve`` extra); `fau.cli` checks they are
+#: installed without importing them, so ``fau --help`` stays fast.
+REQUIRES: tuple[str, ...] = ("fastapi", "uvicorn")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``serve`` sub-command to ``sub``."""
     p = sub.add_parser(
         "serve", help="run the web service and live page",
         description="Serve the REST API (/v1/...), the WebSocket live stream (/v1/stream) and "
@@ -41,9 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "command lines are visible to other users)")
     p.add_argument("--cors", metavar="ORIGIN", action="append", default=None,
                    help="allow this browser origin (repeatable; default: CORS off)")
-    p.add_argument("--model", choices=["ferplus", "fer2013", "none"], default=None,
-                   help="expression model (default ferplus; none = AUs only)")
-    p.add_argument("--max-faces", type=int, default=None, help="most faces per image (default 4)")
+    add_detector_options(p, default_model=None, default_max_faces=None)
     p.add_argument("--threads", type=int, default=None,
                    help="detector threads for images and live frames (default: cores, at most 4)")
     p.add_argument("--job-workers", type=int, default=None,
@@ -68,16 +71,19 @@ def settings_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``fau serve`` until interrupted; returns the exit status."""
+    import uvicorn
+
     from ..serve import create_app
 
     if not 0 < args.port < 65536:
         raise FauError(f"--port must be 1-65535, got {args.port}")
     settings = settings_from_args(args)
     if settings.expression_model is not None:
-        from ..resources import model_path
+        from ..resources import expression_model_path
 
         try:  # fail now with a hint, not later inside the server's startup
-            model_path(f"expression_{settings.expression_model}.npz")
+            expression_model_path(settings.expression_model)
         except FauError as exc:
             raise FauError(f"{exc} (or serve action units only: --model none)") from None
     app = create_app(settings)

@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Callable
 
-from ..errors import FauError
+from .common import add_detector_options, detector_from_args
+
+__all__ = ["register", "run"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``video`` sub-command to ``sub``."""
     p = sub.add_parser("video", help="analyse a video file (tracks, AUs, events, report)",
                        description=(
                            "Track faces through a video, measure AUs and expression scores per "
@@ -29,58 +33,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--end", type=float, default=None, help="end time (s)")
     p.add_argument("--baseline", type=float, nargs=2, metavar=("START", "END"),
                    help="seconds of a known-neutral stretch for every track's baseline")
-    p.add_argument("--model", default="ferplus", choices=["ferplus", "fer2013", "none"],
-                   help="expression model (default: ferplus; none: AUs only)")
-    p.add_argument("--max-faces", type=int, default=4)
+    add_detector_options(p)
     p.add_argument("--overwrite", action="store_true", help="replace output files that exist")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
-def _check_outputs(args: argparse.Namespace) -> None:
-    """Fail before the (long) analysis when an output could not be written."""
-    from ._output import FORMATS
-
-    outs = [(args.out, "--out"), (args.events, "--events"), (args.summary, "--summary"),
-            (args.report, "--report")]
-    seen = set()
-    for value, flag in outs:
-        if not value:
-            continue
-        p = Path(value)
-        if flag == "--report":
-            if p.suffix.lower() not in (".html", ".htm"):
-                raise FauError(f"--report must end in .html: {value!r}")
-        elif p.suffix.lower() not in FORMATS:
-            raise FauError(f"{flag} must end in one of {', '.join(FORMATS)}: {value!r}")
-        if p.exists() and not args.overwrite:
-            raise FauError(f"{value!r} exists; choose another name or pass --overwrite")
-        if not p.parent.exists():
-            raise FauError(f"folder {str(p.parent)!r} does not exist")
-        if p.resolve() == Path(args.path).resolve():
-            raise FauError(f"{flag} would overwrite the input video {value!r}")
-        if p.resolve() in seen:
-            raise FauError(f"two outputs have the same name {value!r}")
-        seen.add(p.resolve())
-    if args.summary and not args.segments:
-        raise FauError("--summary needs --segments")
-
-
-def run(args: argparse.Namespace) -> int:
+def _progress_bar(args: argparse.Namespace):
+    """A tqdm bar in seconds of video, and the callback `detect_video` drives it with."""
     from tqdm import tqdm
 
-    from ..detector import Detector
-    from ..report import render_report, write_report
-    from ..video import find_events, probe, read_segments, summarize_segments
-    from ._output import write_table
+    from ..video import probe
 
-    _check_outputs(args)
-    segments = read_segments(args.segments) if args.segments else None
     info = probe(args.path)
     lo = args.start or 0.0
     hi = args.end if args.end is not None else info.duration
     total = round(hi - lo, 2) if hi is not None and hi > lo else None
-    model = None if args.model == "none" else args.model
     fmt = ("{l_bar}{bar}| {n:.1f}/{total_fmt} s of video [{elapsed}<{remaining}]" if total
            else "{desc}: {n:.1f} s of video [{elapsed}]")
     bar = tqdm(total=total, unit="s", desc=Path(args.path).name, disable=args.no_progress,
@@ -94,36 +62,44 @@ def run(args: argparse.Namespace) -> int:
             bar.update(step)
             done[0] = t
 
-    with Detector(expression_model=model, max_faces=args.max_faces) as det:
+    return bar, progress
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``fau video``; returns the exit status."""
+    from ..job import JobOutputs, run_video_job
+
+    outputs = JobOutputs(frames=args.out, events=args.events, segment_summary=args.summary,
+                         report=args.report)
+    outputs.check(video=args.path, overwrite=args.overwrite,
+                  has_segments=args.segments is not None)
+    bar, progress = _progress_bar(args)
+    with detector_from_args(args) as det:
         try:
-            df = det.detect_video(args.path, fps=args.fps, start=args.start, end=args.end,
-                                  baseline=tuple(args.baseline) if args.baseline else None,
-                                  progress=progress)
+            result = run_video_job(
+                det, args.path, outputs, segments=args.segments, overwrite=args.overwrite,
+                fps=args.fps, start=args.start, end=args.end,
+                baseline=tuple(args.baseline) if args.baseline else None, progress=progress)
         finally:
             bar.close()
-    events = find_events(df)
-    summary = summarize_segments(df, segments, events) if segments is not None else None
-    if args.out:
-        write_table(df, args.out, overwrite=args.overwrite)
-    if args.events:
-        write_table(events, args.events, overwrite=args.overwrite)
-    if args.summary and summary is not None:
-        write_table(summary, args.summary, overwrite=args.overwrite)
-    if args.report:
-        html = render_report(df, events=events, segments=segments, summary=summary, model=model)
-        write_report(args.report, html, overwrite=args.overwrite)
-    a = df.attrs
+    _print_result(result, args, print)
+    return 0
+
+
+def _print_result(result, args: argparse.Namespace, say: Callable[[str], None]) -> None:
+    df, a = result.frames, result.frames.attrs
     tracks = df["track_id"].nunique() if len(df) else 0
-    print(f"{a['decoded_frames']} frames decoded, {a['analysed_frames']} analysed in "
-          f"{a['seconds']:.1f} s ({a['analysed_frames'] / max(a['seconds'], 1e-9):.1f} frames/s); "
-          f"{len(df)} face rows, {tracks} track(s), {len(events)} events"
-          + ("; the file was truncated (see the warning)" if a["truncated"] else ""))
-    for value, what in ((args.out, "frames"), (args.events, "events"),
-                        (args.summary, "segment summary"), (args.report, "report")):
-        if value:
-            print(f"{what}: {value}")
+    say(f"{a['decoded_frames']} frames decoded, {a['analysed_frames']} analysed in "
+        f"{a['seconds']:.1f} s ({a['analysed_frames'] / max(a['seconds'], 1e-9):.1f} frames/s); "
+        f"{len(df)} face rows, {tracks} track(s), {len(result.events)} events"
+        + ("; the file was truncated (see the warning)" if a["truncated"] else ""))
+    names = {"frames": "frames", "events": "events", "segment_summary": "segment summary",
+             "report": "report"}
+    for kind, path in result.written.items():
+        say(f"{names.get(kind, kind)}: {path}")
+    summary = result.segment_summary
     if summary is not None and not args.summary:
         cols = [c for c in ("segment", "label", "track_id", "frames", "AU12_mean", "AU04_mean",
                             "events") if c in summary.columns]
-        print(summary[cols].to_string(index=False, float_format="{:.3f}".format))
-    return 0
+        say(summary[cols].to_string(index=False, float_format="{:.3f}".format))
+

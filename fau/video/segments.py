@@ -1,14 +1,16 @@
 """Per-segment summaries (e.g. one segment per interview question).
 
 Segments are ``(start, end, label)`` in seconds of the video's timeline (the
-``timestamp`` column), given as a list of tuples, a DataFrame or a CSV file with the
-columns ``start,end,label`` (a header row is required; ``label`` may be omitted).
+``timestamp`` column), given as a list of tuples, a DataFrame, or a CSV file (or its
+bytes, e.g. an upload) with the columns ``start,end,label`` (a header row is required;
+``label`` may be omitted). `read_segments` is the one reader of all of them.
 Segments may overlap; a frame at ``start <= timestamp < end`` belongs to the segment
 (the last segment also takes a frame exactly at its ``end``).
 """
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Iterable, Union
@@ -21,55 +23,118 @@ from ..errors import FauError
 from ..expression.labels import EXPRESSIONS
 from .temporal import BILATERAL_AUS
 
-__all__ = ["read_segments", "summarize_segments", "SegmentsSource"]
+__all__ = ["read_segments", "summarize_segments", "SegmentsSource", "MAX_SEGMENTS_BYTES"]
 
-SegmentsSource = Union[str, os.PathLike, pd.DataFrame, Iterable[tuple]]
+#: A segments file, its bytes (CSV), a DataFrame, or (start, end[, label]) tuples.
+SegmentsSource = Union[str, os.PathLike, bytes, pd.DataFrame, Iterable[tuple]]
+#: Largest segments CSV read (bytes): 1 MiB is ~30,000 segments, far beyond any interview.
+MAX_SEGMENTS_BYTES = 1024 * 1024
 
 
-def read_segments(source: SegmentsSource) -> pd.DataFrame:
-    """Segments as a DataFrame with ``start``, ``end`` (float s) and ``label`` (str).
+def _csv_table(data: bytes, what: str) -> pd.DataFrame:
+    """A CSV's cells as strings (a UTF-8 byte-order mark is allowed)."""
+    if len(data) > MAX_SEGMENTS_BYTES:
+        raise FauError(f"{what} is larger than {MAX_SEGMENTS_BYTES} bytes")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise FauError(f"{what} is not UTF-8 text") from None
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise FauError(f"cannot read {what} as CSV: {exc}") from None
 
-    Raises
-    ------
-    FauError
-        Missing/unreadable file, missing columns, non-numeric times, ``end <= start``.
-    """
+
+def _source_table(source: SegmentsSource) -> tuple[pd.DataFrame, str, bool]:
+    """The raw table, how to name it in errors, and whether its rows are CSV lines."""
     if isinstance(source, (str, os.PathLike)):
         p = Path(source)
         if not p.is_file():
             raise FauError(f"segments file not found: {str(p)!r}")
         try:
-            seg = pd.read_csv(p)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise FauError(f"cannot read segments CSV {str(p)!r}: {exc}") from None
-        what = repr(str(p))
-    elif isinstance(source, pd.DataFrame):
-        seg, what = source.copy(), "segments table"
-    else:
-        rows = [tuple(r) for r in source]
-        if any(len(r) not in (2, 3) for r in rows):
-            raise FauError("each segment must be (start, end) or (start, end, label)")
-        rows = [r if len(r) == 3 else (r[0], r[1], "") for r in rows]
-        seg, what = pd.DataFrame(rows, columns=["start", "end", "label"]), "segments list"
+            data = p.read_bytes()
+        except OSError as exc:
+            raise FauError(f"cannot read segments file {str(p)!r}: {exc}") from None
+        what = f"segments CSV {str(p)!r}"
+        return _csv_table(data, what), what, True
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return _csv_table(bytes(source), "segments CSV"), "segments CSV", True
+    if isinstance(source, pd.DataFrame):
+        return source.copy(), "segments table", False
+    rows = [tuple(r) for r in source]
+    if any(len(r) not in (2, 3) for r in rows):
+        raise FauError("each segment must be (start, end) or (start, end, label)")
+    rows = [r if len(r) == 3 else (r[0], r[1], "") for r in rows]
+    return pd.DataFrame(rows, columns=["start", "end", "label"]), "segments list", False
+
+
+def read_segments(
+    source: SegmentsSource, *, max_rows: int | None = None, max_s: float | None = None,
+    allow_empty: bool = True,
+) -> pd.DataFrame:
+    """Read and check segments: the one reader of segment files, uploads and lists.
+
+    Parameters
+    ----------
+    source : path, bytes, DataFrame or iterable of tuples
+        A CSV file or its bytes (header ``start,end[,label]``, any case; seconds; a
+        UTF-8 byte-order mark is allowed; at most `MAX_SEGMENTS_BYTES`), a DataFrame
+        with those columns, or ``(start, end[, label])`` tuples.
+    max_rows : int or None
+        Most segments accepted.
+    max_s : float or None
+        Length of the video (s): a segment that starts after it is an error.
+    allow_empty : bool
+        False: a table without segments is an error.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``start``, ``end`` (float64 s) and ``label`` (str, "" where not given), in the
+        given order.
+
+    Raises
+    ------
+    FauError
+        Missing/unreadable file, not CSV or not UTF-8, missing columns, non-numeric or
+        negative times, ``end <= start``, too many rows or too large; CSV errors name
+        the line (the header is line 1).
+    """
+    seg, what, is_csv = _source_table(source)
     seg.columns = [str(c).strip().lower() for c in seg.columns]
     missing = {"start", "end"} - set(seg.columns)
     if missing:
-        raise FauError(f"{what} needs columns start,end[,label]; missing {sorted(missing)}")
-    if "label" not in seg.columns:
-        seg["label"] = ""
-    try:
-        seg["start"] = pd.to_numeric(seg["start"]).astype(float)
-        seg["end"] = pd.to_numeric(seg["end"]).astype(float)
-    except (ValueError, TypeError):
-        raise FauError(f"{what}: start and end must be numbers of seconds") from None
-    bad = seg[~(seg["end"] > seg["start"]) | (seg["start"] < 0)]
-    if len(bad):
-        r = bad.iloc[0]
-        raise FauError(f"{what}: segment {r['label']!r} has start={r['start']}, end={r['end']} "
-                       "(need 0 <= start < end)")
-    seg["label"] = seg["label"].fillna("").astype(str)
-    seg = seg[["start", "end", "label"]].reset_index(drop=True)
-    return seg
+        raise FauError(f"{what} needs the columns start,end (seconds) and optionally label; "
+                       f"missing {sorted(missing)}")
+    if not allow_empty and seg.empty:
+        raise FauError(f"{what} has no rows")
+    if max_rows is not None and len(seg) > max_rows:
+        raise FauError(f"{what} has {len(seg)} rows; at most {max_rows} are accepted")
+
+    def where(i: int) -> str:
+        return f"{what} line {i + 2}" if is_csv else f"{what} row {i}"
+
+    out = pd.DataFrame(index=range(len(seg)))
+    for col in ("start", "end"):
+        raw = seg[col].reset_index(drop=True)
+        v = pd.to_numeric(raw.astype(str).str.strip() if is_csv else raw, errors="coerce")
+        v = v.astype(float)
+        bad = ~np.isfinite(v.to_numpy())
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise FauError(f"{where(i)}: {col} {raw.iloc[i]!r} is not a number of seconds")
+        out[col] = v.to_numpy()
+    checks = ((out["start"] < 0, "start is negative"),
+              (out["end"] <= out["start"], "end must be after start"))
+    if max_s is not None:
+        checks += ((out["start"] > max_s, f"starts after the end of the video ({max_s:.2f} s)"),)
+    for bad, message in checks:
+        if bad.any():
+            raise FauError(f"{where(int(bad.to_numpy().argmax()))}: {message}")
+    labels = seg["label"].reset_index(drop=True) if "label" in seg.columns else None
+    out["label"] = ("" if labels is None
+                    else labels.where(labels.notna(), "").astype(str).str.strip().to_numpy())
+    return out
 
 
 def summarize_segments(
