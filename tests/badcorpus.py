@@ -164,6 +164,20 @@ def ts_timestamp_reset(folder: Path) -> Path:
     return path
 
 
+def ts_size_change(folder: Path, first: int = 64, second: int = 640) -> Path:
+    """MPEG-TS of 10 frames at ``first``² then 10 at ``second``² (PTS restarting too):
+    a stream whose frame size grows after the header was read."""
+    a = write_video(folder / "size_a.ts", [np.full((first, first, 3), 100, np.uint8)] * 10,
+                    fmt="mpegts")
+    b = write_video(folder / "size_b.ts", [np.full((second, second, 3), 50, np.uint8)] * 10,
+                    fmt="mpegts")
+    path = folder / f"size_change_{first}_{second}.ts"
+    path.write_bytes(a.read_bytes() + b.read_bytes())
+    a.unlink()
+    b.unlink()
+    return path
+
+
 def lying_flv(folder: Path, seconds: float = 20.0, claimed: float = 1.0,
               rate: int = 30) -> Path:
     """An FLV of ``seconds`` of 32×32 video whose onMetaData says it lasts ``claimed`` s.
@@ -256,6 +270,7 @@ def write_all(folder: Path, huge: bool = False) -> list[Path]:
         corrupt_middle_mp4(folder),
         cut_faststart_mp4(folder),
         ts_timestamp_reset(folder),
+        ts_size_change(folder),
         lying_flv(folder, 700.0, 1.0),
         big_png(folder),
         int32_tiff(folder),

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 import badcorpus as bc
@@ -159,6 +161,74 @@ def test_mpegts_timestamp_reset_stays_monotonic_and_samples_right(corpus):
     sampled = [f.timestamp for f in iter_frames(p, fps=5)]
     assert len(sampled) == 19  # ticks 0, 0.2, ..., 3.6 s (before the fix: 10 of 112 / 20)
     assert np.diff(sampled) == pytest.approx(0.2, abs=0.02)
+
+
+def test_short_reset_is_a_reset_not_late_frames(corpus):
+    p = bc.ts_size_change(corpus, 64, 96)  # the second part restarts 10 frames back
+    stats = DecodeStats()
+    ts = [f.timestamp for f in iter_frames(p, stats=stats)]
+    assert len(ts) == 20 and stats.timestamp_resets == 1 and stats.late_frames == 0
+    assert (np.diff(ts) > 0).all()
+
+
+def test_frames_growing_past_the_limit_mid_stream_are_not_decoded(corpus):
+    p = bc.ts_size_change(corpus, 64, 640)
+    assert probe(p, max_pixels=100_000).width == 64  # the header shows the first part
+    stats = DecodeStats()
+    frames = list(iter_frames(p, stats=stats, max_pixels=100_000))
+    assert {f.rgb.shape for f in frames} == {(64, 64, 3)}  # no 640² frame was made
+    assert stats.decode_errors >= 5 and stats.damaged
+
+
+_SETTINGS = dict(max_examples=200, deadline=None)
+
+
+@settings(**_SETTINGS)
+@given(gaps=st.lists(st.integers(1, 5), min_size=3, max_size=60),
+       late=st.sets(st.integers(2, 59), max_size=6), back=st.integers(1, 3))
+def test_timeline_drops_late_frames_and_keeps_order(gaps, late, back):
+    from fau.video.reader import _Timeline
+
+    step = 1 / 30
+    ts = list(np.cumsum([0] + gaps) * step)
+    late = sorted(i for i in late if i < len(ts) and i - back >= 0)
+    late = [i for k, i in enumerate(late) if k == 0 or i - late[k - 1] >= 2]
+    stream, n_late = [], 0
+    for i, t in enumerate(ts):
+        stream.append(("ok", t))
+        if i in late and i + 1 < len(ts):  # a frame from ``back`` frames ago, delivered late
+            stream.append(("late", ts[i - back]))
+            n_late += 1
+    stats = DecodeStats()
+    tl = _Timeline(step, stats)
+    out = [x for item, raw in stream for x in tl.push(item, raw)]
+    tl.finish()
+    assert [t for _, t in out] == pytest.approx(ts)
+    assert all(item == "ok" for item, _ in out)
+    assert stats.late_frames == n_late and stats.timestamp_resets == 0
+
+
+@settings(**_SETTINGS)
+@given(n1=st.integers(1, 40), n2=st.integers(2, 40), restart=st.floats(0, 2))
+def test_timeline_repairs_a_reset(n1, n2, restart):
+    from fau.video.reader import _Timeline
+
+    step = 1 / 30
+    first = [i * step for i in range(n1)]
+    second = [restart + i * step for i in range(n2)]
+    if second[0] >= first[-1]:
+        return  # no jump back
+    stats = DecodeStats()
+    tl = _Timeline(step, stats)
+    out = [t for raw in first + second for _, t in tl.push(None, raw)]
+    tl.finish()
+    assert (np.diff(out) > 0).all()
+    if second[1] > first[-1]:  # the restart overtakes at once: indistinguishable from a
+        assert len(out) + stats.late_frames == n1 + n2  # late frame (either is fine)
+        return
+    assert len(out) == n1 + n2
+    assert stats.timestamp_resets == 1 and stats.late_frames == 0
+    assert out[n1] == pytest.approx(first[-1] + step)
 
 
 def test_stats_as_dict_is_json_ready_and_legacy_dict_filled(corpus):

@@ -88,10 +88,10 @@ log = logging.getLogger(__name__)
 #: invent a timestamp for a frame without PTS and as the unit of gaps and resets.
 DEFAULT_FPS = 30.0
 #: Frames by which a decoder may deliver a frame out of presentation order (H.264's
-#: largest decoded picture buffer, ITU-T H.264 Annex A: 16 frames). A frame whose PTS
-#: lies before the previous frame's by at most this many nominal intervals came late
-#: (it happens after a damaged packet) and is dropped, as a player drops it; a larger
-#: backward jump is a timestamp reset.
+#: largest decoded picture buffer, ITU-T H.264 Annex A: 16 frames). A backward jump of
+#: the PTS larger than this many nominal intervals is a timestamp reset; a shorter one
+#: is a late frame (dropped, as a player drops it; it happens after a damaged packet)
+#: unless the next frame follows it (then it is a reset too).
 REORDER_FRAMES = 16
 #: Tolerance (s) when comparing timestamps with sampling ticks and ``start``/``end``
 #: (below any real frame interval: 1 ms = 1/1000 s, the finest common time base).
@@ -171,8 +171,8 @@ class DecodeStats:
     timestamp_resets : int
         Backward PTS jumps repaired (see the module docs).
     late_frames : int
-        Frames the decoder delivered after a later one (out of order, by up to
-        `REORDER_FRAMES` intervals, as after a damaged packet); dropped.
+        Frames the decoder delivered after a later one (out of order, as after a damaged
+        packet; see `_Timeline`); dropped.
     rotation : int
         Degrees counter-clockwise the frames were rotated for display (0, 90, 180, 270),
         from the stream's display matrix.
@@ -421,6 +421,72 @@ def _display_matrix(frame) -> bytes | None:
     return bytes(sd) if sd is not None else None
 
 
+class _Timeline:
+    """Makes decoded frames' timestamps increase: repairs resets, drops late frames.
+
+    A frame whose timestamp lies before the last accepted one is either late (the
+    decoder delivered it out of order, as after a damaged packet: the next frame is
+    ahead of the last accepted one again) or the first of a reset timeline (the next
+    frame follows it). A jump back of more than `REORDER_FRAMES` intervals is a reset
+    at once; a shorter one is held until the next frame tells which (one frame of
+    delay, only then).
+    """
+
+    def __init__(self, step: float, stats: DecodeStats) -> None:
+        self.step, self.stats = step, stats
+        self.prev: float | None = None
+        self.offset = 0.0
+        self.held: tuple[Any, float] | None = None
+
+    def push(self, item: Any, raw: float | None) -> list[tuple[Any, float]]:
+        """Accepted ``(item, timestamp)`` pairs, in order, after ``item`` came with ``raw``
+        (s of presentation time; None when the frame has no usable PTS)."""
+        out: list[tuple[Any, float]] = []
+        if raw is None:
+            raw = (self.prev + self.step - self.offset) if self.prev is not None else 0.0
+        t = raw + self.offset
+        if self.held is not None:
+            h_item, h_t = self.held
+            self.held = None
+            if t > self.prev + _EPS:  # back ahead: the held frame came late
+                self.stats.late_frames += 1
+            else:  # the held frame starts a new timeline
+                shift = self.prev + self.step - h_t
+                self.offset += shift
+                t += shift
+                self.stats.timestamp_resets += 1
+                out.append(self._accept(h_item, h_t + shift))
+        if self.prev is not None and t < self.prev - _EPS:
+            if self.prev - t > REORDER_FRAMES * self.step:  # far back: a reset
+                shift = self.prev + self.step - t
+                self.offset += shift
+                t += shift
+                self.stats.timestamp_resets += 1
+            else:
+                self.held = (item, t)
+                return out
+        out.append(self._accept(item, t))
+        return out
+
+    def finish(self) -> None:
+        """End of stream: a frame still held had no successor; it is dropped as late."""
+        if self.held is not None:
+            self.held = None
+            self.stats.late_frames += 1
+
+    def _accept(self, item: Any, t: float) -> tuple[Any, float]:
+        ds = self.stats
+        if self.prev is not None and t - self.prev > GAP_INTERVALS * self.step:
+            ds.gap_count += 1
+            ds.gap_seconds += t - self.prev - self.step
+            if len(ds.gaps) < MAX_GAPS_LISTED:
+                ds.gaps.append((self.prev, t))
+        self.prev = t
+        ds.decoded += 1
+        ds.last_timestamp = t
+        return item, t
+
+
 def iter_frames(
     path: str | os.PathLike,
     *,
@@ -503,8 +569,7 @@ def iter_frames(
         max_frames = (math.floor(max_duration_s * MAX_FRAME_RATE) + 1
                       if max_duration_s is not None else None)
         sampler = Sampler(fps, start, end)
-        prev_t: float | None = None
-        offset = 0.0
+        timeline = _Timeline(step, ds)
         orient, orient_key = _IDENTITY, None
         index = -1
         in_row = 0
@@ -518,6 +583,7 @@ def iter_frames(
                 packet = next(packets)
             except StopIteration:
                 ds.complete = True
+                timeline.finish()
                 break
             except (av.FFmpegError, OSError, EOFError, ValueError) as exc:
                 ds.truncated = True
@@ -535,6 +601,7 @@ def iter_frames(
                                 f"stopped: {exc}")
                     break
                 continue
+            accepted = []
             for frame in decoded:
                 in_row = 0
                 index += 1
@@ -548,33 +615,16 @@ def iter_frames(
                         f"at least {MIN_SIDE} px on each side to find a face")
                 if frame.is_corrupt:
                     ds.corrupt_frames += 1
-                t = prev_t + step if prev_t is not None else 0.0
-                if frame.pts is not None:
-                    raw = float(frame.time) - origin
-                    if math.isfinite(raw):
-                        t = raw + offset
-                if prev_t is not None:
-                    if t < prev_t - REORDER_FRAMES * step:  # went far back: a reset
-                        offset += prev_t + step - t
-                        t = prev_t + step
-                        ds.timestamp_resets += 1
-                    elif t < prev_t - _EPS:  # a frame the decoder delivered late
-                        ds.late_frames += 1
-                        continue
-                    elif t - prev_t > GAP_INTERVALS * step:
-                        ds.gap_count += 1
-                        ds.gap_seconds += t - prev_t - step
-                        if len(ds.gaps) < MAX_GAPS_LISTED:
-                            ds.gaps.append((prev_t, t))
-                prev_t = t
-                ds.decoded += 1
-                ds.last_timestamp = t
+                raw = float(frame.time) - origin if frame.pts is not None else None
+                accepted += timeline.push((index, frame),
+                                          raw if raw is not None and math.isfinite(raw) else None)
+            for (i, frame), t in accepted:
                 if max_duration_s is not None and t > max_duration_s + step:
                     declared = (f"{vinfo.duration:.2f} s" if vinfo.duration is not None
                                 else "no duration")
                     raise FauError(
                         f"{where!r}: the decoded video runs past the limit of "
-                        f"{max_duration_s:g} s (frame {index} at {t:.2f} s; its header "
+                        f"{max_duration_s:g} s (frame {i} at {t:.2f} s; its header "
                         f"says {declared})")
                 decision = sampler.decide(t)
                 if decision is STOP:
@@ -588,7 +638,7 @@ def iter_frames(
                     orient = (Orientation.from_matrix(np.frombuffer(key, np.int32))
                               if key is not None and len(key) >= 36 else _IDENTITY)
                     ds.rotation, ds.mirrored = orient.rotation, orient.mirrored
-                yield VideoFrame(index, t, orient.apply(to_rgb(frame)))
+                yield VideoFrame(i, t, orient.apply(to_rgb(frame)))
     finally:
         container.close()
         if legacy is not None:
