@@ -17,8 +17,8 @@ import matplotlib: only ``import fau.plot`` (or ``fau.report``) does.
 from .face import face_aus
 from .heatmap import au_heatmap, heatmap_table, time_bin_segments
 from .quality import DEFAULT_RULE, QualityRule, doubtful_rows, quality_bins, untrusted_spans
-from .quality_strip import quality_strip
-from .timeline import timeline
+from .quality_plot import quality_strip
+from .time_series import timeline
 from .units import au_unit
 
 __all__ = ["timeline", "au_heatmap", "heatmap_table", "time_bin_segments", "quality_strip",

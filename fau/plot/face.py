@@ -49,6 +49,8 @@ UPPER_FACE = ("AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU09", "AU45")
 #: Value at which the colour scale saturates, per unit (IOD: about a strong posed smile's
 #: AU12 change, +0.12 IOD happy vs neutral on FER-2013, docs/action_units.md; AU45: closed).
 COLOR_RANGE = {"IOD": 0.15, "neutral eye openings": 1.0}
+#: MediaPipe's nose-tip landmark: AUs without a fixed column go left when above it.
+_NOSE_TIP = 1
 #: Label column width and figure margins (px).
 _COLUMN_PX, _MARGIN_PX = 150, 8
 
@@ -64,6 +66,14 @@ def au_landmarks(name: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
         if len(sides) == 2 and all(isinstance(s, (tuple, list)) for s in sides):
             return tuple(sides[0]), tuple(sides[1])
     return AU_LANDMARKS[name]
+
+
+def _known(name: str) -> bool:
+    try:
+        au_landmarks(name)
+    except KeyError:
+        return False
+    return True
 
 
 def _row(face: pd.Series | pd.DataFrame) -> pd.Series:
@@ -95,14 +105,15 @@ def _mesh(ax, pts: np.ndarray) -> None:
     ax.add_collection(LineCollection(pts[edges], colors="#9aa7b8", linewidths=0.35, alpha=0.8))
 
 
-def _labels(ax, fig_w: float, names: list[str], values: dict, anchors: dict, box) -> None:
-    """Two columns of coloured labels with leader lines to their anchors (data coords)."""
+def _labels(ax, names: list[str], upper: set, values: dict, anchors: dict, box) -> None:
+    """Two columns of coloured labels with leader lines to their anchors (data coords):
+    the AUs in ``upper`` on the left, the others on the right."""
     from matplotlib import colormaps
 
     cmap = colormaps[DIVERGING]
     x0, x1, y0, y1 = box
-    for side, col in (("left", [a for a in names if a in UPPER_FACE]),
-                      ("right", [a for a in names if a not in UPPER_FACE])):
+    for side, col in (("left", [a for a in names if a in upper]),
+                      ("right", [a for a in names if a not in upper])):
         col = sorted(col, key=lambda a: anchors[a][side][1])
         ys = np.linspace(y0 + 0.06 * (y1 - y0), y1 - 0.06 * (y1 - y0), max(len(col), 1))
         xl = x0 - 0.04 * (x1 - x0) if side == "left" else x1 + 0.04 * (x1 - x0)
@@ -156,7 +167,7 @@ def face_aus(
 
     row = _row(face)
     pts = _points(row)
-    names = [a for a in (aus or BILATERAL_AUS) if a in AU_LANDMARKS and a in row.index]
+    names = [a for a in (aus or BILATERAL_AUS) if a in row.index and _known(a)]
     if relative is None:
         relative = all(f"{a}_rel" in row.index for a in names)
     values = {a: float(row[f"{a}_rel" if relative else a]) for a in names}
@@ -180,7 +191,10 @@ def face_aus(
         near_left = right if right[0] <= left[0] else left  # image-left point
         near_right = left if right[0] <= left[0] else right
         anchors[a] = {"left": near_left, "right": near_right}
-    _labels(ax, width_px, names, values, anchors, (x0, x1, y0, y1))
+    nose_y = pts[_NOSE_TIP, 1]
+    upper = {a for a in names if a in UPPER_FACE or
+             (a not in AU_LANDMARKS and anchors[a]["left"][1] < nose_y)}
+    _labels(ax, names, upper, values, anchors, (x0, x1, y0, y1))
     col = (x1 - x0) * (_COLUMN_PX + _MARGIN_PX) / face_w
     ax.set_xlim(x0 - col, x1 + col)
     ax.set_ylim(y1, y0)  # image rows grow downwards (the figure's height keeps pixels square)

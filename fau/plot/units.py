@@ -1,9 +1,9 @@
 """The unit of each AU column, for axis labels, legends and captions.
 
-fau's geometric AUs are fractions of the inter-ocular distance (IOD), except AU45 (eye
-closure), which is a fraction of the person's neutral eye opening (``fau.au.geometry``,
-``AU_DEFINITIONS["AU45"]``). When `fau.au` publishes a unit registry (``AU_UNITS``:
-AU name → unit text), it is used; otherwise the rule above.
+fau's geometric AUs are fractions of the inter-ocular distance (IOD), except the eye
+closures (AU45 blink, AU43 eyes closed), which are fractions of the neutral eye opening
+(``fau.au.AU_DEFINITIONS``). `fau.au`'s unit registry ``AU_UNITS`` (AU name → unit text)
+is used when it names the AU; otherwise the rule above.
 """
 
 from __future__ import annotations
@@ -44,10 +44,10 @@ def au_unit(name: str) -> str:
     registry = getattr(au, "AU_UNITS", None)
     if isinstance(registry, dict) and base in registry:
         return str(registry[base])
-    return EYE_OPENINGS if base.split("_")[0] == "AU45" else IOD
+    return EYE_OPENINGS if base.split("_")[0] in ("AU43", "AU45") else IOD
 
 
 def au_unit_short(name: str) -> str:
-    """A short form of `au_unit` for tight labels: ``"IOD"`` or ``"eye op."``."""
+    """A short form of `au_unit` for tight labels: ``"IOD"`` or ``"eye op."`` (eye openings)."""
     unit = au_unit(name)
-    return "eye op." if unit == EYE_OPENINGS else unit
+    return "eye op." if "eye" in unit.lower() else unit

@@ -25,9 +25,9 @@ from ..files import atomic_write
 from ..plot.heatmap import au_heatmap, time_bin_segments
 from ..plot.quality import (DEFAULT_RULE, decode_gaps, decode_stats, quality_bins, time_range,
                             untrusted_spans)
-from ..plot.quality_strip import quality_strip
+from ..plot.quality_plot import quality_strip
 from ..plot.style import format_time
-from ..plot.timeline import timeline, track_aus
+from ..plot.time_series import timeline, track_aus
 from ..plot.units import au_unit
 from .keyframes import choose_moments, keyframes_html
 from .svg import figure_svg, report_style

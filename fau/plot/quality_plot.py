@@ -16,7 +16,7 @@ from matplotlib.ticker import MaxNLocator
 from .quality import DEFAULT_RULE, QualityRule, decode_gaps, quality_bins, time_range, untrusted_spans
 from .style import format_time, new_figure, time_axis
 from .tips import add_tip
-from .timeline import BOTTOM_PX, LEFT_PX, RIGHT_PX, TOP_PX
+from .time_series import BOTTOM_PX, LEFT_PX, RIGHT_PX, TOP_PX
 
 __all__ = ["quality_strip", "ROW_PX"]
 

@@ -1,0 +1,188 @@
+"""fau.plot: figures for notebooks (Figure API, expected artists, units, no pyplot state)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fau
+from fau.video import read_segments, summarize_segments
+
+plot = pytest.importorskip("fau.plot")
+from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+from fau.plot.bins import bin_series  # noqa: E402
+from fau.plot.time_series import MAX_EVENT_MARKS, track_aus  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_report import table  # noqa: E402
+
+DATA = Path(__file__).parent / "data"
+
+
+def texts(fig: Figure) -> list[str]:
+    return [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
+
+
+def test_import_fau_does_not_import_matplotlib():
+    code = "import sys, fau; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_timeline_has_a_strip_per_au_with_its_unit_and_events():
+    df = table(tracks=1)
+    seg = [(0, 5, "intro"), (5, 20, "question 1")]
+    fig = plot.timeline(df, segments=seg)
+    assert isinstance(fig, Figure) and fig.canvas.manager is None  # not registered with pyplot
+    aus = track_aus(df)
+    assert len(fig.axes) == 1 + 1 + len(aus)  # segments, expressions, one strip per AU
+    words = texts(fig)
+    for a in aus:
+        assert a in words
+    assert "eye op." in words and "IOD" in words  # AU45 has its own unit
+    assert "intro" in " ".join(words)
+    au12 = fig.axes[2 + aus.index("AU12")]
+    marks = [line for line in au12.get_lines() if line.get_marker() == "v"]
+    assert 1 <= len(marks) <= MAX_EVENT_MARKS  # the 5–7 s smile
+    assert any(abs(m.get_xdata()[0] - 6) < 1.5 for m in marks)
+    assert len(fig.axes[1].collections) == len(fau.EXPRESSIONS)  # stacked probabilities
+
+
+def test_timeline_of_a_long_track_draws_min_max_bands_and_thins_events():
+    df = table(n=5 * 3600, tracks=1, fps=5.0)  # one hour at fps=5
+    fig = plot.timeline(df, expressions=False)
+    au45 = fig.axes[-1]
+    bands = [c for c in au45.collections if isinstance(c, PolyCollection)]
+    assert bands  # min–max per bin
+    line = [ln for ln in au45.get_lines() if ln.get_marker() in ("None", None, "")][0]
+    assert len(line.get_xdata()) <= 450
+    marks = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_marker() == "v"]
+    assert len(marks) <= MAX_EVENT_MARKS * len(fig.axes)
+
+
+def test_heatmap_cells_colour_bars_and_grouping():
+    df = table(tracks=1)
+    seg = read_segments([(0, 5, "q1"), (5, 7, "q2"), (7, 20, "q1")])
+    summary = summarize_segments(df, seg)
+    fig = plot.au_heatmap(summary)
+    aus = [c[:-5] for c in summary.columns if c.endswith("_mean") and c.startswith("AU")]
+    cells = [p for ax in fig.axes for p in ax.patches if isinstance(p, Rectangle)]
+    assert len(cells) == 3 * len(aus)
+    labels = [ax.get_xlabel() for ax in fig.axes]
+    assert any("(IOD)" in x for x in labels) and any("neutral eye openings" in x for x in labels)
+    grouped = plot.heatmap_table(summary, group=True)
+    assert list(grouped.index) == ["q1", "q2"] and list(grouped["segments"]) == [2, 1]
+    rows = summary[summary["label"] == "q1"]
+    assert grouped.loc["q1", "AU12"] == pytest.approx(
+        np.average(rows["AU12_mean"], weights=rows["frames"]))
+    fig = plot.au_heatmap(summary, group=True)
+    assert len([p for ax in fig.axes for p in ax.patches]) == 2 * len(aus)
+
+
+def test_time_bins_have_a_round_length():
+    seg = plot.time_bin_segments((0.0, 3600.0))
+    assert len(seg) == 30 and (seg["end"] - seg["start"]).iloc[0] == 120
+
+
+def test_quality_strip_rows_and_untrusted_stretches():
+    df = table(n=1800, tracks=1)
+    df = df[(df["timestamp"] < 20) | (df["timestamp"] > 30)].copy()
+    q = plot.quality_bins(df)
+    spans = plot.untrusted_spans(q)
+    assert len(spans) == 1 and spans[0][0] == pytest.approx(20, abs=1) \
+        and spans[0][1] == pytest.approx(30, abs=1)
+    fig = plot.quality_strip(df)
+    assert len(fig.axes) == 4
+    words = " ".join(texts(fig))
+    for w in ("face found", "face score", "head pose", "face width"):
+        assert w in words
+
+
+def test_doubtful_rows_follow_the_rule():
+    rule = plot.DEFAULT_RULE
+    df = pd.DataFrame({"face_score": [0.99, 0.6, 0.99, 0.99, 0.99],
+                       "yaw": [0, 0, rule.max_yaw + 1, 0, 0],
+                       "pitch": [0, 0, 0, -rule.max_pitch - 1, 0],
+                       "face_w": [100, 100, 100, 100, rule.min_face_px - 1]})
+    flags = plot.doubtful_rows(df)
+    assert flags["doubtful"].tolist() == [False, True, True, True, True]
+    assert flags["turned"].tolist() == [False, False, True, True, False]
+
+
+def face_row() -> pd.Series:
+    pts = np.load(DATA / "mesh_cremad_hap.npy").astype(float)
+    d = {f"{c}_{i}": pts[i, k] for k, c in enumerate("xyz") for i in range(len(pts))}
+    for j, a in enumerate(fau.AU_NAMES):
+        d[a] = 0.02 * (j % 5 - 2)
+    d["AU12"], d["AU45"] = 0.25, 0.9
+    return pd.Series(d)
+
+
+def test_face_aus_draws_the_mesh_and_non_overlapping_labels():
+    fig = plot.face_aus(face_row())
+    ax = fig.axes[0]
+    mesh = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert mesh and len(mesh[0].get_segments()) > 2000  # MediaPipe's tessellation
+    labels = [t for t in ax.texts if t.get_text().startswith("AU")]
+    names = {t.get_text().split()[0] for t in labels}
+    assert {"AU01", "AU12", "AU45", "AU26"} <= names
+    words = {t.get_text() for t in labels}
+    assert "AU12 +0.250 IOD" in words and "AU45 +0.900 eye op." in words
+    fig.canvas.draw()
+    boxes = [t.get_window_extent() for t in labels]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b)
+
+
+def test_face_aus_over_the_image_and_bad_input():
+    img = np.zeros((360, 480, 3), np.uint8)
+    fig = plot.face_aus(face_row().to_frame().T, img)
+    assert fig.axes[0].images
+    with pytest.raises(fau.FauError, match="landmarks=True"):
+        plot.face_aus(pd.Series({"AU12": 0.1}))
+    with pytest.raises(fau.FauError, match="one face"):
+        plot.face_aus(pd.concat([face_row().to_frame().T] * 2))
+
+
+def test_au_landmarks_come_from_fau_au_or_match_the_definitions():
+    import re
+
+    import fau.au
+    from fau.au.geometry import AU_DEFINITIONS
+    from fau.plot.face import AU_LANDMARKS, au_landmarks
+
+    registry = getattr(fau.au, "AU_LANDMARKS", None)
+    if registry is not None:  # fau.au's own registry is used as it is
+        for a, sides in registry.items():
+            assert au_landmarks(a) == (tuple(sides[0]), tuple(sides[1]))
+        return
+    for a in AU_LANDMARKS:  # fau.plot's fallback table agrees with the definitions
+        text = AU_DEFINITIONS[a]
+        listed = {int(x) for x in re.findall(r"\d+", text)}
+        for lo, hi in re.findall(r"(\d+)-(\d+)", text):
+            listed |= set(range(int(lo), int(hi) + 1))
+        assert set(AU_LANDMARKS[a][0]) | set(AU_LANDMARKS[a][1]) <= listed, a
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-5, 5), min_size=1, max_size=3000), st.integers(5, 500))
+def test_bins_keep_the_extremes(values, n):
+    y = np.array(values)
+    t = np.arange(len(y)) / 30.0
+    b = bin_series(t, y, n=n)
+    assert np.nanmax(b.hi) == pytest.approx(y.max()) and np.nanmin(b.lo) == pytest.approx(y.min())
+    ok = np.isfinite(b.mean)
+    assert (b.lo[ok] <= b.mean[ok] + 1e-9).all() and (b.mean[ok] <= b.hi[ok] + 1e-9).all()
+    assert len(b.x) <= max(n, len(y)) + len(y)  # raw series gain at most one break per gap
+    assert b.count.sum() == len(y)
