@@ -34,8 +34,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score, roc_auc_score
+from sklearn.model_selection import GroupKFold
 
 import fau
+from fau.au import AU_OCCURRENCE_NAMES, AU_THRESHOLDS, OCCURRENCE_AUS, au_occurrence
+from fau.landmarks.base import BLENDSHAPE_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -44,6 +47,13 @@ LONDON = SHARED / "london"
 CACHE = ROOT / "cache" / "au_ckplus_landmarks.npz"
 #: AUs the London smiling photos are expected to show (Duchenne smile, lips apart).
 LONDON_AUS = ("AU06", "AU12", "AU25")
+#: Blendshape columns saved with ``--cache``.
+BS = [f"bs_{n}" for n in BLENDSHAPE_NAMES]
+#: Fewest coded sequences for choosing an occurrence threshold by F1 (else: the 95th
+#: percentile of the neutral frames; see fau.au.occurrence).
+MIN_POSITIVES_F1 = 8
+#: Cross-validation folds (by subject) for the held-out F1 of the thresholds.
+FOLDS = 5
 
 
 def coded_aus(text: str) -> set[int]:
@@ -93,7 +103,51 @@ def ckplus_table(peak: pd.DataFrame, neutral: pd.DataFrame, manifest: pd.DataFra
         f1 = (f1_score(y[ok], peak.loc[ok, occ].to_numpy() > 0.5)
               if occ in peak.columns else np.nan)
         rows.append({"AU": col, "n+": int(y.sum()), "n": int(ok.sum()),
-                     "AUC peak": auc_peak, "AUC peak−neutral": auc_delta, "F1 (_c)": f1})
+                     "AUC peak": auc_peak, "AUC peak−neutral": auc_delta,
+                     "F1 (_c, peak)": f1})
+    return pd.DataFrame(rows)
+
+
+def best_threshold(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The threshold (midpoint between sorted values) with the highest F1 of ``x > t``."""
+    xs = np.unique(x[np.isfinite(x)])
+    mids = (xs[1:] + xs[:-1]) / 2
+    f1 = [f1_score(y, x > t) for t in mids]
+    i = int(np.argmax(f1))
+    return float(mids[i]), float(f1[i])
+
+
+def choose_thresholds(peak: pd.DataFrame, neutral: pd.DataFrame,
+                      manifest: pd.DataFrame) -> pd.DataFrame:
+    """Occurrence thresholds on peak + neutral frames, with subject-wise CV F1."""
+    codes = manifest["aus"].map(coded_aus)
+    has_neutral = manifest["neutral_image"].notna().to_numpy()
+    groups = np.r_[manifest["subject_id"].to_numpy(str),
+                   manifest["subject_id"].to_numpy(str)[has_neutral]]
+    rows = []
+    for name in OCCURRENCE_AUS:
+        au = int(name[2:])
+        y_peak = codes.map(lambda c: au in c).to_numpy()
+        x = np.r_[peak[name].to_numpy(float), neutral[name].to_numpy(float)[has_neutral]]
+        y = np.r_[y_peak, np.zeros(int(has_neutral.sum()), bool)]
+        ok = np.isfinite(x)
+        x, y, g = x[ok], y[ok], groups[ok]
+        neutral_x = neutral[name].to_numpy(float)[has_neutral]
+        if y_peak.sum() >= MIN_POSITIVES_F1:
+            t, f1 = best_threshold(x, y)
+            pred = np.zeros(len(x), bool)
+            for train, test in GroupKFold(FOLDS).split(x, y, g):
+                pred[test] = x[test] > best_threshold(x[train], y[train])[0]
+            rule, cv = "max F1", f1_score(y, pred)
+        elif name in ("AU43", "AU45"):
+            t, f1, cv, rule = 0.5, np.nan, np.nan, "0.5 (not coded)"
+        else:
+            t, f1, cv = float(np.nanpercentile(neutral_x, 95)), np.nan, np.nan
+            rule = "neutral p95"
+        rows.append({"AU": name, "n+": int(y_peak.sum()), "rule": rule, "threshold": t,
+                     "F1 (peak+neutral)": f1, "CV F1 (by subject)": cv,
+                     "neutral frames on": float(np.nanmean(neutral_x > t)),
+                     "shipped": AU_THRESHOLDS[name]})
     return pd.DataFrame(rows)
 
 
@@ -117,6 +171,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--min-positives", type=int, default=8)
     ap.add_argument("--cache", action="store_true", help=f"save landmarks to {CACHE}")
+    ap.add_argument("--thresholds", action="store_true",
+                    help="choose the occurrence thresholds (fau.au.AU_THRESHOLDS) and print them")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -146,13 +202,19 @@ def main() -> None:
                 .transpose(0, 2, 1)
         np.savez_compressed(
             CACHE, ck_peak=lm(peak), ck_neutral=lm(neutral), london_smile=lm(smile),
-            london_neutral=lm(plain), ck_sequence=manifest["sequence_id"].to_numpy(str),
+            london_neutral=lm(plain),
+            ck_peak_bs=peak.reindex(columns=BS).to_numpy(float),
+            ck_neutral_bs=neutral.reindex(columns=BS).to_numpy(float), ck_sequence=manifest["sequence_id"].to_numpy(str),
             ck_subject=manifest["subject_id"].to_numpy(str), ck_aus=manifest["aus"].to_numpy(str),
             london_subject=np.asarray(people, dtype=str))
 
     print(f"fau {fau.__version__}; {len(peak) + int(manifest['neutral_image'].notna().sum())} CK+ crops "
           f"and {2 * len(people)} London photos in {seconds:.0f} s; "
           f"load average {os.getloadavg()[0]:.2f}")
+    for t in (peak, neutral):  # occurrence columns from the AU columns when fau lacks them
+        if not set(AU_OCCURRENCE_NAMES) <= set(t.columns):
+            occ = au_occurrence(t.reindex(columns=list(fau.AU_NAMES)).to_numpy(float))
+            t[list(AU_OCCURRENCE_NAMES)] = np.where(t[list(OCCURRENCE_AUS)].notna(), occ, np.nan)
     tab = ckplus_table(peak, neutral, manifest, args.min_positives)
     print(f"\nCK+ ckplus_dev: {len(manifest)} sequences with a peak frame, {manifest['subject_id'].nunique()} "
           f"subjects, {int(manifest['neutral_image'].notna().sum())} with a neutral frame; "
@@ -161,7 +223,13 @@ def main() -> None:
     print(f"\nmean over {len(tab)} AU columns: AUC peak {tab['AUC peak'].mean():.3f}, "
           f"peak−neutral {tab['AUC peak−neutral'].mean():.3f}; lowest "
           f"{tab['AUC peak'].min():.3f} / {tab['AUC peak−neutral'].min():.3f}"
-          + (f"; mean F1 {tab['F1 (_c)'].mean():.3f}" if tab["F1 (_c)"].notna().any() else ""))
+          + f"; mean F1 {tab['F1 (_c, peak)'].mean():.3f}")
+    if args.thresholds:
+        thr = choose_thresholds(peak, neutral, manifest)
+        print("\nOccurrence thresholds (peak + neutral frames; CV: 5 folds by subject)")
+        print(thr.to_markdown(index=False, floatfmt=".3f"))
+        print("AU_THRESHOLDS = {" + ", ".join(f'"{a}": {t:.3f}' for a, t in
+                                           zip(thr["AU"], thr["threshold"])) + "}")
     print(f"\nLondon set: smiling vs the same person's neutral photo, {len(people)} people")
     print(london_table(smile, plain).to_markdown(index=False, floatfmt=".3f"))
 

@@ -21,11 +21,14 @@ def class_means(fer, au_detector):
     return means
 
 
+# FER-2013 labels are a proxy for FACS codes: an AU is listed only where the label makes
+# it near certain. AU23 (lip tightener) is not: FER-2013 "anger" is often an open,
+# shouting mouth; AU23 is checked against FACS codes in tests/test_au_ckplus.py.
 @pytest.mark.parametrize(
     "cls,au",
     [("happiness", "AU06"), ("happiness", "AU12"), ("happiness", "AU25"),
      ("surprise", "AU01"), ("surprise", "AU02"), ("surprise", "AU05"), ("surprise", "AU26"),
-     ("anger", "AU04"), ("anger", "AU07"), ("anger", "AU23"),
+     ("surprise", "AU27"), ("anger", "AU04"), ("anger", "AU07"),
      ("disgust", "AU09"), ("disgust", "AU10")],
 )
 def test_class_mean_above_neutral(class_means, cls, au):

@@ -9,7 +9,11 @@ from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
 from fau.au import (
+    AU_DEFINITIONS,
+    AU_LANDMARKS,
     AU_NAMES,
+    AU_UNITS,
+    IOD_CM,
     align,
     au_intensities,
     head_pose,
@@ -57,6 +61,7 @@ def test_mirroring_swaps_sides(mesh_hap, width):
     a = aus(mesh_hap)
     m = aus(mirror_landmarks(mesh_hap, width))
     for left, right in (("AU12_L", "AU12_R"), ("AU14_L", "AU14_R")):
+        assert left in IDX and right in IDX
         assert m[IDX[left]] == pytest.approx(a[IDX[right]], abs=1e-9)
         assert m[IDX[right]] == pytest.approx(a[IDX[left]], abs=1e-9)
     bilateral = [i for n, i in IDX.items() if not n.endswith(("_L", "_R"))]
@@ -137,3 +142,91 @@ def test_face_frame_is_proper_rotation():
 def test_align_rejects_wrong_shape():
     with pytest.raises(ValueError):
         align(np.zeros((10, 3)))
+
+
+def test_new_aus_on_synthetic_movements():
+    """Each issue-10 AU moves the way its definition says, and only the right ones."""
+    base = aus(canonical_as_image())
+    # AU17: mentalis pushes the lower lip's centre up (its lateral parts stay).
+    chin_up = aus(_moved({17: (0, 0.3, 0), 84: (0, 0.15, 0), 314: (0, 0.15, 0)}))
+    assert chin_up[IDX["AU17"]] == pytest.approx(0.3 / IOD_CM)
+    assert chin_up[IDX["AU26"]] < 0  # the lip rose: no jaw drop
+    # AU16: lower lip beside the midline pulled down towards the chin.
+    lip_down = aus(_moved({i: (0, -0.3, 0) for i in (91, 181, 321, 405)}))
+    assert lip_down[IDX["AU16"]] == pytest.approx(0.3 / IOD_CM)
+    # AU18: corners pulled in and the lip midline forward.
+    pucker = aus(_moved({61: (0.3, 0, 0.2), 291: (-0.3, 0, 0.2), 0: (0, 0, 0.4),
+                         17: (0, 0, 0.4)}))
+    assert pucker[IDX["AU18"]] > 0.05 and pucker[IDX["AU20"]] < 0
+    # AU24: the upper lip's outer edge moves forward of its inner edge.
+    press = aus(_moved({i: (0, 0, 0.2) for i in (0, 37, 267)}))
+    assert press[IDX["AU24"]] == pytest.approx(0.2 / IOD_CM)
+    # AU27 vs AU25: opening with a narrowing mouth is a stretch; with a widening one
+    # (a broad open smile) it is not.
+    stretch = aus(_moved({14: (0, -1.0, 0), 61: (0.2, 0, 0), 291: (-0.2, 0, 0)}))
+    grin = aus(_moved({14: (0, -1.0, 0), 61: (-0.8, 0, 0), 291: (0.8, 0, 0)}))
+    assert stretch[IDX["AU27"]] > 0.2 and grin[IDX["AU27"]] < 0 < grin[IDX["AU25"]]
+    # AU14: corners straight back; a smile (up and back) is AU12, not AU14.
+    back = aus(_moved({61: (0, 0, -0.3), 291: (0, 0, -0.3)}))
+    smile = aus(_moved({61: (-0.3, 0.3, -0.2), 291: (0.3, 0.3, -0.2)}))
+    assert back[IDX["AU14"]] == pytest.approx(0.3 / IOD_CM)
+    assert smile[IDX["AU14"]] < back[IDX["AU14"]] and smile[IDX["AU12"]] > 0.05
+    # AU23: corners forward of the cheek beside them.
+    tight = aus(_moved({61: (0, 0, 0.2), 291: (0, 0, 0.2)}))
+    assert tight[IDX["AU23"]] == pytest.approx(0.2 / IOD_CM)
+    # AU43 (upper lid only) vs AU45 (aperture): the lower lid rising closes the eye
+    # (AU45) without the upper lid dropping (AU43).
+    lid_drop = aus(_moved({i: (0, -0.3, 0) for i in (159, 158, 160, 386, 385, 387)}))
+    lower_up = aus(_moved({i: (0, 0.3, 0) for i in (145, 153, 144, 374, 380, 373)}))
+    assert lid_drop[IDX["AU43"]] == pytest.approx(lid_drop[IDX["AU45"]])
+    assert lid_drop[IDX["AU43"]] > 0.2
+    assert lower_up[IDX["AU45"]] > 0.2 and lower_up[IDX["AU43"]] == pytest.approx(0)
+    assert lower_up[IDX["AU07"]] > 0.03
+    # AU10: the upper lip rises towards the nose tip.
+    lip_up = aus(_moved({0: (0, 0.3, 0)}))
+    assert lip_up[IDX["AU10"]] == pytest.approx(0.3 / IOD_CM)
+    np.testing.assert_allclose(base, 0.0, atol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(dy=st.floats(-0.4, 0.4), dz=st.floats(-0.3, 0.3))
+def test_one_sided_corner_moves_one_side(dy, dz):
+    """Moving the subject's left lip corner changes the _L column and not the _R one."""
+    moved = aus(_moved({291: (0.0, dy, dz)}))
+    for name in ("AU12", "AU14"):
+        assert abs(moved[IDX[f"{name}_R"]]) < 1e-9
+        assert moved[IDX[name]] == pytest.approx(
+            (moved[IDX[f"{name}_L"]] + moved[IDX[f"{name}_R"]]) / 2)
+
+
+def test_registries_cover_every_au():
+    assert set(AU_DEFINITIONS) == set(AU_UNITS) == set(AU_LANDMARKS) == set(AU_NAMES)
+    assert {AU_UNITS[n] for n in ("AU43", "AU45")} == {"neutral eye openings"}
+    assert {u for n, u in AU_UNITS.items() if n not in ("AU43", "AU45")} == {"IOD"}
+    for name, (right, left) in AU_LANDMARKS.items():
+        assert right and left and max(right + left) < 478, name
+    assert {"AU16", "AU18", "AU24", "AU27", "AU43"} <= set(AU_NAMES)
+
+
+def test_iod_constant_matches_the_bundled_canonical_face():
+    from fau.au import inter_ocular_distance
+
+    assert IOD_CM == pytest.approx(float(inter_ocular_distance(canonical_face().vertices)),
+                                   rel=1e-12)
+
+
+def test_fau_au_imports_without_opencv_or_model_files():
+    """`import fau.au` needs neither OpenCV nor reading the 3.7 MB landmarker bundle."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['cv2'] = None\n"
+        "import fau.resources as r\n"
+        "def refuse(*a, **k): raise AssertionError('model file read at import')\n"
+        "r.face_landmarker_bytes = refuse\n"
+        "import fau.au, fau.au.geometry\n"
+        "assert fau.au.IOD_CM > 6 and len(fau.au.AU_NAMES) == len(fau.au.AU_UNITS)\n"
+        "assert 'cv2' not in sys.modules or sys.modules['cv2'] is None\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -95,13 +95,16 @@ AU_ACTIVE: dict[str, float] = {
     "AU15": 0.036, "AU17": 0.277, "AU20": 0.048, "AU23": 0.016, "AU25": 0.044,
     "AU26": 0.112, "AU45": 0.308,
     "AU12_L": 0.062, "AU12_R": 0.062, "AU14_L": 0.060, "AU14_R": 0.060,
+    # AUs added in issue 10 (no FER-2013 figure yet): the 90th percentile of the 102
+    # neutral London-set photos (benchmarks/au_ckplus.py --cache landmarks).
+    "AU16": 0.104, "AU18": 0.010, "AU24": -0.021, "AU27": -0.076, "AU43": -0.301,
 }
 
 #: Width ``s`` of the logistic activation ``1 / (1 + exp(-(x - t) / s))``, same units as
 #: `AU_ACTIVE`: 0.02 IOD (about 1.3 mm on an adult face) for every AU, 0.1 neutral eye
 #: openings for AU45. An AU ``2 s`` above its threshold is 88% active, ``2 s`` below
 #: 12%. A fau choice (not fitted); `thresholds_from_neutral` derives widths from data.
-AU_WIDTH: dict[str, float] = {name: 0.02 for name in AU_NAMES} | {"AU45": 0.1}
+AU_WIDTH: dict[str, float] = {name: 0.02 for name in AU_NAMES} | {"AU45": 0.1, "AU43": 0.1}
 
 #: Smallest width `thresholds_from_neutral` returns (IOD units), so that an AU whose
 #: neutral distribution is degenerate does not become a hard step.

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..au.geometry import AU_NAMES, IOD_CM, _canonical, align, au_intensities, head_pose
+from ..au.geometry import AU_NAMES, IOD_CM, align, au_intensities, canonical_vertices, head_pose
 
 __all__ = ["shape_offsets", "mesh_blocks", "POSE_NAMES", "BLOCKS"]
 
@@ -46,7 +46,7 @@ def shape_offsets(aligned_points: np.ndarray) -> np.ndarray:
         Offsets in units of the inter-ocular distance.
     """
     p = np.asarray(aligned_points, dtype=np.float64)[..., :468, :]
-    d = (p - _canonical()) / IOD_CM
+    d = (p - canonical_vertices()) / IOD_CM
     return d.reshape(*d.shape[:-2], 468 * 3)
 
 

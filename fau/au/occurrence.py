@@ -1,0 +1,71 @@
+"""AU occurrence (present / absent), like OpenFace's ``AU12_c`` columns.
+
+An AU is *present* in a frame when its intensity (`fau.au.au_intensities`) exceeds the
+AU's threshold in `AU_THRESHOLDS`. The thresholds are single-frame: they know nothing of
+the person's own neutral face, so a person whose neutral face sits far from MediaPipe's
+canonical one reads some AUs as present at rest (for one person over time, compare with
+the person's baseline instead: the video analysis' ``*_rel`` columns).
+
+How the thresholds were chosen (``python benchmarks/au_ckplus.py --thresholds``): on
+``ckplus_dev`` (FACS-coded posed CK+ sequences; measuring and choosing only), over the
+peak frames and the neutral first frames together (every AU absent in the latter), the
+threshold that maximises the F1 of the coded presence, for every AU coded in at least 8
+sequences; its F1 and a 5-fold cross-validated F1 (folds by subject, the threshold chosen
+on the other folds) are in ``docs/action_units.md``. AUs coded in fewer sequences
+(AU16, AU18, AU26) take the 95th percentile of the neutral frames; AU43 and AU45 (not
+coded in CK+) take 0.5 neutral eye openings, the eye more closed than open.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .intensity import AU_NAMES
+
+__all__ = ["AU_OCCURRENCE_NAMES", "AU_THRESHOLDS", "OCCURRENCE_AUS", "au_occurrence"]
+
+#: The AUs that get an occurrence column: the bilateral ones (no ``_L``/``_R``).
+OCCURRENCE_AUS: tuple[str, ...] = tuple(n for n in AU_NAMES if "_" not in n)
+#: Names of the occurrence columns, in `OCCURRENCE_AUS` order (``AU01_c`` …).
+AU_OCCURRENCE_NAMES: tuple[str, ...] = tuple(f"{n}_c" for n in OCCURRENCE_AUS)
+
+#: Intensity above which an AU is present, in the AU's unit (`fau.au.AU_UNITS`: IOD, or
+#: neutral eye openings for AU43/AU45). Chosen on ckplus_dev as the module docstring says.
+AU_THRESHOLDS: dict[str, float] = {
+    "AU01": 0.044, "AU02": 0.036, "AU04": 0.026, "AU05": 0.070, "AU06": 0.033,
+    "AU07": 0.046, "AU09": 0.119, "AU10": 0.030, "AU12": 0.165, "AU14": 0.048,
+    "AU15": 0.047, "AU16": 0.184, "AU17": -0.008, "AU18": 0.022, "AU20": 0.076,
+    "AU23": -0.049, "AU24": -0.012, "AU25": 0.005, "AU26": 0.058, "AU27": 0.211,
+    "AU43": 0.5, "AU45": 0.5,
+}
+
+
+def au_occurrence(intensities: np.ndarray) -> np.ndarray:
+    """Occurrence (0/1) of each AU from the intensities of `fau.au.au_intensities`.
+
+    Parameters
+    ----------
+    intensities : ndarray, (..., len(AU_NAMES))
+        AU intensities in `fau.au.AU_NAMES` order.
+
+    Returns
+    -------
+    ndarray of uint8, (..., len(AU_OCCURRENCE_NAMES))
+        1 where the AU's intensity exceeds its `AU_THRESHOLDS` value, in
+        `AU_OCCURRENCE_NAMES` order; NaN intensities give 0.
+
+    Raises
+    ------
+    ValueError
+        When the last axis is not ``len(AU_NAMES)`` long.
+    """
+    x = np.asarray(intensities, dtype=np.float64)
+    if x.ndim == 0 or x.shape[-1] != len(AU_NAMES):
+        raise ValueError(
+            f"expected AU intensities with a last axis of {len(AU_NAMES)} (fau.au.AU_NAMES), "
+            f"got shape {x.shape}"
+        )
+    index = [AU_NAMES.index(n) for n in OCCURRENCE_AUS]
+    thresholds = np.array([AU_THRESHOLDS[n] for n in OCCURRENCE_AUS])
+    with np.errstate(invalid="ignore"):
+        return (x[..., index] > thresholds).astype(np.uint8)
