@@ -59,14 +59,29 @@ class Detection:
         return Roi(x + w / 2.0, y + h / 2.0, float(side), angle)
 
 
-def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+def _resize(image: np.ndarray, width: int, height: int, *, antialias: bool) -> np.ndarray:
+    """``image`` resized to ``width``×``height``, low-pass filtered when shrinking.
+
+    Without ``antialias``: one bilinear step, as MediaPipe's ``ImageToTensorCalculator``
+    letterboxes (fau's landmarks then match MediaPipe Tasks' within 1 px). With it, an
+    integer shrink factor uses `cv2.INTER_AREA` (box average, OpenCV's fast path);
+    other factors halve by `cv2.pyrDown` (5-tap Gaussian) while the image is at least
+    twice the target, then take one bilinear step. Measured on 640×480 (load average
+    14, minimum of 200): to 299×224 0.72 ms this way against 1.36 ms with INTER_AREA;
+    to 128×96 (factor 5) INTER_AREA 0.36 ms.
+    """
     import cv2
 
-    if (width, height) == (image.shape[1], image.shape[0]):
+    h, w = image.shape[:2]
+    if (width, height) == (w, h):
         return image
-    shrink = width < image.shape[1]
-    return cv2.resize(image, (width, height),
-                      interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    if not antialias:
+        return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
+    if w % width == 0 and h % height == 0 and w // width == h // height:
+        return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    while image.shape[1] >= 2 * width and image.shape[0] >= 2 * height:
+        image = cv2.pyrDown(image)
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def _window(level: np.ndarray, view: View) -> np.ndarray:
@@ -131,11 +146,12 @@ class FaceDetector:
     def run_views(self, image: np.ndarray, views: list[View]) -> RawDetections:
         """Raw (un-merged) detections of ``views`` of an RGB image, in image pixels."""
         parts = []
-        levels: dict[tuple[int, int], np.ndarray] = {}
+        levels: dict[tuple[int, int, bool], np.ndarray] = {}
         for view in views:
-            key = (view.level_width, view.level_height)
+            key = (view.level_width, view.level_height, view.letterbox)
             if key not in levels:
-                levels[key] = _resize(image, *key)
+                levels[key] = _resize(image, view.level_width, view.level_height,
+                                      antialias=not view.letterbox)
             raw = self.model(_window(levels[key], view), self.min_score)
             if len(raw.scores):
                 parts.append(raw.mapped(view.scale, view.left / view.scale,

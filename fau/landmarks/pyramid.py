@@ -60,7 +60,8 @@ class View:
     pixels per image pixel); the model input is the ``width``×``height`` window of
     that resized image whose top-left corner is at (``left``, ``top``), black where it
     falls outside. An input point (u, v) is image point ((u + left) / scale,
-    (v + top) / scale).
+    (v + top) / scale). ``letterbox``: the whole image in the model's native square
+    (resized as MediaPipe does, bilinear without a low-pass filter).
     """
 
     scale: float
@@ -70,6 +71,7 @@ class View:
     top: int
     width: int
     height: int
+    letterbox: bool = False
 
     @property
     def smallest_face(self) -> float:
@@ -83,7 +85,7 @@ def _ceil_to(value: float, step: int) -> int:
 
 def _letterbox(height: int, width: int, side: int, scale: float) -> View:
     lw, lh = max(1, round(width * scale)), max(1, round(height * scale))
-    return View(scale, lw, lh, -((side - lw) // 2), -((side - lh) // 2), side, side)
+    return View(scale, lw, lh, -((side - lw) // 2), -((side - lh) // 2), side, side, True)
 
 
 def level_scales(height: int, width: int, *, min_face: float, side: int) -> list[float]:
