@@ -49,6 +49,15 @@ CACHE = ROOT / "cache" / "au_ckplus_landmarks.npz"
 LONDON_AUS = ("AU06", "AU12", "AU25")
 #: Blendshape columns saved with ``--cache``.
 BS = [f"bs_{n}" for n in BLENDSHAPE_NAMES]
+#: A naive mapping of MediaPipe's ARKit-style blendshapes to the AUs they resemble (mean
+#: of the _Left/_Right pair), printed beside fau's AUs as a peer (``--blendshapes``).
+BLENDSHAPE_PEERS = {
+    "AU01": "browInnerUp", "AU02": "browOuterUp", "AU04": "browDown", "AU05": "eyeWide",
+    "AU06": "cheekSquint", "AU07": "eyeSquint", "AU09": "noseSneer", "AU10": "mouthUpperUp",
+    "AU12": "mouthSmile", "AU14": "mouthDimple", "AU15": "mouthFrown",
+    "AU17": "mouthShrugLower", "AU20": "mouthStretch", "AU23": "mouthPress",
+    "AU24": "mouthPress", "AU25": "mouthLowerDown", "AU27": "jawOpen",
+}
 #: Fewest coded sequences for choosing an occurrence threshold by F1 (else: the 95th
 #: percentile of the neutral frames; see fau.au.occurrence).
 MIN_POSITIVES_F1 = 8
@@ -151,6 +160,15 @@ def choose_thresholds(peak: pd.DataFrame, neutral: pd.DataFrame,
     return pd.DataFrame(rows)
 
 
+def blendshape_peer(table: pd.DataFrame) -> pd.DataFrame:
+    """Columns ``AUxx`` holding the mapped blendshape score (`BLENDSHAPE_PEERS`)."""
+    out = pd.DataFrame(index=table.index)
+    for au, bs in BLENDSHAPE_PEERS.items():
+        cols = [c for c in (f"bs_{bs}", f"bs_{bs}Left", f"bs_{bs}Right") if c in table]
+        out[au] = table[cols].mean(axis=1)
+    return out
+
+
 def london_table(smile: pd.DataFrame, neutral: pd.DataFrame) -> pd.DataFrame:
     """AUC, share of people with smile > neutral and paired effect size per AU."""
     rows = []
@@ -171,6 +189,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--min-positives", type=int, default=8)
     ap.add_argument("--cache", action="store_true", help=f"save landmarks to {CACHE}")
+    ap.add_argument("--blendshapes", action="store_true",
+                    help="also score MediaPipe's blendshapes mapped to AUs (a peer)")
     ap.add_argument("--thresholds", action="store_true",
                     help="choose the occurrence thresholds (fau.au.AU_THRESHOLDS) and print them")
     args = ap.parse_args()
@@ -224,6 +244,14 @@ def main() -> None:
           f"peak−neutral {tab['AUC peak−neutral'].mean():.3f}; lowest "
           f"{tab['AUC peak'].min():.3f} / {tab['AUC peak−neutral'].min():.3f}"
           + f"; mean F1 {tab['F1 (_c, peak)'].mean():.3f}")
+    if args.blendshapes:
+        peer = ckplus_table(blendshape_peer(peak), blendshape_peer(neutral), manifest,
+                            args.min_positives).drop(columns=["F1 (_c, peak)"])
+        peer.insert(1, "blendshape", peer["AU"].map(BLENDSHAPE_PEERS))
+        print("\nPeer: MediaPipe blendshapes mapped to AUs, same crops")
+        print(peer.to_markdown(index=False, floatfmt=".3f"))
+        print(f"mean over {len(peer)}: AUC peak {peer['AUC peak'].mean():.3f}, "
+              f"peak−neutral {peer['AUC peak−neutral'].mean():.3f}")
     if args.thresholds:
         thr = choose_thresholds(peak, neutral, manifest)
         print("\nOccurrence thresholds (peak + neutral frames; CV: 5 folds by subject)")

@@ -195,8 +195,10 @@ class Detector:
             - ``face_score``: the landmark model's face presence (0-1);
             - ``pitch, yaw, roll``: head pose (degrees);
             - the AU intensities `fau.AU_NAMES` (``AU01 … AU45``, ``AU12_L/R``,
-              ``AU14_L/R``; fractions of the inter-ocular distance, see
-              docs/action_units.md);
+              ``AU14_L/R``; fractions of the inter-ocular distance, AU43/AU45 of the
+              neutral eye opening: `fau.au.AU_UNITS`; see docs/action_units.md);
+            - the AU occurrences `fau.au.AU_OCCURRENCE_NAMES` (``AU01_c … AU45_c``;
+              1.0 present, 0.0 absent: intensity above `fau.au.AU_THRESHOLDS`);
             - ``anger, disgust, fear, happiness, sadness, surprise, neutral,
               contempt``: expression probabilities (sum to 1; NaN without a model);
             - ``expression`` (string, NA without a model): the most probable one;

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .au.geometry import AU_NAMES
+from .au.occurrence import AU_OCCURRENCE_NAMES, au_occurrence
 from .errors import FauError
 from .expression.compound import COMPOUND_COLUMNS, compound_columns
 from .expression.features import POSE_NAMES, mesh_blocks
@@ -68,6 +69,7 @@ FACE_COLUMNS: tuple[str, ...] = (
     + BOX_COLUMNS
     + POSE_NAMES
     + AU_NAMES
+    + AU_OCCURRENCE_NAMES
     + EXPRESSIONS
     + ("expression",)
     + COMPOUND_COLUMNS
@@ -251,7 +253,8 @@ class Pipeline:
         placeholder = np.zeros((n, 1))  # filled with the text columns below
         numeric = [
             np.arange(n)[:, None], lo, hi - lo, np.asarray(blocks["presence"]).reshape(n, 1),
-            blocks["pose"], blocks["au"], proba, placeholder, placeholder,
+            blocks["pose"], blocks["au"], au_occurrence(blocks["au"]), proba,
+            placeholder, placeholder,
             np.column_stack([comp["compound_score"], comp["valence"], comp["arousal"]]),
             blocks["blendshapes"],
         ]
