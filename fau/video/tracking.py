@@ -18,12 +18,15 @@ How it works (per frame)
 
 Identities
 ----------
-``track_id`` is an integer, counted from 0 in order of appearance. It is stable while
-the face stays in view. A face lost for at most `REACQUIRE_S` seconds and found again
-by the detector where it was lost (IoU ≥ `MATCH_IOU` with its last box) gets its old
-id back; otherwise a face that leaves and returns gets a **new** id. fau ships no face
-identity (recognition) model, so it cannot tell whether a returning face is the same
-person; join tracks yourself if you know they are.
+The tracker's ids are integers counted from 0 in order of appearance, stable while the
+face stays in view. A face lost for at most `REACQUIRE_S` seconds and found again by the
+detector where it was lost (IoU ≥ `MATCH_IOU` with its last box) gets its old id back;
+otherwise a face that returns starts a new track. Every track keeps a few samples of
+its face's geometric signature (`fau.video.identity`: the pose-free shape of the face,
+one sample every 0.5 s), and `Tracker.identities` links the tracks of a whole video into
+persons by that signature (never two faces of one frame): `detect_video` reports the
+person as ``track_id``, so a face that leaves for a cut-away and returns keeps its id.
+Live analysis keeps the tracker's own ids (linking needs the whole video).
 
 Backends without ``mesh``/``roi_from_landmarks`` (not the default) fall back to
 running ``detect`` on every frame, with the same matching.
@@ -37,6 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..landmarks.base import FaceMesh
+from .identity import TrackSpan, link_tracks
 
 __all__ = ["Tracker", "Track", "DETECT_EVERY_S", "MATCH_IOU", "DUPLICATE_IOU", "REACQUIRE_S"]
 
@@ -85,6 +89,15 @@ class Track:
     first_seen: float
     frames: int = 1
     lost_at: float | None = field(default=None)
+    span: TrackSpan | None = field(default=None, repr=False)
+
+    def seen(self, mesh: FaceMesh, timestamp: float) -> None:
+        """Record that the track's face is ``mesh`` at ``timestamp`` (s)."""
+        self.mesh, self.box, self.last_seen = mesh, box_of(mesh.landmarks), timestamp
+        self.frames += 1
+        if self.span is not None:
+            self.span.last_seen = timestamp
+            self.span.add(mesh.landmarks, timestamp)
 
 
 class Tracker:
@@ -124,6 +137,8 @@ class Tracker:
         )
         #: Counters: frames, detector runs, landmark-model runs (for profiling).
         self.counts = {"frames": 0, "detector_runs": 0, "mesh_runs": 0}
+        #: Every track's times and signature samples, by track id (`identities`).
+        self.spans: dict[int, TrackSpan] = {}
 
     # ------------------------------------------------------------------------------
     def update(self, rgb: np.ndarray, timestamp: float) -> list[tuple[int, FaceMesh]]:
@@ -142,9 +157,7 @@ class Tracker:
             mesh = self.backend.mesh(rgb, roi)
             self.counts["mesh_runs"] += 1
             if mesh.presence >= self.min_face_score:
-                track.mesh, track.box = mesh, box_of(mesh.landmarks)
-                track.last_seen = timestamp
-                track.frames += 1
+                track.seen(mesh, timestamp)
                 alive.append(track)
             else:
                 track.lost_at = timestamp
@@ -162,8 +175,16 @@ class Tracker:
         return [(t.id, t.mesh) for t in sorted(self.tracks, key=lambda t: t.id)]
 
     def reset(self) -> None:
-        """Forget every track (ids keep counting up)."""
+        """Forget every track (ids keep counting up; their signatures are kept)."""
         self.tracks, self.lost, self._last_detect = [], [], None
+
+    def identities(self) -> dict[int, int]:
+        """Person id of every track seen so far (`fau.video.identity.link_tracks`).
+
+        Tracks whose face signatures match and that were never in view at the same time
+        get one id; ids count from 0 in order of appearance.
+        """
+        return link_tracks(list(self.spans.values()))
 
     # ------------------------------------------------------------------------------
     def _detect(self, rgb: np.ndarray, timestamp: float) -> None:
@@ -203,12 +224,15 @@ class Tracker:
                 best, best_iou = old, o
         if best is not None:
             self.lost.remove(best)
-            best.mesh, best.box, best.last_seen, best.lost_at = mesh, box, timestamp, None
-            best.frames += 1
+            best.lost_at = None
+            best.seen(mesh, timestamp)
             self.tracks.append(best)
             log.debug("track %d re-acquired at %.3f s", best.id, timestamp)
             return
-        track = Track(self._next_id, mesh, box, timestamp, timestamp)
+        span = TrackSpan(self._next_id, timestamp, timestamp)
+        span.add(mesh.landmarks, timestamp)
+        track = Track(self._next_id, mesh, box, timestamp, timestamp, span=span)
+        self.spans[track.id] = span
         self._next_id += 1
         self.tracks.append(track)
         log.debug("track %d starts at %.3f s", track.id, timestamp)
@@ -238,8 +262,7 @@ class Tracker:
             used_m.add(i)
             used_t.add(j)
             t = self.tracks[j]
-            t.mesh, t.box, t.last_seen = meshes[i], boxes[i], timestamp
-            t.frames += 1
+            t.seen(meshes[i], timestamp)
             alive.append(t)
         for j, t in enumerate(self.tracks):
             if j not in used_t:
