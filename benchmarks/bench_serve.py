@@ -15,10 +15,22 @@ frames analysed/s and round-trip latency (frame sent → its reply), frames drop
 server, errors (non-200 answers, error messages, broken connections), lost jobs, and
 server analyses/s (images + stream frames) against the plain loop.
 
+3. **Hostile mix** (``--phases hostile``, issue 13): a server with a token, a 20 MiB upload
+   limit and a 10 s video limit; ``--clients`` clients for ``--duration`` seconds, half of
+   them good (images, streams and video jobs, with the token) and half hostile, each
+   cycling through bad requests with the answer each must get (`HOSTILE`): wrong or no
+   token, foreign Host, oversized and stalled bodies, garbage, truncated, AVIF and 36 MP
+   images, traversal ids, bad segments, ``fps=nan``, a video whose header lies about its
+   length, frames of foreign origin or garbage on the WebSocket, slow headers. Reported:
+   errors (a good request that failed, or a hostile one that got another answer than
+   expected), p95 latency of the good requests, peak server RSS (``VmHWM``), jobs lost,
+   the load average (``--write-reliability`` writes ``## Load test`` of docs/reliability.md).
+
 Usage::
 
     python benchmarks/bench_serve.py                    # 20 clients (10 image, 10 stream), 60 s
     python benchmarks/bench_serve.py --write-docs       # also update docs/benchmarks.md
+    python benchmarks/bench_serve.py --phases hostile --write-reliability
 
 Needs ``pip install 'fau[serve]'`` (httpx, websockets come with it).
 """
@@ -47,6 +59,12 @@ IMAGE = ROOT / "tests" / "data" / "cremad_hap.jpg"
 CLIP = ROOT / "tests" / "data" / "cremad" / "1001_DFA_HAP_XX.flv"
 DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Web service"
+RELIABILITY = ROOT / "docs" / "reliability.md"
+LOAD_SECTION = "## Load test"
+#: Server settings of the hostile phase.
+HOSTILE_TOKEN = "bench-token-0123456789abcdef"
+HOSTILE_MAX_UPLOAD_MB = 20
+HOSTILE_MAX_VIDEO_S = 10
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -102,12 +120,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, data_dir: Path, model: str | None, threads: int | None) -> subprocess.Popen:
+def start_server(port: int, data_dir: Path, model: str | None, threads: int | None,
+                 env_extra: dict[str, str] | None = None) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "fau", "serve", "--port", str(port), "--data-dir", str(data_dir),
            "--model", model or "none"]
     if threads:
         cmd += ["--threads", str(threads)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env_extra or {})}
     return subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -135,10 +154,11 @@ async def warm_up(base: str, n: int = 8) -> None:
         raise SystemExit(f"warm-up failed: {out['errors'][:3]}")
 
 
-async def image_client(base: str, data: bytes, stop: float, out: dict) -> None:
+async def image_client(base: str, data: bytes, stop: float, out: dict,
+                       headers: dict[str, str] | None = None) -> None:
     import httpx
 
-    async with httpx.AsyncClient(timeout=60) as c:
+    async with httpx.AsyncClient(timeout=60, headers=headers) as c:
         while time.perf_counter() < stop:
             t = time.perf_counter()
             try:
@@ -152,13 +172,14 @@ async def image_client(base: str, data: bytes, stop: float, out: dict) -> None:
                 out["errors"].append(f"image {exc.__class__.__name__}: {exc}")
 
 
-async def stream_client(url: str, data: bytes, fps: float, stop: float, out: dict) -> None:
+async def stream_client(url: str, data: bytes, fps: float, stop: float, out: dict,
+                        headers: dict[str, str] | None = None) -> None:
     import websockets
 
     sent_at: dict[int, float] = {}
     last = {"sent": 0}
     try:
-        async with websockets.connect(url, max_size=2**22) as ws:
+        async with websockets.connect(url, max_size=2**22, additional_headers=headers) as ws:
             async def sender() -> None:
                 nxt = time.perf_counter()
                 while time.perf_counter() < stop:
@@ -195,12 +216,13 @@ async def stream_client(url: str, data: bytes, fps: float, stop: float, out: dic
         out["errors"].append(f"stream {exc.__class__.__name__}: {exc}")
 
 
-async def job_client(base: str, n: int, stop: float, out: dict) -> None:
+async def job_client(base: str, n: int, stop: float, out: dict,
+                     headers: dict[str, str] | None = None) -> None:
     import httpx
 
     data = CLIP.read_bytes()
     ids = []
-    async with httpx.AsyncClient(timeout=120) as c:
+    async with httpx.AsyncClient(timeout=120, headers=headers) as c:
         for k in range(n):
             await asyncio.sleep(max(0.0, (stop - time.perf_counter()) / (n - k + 1)))
             r = await c.post(base + "/v1/videos", files={"file": ("clip.flv", data)}, data={"fps": "5"})
@@ -240,6 +262,346 @@ async def load(base: str, args: argparse.Namespace, n_ws: int, jobs: int) -> dic
     await asyncio.gather(*tasks)
     out["seconds"] = args.duration
     return out
+
+
+# -- hostile mix (issue 13) -------------------------------------------------------------------
+def hostile_inputs(folder: Path) -> dict[str, bytes]:
+    """The bad inputs the hostile clients send (generated by tests/badcorpus.py)."""
+    import io
+
+    from PIL import Image
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    import badcorpus
+
+    jpg = IMAGE.read_bytes()
+    buf = io.BytesIO()
+    Image.fromarray(np.full((6000, 6000), 128, np.uint8)).save(buf, format="PNG")  # 36 MP, ~110 KB
+    avif = (b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf" + b"\x00" * 400)
+    lying = badcorpus.lying_flv(folder, seconds=2 * HOSTILE_MAX_VIDEO_S, claimed=1.0)
+    return {"jpg": jpg, "truncated": jpg[: len(jpg) // 3], "png36mp": buf.getvalue(), "avif": avif,
+            "lying": lying.read_bytes(), "clip": CLIP.read_bytes()}
+
+
+async def _raw(port: int, head: bytes, *, wait_s: float) -> tuple[bytes, float]:
+    """Send ``head`` on a raw connection; return what the server answered (until it
+    closes, or ``wait_s``) and the seconds until the answer or the close."""
+    t0 = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(head)
+    await writer.drain()
+    try:
+        data = await asyncio.wait_for(reader.read(4096), wait_s)
+    except asyncio.TimeoutError:
+        data = b"<no answer>"
+    elapsed = time.perf_counter() - t0
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except (ConnectionError, OSError):
+        pass
+    return data, elapsed
+
+
+async def _ws_close_code(url: str, headers: dict[str, str] | None, origin: str | None = None,
+                         send: bytes | None = None) -> tuple[int | None, dict | None]:
+    """Open a WebSocket (optionally send one frame); (close code, first message)."""
+    import websockets
+
+    try:
+        async with websockets.connect(url, additional_headers=headers,
+                                      origin=origin) as ws:  # type: ignore[arg-type]
+            if send is not None:
+                await ws.send(send)
+            msg = json.loads(await asyncio.wait_for(ws.recv(), 30))
+            return None, msg
+    except websockets.ConnectionClosed as exc:
+        return (exc.rcvd.code if exc.rcvd else None), None
+
+
+def hostile_kinds(base: str, port: int, inputs: dict[str, bytes], token: str, out: dict):
+    """Every hostile request: ``name -> coroutine function`` returning None when the server
+    gave the expected answer, else what went wrong."""
+    auth = {"Authorization": f"Bearer {token}"}
+    ws_url = base.replace("http://", "ws://") + "/v1/stream"
+    host = f"127.0.0.1:{port}".encode()
+
+    async def http(c, method, path, code, **kw):
+        r = await c.request(method, base + path, **kw)
+        return None if r.status_code == code else f"HTTP {r.status_code} (wanted {code}): {r.text[:100]}"
+
+    async def wrong_token(c):
+        return await http(c, "POST", "/v1/images", 401, headers={"Authorization": "Bearer wrong"},
+                          files={"file": ("a.jpg", inputs["jpg"])})
+
+    async def no_token(c):
+        return await http(c, "GET", "/v1/jobs", 401)
+
+    async def foreign_host(c):
+        return await http(c, "GET", "/v1/info", 400, headers={"Host": "attacker.example"})
+
+    async def oversized(c):
+        head = (b"POST /v1/images HTTP/1.1\r\nHost: " + host + b"\r\nAuthorization: Bearer "
+                + token.encode() + b"\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                b"Content-Length: 50000000\r\n\r\n--b\r\n")
+        data, _ = await _raw(port, head, wait_s=15)
+        return None if data.startswith(b"HTTP/1.1 413") else f"oversized body: {data[:80]!r}"
+
+    async def garbage(c):
+        return await http(c, "POST", "/v1/images", 415, headers=auth, files={"file": ("a.jpg", b"hello" * 100)})
+
+    async def truncated(c):
+        return await http(c, "POST", "/v1/images", 422, headers=auth, files={"file": ("a.jpg", inputs["truncated"])})
+
+    async def avif(c):
+        return await http(c, "POST", "/v1/images", 415, headers=auth, files={"file": ("a.avif", inputs["avif"])})
+
+    async def png36mp(c):
+        r = await c.post(base + "/v1/images", headers=auth, files={"file": ("big.png", inputs["png36mp"])})
+        return None if r.status_code == 200 and r.json()["faces"] == [] else f"36 MP PNG: HTTP {r.status_code} {r.text[:100]}"
+
+    async def traversal(c):
+        return await http(c, "GET", "/v1/jobs/..%2F..%2Fetc%2Fpasswd/results", 404, headers=auth)
+
+    async def bad_segments(c):
+        return await http(c, "POST", "/v1/videos", 422, headers=auth,
+                          files={"file": ("a.flv", inputs["clip"]), "segments": ("s.csv", b"start,end\n5,1\n")})
+
+    async def fps_nan(c):
+        return await http(c, "POST", "/v1/videos", 422, headers=auth,
+                          files={"file": ("a.flv", inputs["clip"])}, data={"fps": "nan"})
+
+    async def lying_video(c):
+        r = await c.post(base + "/v1/videos", headers=auth, files={"file": ("lying.flv", inputs["lying"])})
+        if r.status_code != 202:
+            return f"lying video: HTTP {r.status_code} {r.text[:100]}"
+        out["lying_ids"].append(r.json()["id"])
+        return None
+
+    async def ws_origin(c):
+        code, _ = await _ws_close_code(ws_url, auth, origin="https://evil.example")
+        return None if code == 1008 else f"foreign-origin WebSocket: close code {code}"
+
+    async def ws_token(c):
+        code, _ = await _ws_close_code(ws_url + "?token=wrong", None)
+        return None if code == 1008 else f"wrong-token WebSocket: close code {code}"
+
+    async def ws_garbage(c):
+        code, msg = await _ws_close_code(ws_url, auth, send=b"\x00garbage")
+        return None if msg and msg.get("code") == "invalid_image" else f"garbage frame: {code} {msg}"
+
+    async def slow_headers(c):
+        data, held = await _raw(port, b"GET /v1/info HTTP/1.1\r\nHost: " + host + b"\r\nX-Slow: ", wait_s=40)
+        out["slow_held_s"].append(held)
+        return None if data == b"" and held < 15 else f"slow headers held {held:.1f} s: {data[:60]!r}"
+
+    async def stalled_body(c):
+        head = (b"POST /v1/images HTTP/1.1\r\nHost: " + host + b"\r\nAuthorization: Bearer "
+                + token.encode() + b"\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                b"Content-Length: 100000\r\n\r\n--b\r\n")
+        data, held = await _raw(port, head, wait_s=40)
+        out["slow_held_s"].append(held)
+        return None if data.startswith(b"HTTP/1.1 408") and held < 15 else f"stalled body: {held:.1f} s {data[:60]!r}"
+
+    return {f.__name__: f for f in (wrong_token, no_token, foreign_host, oversized, garbage, truncated,
+                                   avif, png36mp, traversal, bad_segments, fps_nan, lying_video,
+                                   ws_origin, ws_token, ws_garbage, slow_headers, stalled_body)}
+
+
+async def hostile_client(kinds: dict, offset: int, stop: float, out: dict) -> None:
+    """Cycle through the hostile requests (starting at ``offset``) until ``stop``."""
+    import httpx
+
+    names = list(kinds)
+    i = offset
+    async with httpx.AsyncClient(timeout=60) as c:
+        while time.perf_counter() < stop:
+            name = names[i % len(names)]
+            i += 1
+            t = time.perf_counter()
+            try:
+                problem = await kinds[name](c)
+            except Exception as exc:  # a broken connection is a wrong answer too
+                problem = f"{name}: {exc.__class__.__name__}: {exc}"
+            out["hostile"].setdefault(name, {"n": 0, "wrong": 0, "ms": []})
+            rec = out["hostile"][name]
+            rec["n"] += 1
+            rec["ms"].append((time.perf_counter() - t) * 1000)
+            if problem is not None:
+                rec["wrong"] += 1
+                out["errors"].append(f"{name}: {problem}")
+
+
+async def check_jobs(base: str, token: str, out: dict, timeout: float = 300.0) -> None:
+    """Every job submitted must end: good ones done, lying ones failed on the limit."""
+    import httpx
+
+    auth = {"Authorization": f"Bearer {token}"}
+    deadline = time.perf_counter() + timeout
+    async with httpx.AsyncClient(timeout=60, headers=auth) as c:
+        pending = set(out["lying_ids"])
+        while pending and time.perf_counter() < deadline:
+            for job_id in list(pending):
+                j = (await c.get(f"{base}/v1/jobs/{job_id}")).json()
+                if j["state"] in ("done", "failed"):
+                    pending.discard(job_id)
+                    if j["state"] != "failed" or "past" not in (j["error"] or ""):
+                        out["errors"].append(f"lying video job {job_id}: {j['state']} {j['error']}")
+                    else:
+                        out["lying_failed"] += 1
+            await asyncio.sleep(0.5)
+        out["jobs_lost"] += len(pending)
+        total = (await c.get(f"{base}/v1/jobs", params={"limit": 500})).json()["total"]
+        out["jobs_in_db"] = total
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """Peak resident memory of a process (``VmHWM``, MiB; Linux)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+async def hostile_load(base: str, port: int, args: argparse.Namespace, inputs: dict[str, bytes]) -> dict:
+    """Half good clients (images, streams, jobs; with the token), half hostile ones."""
+    token = HOSTILE_TOKEN
+    auth = {"Authorization": f"Bearer {token}"}
+    out: dict = {"image_ok": 0, "image_ms": [], "ws_sent": 0, "ws_results": 0, "ws_dropped": 0,
+                 "ws_ms": [], "ws_server_ms": [], "errors": [], "jobs_done": 0, "jobs_submitted": 0,
+                 "jobs_lost": 0, "hostile": {}, "lying_ids": [], "lying_failed": 0, "slow_held_s": []}
+    n_hostile = args.clients // 2
+    n_good = args.clients - n_hostile
+    n_ws = max(1, n_good // 3)
+    n_img = n_good - n_ws - 1  # one good client submits video jobs
+    kinds = hostile_kinds(base, port, inputs, token, out)
+    stop = time.perf_counter() + args.duration
+    ws_url = base.replace("http://", "ws://") + "/v1/stream"
+    tasks = [image_client(base, inputs["jpg"], stop, out, auth) for _ in range(n_img)]
+    tasks += [stream_client(ws_url, inputs["jpg"], args.ws_fps, stop, out, auth) for _ in range(n_ws)]
+    tasks.append(job_client(base, args.jobs, stop, out, auth))
+    step = max(1, len(kinds) // max(1, n_hostile))
+    tasks += [hostile_client(kinds, k * step, stop, out) for k in range(n_hostile)]
+    await asyncio.gather(*tasks)
+    await check_jobs(base, token, out)
+    out.update(n_img=n_img, n_ws=n_ws, n_hostile=n_hostile)
+    return out
+
+
+def hostile_summary(res: dict, args: argparse.Namespace, rss_mb: float | None, load0: float) -> dict:
+    hostile = {k: {"n": v["n"], "wrong": v["wrong"], "p95_ms": pct(v["ms"], 95)}
+               for k, v in sorted(res["hostile"].items())}
+    good_ms = res["image_ms"]
+    return {
+        "clients": args.clients, "good_image": res["n_img"], "good_stream": res["n_ws"], "good_jobs": 1,
+        "hostile_clients": res["n_hostile"], "duration_s": args.duration,
+        "good_requests": res["image_ok"] + res["ws_results"] + res["jobs_submitted"],
+        "image_ok": res["image_ok"], "image_p50_ms": pct(good_ms, 50), "image_p95_ms": pct(good_ms, 95),
+        "ws_analysed": res["ws_results"], "ws_p95_ms": pct(res["ws_ms"], 95),
+        "hostile_requests": sum(v["n"] for v in hostile.values()), "hostile": hostile,
+        "errors": len(res["errors"]), "error_samples": res["errors"][:8],
+        "jobs_submitted": res["jobs_submitted"], "jobs_done": res["jobs_done"],
+        "lying_submitted": len(res["lying_ids"]), "lying_failed_on_limit": res["lying_failed"],
+        "jobs_lost": res["jobs_lost"], "jobs_in_db": res.get("jobs_in_db"),
+        "slow_held_max_s": max(res["slow_held_s"]) if res["slow_held_s"] else None,
+        "peak_rss_mb": rss_mb, "loadavg_start": load0,
+        "loadavg_after": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+    }
+
+
+def load_markdown(s: dict, cmd: str, when: str, machine: str) -> str:
+    f = lambda v, n=0: "–" if v is None else f"{v:.{n}f}"  # noqa: E731
+    lines = [
+        LOAD_SECTION, "",
+        f"`{cmd}` — {when}, {machine}. `fau serve` in its own process with "
+        f"`FAU_TOKEN` set, `FAU_MAX_UPLOAD_MB={HOSTILE_MAX_UPLOAD_MB}`, "
+        f"`FAU_MAX_VIDEO_S={HOSTILE_MAX_VIDEO_S}`, default timeouts (headers 10 s, body "
+        f"pauses 10 s); {s['clients']} concurrent clients for {s['duration_s']:g} s on loopback, "
+        "in one asyncio process on the same 2-core machine: "
+        f"{s['good_image']} post images, {s['good_stream']} stream the JPEG over the WebSocket "
+        f"at {f(s.get('ws_fps'), 0) if s.get('ws_fps') else '15'} frames/s, 1 submits video jobs "
+        f"(with the token), and {s['hostile_clients']} hostile clients cycle through "
+        f"{len(s['hostile'])} kinds of bad request, each checked against the answer it must get.",
+        "",
+        "| errors | good requests | image p50 / p95 ms | stream round trip p95 ms | hostile requests | "
+        "slow client held at most | peak server RSS | jobs done / submitted | lying videos failed on the limit | jobs lost | load avg start / after |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| **{s['errors']}** | {s['good_requests']} | {f(s['image_p50_ms'])} / {f(s['image_p95_ms'])} "
+        f"| {f(s['ws_p95_ms'])} | {s['hostile_requests']} | {f(s['slow_held_max_s'], 1)} s "
+        f"| {f(s['peak_rss_mb'])} MiB | {s['jobs_done']} / {s['jobs_submitted']} "
+        f"| {s['lying_failed_on_limit']} / {s['lying_submitted']} | **{s['jobs_lost']}** "
+        f"| {f(s['loadavg_start'], 1)} / {f(s['loadavg_after'], 1)} |",
+        "",
+        "| hostile request | expected answer | sent | wrong answers | p95 ms |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    expected = {
+        "wrong_token": "401 before the body is read", "no_token": "401", "foreign_host": "400 invalid_host",
+        "oversized": "413 from Content-Length", "garbage": "415", "truncated": "422 invalid_image",
+        "avif": "415 (AVIF named)", "png36mp": "200, no face (one large image at a time)",
+        "traversal": "404", "bad_segments": "422 invalid_segments", "fps_nan": "422 (finite number)",
+        "lying_video": "202, then the job fails on the decoded limit", "ws_origin": "close 1008",
+        "ws_token": "close 1008", "ws_garbage": "error message, socket open",
+        "slow_headers": "closed after 10 s", "stalled_body": "408 after 10 s",
+    }
+    for name, h in s["hostile"].items():
+        lines.append(f"| `{name}` | {expected.get(name, '')} | {h['n']} | {h['wrong']} | {f(h['p95_ms'])} |")
+    lines += [
+        "",
+        "An error is a good request that failed or a hostile one that got any other answer than "
+        "its expected one (a 500, a hang, a wrong code). Slow clients occupy a hostile client for "
+        "the whole timeout, so they are fewer. Peak RSS is the server's `VmHWM` over the whole "
+        "run (start-up, detectors, the 36 MP PNGs, video jobs).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_load_section(text: str) -> None:
+    """Replace (or append) the `## Load test` section of docs/reliability.md (last section)."""
+    old = RELIABILITY.read_text() if RELIABILITY.exists() else "# Reliability\n\n"
+    lines = old.splitlines(keepends=True)
+    start = next((i for i, l in enumerate(lines) if l.strip() == LOAD_SECTION), None)
+    if start is None:
+        new = old.rstrip("\n") + "\n\n" + text
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        new = "".join(lines[:start]) + text + ("\n" if end < len(lines) else "") + "".join(lines[end:])
+    RELIABILITY.write_text(new)
+
+
+def run_hostile(args: argparse.Namespace, model_arg: str | None, cmd: str) -> int:
+    """The hostile-mix phase: its own server (token, limits), its own report."""
+    load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        inputs = hostile_inputs(Path(tmp))
+        env = {"FAU_TOKEN": HOSTILE_TOKEN, "FAU_MAX_UPLOAD_MB": str(HOSTILE_MAX_UPLOAD_MB),
+               "FAU_MAX_VIDEO_S": str(HOSTILE_MAX_VIDEO_S)}
+        proc = start_server(port, Path(tmp) / "data", model_arg, args.threads, env)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            asyncio.run(wait_ready(base, proc))
+            print(f"phase hostile: {args.clients} clients for {args.duration:g} s ...", file=sys.stderr)
+            res = asyncio.run(hostile_load(base, port, args, inputs))
+            rss = peak_rss_mb(proc.pid)
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(60)
+    summary = hostile_summary(res, args, rss, load0)
+    summary["ws_fps"] = args.ws_fps
+    print(json.dumps(summary, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2))
+    if args.write_reliability:
+        when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        machine = f"{platform.machine()}, {os.cpu_count()} logical CPUs"
+        write_load_section(load_markdown(summary, cmd, when, machine))
+        print(f"updated {RELIABILITY}", file=sys.stderr)
+    return 0 if summary["errors"] == 0 and summary["jobs_lost"] == 0 else 1
 
 
 def summarise(res: dict, args: argparse.Namespace, n_ws: int, plain_per_s: float,
@@ -338,11 +700,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=3, help="video jobs submitted during the mixed phase (default 3)")
     p.add_argument("--plain-s", type=float, default=20.0, help="seconds of the plain loop (default 20)")
     p.add_argument("--phases", default="images,mixed",
-                   help="images (all clients POST images), mixed (--ws-clients stream); default both")
+                   help="images (all clients POST images), mixed (--ws-clients stream); default both; "
+                   "hostile: half good, half hostile clients (alone: its own server)")
     p.add_argument("--threads", type=int, default=None, help="server detector threads (default: server's)")
     p.add_argument("--model", default="auto", help="ferplus, fer2013, none, or auto (ferplus if present)")
     p.add_argument("--write-docs", action="store_true", help="update the Web service section of docs/benchmarks.md")
     p.add_argument("--json", type=Path, default=None, help="also write the numbers as JSON here")
+    p.add_argument("--write-reliability", action="store_true",
+                   help="hostile phase: write the Load test section of docs/reliability.md")
     p.add_argument("--plain-child", type=float, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.plain_child is not None:  # internal: the plain loop in its own session
@@ -354,6 +719,9 @@ def main(argv: list[str] | None = None) -> int:
     if model == "auto":
         model = "ferplus" if (resources.files("fau") / "models" / "expression_ferplus.npz").is_file() else "none"
     model_arg = None if model == "none" else model
+    if args.phases == "hostile":
+        cmd = "python benchmarks/bench_serve.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        return run_hostile(args, model_arg, cmd.strip())
 
     phases = {"images": 0, "mixed": args.ws_clients}
     phases = {k: v for k, v in phases.items() if k in args.phases.split(",")}

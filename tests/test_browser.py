@@ -20,7 +20,6 @@ import shutil
 import socket
 import threading
 import time
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -43,14 +42,10 @@ import uvicorn  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from fau.serve import Settings, create_app  # noqa: E402
+from fau.serve.server import uvicorn_config  # noqa: E402
+from helpers import MODEL  # noqa: E402
 
 
-def _model_available(name: str = "ferplus") -> bool:
-    return (resources.files("fau") / "models" / f"expression_{name}.npz").is_file()
-
-
-#: The expression model the score tests use: the default (FER+) if present, else FER-2013.
-MODEL = next((m for m in ("ferplus", "fer2013") if _model_available(m)), None)
 
 
 def write_y4m(src: Path, dst: Path, *, repeat: int = 1, side_by_side: bool = False) -> int:
@@ -105,9 +100,7 @@ class Server:
         with socket.socket() as sk:
             sk.bind(("127.0.0.1", 0))
             self.port = sk.getsockname()[1]
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port,
-                                ws="auto", log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
+        self.server = uvicorn.Server(uvicorn_config(create_app(settings), settings, port=self.port))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> "Server":

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -32,19 +31,12 @@ from fau.serve import Settings, create_app  # noqa: E402
 from fau.serve import jobs as jobs_mod  # noqa: E402
 from fau.serve.sniff import sniff  # noqa: E402
 from fau.serve.store import JobStore  # noqa: E402
+from helpers import MODEL, model_available  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parents[1]
 HAP_JPG = (DATA / "cremad_hap.jpg").read_bytes()
 HAP_FLV = DATA / "cremad" / "1001_DFA_HAP_XX.flv"
-
-
-def _model_available(name: str = "ferplus") -> bool:
-    return (resources.files("fau") / "models" / f"expression_{name}.npz").is_file()
-
-
-#: The expression model the score tests use: the default (FER+) if present, else FER-2013.
-MODEL = next((m for m in ("ferplus", "fer2013") if _model_available(m)), None)
 
 
 needs_model = pytest.mark.skipif(
@@ -343,6 +335,8 @@ def test_video_job_lifecycle(client):
     assert job["progress"] == 1.0 and job["attempts"] == 1 and job["segments"] == 2
     assert job["filename"] == "passwd"  # display only; the folder is the job id
     assert job["n_frames"] >= 15 and job["n_rows"] == job["n_frames"]  # 1.9 s at 10 fps, one face
+    assert job["decoding"]["decoded_frames"] == 56 and job["decoding"]["truncated"] is False
+    assert job["decoding"]["analysed_frames"] == job["n_frames"]
     folder = client.app.state.services.jobs.job_dir(job_id)
     assert not list(folder.glob("input*"))  # the upload is deleted once the job ends
     res = client.get(f"/v1/jobs/{job_id}/results").json()
@@ -591,13 +585,16 @@ def test_sniff():
     assert sniff(b"<html>") is None and sniff(b"") is None and sniff(b"BM") is None
 
 
-def test_parse_segments():
-    df = jobs_mod.parse_segments(b"\xef\xbb\xbfStart,END,label\n0,1.5,intro\n2,3,\n", max_s=10)
+def test_upload_segments():
+    df = jobs_mod.read_upload_segments(b"\xef\xbb\xbfStart,END,label\n0,1.5,intro\n2,3,\n", max_s=10)
     assert df["start"].tolist() == [0.0, 2.0] and df["label"].tolist() == ["intro", ""]
     with pytest.raises(FauError, match="line 3"):
-        jobs_mod.parse_segments(b"start,end\n0,1\n5,4\n")
+        jobs_mod.read_upload_segments(b"start,end\n0,1\n5,4\n", max_s=None)
     with pytest.raises(FauError, match="no rows"):
-        jobs_mod.parse_segments(b"start,end\n")
+        jobs_mod.read_upload_segments(b"start,end\n", max_s=None)
+    too_many = b"start,end\n" + b"0,1\n" * (jobs_mod.MAX_SEGMENTS + 1)
+    with pytest.raises(FauError):
+        jobs_mod.read_upload_segments(too_many, max_s=None)
 
 
 def test_cli_parses_serve_options(tmp_path, monkeypatch):
@@ -629,7 +626,7 @@ def test_procfile_command_runs(tmp_path):
     port = _free_port()
     env = {**os.environ, "PORT": str(port), "FAU_DATA_DIR": str(tmp_path), "FAU_THREADS": "1",
            "PYTHONPATH": str(ROOT)}
-    if not _model_available():
+    if not model_available():
         env["FAU_MODEL"] = "none"
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     proc = subprocess.Popen(["bash", "-c", cmd.replace("--host 0.0.0.0", "--host 127.0.0.1")],
@@ -691,36 +688,41 @@ def test_image_scores_and_explanations(tmp_path):
         r = c.post("/v1/images", files={"file": ("a.jpg", HAP_JPG)}, data={"explain": "true"})
         assert "explanation" in r.json()["faces"][0]
 
+@pytest.fixture(scope="module")
+def clip_frames_table():
+    """`detect_video`'s table of the happy clip at 5 frames/s (what SlowDetector returns)."""
+    import fau
+
+    with fau.Detector(expression_model=None) as det:
+        return det.detect_video(HAP_FLV, fps=5)
+
+
 class SlowDetector:
-    """Stands in for `fau.Detector` in job-worker tests: a video 'analysis' of 100 steps."""
+    """Stands in for `fau.Detector` in job-worker tests: a video 'analysis' of 100 steps
+    that returns a real table (the happy clip's), so events and outputs are real."""
 
     expression_model_name = None
     model = None
 
-    def __init__(self, step_s: float = 0.05) -> None:
-        self.step_s = step_s
+    def __init__(self, table, step_s: float = 0.05) -> None:
+        self.table, self.step_s = table, step_s
         self.calls = 0
         self.steps = 0
 
     def detect_video(self, path, progress=None, **kw):
-        import pandas as pd
-
         self.calls += 1
         for k in range(100):
             time.sleep(self.step_s)
             self.steps += 1
             if progress is not None:
                 progress(k * 0.02)  # timestamps 0 … 1.98 s of a 2 s video
-        return pd.DataFrame({"frame": range(3), "timestamp": [0.0, 1.0, 2.0], "track_id": 0})
+        return self.table.copy()
 
     def close(self) -> None:
         pass
 
 
-def _manager(tmp_path: Path, det: SlowDetector, monkeypatch):
-    # the fake table has no AU columns: skip events and report (tested with real videos above)
-    monkeypatch.setattr(jobs_mod, "summarise", lambda results, segments: (None, None))
-    monkeypatch.setattr(jobs_mod, "write_html_report", lambda *a, **k: False)
+def _manager(tmp_path: Path, det: SlowDetector):
     settings = Settings(data_dir=tmp_path, expression_model=None)
     store = JobStore(settings.database_url)
     manager = jobs_mod.JobManager(settings, store, lambda: det)
@@ -741,9 +743,9 @@ def _wait_state(store: JobStore, job_id: str, state: str, timeout: float = 20.0)
     raise AssertionError(f"job {job_id} never reached {state}: {store.get(job_id)}")
 
 
-def test_worker_progress_and_clean_stop_requeues(tmp_path, monkeypatch):
-    det = SlowDetector()
-    manager, store, job_id = _manager(tmp_path, det, monkeypatch)
+def test_worker_progress_and_clean_stop_requeues(tmp_path, clip_frames_table):
+    det = SlowDetector(clip_frames_table)
+    manager, store, job_id = _manager(tmp_path, det)
     manager.start()
     _wait_state(store, job_id, "running")
     time.sleep(jobs_mod.HEARTBEAT_S * 2.5)
@@ -753,18 +755,18 @@ def test_worker_progress_and_clean_stop_requeues(tmp_path, monkeypatch):
     j = store.get(job_id)
     assert j["state"] == "queued" and j["attempts"] == 0, j  # back in the queue, attempt not counted
     assert manager.input_path(j).is_file()
-    manager2 = jobs_mod.JobManager(manager.settings, store, lambda: SlowDetector(0.001))
+    manager2 = jobs_mod.JobManager(manager.settings, store, lambda: SlowDetector(clip_frames_table, 0.001))
     manager2.start()
     j = _wait_state(store, job_id, "done")
     manager2.stop()
-    assert j["attempts"] == 1 and j["progress"] == 1.0 and j["n_rows"] == 3
+    assert j["attempts"] == 1 and j["progress"] == 1.0 and j["n_rows"] == len(clip_frames_table)
     assert not manager.input_path(j).exists()  # upload removed once done
     store.close()
 
 
-def test_worker_notices_deletion(tmp_path, monkeypatch):
-    det = SlowDetector()
-    manager, store, job_id = _manager(tmp_path, det, monkeypatch)
+def test_worker_notices_deletion(tmp_path, clip_frames_table):
+    det = SlowDetector(clip_frames_table)
+    manager, store, job_id = _manager(tmp_path, det)
     manager.start()
     _wait_state(store, job_id, "running")
     store.delete(job_id)

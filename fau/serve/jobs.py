@@ -1,14 +1,15 @@
 """Video jobs: files on disk, background workers (one `Detector` each), retention.
 
 Layout: ``<data_dir>/jobs/<job id>/`` holds ``input<.ext>`` (the upload, deleted when
-the job ends), ``segments.csv`` (normalised by the server), ``results.parquet`` and
-``report.html``. Job ids are 32 random hex digits made by the server; no name from a
-client is ever part of a path.
+the job ends), ``segments.csv`` (normalised by the server) and every output of the one
+per-video job function, `fau.job.run_video_job` (`job_outputs`: ``results.parquet``,
+``events.parquet``, ``segments.parquet``, ``summary.json``, ``report.html`` and any kind
+added to `fau.job.OUTPUT_KINDS`). Job ids are 32 random hex digits made by the server;
+no name from a client is ever part of a path.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import re
@@ -24,12 +25,14 @@ import pandas as pd
 
 from ..detector import Detector
 from ..errors import FauError
+from ..job import OUTPUT_KINDS, JobOutputs, report_supported, run_video_job
+from ..limits import MAX_PIXELS
 from .settings import Settings
 from .store import JobStore
 
 __all__ = [
-    "JobManager", "JOB_ID", "new_job_id", "parse_segments", "probe_video", "public_error",
-    "video_available", "report_available", "HEARTBEAT_S", "MAX_SEGMENTS",
+    "JobManager", "JOB_ID", "new_job_id", "probe", "read_upload_segments", "public_error",
+    "job_outputs", "video_available", "report_available", "HEARTBEAT_S", "MAX_SEGMENTS",
 ]
 
 log = logging.getLogger(__name__)
@@ -41,10 +44,8 @@ JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 HEARTBEAT_S = 1.0
 #: Seconds between retention sweeps and stale-job checks.
 MAINTENANCE_S = 10.0
-#: Most rows of a segments CSV.
+#: Most rows of an uploaded segments CSV.
 MAX_SEGMENTS = 10_000
-#: Largest segments CSV (bytes).
-MAX_SEGMENTS_BYTES = 1024 * 1024
 #: Job folders without a database row (an upload cut off by a crash) are removed once
 #: they are this old (seconds): long enough for any upload in progress to finish.
 ORPHAN_AGE_S = 3600.0
@@ -86,181 +87,68 @@ def video_available() -> bool:
     return callable(getattr(Detector, "detect_video", None))
 
 
-def probe_video(path: Path) -> dict[str, Any]:
-    """Open a video with PyAV: ``{"duration_s", "width", "height", "codec"}``.
-
-    The duration comes from the stream or container header; when both lack it (browser
-    MediaRecorder WebM) the packets are demuxed (not decoded) to find the last timestamp.
-
-    Raises
-    ------
-    FauError
-        No video stream, or a file FFmpeg cannot open.
-    """
-    import av
-
-    try:
-        with av.open(str(path)) as c:
-            if not c.streams.video:
-                raise FauError("the file has no video stream")
-            s = c.streams.video[0]
-            duration = None
-            if s.duration is not None and s.time_base is not None:
-                duration = float(s.duration * s.time_base)
-            elif c.duration is not None:
-                duration = c.duration / 1_000_000  # av.time_base: microseconds
-            if duration is None or duration <= 0:
-                start = s.start_time or 0
-                last = None
-                for pkt in c.demux(s):
-                    if pkt.pts is not None:
-                        end = pkt.pts + (pkt.duration or 0)
-                        last = end if last is None else max(last, end)
-                duration = float((last - start) * s.time_base) if last is not None else 0.0
-            return {
-                "duration_s": duration,
-                "width": s.codec_context.width,
-                "height": s.codec_context.height,
-                "codec": s.codec_context.name,
-            }
-    except FauError:
-        raise
-    except Exception as exc:  # av raises many error classes (InvalidDataError, ...)
-        raise FauError(f"the file is not a video FFmpeg can read ({exc.__class__.__name__})") from None
-
-
-def parse_segments(data: bytes, *, max_s: float | None = None) -> pd.DataFrame:
-    """Validate a segments CSV: columns ``start``, ``end`` (seconds), optional ``label``.
-
-    Returns
-    -------
-    DataFrame
-        ``start``, ``end``, ``label`` (str; empty where not given), the format of
-        `fau.video.read_segments`.
+def probe(path: Path) -> dict[str, Any]:
+    """Read an upload's header with `fau.video.reader.probe`: ``{"duration_s", "width",
+    "height", "codec"}`` (``duration_s`` None when the header has none, as in browser
+    MediaRecorder WebM: the limit then holds on the decoded frames only).
 
     Raises
     ------
     FauError
-        Not CSV, missing columns, non-numeric or negative times, ``end <= start``,
-        too many rows or too large.
+        Not a video FFmpeg can read, no video stream, or frames outside fau's limits
+        (the frame size is checked by the caller: `fau.serve.routes.videos.check_video`).
     """
-    if len(data) > MAX_SEGMENTS_BYTES:
-        raise FauError(f"segments CSV is larger than {MAX_SEGMENTS_BYTES} bytes")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise FauError("segments CSV is not UTF-8 text") from None
-    try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except Exception as exc:
-        raise FauError(f"segments is not a CSV table ({exc.__class__.__name__})") from None
-    df.columns = [str(c).strip().lower() for c in df.columns]
-    missing = {"start", "end"} - set(df.columns)
-    if missing:
-        raise FauError(
-            f"segments CSV needs the columns start,end (seconds) and optionally label; "
-            f"missing {sorted(missing)}"
-        )
-    if df.empty:
-        raise FauError("segments CSV has no rows")
-    if len(df) > MAX_SEGMENTS:
-        raise FauError(f"segments CSV has {len(df)} rows; at most {MAX_SEGMENTS} are accepted")
-    out = pd.DataFrame()
-    for col in ("start", "end"):
-        v = pd.to_numeric(df[col].str.strip(), errors="coerce")
-        bad = v.isna() | ~v.map(lambda x: x == x and abs(x) != float("inf"))
-        if bad.any():
-            row = int(bad.idxmax()) + 2  # header is line 1
-            raise FauError(f"segments CSV line {row}: {col} {df[col].iloc[row - 2]!r} is not a number of seconds")
-        out[col] = v.astype(float)
-    if (out["start"] < 0).any():
-        raise FauError(f"segments CSV line {int((out['start'] < 0).idxmax()) + 2}: start is negative")
-    if (out["end"] <= out["start"]).any():
-        raise FauError(f"segments CSV line {int((out['end'] <= out['start']).idxmax()) + 2}: end must be after start")
-    if max_s is not None and (out["start"] > max_s).any():
-        raise FauError(
-            f"segments CSV line {int((out['start'] > max_s).idxmax()) + 2}: starts after the "
-            f"end of the video ({max_s:.2f} s)"
-        )
-    labels = df["label"].str.strip() if "label" in df.columns else pd.Series([""] * len(df))
-    out["label"] = list(labels)
-    return out
+    from ..video.reader import probe as read_header
+
+    # FFmpeg allocates no frame over fau's image limit while it reads the header; the
+    # (lower) video limit is checked on the result, to answer it with its own code
+    info = read_header(path, max_pixels=MAX_PIXELS)
+    return {"duration_s": info.duration, "width": info.width, "height": info.height,
+            "codec": info.codec}
 
 
-def analyse_video(
-    det: Detector,
-    path: Path,
-    *,
-    fps: float | None,
-    duration_s: float | None,
-    progress: Callable[[float], None],
-    max_s: float | None = None,
-) -> pd.DataFrame:
-    """Run `Detector.detect_video` on the whole video; ``progress`` gets fractions 0-1.
+def read_upload_segments(data: bytes, *, max_s: float | None) -> pd.DataFrame:
+    """Segments of an upload (`fau.video.read_segments`: the one reader), at most
+    `MAX_SEGMENTS` rows, none starting after the video's end."""
+    from ..video import read_segments
 
-    `fau.video.detect_video` reports each analysed frame's timestamp (s); the fraction
-    is that timestamp over the probed duration. A frame decoded past ``max_s`` seconds
-    fails the job: the limit holds on what is decoded, whatever the header claimed.
-    """
-    detect_video = getattr(det, "detect_video", None)
-    if not callable(detect_video):
-        raise FauError("this fau installation cannot analyse videos (fau.video is missing)")
-    span = duration_s if duration_s and duration_s > 0 else None
-
-    def on_frame(t: float) -> None:
-        if max_s is not None and float(t) > max_s:
-            claimed = f" (its header said {span:.2f} s)" if span else ""
-            raise FauError(f"the video runs past {max_s:g} s of decoded media{claimed}; this "
-                           f"server analyses at most {max_s:g} s (--max-video-s)")
-        progress(min(max(float(t) / span, 0.0), 0.999) if span else 0.0)
-
-    kwargs: dict[str, Any] = {"progress": on_frame}
-    if fps is not None:
-        kwargs["fps"] = float(fps)
-    return detect_video(str(path), **kwargs)
+    return read_segments(data, max_rows=MAX_SEGMENTS, max_s=max_s, allow_empty=False)
 
 
 def report_available() -> bool:
-    """True when `fau.report` (the HTML report writer) is installed."""
-    try:
-        from ..report import render_report, write_report  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """True when this installation writes HTML reports (`fau.job.report_supported`)."""
+    return report_supported()
 
 
-def summarise(
-    results: pd.DataFrame, segments: pd.DataFrame | None
-) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """Events (`fau.video.find_events`) and per-segment summary (or None each)."""
-    try:
-        from ..video import find_events, summarize_segments
-    except ImportError:
-        return None, None
-    events = find_events(results)
-    summary = summarize_segments(results, segments, events) if segments is not None else None
-    return events, summary
+#: File name in a job's folder of each output kind of `fau.job.JobOutputs`; a kind not
+#: listed (added to fau.job later: OpenFace CSV, ELAN, ...) is written as
+#: ``<kind><its first suffix>``, and appears in the job's downloads without more code.
+OUTPUT_NAMES = {"frames": "results.parquet", "events": "events.parquet",
+                "segment_summary": "segments.parquet", "summary": "summary.json",
+                "report": "report.html"}
 
 
-def write_html_report(
-    results: pd.DataFrame,
-    out: Path,
-    *,
-    title: str,
-    model: str | None,
-    events: pd.DataFrame | None,
-    segments: pd.DataFrame | None,
-    summary: pd.DataFrame | None,
-) -> bool:
-    """Write the HTML report with `fau.report`; False when it is not installed."""
-    if not report_available():
-        return False
-    from ..report import render_report, write_report
+def job_outputs(folder: Path, *, has_segments: bool, report: bool) -> JobOutputs:
+    """Every output `fau.job.run_video_job` can write, in ``folder``."""
+    paths: dict[str, Path] = {}
+    for kind, spec in OUTPUT_KINDS.items():
+        if (spec.needs_segments and not has_segments) or (kind == "report" and not report):
+            continue
+        paths[kind] = folder / OUTPUT_NAMES.get(kind, f"{kind}{spec.suffixes[0]}")
+    return JobOutputs(**paths)  # type: ignore[arg-type]
 
-    html = render_report(results, events=events, segments=segments, summary=summary,
-                         title=title, model=model)
-    write_report(out, html, overwrite=True)
-    return True
+
+def decoded_duration_guard(max_s: float, claimed: float | None) -> Callable[[float], None]:
+    """A check for each analysed frame's timestamp: past ``max_s`` the job fails,
+    whatever the header claimed (`FauError`)."""
+
+    def check(t: float) -> None:
+        if float(t) > max_s:
+            said = f" (its header said {claimed:.2f} s)" if claimed else ""
+            raise FauError(f"the video runs past {max_s:g} s of decoded media{said}; this "
+                           f"server analyses at most {max_s:g} s (--max-video-s)")
+
+    return check
 
 
 class JobManager:
@@ -307,15 +195,6 @@ class JobManager:
         if table not in ("events", "segments"):
             raise FauError(f"unknown table {table!r}")
         return self.job_dir(job_id) / f"{table}.parquet"
-
-    @staticmethod
-    def _save(df: pd.DataFrame, path: Path) -> None:
-        """Write a table as Parquet atomically (temporary file + rename)."""
-        tmp = path.with_suffix(".tmp")
-        df = df.copy()
-        df.attrs = {}  # attrs hold nested dicts Parquet metadata need not carry
-        df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
 
     def report_path(self, job_id: str) -> Path:
         return self.job_dir(job_id) / "report.html"
@@ -420,28 +299,11 @@ class JobManager:
         log.info("job %s: attempt %d starts", job_id, job["attempts"])
         t0 = time.perf_counter()
         try:
-            src = self.input_path(job)
-            if not src.is_file():
-                raise FauError("the uploaded video is missing from the server's data folder")
-            seg_path = self.job_dir(job_id) / "segments.csv"
-            segments = (pd.read_csv(seg_path, dtype={"label": str}, keep_default_na=False)
-                        if seg_path.is_file() else None)
-            results = analyse_video(det, src, fps=job["fps"], duration_s=job["duration_s"],
-                                    progress=progress, max_s=self.settings.max_video_s)
-            if state["cancelled"]:
-                raise JobCancelled(job_id)
-            events, summary = summarise(results, segments)
-            self._save(results, self.results_path(job_id))
-            if events is not None:
-                self._save(events, self.table_path(job_id, "events"))
-            if summary is not None:
-                self._save(summary, self.table_path(job_id, "segments"))
-            write_html_report(results, self.report_path(job_id), title=job["filename"],
-                              model=det.expression_model_name if det.model is not None else None,
-                              events=events, segments=segments, summary=summary)
-            n_frames = int(results["frame"].nunique()) if "frame" in results.columns else None
-            ok = self.store.finish(job_id, worker, "done", n_rows=len(results), n_frames=n_frames)
-            log.info("job %s done in %.1f s (%d rows)", job_id, time.perf_counter() - t0, len(results))
+            result = self._analyse(job, det, progress, state)
+            ok = self.store.finish(job_id, worker, "done", n_rows=len(result.frames),
+                                   n_frames=result.frames.attrs.get("analysed_frames"))
+            log.info("job %s done in %.1f s (%d rows)", job_id, time.perf_counter() - t0,
+                     len(result.frames))
         except JobCancelled:
             ok = False
         except JobInterrupted:
@@ -465,6 +327,35 @@ class JobManager:
         elif self.store.get(job_id) is None:
             log.info("job %s was deleted while it ran; its files are removed", job_id)
             self.remove_files(job_id)
+
+    def _analyse(self, job: dict[str, Any], det: Detector, progress: Callable[[float], None],
+                 state: dict[str, Any]) -> Any:
+        """Run `fau.job.run_video_job` on the job's upload into its folder."""
+        job_id = job["id"]
+        folder = self.job_dir(job_id)
+        src = self.input_path(job)
+        if not src.is_file():
+            raise FauError("the uploaded video is missing from the server's data folder")
+        seg_path = folder / "segments.csv"
+        segments = seg_path if seg_path.is_file() else None
+        guard = decoded_duration_guard(self.settings.max_video_s, job["duration_s"])
+
+        def on_frame(t: float) -> None:
+            guard(t)
+            span = job["duration_s"]
+            progress(min(max(float(t) / span, 0.0), 0.999) if span else 0.0)
+
+        def before_write(_result: Any) -> None:
+            if state["cancelled"]:
+                raise JobCancelled(job_id)
+
+        outputs = job_outputs(folder, has_segments=segments is not None, report=report_supported())
+        detect: dict[str, Any] = {"progress": on_frame}
+        if job["fps"] is not None:
+            detect["fps"] = float(job["fps"])
+        return run_video_job(det, src, outputs, segments=segments, overwrite=True,
+                             meta={"filename": job["filename"]}, title=job["filename"],
+                             before_write=before_write, **detect)
 
     # -- maintenance -------------------------------------------------------------------
     def sweep(self) -> dict[str, int]:

@@ -150,6 +150,12 @@ class Job(BaseModel):
     n_rows: Optional[int] = Field(description="result rows: one per face per analysed frame")
     has_report: bool
     expires_at: Optional[str] = Field(description="when retention deletes it (finished jobs)")
+    decoding: Optional[dict[str, Any]] = Field(
+        default=None,
+        description="what decoding found (done jobs; from the job's summary.json): "
+        "decoded_frames, analysed_frames, truncated (the file ended before its header's "
+        "duration or could not be decoded to its end), duration_s and whatever else the "
+        "decoder reports (gaps, damaged packets)")
     downloads: dict[str, str] = Field(
         default_factory=dict,
         description="every output file the job wrote (done jobs), name → URL "

@@ -19,7 +19,7 @@ from ..jobs import JOB_ID
 from ..schemas import Job, JobList
 from ..state import Services, services
 
-__all__ = ["router", "job_json", "table_body", "MEDIA_TYPES"]
+__all__ = ["router", "job_json", "table_body", "decoding_facts", "MEDIA_TYPES"]
 
 router = APIRouter(tags=["videos"], dependencies=[Depends(require_token)])
 
@@ -64,7 +64,21 @@ def job_json(svc: Services, job: dict[str, Any]) -> dict[str, Any]:
         attempts=job["attempts"], error=job["error"], n_frames=job["n_frames"],
         n_rows=job["n_rows"], has_report=done and svc.jobs.report_path(job["id"]).is_file(),
         expires_at=expires, downloads={p.name: f"{base}/files/{p.name}" for p in files},
+        decoding=decoding_facts(svc.jobs.job_dir(job["id"]) / "summary.json") if done else None,
     ).model_dump()
+
+
+#: Keys of a job's summary.json that are not decoding facts (they are its results).
+_RESULT_KEYS = ("tracks", "segments", "events", "video", "filename", "faces")
+
+
+def decoding_facts(summary: Path) -> dict[str, Any] | None:
+    """The decoding facts of a job's JSON summary (`fau.job.summary_of`), or None."""
+    try:
+        data = json.loads(summary.read_text())
+    except (OSError, ValueError):
+        return None
+    return {k: v for k, v in data.items() if k not in _RESULT_KEYS} if isinstance(data, dict) else None
 
 
 @router.get("/v1/jobs", response_model=JobList, responses=documented_errors(401, 422),

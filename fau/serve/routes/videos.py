@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ...errors import FauError
-from ...io import MAX_PIXELS, MAX_SIDE
+from ...files import write_table
+from ...limits import MAX_VIDEO_PIXELS, MIN_SIDE
 from .. import jobs as jobs_mod
 from ..auth import require_token
 from ..errors import ApiError, documented_errors
@@ -49,19 +50,26 @@ def more_than(value: float, limit: float) -> str:
 
 
 def check_video(meta: dict[str, Any], max_video_s: float) -> None:
-    """422 for a video whose header says it is too long or its frames too large.
+    """422 for a video whose header says it is too long, or whose frames are too large
+    (over `fau.limits.MAX_VIDEO_PIXELS`) or too small (under `fau.limits.MIN_SIDE`).
 
-    The duration limit is enforced again on what is decoded (`jobs.analyse_video`).
+    The duration limit is enforced again on what is decoded
+    (`fau.serve.jobs.decoded_duration_guard`), so a header that lies gains nothing.
     """
-    if meta["duration_s"] > max_video_s:
+    duration = meta.get("duration_s")
+    if duration is not None and duration > max_video_s:
         raise ApiError(422, "video_too_long",
-                       f"the video lasts {more_than(meta['duration_s'], max_video_s)} s; this server "
+                       f"the video lasts {more_than(duration, max_video_s)} s; this server "
                        f"accepts at most {max_video_s:g} s (--max-video-s)")
     w, h = int(meta.get("width") or 0), int(meta.get("height") or 0)
-    if w > MAX_SIDE or h > MAX_SIDE or w * h > MAX_PIXELS:
+    if w * h > MAX_VIDEO_PIXELS:
         raise ApiError(422, "video_too_large",
-                       f"the video's frames are {w}×{h} px; fau accepts at most {MAX_SIDE} px per "
-                       f"side and {MAX_PIXELS:,} pixels per frame (downscale it first)")
+                       f"the video's frames are {w}×{h} px ({w * h:,} pixels); fau accepts at most "
+                       f"{MAX_VIDEO_PIXELS:,} pixels per frame (e.g. 4096×2160; downscale it first)")
+    if w and h and (w < MIN_SIDE or h < MIN_SIDE):
+        raise ApiError(422, "invalid_video",
+                       f"the video's frames are {w}×{h} px; fau needs at least {MIN_SIDE} px a side "
+                       "to find a face")
 
 
 def _save(upload: UploadFile, head: bytes, folder: Path, dest: Path) -> int:
@@ -108,16 +116,16 @@ async def post_video(
     try:
         size = await run_in_threadpool(_save, file, head, folder, dest)
         try:
-            meta = await run_in_threadpool(jobs_mod.probe_video, dest)
+            meta = await run_in_threadpool(jobs_mod.probe, dest)
         except FauError as exc:
             raise ApiError(422, "invalid_video", jobs_mod.public_error(exc, folder, file.filename)) from None
         check_video(meta, svc.settings.max_video_s)
         if segments is not None:
             try:
-                seg_df = jobs_mod.parse_segments(seg_bytes, max_s=meta["duration_s"])
+                seg_df = jobs_mod.read_upload_segments(seg_bytes, max_s=meta["duration_s"])
             except FauError as exc:
                 raise ApiError(422, "invalid_segments", str(exc)) from None
-            await run_in_threadpool(lambda: seg_df.to_csv(folder / "segments.csv", index=False))
+            await run_in_threadpool(write_table, seg_df, folder / "segments.csv")
         row = dict(id=job_id, kind=kind, filename=display_name(file.filename), size_bytes=size,
                    duration_s=meta["duration_s"], fps=fps,
                    segments=None if seg_df is None else len(seg_df))
