@@ -152,7 +152,8 @@ def write_json(path: str | os.PathLike, obj: Any, *, overwrite: bool = False) ->
 def write_table(df: Any, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Write a DataFrame by file extension (`TABLE_FORMATS`), atomically.
 
-    CSV: a header row, no index, NA as an empty cell. JSON: a list of records (one
+    CSV: a header row, no index, NA as an empty cell, text cells that a spreadsheet
+    would run as a formula quoted (`fau.csvsafe.neutralise_formulas`). JSON: a list of records (one
     object per row, NaN/NA as null, ``/`` not escaped). Parquet: the DataFrame's
     dtypes (``df.attrs`` are not stored). Refuses to replace an existing file unless
     ``overwrite``.
@@ -170,7 +171,9 @@ def write_table(df: Any, path: str | os.PathLike, *, overwrite: bool = False) ->
 
     def write(tmp: str) -> None:
         if fmt == "csv":
-            df.to_csv(tmp, index=False)
+            from .csvsafe import neutralise_formulas
+
+            neutralise_formulas(df).to_csv(tmp, index=False)
         else:
             plain = df.copy(deep=False)
             plain.attrs = {}  # pandas would store attrs (nested dicts, wall time) in Parquet

@@ -1,4 +1,7 @@
-"""Shared fixtures: the committed face images/clips and, where present, ../shared data."""
+"""Shared fixtures: the committed face images/clips and, where present, ../shared data.
+
+Plain helpers (model-present check, clips, video writers) live in ``tests/helpers.py``.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import model_available, needs_model  # noqa: F401  (shared; see helpers.py)
+
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_FER = Path(os.environ.get("FAU_FER2013", ROOT.parent / "shared/data/fer2013.npz"))
 
 
-def model_available(name: str = "ferplus") -> bool:
-    from importlib import resources
-
-    return (resources.files("fau") / "models" / f"expression_{name}.npz").is_file()
-
-
-needs_model = pytest.mark.skipif(
-    not model_available(), reason="expression model file fau/models/expression_ferplus.npz absent"
-)
 needs_fer = pytest.mark.skipif(
     not SHARED_FER.is_file(),
     reason=f"FER-2013 data not found at {SHARED_FER} (set FAU_FER2013); large data is not in the repo",

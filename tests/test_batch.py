@@ -23,40 +23,13 @@ from fau.batch.store import DONE_MARKER, read_complete_marker
 from fau.batch.worker import FRAMES_FILE, SUMMARY_FILE, Job, job_key, run_job
 from fau.errors import FauError
 
+from helpers import model_available, write_corrupt, write_tiny_video
+
 ROOT = Path(__file__).resolve().parents[1]
 CLIPS = sorted((ROOT / "tests/data/cremad").glob("*.flv"))
 #: Analysed frames per second of video in these tests (2 s clips → 4-5 frames each).
 FPS = 2.0
 FAST = {"fps": FPS, "expression_model": None}
-
-
-def _model_available() -> bool:
-    from importlib import resources
-
-    return (resources.files("fau") / "models" / "expression_ferplus.npz").is_file()
-
-
-def write_corrupt(path: Path) -> Path:
-    """A file with a video extension whose content is not a video."""
-    path.write_bytes(b"this is not a video\x00" * 64)
-    return path
-
-
-def write_tiny_video(path: Path, side: int = 64, frames: int = 6) -> Path:
-    """A valid MPEG-4 video of ``side``×``side`` grey frames (no face)."""
-    import av
-
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("mpeg4", rate=10)
-        stream.width = stream.height = side
-        stream.pix_fmt = "yuv420p"
-        for i in range(frames):
-            img = np.full((side, side, 3), 40 + 20 * i, np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -256,7 +229,7 @@ def test_bad_detector_options_fail_before_any_work(tmp_path):
         fau.run_batch([CLIPS[0]], out, expression_model="vibes")
     with pytest.raises(FauError, match="unknown Detector option"):
         fau.run_batch([CLIPS[0]], out, detector_options={"max_face": 2}, **FAST)
-    if not _model_available():
+    if not model_available():
         with pytest.raises(FauError, match="expression_ferplus.npz"):
             fau.run_batch([CLIPS[0]], out, fps=FPS)  # the default model, absent
     assert not out.exists()
@@ -332,7 +305,7 @@ def test_worker_crash_fails_only_its_video(tmp_path):
 
 
 def test_expression_scores_in_batch(tmp_path):
-    if not _model_available():
+    if not model_available():
         pytest.skip("expression model file fau/models/expression_ferplus.npz absent "
                     "(expression scores cannot be checked without it)")
     index = fau.run_batch([CLIPS[3]], tmp_path / "out", jobs=1, fps=FPS)
@@ -395,7 +368,12 @@ def test_interrupted_run_resumes_with_identical_outputs(tmp_path, reference):
     done_before = len(list(out.glob(f"*/{DONE_MARKER}")))
     assert 1 <= done_before < len(clips), "the run was not interrupted part-way"
     partial = pd.read_csv(out / "index.csv", keep_default_na=False)  # valid after a kill
-    assert set(partial["status"]) <= {"ok"}
+    assert list(partial.columns) == list(INDEX_COLUMNS)
+    # Every row written before the kill is a finished video: status ok and its marker on
+    # disk (the index may lag the markers by the video that was finishing).
+    done_names = {p.parent.name for p in out.glob(f"*/{DONE_MARKER}")}
+    assert partial["status"].tolist() == ["ok"] * len(partial)
+    assert set(partial["name"]) <= done_names
 
     index = fau.run_batch(clips, out, jobs=2, **FAST)
     counts = index["status"].value_counts().to_dict()

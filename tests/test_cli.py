@@ -66,3 +66,40 @@ def test_keep_going_reports_and_continues(tmp_path, data_dir):
     r = run("image", str(bad), str(data_dir / "cremad_hap.jpg"), "--keep-going")
     assert r.returncode == 2
     assert "empty" in r.stderr and "happiness" in r.stdout
+
+
+def test_verbosity_after_the_command_and_model_none(tmp_path, data_dir):
+    out = tmp_path / "faces.json"
+    r = run("image", str(data_dir / "cremad_hap.jpg"), "-v", "--model", "none", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    assert "\\/" not in text and str(data_dir).split("/")[-1] in text  # paths keep their /
+    rows = json.loads(text)
+    assert rows[0]["input"] == str(data_dir / "cremad_hap.jpg")
+    assert rows[0]["happiness"] is None and rows[0]["expression"] is None
+    # the terminal table shows the face box; no expression columns without a model
+    header = r.stdout.splitlines()[0].split()
+    assert header[:7] == ["input", "face", "face_x", "face_y", "face_w", "face_h", "face_score"]
+    assert "happiness" not in header
+    assert run("image", "-vv", str(data_dir / "cremad_hap.jpg"), "--model", "none").returncode == 0
+
+
+def test_help_describes_every_option():
+    r = run("image", "--help")
+    assert r.returncode == 0
+    assert "--max-faces N" in r.stdout and "dropped with a warning" in r.stdout
+    assert "none" in r.stdout and "-v, --verbose" in r.stdout
+
+
+def test_multi_image_run_names_images_without_a_face(tmp_path, data_dir):
+    import numpy as np
+    from PIL import Image
+
+    blank = tmp_path / "wall.png"
+    Image.fromarray(np.full((120, 160, 3), 200, np.uint8)).save(blank)
+    r = run("image", str(blank), str(data_dir / "cremad_hap.jpg"), "--model", "none")
+    assert r.returncode == 0, r.stderr
+    assert f"no face found in {blank}" in r.stderr
+    assert "cremad_hap.jpg" in r.stdout and "cremad_hap.jpg" not in r.stderr
+    r = run("image", str(blank), "--model", "none")  # one image: the table line says it
+    assert r.returncode == 0 and "no faces found" in r.stdout

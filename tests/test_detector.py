@@ -33,15 +33,64 @@ def test_columns_and_one_face(au_detector, data_dir):
     assert abs(row["yaw"]) < 20 and abs(row["roll"]) < 15
 
 
+def _check_dtypes(df: pd.DataFrame) -> None:
+    """The documented dtypes: face int64, expression/compound string, the rest float64."""
+    assert df["face"].dtype == np.int64
+    for c in ("expression", "compound"):
+        assert df[c].dtype == "string", c
+    floats = [c for c in df.columns if c not in ("face", "expression", "compound", "input")]
+    assert all(df[c].dtype == np.float64 for c in floats), df.dtypes[floats][
+        df.dtypes[floats] != np.float64]
+
+
 def test_required_columns_present(au_detector, data_dir):
     df = au_detector.detect_image(data_dir / "cremad_neu.jpg")
     required = ["face_x", "face_y", "face_w", "face_h", "face_score", "pitch", "yaw", "roll",
                 "AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU09", "AU10", "AU12", "AU14",
                 "AU15", "AU17", "AU20", "AU23", "AU25", "AU26", "AU45", "AU12_L", "AU12_R",
                 "AU14_L", "AU14_R", "anger", "disgust", "fear", "happiness", "sadness",
-                "surprise", "neutral", "contempt", "expression", "bs_jawOpen", "bs_mouthSmileLeft"]
-    assert set(required) <= set(df.columns)
-    assert sum(c.startswith("bs_") for c in df.columns) == 52
+                "surprise", "neutral", "contempt", "expression", "compound", "compound_score",
+                "valence", "arousal", "bs_jawOpen", "bs_mouthSmileLeft"]
+    cols = list(df.columns)
+    assert set(required) <= set(cols), sorted(set(required) - set(cols))
+    # in the documented order: face, box, pose, AUs, expressions, compound, blendshapes
+    order = ["face", "face_x", "face_score", "pitch", "roll", "AU01", "AU45", "anger",
+             "contempt", "expression", "compound", "arousal", "bs__neutral", "bs_noseSneerRight"]
+    assert [cols.index(c) for c in order] == sorted(cols.index(c) for c in order)
+    assert sum(c.startswith("bs_") for c in cols) == 52 and cols[-1].startswith("bs_")
+    _check_dtypes(df)
+    row = df.iloc[0]
+    assert row["face"] == 0 and 0.0 <= row["face_score"] <= 1.0
+    bs = row[[c for c in cols if c.startswith("bs_")]].to_numpy(dtype=float)
+    assert ((bs >= 0) & (bs <= 1)).all()
+    # no expression model: probabilities NaN, expression and compound NA (not None/"nan")
+    assert row[list(fau.EXPRESSIONS)].isna().all()
+    assert df["expression"].isna().all() and df["compound"].isna().all()
+
+
+def test_empty_tables_have_the_same_dtypes(au_detector):
+    noise = np.random.default_rng(1).integers(0, 255, (200, 200, 3), dtype=np.uint8)
+    empty = au_detector.detect_image(noise)
+    assert empty.empty
+    _check_dtypes(empty)
+    assert au_detector.detect_images([]).dtypes["input"] == "string"
+
+
+def test_face_cap_drops_faces_with_a_warning(frames, caplog):
+    both = np.concatenate([frames["hap"], frames["neu"]], axis=1)
+    with fau.Detector(expression_model=None, max_faces=1) as det:
+        with caplog.at_level("WARNING", logger="fau.detector"):
+            df = det.detect_image(both)
+    assert len(df) == 1
+    assert any("max_faces=1" in r.getMessage() for r in caplog.records), caplog.text
+    caplog.clear()
+    with fau.Detector(expression_model=None, max_faces=2) as det:
+        with caplog.at_level("WARNING", logger="fau.detector"):
+            assert len(det.detect_image(both)) == 2
+    assert not caplog.records
+    assert fau.Detector.__init__.__kwdefaults__["max_faces"] == 32
+    with pytest.raises(fau.FauError, match="max_faces"):
+        fau.Detector(expression_model=None, max_faces=0)
 
 
 def test_au_directions_on_acted_frames(au_detector, frames):
@@ -189,7 +238,16 @@ def test_explanations_add_up(detector, frames):
     assert happy["AU12"] > 0  # smiling pushes happiness up
 
 
-def test_detect_images_table(au_detector, data_dir):
-    df = au_detector.detect_images([data_dir / "cremad_hap.jpg", data_dir / "cremad_neu.jpg"])
-    assert len(df) == 2 and "input" in df.columns
-    assert isinstance(df, pd.DataFrame)
+def test_detect_images_table(au_detector, data_dir, frames):
+    hap, neu = data_dir / "cremad_hap.jpg", data_dir / "cremad_neu.jpg"
+    df = au_detector.detect_images([hap, neu])
+    assert list(df.columns) == ["input"] + columns()
+    assert df["input"].tolist() == [str(hap), str(neu)] and df["input"].dtype == "string"
+    assert df["face"].tolist() == [0, 0]
+    assert df.iloc[0]["AU12"] > df.iloc[1]["AU12"] + 0.05  # the happy frame smiles more
+    one = au_detector.detect_image(hap)
+    assert df.iloc[0]["AU12"] == pytest.approx(one.iloc[0]["AU12"])
+    assert df.attrs["no_face"] == []
+    blank = np.zeros((120, 160, 3), np.uint8)
+    arrays = au_detector.detect_images([blank, frames["hap"]])
+    assert arrays["input"].tolist() == ["1"] and arrays.attrs["no_face"] == ["0"]

@@ -15,45 +15,7 @@ import fau
 from fau import FauError
 from fau.video import iter_frames, probe
 
-DATA = Path(__file__).parent / "data" / "cremad"
-
-
-def clip(emotion: str) -> Path:
-    return DATA / f"1001_DFA_{emotion}_XX.flv"
-
-
-def _has_model() -> bool:
-    try:
-        from fau.resources import model_path
-
-        model_path("expression_ferplus.npz")
-        return True
-    except FauError:
-        return False
-
-
-def write_video(path: Path, frames, *, codec="libx264", pts=None, time_base=None,
-                rate=30, options=None, container_options=None) -> Path:
-    """Encode RGB frames with PyAV; ``pts`` in ``time_base`` units (default 1/rate)."""
-    frames = list(frames)
-    h, w = frames[0].shape[:2]
-    with av.open(str(path), "w", options=container_options or {}) as out:
-        st = out.add_stream(codec, rate=rate, options=options or {})
-        st.width, st.height = w, h
-        st.pix_fmt = "yuv420p"
-        if time_base is not None:
-            st.codec_context.time_base = time_base
-            st.time_base = time_base
-        for i, img in enumerate(frames):
-            vf = av.VideoFrame.from_ndarray(img, format="rgb24")
-            vf.pts = i if pts is None else pts[i]
-            if time_base is not None:
-                vf.time_base = time_base
-            for pkt in st.encode(vf):
-                out.mux(pkt)
-        for pkt in st.encode():
-            out.mux(pkt)
-    return path
+from helpers import clip, model_available, write_video
 
 
 def decode(path: Path) -> list[np.ndarray]:
@@ -122,7 +84,7 @@ def test_unthreaded_same_rows(det, results):
     pd.testing.assert_frame_equal(df, results["HAP"])
 
 
-@pytest.mark.skipif(not _has_model(), reason="expression model file "
+@pytest.mark.skipif(not model_available(), reason="expression model file "
                     "fau/models/expression_ferplus.npz not present yet (trained separately)")
 def test_expression_scores_when_model_present():
     with fau.Detector() as d:
@@ -236,10 +198,10 @@ def test_faststart_mp4_truncated_keeps_head(tmp_path):
     p = write_video(tmp_path / "fs.mp4", frames, container_options={"movflags": "+faststart"})
     cut = tmp_path / "fs_cut.mp4"
     cut.write_bytes(p.read_bytes()[: int(p.stat().st_size * 0.6)])
-    stats: dict = {}
+    stats = fau.video.reader.DecodeStats()
     got = list(iter_frames(cut, stats=stats))
     assert 0 < len(got) < 60
-    assert stats["truncated"]
+    assert stats.truncated
 
 
 def test_no_video_stream(tmp_path):
@@ -342,7 +304,7 @@ def test_first_frame_matches_detect_image(det, results):
                                rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.skipif(not _has_model(), reason="expression model file "
+@pytest.mark.skipif(not model_available(), reason="expression model file "
                     "fau/models/expression_ferplus.npz not present yet (trained separately)")
 @pytest.mark.parametrize("threaded", [True, False])
 def test_first_frame_scores_match_detect_image(threaded):
