@@ -72,9 +72,8 @@ def settings_from_args(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Run ``fau serve`` until interrupted; returns the exit status."""
-    import uvicorn
-
     from ..serve import create_app
+    from ..serve.server import run_server
 
     if not 0 < args.port < 65536:
         raise FauError(f"--port must be 1-65535, got {args.port}")
@@ -90,9 +89,7 @@ def run(args: argparse.Namespace) -> int:
     log.warning("fau serve on http://%s:%d (data: %s, auth: %s, CORS: %s)", args.host, args.port,
                 settings.data_dir, "token" if settings.token else "off",
                 ", ".join(settings.cors_origins) or "off")
-    uvicorn.run(
-        app, host=args.host, port=args.port, ws="auto",
-        ws_max_size=settings.max_frame_bytes + 1024,  # protocol-level cap; the app checks too
-        log_level="info" if args.verbose else "warning", proxy_headers=True,
-    )
+    # uvicorn with fau's connection timeouts (header deadline, keep-alive, WebSocket cap)
+    run_server(app, settings, host=args.host, port=args.port,
+               log_level="info" if args.verbose else "warning")
     return 0
