@@ -28,7 +28,8 @@ import pandas as pd
 
 from ..errors import FauError
 from ..pipeline import RowChunks
-from .reader import VideoFrame, VideoInfo, iter_frames
+from ..limits import MAX_VIDEO_PIXELS
+from .reader import DecodeStats, VideoFrame, VideoInfo, iter_frames
 from .temporal import add_temporal
 from .tracking import DETECT_EVERY_S, Tracker
 
@@ -68,6 +69,8 @@ def detect_video(
     detect_every: float = DETECT_EVERY_S,
     progress: Callable[[float], None] | None = None,
     threaded: bool = True,
+    max_pixels: int = MAX_VIDEO_PIXELS,
+    max_duration_s: float | None = None,
 ) -> pd.DataFrame:
     """Analyse every face in a video, frame by frame, with stable track ids.
 
@@ -100,6 +103,8 @@ def detect_video(
         Decode on a separate thread, with FFmpeg's own decoder threads (default).
         False decodes in the calling thread with one decoder thread, so the whole
         analysis stays on one core (for batch workers that run one video per core).
+    max_pixels, max_duration_s : int, float or None
+        Frame-size (pixels) and decoded-duration (s) limits (`fau.video.iter_frames`).
 
     Returns
     -------
@@ -111,8 +116,10 @@ def detect_video(
         the face's position in its frame), then the temporal columns. Frames without a
         face give no row. ``df.attrs`` holds ``video`` (header facts, see
         `fau.video.VideoInfo`), ``decoded_frames``, ``analysed_frames``, ``truncated``,
-        ``fps``, ``start``, ``end``, ``seconds`` (wall time) and ``counts`` (tracker
-        counters: detector and landmark-model runs).
+        ``fps``, ``start``, ``end``, ``seconds`` (wall time), ``counts`` (tracker
+        counters: detector and landmark-model runs) and ``decoding``
+        (`fau.video.reader.DecodeStats.as_dict`: frames expected and lost, damaged
+        packets, gaps, timestamp resets, rotation).
 
     Raises
     ------
@@ -129,10 +136,11 @@ def detect_video(
         detect_every=detect_every,
     )
     info: list[VideoInfo] = []
-    stats: dict = {}
+    stats = DecodeStats()
     stop = threading.Event()
     frames = iter_frames(path, fps=fps, start=start, end=end, info=info, stats=stats, stop=stop,
-                         decoder_threads=None if threaded else 1)
+                         decoder_threads=None if threaded else 1, max_pixels=max_pixels,
+                         max_duration_s=max_duration_s)
     source = _threaded(frames, stop) if threaded else frames
     pipeline = detector.pipeline
     # The appearance CNN (about as costly as the landmark model) runs on a worker thread,
@@ -153,17 +161,10 @@ def detect_video(
             close()
     if temporal:
         df = add_temporal(df, baseline=baseline)
-    df.attrs.update(
-        video=asdict(info[0]) if info else None,
-        decoded_frames=int(stats.get("decoded", 0)),
-        analysed_frames=analysed,
-        truncated=bool(stats.get("truncated", False)),
-        fps=fps,
-        start=start,
-        end=end,
-        seconds=time.perf_counter() - t_wall,
-        counts=dict(tracker.counts),
-    )
+    df.attrs.update(video=asdict(info[0]) if info else None, decoded_frames=stats.decoded,
+                    analysed_frames=analysed, truncated=stats.truncated,
+                    decoding=stats.as_dict(), fps=fps, start=start, end=end,
+                    seconds=time.perf_counter() - t_wall, counts=dict(tracker.counts))
     _log_result(df, path, stats)
     return df
 
@@ -196,12 +197,12 @@ def _analyse_frames(source: Iterator[VideoFrame], tracker: Tracker, rows: RowChu
     return analysed
 
 
-def _log_result(df: pd.DataFrame, path, stats: dict) -> None:
+def _log_result(df: pd.DataFrame, path, stats: DecodeStats) -> None:
     a = df.attrs
     if a["analysed_frames"] == 0 and a["decoded_frames"]:
         log.warning(
             "%s: no frame in the requested window (start=%s, end=%s s); the video's last "
-            "frame is at %.2f s", path, a["start"], a["end"], stats.get("last_timestamp") or 0.0,
+            "frame is at %.2f s", path, a["start"], a["end"], stats.last_timestamp or 0.0,
         )
     log.info(
         "%s: %d frames decoded, %d analysed, %d rows, %d tracks in %.1f s",

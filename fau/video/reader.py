@@ -494,7 +494,7 @@ def iter_frames(
     start: float | None = None,
     end: float | None = None,
     info: list | None = None,
-    stats: DecodeStats | dict | None = None,
+    stats: DecodeStats | None = None,
     stop=None,
     decoder_threads: int | None = None,
     max_pixels: int = MAX_VIDEO_PIXELS,
@@ -514,9 +514,8 @@ def iter_frames(
         Seconds; frames with ``start <= timestamp <= end`` are yielded.
     info : list or None
         If given, the `VideoInfo` is appended to it once the file is open.
-    stats : DecodeStats or dict or None
-        A `DecodeStats` filled in while decoding (see there). A dict is updated with
-        `DecodeStats.as_dict` when decoding ends.
+    stats : DecodeStats or None
+        Filled in while decoding (see `DecodeStats`).
     stop : threading.Event or None
         Decoding ends early when it is set.
     decoder_threads : int or None
@@ -542,13 +541,10 @@ def iter_frames(
         video could not be decoded at all. A file that is damaged or breaks off
         part-way yields what decoded and logs a warning (see `DecodeStats`).
     """
-    import av
-
     fps, start, end = _check_sampling(fps, start, end)
     if max_duration_s is not None:
         max_duration_s = _check_limit_s(max_duration_s)
-    legacy = stats if isinstance(stats, dict) else None
-    ds = stats if isinstance(stats, DecodeStats) else DecodeStats()
+    ds = stats if stats is not None else DecodeStats()
     container = _open(path, max_pixels)
     where = os.fspath(path)
     try:
@@ -566,83 +562,125 @@ def iter_frames(
         step = 1.0 / (vinfo.fps or DEFAULT_FPS)
         ds.expected = vinfo.frames or (
             int(round(vinfo.duration * vinfo.fps)) if vinfo.duration and vinfo.fps else None)
-        max_frames = (math.floor(max_duration_s * MAX_FRAME_RATE) + 1
-                      if max_duration_s is not None else None)
+        limits = _FrameLimits(where, vinfo, step, max_duration_s)
         sampler = Sampler(fps, start, end)
         timeline = _Timeline(step, ds)
-        orient, orient_key = _IDENTITY, None
+        orienter = _Orienter(ds)
         index = -1
-        in_row = 0
-        stopped = False
-        packets = container.demux(stream)
-        while not stopped:
-            if stop is not None and stop.is_set():
-                stopped = True
-                break
-            try:
-                packet = next(packets)
-            except StopIteration:
-                ds.complete = True
-                timeline.finish()
-                break
-            except (av.FFmpegError, OSError, EOFError, ValueError) as exc:
-                ds.truncated = True
-                ds.error = f"the demuxer stopped: {exc}"
-                break
-            try:
-                decoded = stream.decode(packet)
-            except (av.FFmpegError, ValueError) as exc:
-                ds.decode_errors += 1
-                ds.error = ds.error or f"skipped a damaged packet: {exc}"
-                in_row += 1
-                if in_row >= MAX_CONSECUTIVE_DECODE_ERRORS:
-                    ds.truncated = True
-                    ds.error = (f"{in_row} packets in a row could not be decoded; "
-                                f"stopped: {exc}")
-                    break
-                continue
+        past_end = False
+        for decoded in _decode(container, stream, ds, stop):
             accepted = []
             for frame in decoded:
-                in_row = 0
                 index += 1
-                if max_frames is not None and index >= max_frames:
-                    raise FauError(
-                        f"{where!r}: the video holds more than {max_frames - 1} frames, more "
-                        f"than {max_duration_s:g} s (the limit) at {MAX_FRAME_RATE:g} frames/s")
-                if index == 0 and (frame.width < MIN_SIDE or frame.height < MIN_SIDE):
-                    raise FauError(
-                        f"{where!r}: the video is {frame.width}×{frame.height} px; fau needs "
-                        f"at least {MIN_SIDE} px on each side to find a face")
-                if frame.is_corrupt:
-                    ds.corrupt_frames += 1
+                limits.check_frame(frame, index)
+                ds.corrupt_frames += bool(frame.is_corrupt)
                 raw = float(frame.time) - origin if frame.pts is not None else None
-                accepted += timeline.push((index, frame),
-                                          raw if raw is not None and math.isfinite(raw) else None)
+                accepted += timeline.push(
+                    (index, frame), raw if raw is not None and math.isfinite(raw) else None)
             for (i, frame), t in accepted:
-                if max_duration_s is not None and t > max_duration_s + step:
-                    declared = (f"{vinfo.duration:.2f} s" if vinfo.duration is not None
-                                else "no duration")
-                    raise FauError(
-                        f"{where!r}: the decoded video runs past the limit of "
-                        f"{max_duration_s:g} s (frame {i} at {t:.2f} s; its header "
-                        f"says {declared})")
+                limits.check_time(i, t)
                 decision = sampler.decide(t)
                 if decision is STOP:
-                    stopped = True
+                    past_end = True
                     break
-                if not decision:
-                    continue
-                key = _display_matrix(frame)
-                if key != orient_key:
-                    orient_key = key
-                    orient = (Orientation.from_matrix(np.frombuffer(key, np.int32))
-                              if key is not None and len(key) >= 36 else _IDENTITY)
-                    ds.rotation, ds.mirrored = orient.rotation, orient.mirrored
-                yield VideoFrame(i, t, orient.apply(to_rgb(frame)))
+                if decision:
+                    yield VideoFrame(i, t, orienter.apply(frame, to_rgb(frame)))
+            if past_end:
+                break
+        if past_end:
+            ds.complete = False
+        elif ds.complete:
+            timeline.finish()
     finally:
         container.close()
-        if legacy is not None:
-            legacy.update(ds.as_dict())
+    _finish(ds, vinfo, step, where)
+
+
+def _decode(container, stream, ds: DecodeStats, stop) -> Iterator[list]:
+    """The decoded frames of each packet, in turn; damaged packets are skipped.
+
+    Sets ``ds.complete`` when the demuxer reaches the end; stops (``ds.truncated``) when
+    it gives up or after `fau.limits.MAX_CONSECUTIVE_DECODE_ERRORS` bad packets in a row.
+    """
+    import av
+
+    packets = container.demux(stream)
+    in_row = 0
+    while stop is None or not stop.is_set():
+        try:
+            packet = next(packets)
+        except StopIteration:
+            ds.complete = True
+            return
+        except (av.FFmpegError, OSError, EOFError, ValueError) as exc:
+            ds.truncated = True
+            ds.error = f"the demuxer stopped: {exc}"
+            return
+        try:
+            decoded = stream.decode(packet)
+        except (av.FFmpegError, ValueError) as exc:
+            ds.decode_errors += 1
+            ds.error = ds.error or f"skipped a damaged packet: {exc}"
+            in_row += 1
+            if in_row >= MAX_CONSECUTIVE_DECODE_ERRORS:
+                ds.truncated = True
+                ds.error = f"{in_row} packets in a row could not be decoded; stopped: {exc}"
+                return
+            continue
+        if decoded:
+            in_row = 0
+            yield decoded
+
+
+class _FrameLimits:
+    """The checks `iter_frames` makes on each decoded frame (size, count, time)."""
+
+    def __init__(self, where: str, vinfo: VideoInfo, step: float,
+                 max_duration_s: float | None) -> None:
+        self.where, self.vinfo, self.step, self.max_s = where, vinfo, step, max_duration_s
+        self.max_frames = (math.floor(max_duration_s * MAX_FRAME_RATE) + 1
+                           if max_duration_s is not None else None)
+
+    def check_frame(self, frame, index: int) -> None:
+        if self.max_frames is not None and index >= self.max_frames:
+            raise FauError(
+                f"{self.where!r}: the video holds more than {self.max_frames - 1} frames, "
+                f"more than {self.max_s:g} s (the limit) at {MAX_FRAME_RATE:g} frames/s")
+        if index == 0 and (frame.width < MIN_SIDE or frame.height < MIN_SIDE):
+            raise FauError(
+                f"{self.where!r}: the video is {frame.width}×{frame.height} px; fau needs "
+                f"at least {MIN_SIDE} px on each side to find a face")
+
+    def check_time(self, index: int, t: float) -> None:
+        if self.max_s is not None and t > self.max_s + self.step:
+            d = self.vinfo.duration
+            declared = f"{d:.2f} s" if d is not None else "no duration"
+            raise FauError(
+                f"{self.where!r}: the decoded video runs past the limit of {self.max_s:g} s "
+                f"(frame {index} at {t:.2f} s; its header says {declared})")
+
+
+class _Orienter:
+    """Applies each frame's display matrix (cached while it does not change)."""
+
+    def __init__(self, ds: DecodeStats) -> None:
+        self.ds = ds
+        self.key: bytes | None = None
+        self.orientation = _IDENTITY
+
+    def apply(self, frame, rgb: np.ndarray) -> np.ndarray:
+        key = _display_matrix(frame)
+        if key != self.key:
+            self.key = key
+            self.orientation = (Orientation.from_matrix(np.frombuffer(key, np.int32))
+                                if key is not None and len(key) >= 36 else _IDENTITY)
+            self.ds.rotation = self.orientation.rotation
+            self.ds.mirrored = self.orientation.mirrored
+        return self.orientation.apply(rgb)
+
+
+def _finish(ds: DecodeStats, vinfo: VideoInfo, step: float, where: str) -> None:
+    """After decoding: no frame is an error; a short tail is truncation; log damage."""
     if ds.decoded == 0:
         why = f": {ds.error}" if ds.error else ""
         raise FauError(f"no video frame could be decoded from {where!r}{why}")
@@ -651,17 +689,14 @@ def iter_frames(
     if (ds.complete and not ds.truncated and declared is not None
             and declared - last > TAIL_INTERVALS * step + TAIL_FRACTION * declared):
         ds.truncated = True
-        ds.error = (f"the stream ended at {last:.2f} s but its header says "
-                    f"{declared:.2f} s")
-    if legacy is not None:
-        legacy.update(ds.as_dict())
+        ds.error = f"the stream ended at {last:.2f} s but its header says {declared:.2f} s"
     if ds.damaged:
         log.warning(
-            "%s: %s; %d frames decoded%s, %d damaged packets skipped, %d gaps (%.2f s), "
-            "%d timestamp resets; the frames that decoded are used",
+            "%s: %s; %d frames decoded%s, %d damaged packets skipped, %d late frames, "
+            "%d gaps (%.2f s), %d timestamp resets; the frames that decoded are used",
             where, "truncated" if ds.truncated else "damaged", ds.decoded,
             f" of {ds.expected} expected" if ds.expected else "", ds.decode_errors,
-            ds.gap_count, ds.gap_seconds, ds.timestamp_resets,
+            ds.late_frames, ds.gap_count, ds.gap_seconds, ds.timestamp_resets,
         )
 
 
