@@ -231,14 +231,14 @@ def test_timeline_repairs_a_reset(n1, n2, restart):
     assert out[n1] == pytest.approx(first[-1] + step)
 
 
-def test_stats_as_dict_is_json_ready_and_legacy_dict_filled(corpus):
+def test_stats_as_dict_is_json_ready(corpus):
     import json
 
-    p = bc.corrupt_middle_mp4(corpus)
-    legacy: dict = {}
-    list(iter_frames(p, stats=legacy))
-    assert legacy["decoded"] >= 40 and legacy["decode_errors"] >= 1
-    json.dumps(legacy)
+    stats = DecodeStats()
+    list(iter_frames(bc.corrupt_middle_mp4(corpus), stats=stats))
+    d = json.loads(json.dumps(stats.as_dict()))
+    assert d["decoded"] == stats.decoded >= 40 and d["lost"] == stats.lost
+    assert d["gaps"] and all(len(g) == 2 for g in d["gaps"]) and d["damaged"] is True
 
 
 # --- 5. memory on images -----------------------------------------------------------------------
