@@ -150,6 +150,7 @@ def test_failed_job_reports_error_and_leaves_no_marker(tmp_path):
 
 
 # -- local joblib runs -----------------------------------------------------------------------
+@pytest.mark.slow
 def test_local_batch_manifest_segments_corrupt_and_rerun(tmp_path):
     seg = tmp_path / "questions.csv"
     seg.write_text("start,end,label\n0,1,first\n1,2.5,second\n")
@@ -191,6 +192,7 @@ def test_local_batch_manifest_segments_corrupt_and_rerun(tmp_path):
     assert digests(out) == first
 
 
+@pytest.mark.slow
 def test_same_basename_in_two_folders_do_not_collide(tmp_path):
     for d in ("a", "b"):
         (tmp_path / d).mkdir()
@@ -292,6 +294,7 @@ class CrashOnTinyFrames:
             self._inner.close()
 
 
+@pytest.mark.slow
 def test_worker_crash_fails_only_its_video(tmp_path):
     tiny = write_tiny_video(tmp_path / "tiny.mp4")
     index = fau.run_batch([CLIPS[0], tiny, CLIPS[1]], tmp_path / "out", jobs=2,
@@ -304,6 +307,7 @@ def test_worker_crash_fails_only_its_video(tmp_path):
     assert not list((tmp_path / "out").glob("tiny-*/done.json"))
 
 
+@pytest.mark.slow
 def test_expression_scores_in_batch(tmp_path):
     if not model_available():
         pytest.skip("expression model file fau/models/expression_ferplus.npz absent "
@@ -315,6 +319,7 @@ def test_expression_scores_in_batch(tmp_path):
     assert np.isfinite(p).all() and np.allclose(p.sum(axis=1), 1, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_report_written_or_clear_error(tmp_path):
     from fau.job import report_supported
 
@@ -335,6 +340,7 @@ def _env() -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_cli_exit_status_and_summary(tmp_path):
     from fau.cli import main
 
@@ -349,6 +355,7 @@ def test_cli_exit_status_and_summary(tmp_path):
                  "--model", "none"]) == 0
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_with_identical_outputs(tmp_path, reference):
     clips = CLIPS[:4]
     out = tmp_path / "out"

@@ -1,4 +1,4 @@
-"""fau.batch on a real Dask distributed LocalCluster (2 worker processes, 1 thread each)."""
+"""fau.run_batch on a real Dask distributed LocalCluster (2 worker processes, 1 thread each)."""
 
 from __future__ import annotations
 
@@ -26,9 +26,11 @@ from test_batch import (  # noqa: E402  (after the importorskip)
     _env,
     digests,
     reference,  # noqa: F401 (a fixture)
-    write_corrupt,
-    write_tiny_video,
 )
+from helpers import write_corrupt, write_tiny_video  # noqa: E402
+
+#: A local cluster per module and several batch runs: tens of seconds.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

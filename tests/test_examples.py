@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import needs_model
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -30,6 +32,7 @@ def test_explain_scores():
     assert "'happiness'" in out and "AU12" in out
 
 
+@pytest.mark.slow
 @needs_model
 def test_analyze_video(tmp_path):
     out = run("analyze_video.py", str(EXAMPLES.parent / "tests/data/cremad/1001_DFA_NEU_XX.flv"),

@@ -86,6 +86,7 @@ def test_unthreaded_same_rows(det, results):
 
 @pytest.mark.skipif(not model_available(), reason="expression model file "
                     "fau/models/expression_ferplus.npz not present yet (trained separately)")
+@pytest.mark.slow
 def test_expression_scores_when_model_present():
     with fau.Detector() as d:
         df = d.detect_video(clip("HAP"), fps=10)
@@ -252,6 +253,7 @@ def two_faces(tmp_path_factory):
     return write_video(tmp_path_factory.mktemp("two") / "two.mp4", frames), n
 
 
+@pytest.mark.slow
 def test_two_faces_two_stable_tracks(det, two_faces):
     path, n = two_faces
     df = det.detect_video(path)
@@ -320,6 +322,7 @@ def test_first_frame_scores_match_detect_image(threaded):
     assert df.iloc[0]["expression"] == img.iloc[0]["expression"]
 
 
+@pytest.mark.slow
 def test_face_entering_is_picked_up_within_detect_every(det, tmp_path):
     left, right = decode(clip("HAP")), decode(clip("NEU"))
     blank = np.zeros_like(right[0])

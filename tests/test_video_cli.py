@@ -13,6 +13,7 @@ from fau.cli import main
 HAP = Path(__file__).parent / "data" / "cremad" / "1001_DFA_HAP_XX.flv"
 
 
+@pytest.mark.slow
 def test_video_writes_table_report_events_summary(tmp_path, capsys):
     seg = tmp_path / "seg.csv"
     seg.write_text("start,end,label\n0,1,first\n1,2,second\n")
