@@ -80,7 +80,7 @@ from ..limits import (
 from ..paths import check_input_file
 
 __all__ = ["VideoInfo", "VideoFrame", "DecodeStats", "Orientation", "probe", "check_limits",
-           "iter_frames", "to_rgb", "Sampler", "STOP", "DEFAULT_FPS"]
+           "iter_frames", "to_rgb", "Sampler", "STOP", "DEFAULT_FPS", "check_sampling"]
 
 log = logging.getLogger(__name__)
 
@@ -541,7 +541,7 @@ def iter_frames(
         video could not be decoded at all. A file that is damaged or breaks off
         part-way yields what decoded and logs a warning (see `DecodeStats`).
     """
-    fps, start, end = _check_sampling(fps, start, end)
+    fps, start, end = check_sampling(fps, start, end)
     if max_duration_s is not None:
         max_duration_s = _check_limit_s(max_duration_s)
     ds = stats if stats is not None else DecodeStats()
@@ -768,9 +768,14 @@ def to_rgb(frame) -> np.ndarray:
     return frame.to_ndarray(format="rgb24")
 
 
-def _check_sampling(
-    fps: float | None, start: float | None, end: float | None
+def check_sampling(
+    fps: float | None, start: float | None = None, end: float | None = None
 ) -> tuple[float | None, float | None, float | None]:
+    """Checked ``fps`` (frames/s, > 0) and ``start``/``end`` (s, >= 0, end after start).
+
+    The one check of these sampling options (`iter_frames`, `fau.run_batch`); None
+    stays None. Raises `FauError` naming the bad value.
+    """
     def num(name: str, v) -> float | None:
         if v is None:
             return None
