@@ -82,7 +82,8 @@ def background(kind: str, h: int, w: int, rng: np.random.Generator) -> np.ndarra
         return np.broadcast_to(rng.integers(0, 256, 3).astype(np.uint8), (h, w, 3)).copy()
     if kind == "noise":
         base = rng.integers(40, 216, 3)
-        return np.clip(base + rng.normal(0, rng.uniform(10, 60), (h, w, 3)), 0, 255).astype(np.uint8)
+        noisy = base + rng.normal(0, rng.uniform(10, 60), (h, w, 3))
+        return np.clip(noisy, 0, 255).astype(np.uint8)
     if kind == "gradient":
         a, b = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
         ang = rng.uniform(0, np.pi)
@@ -238,7 +239,10 @@ def main() -> None:
                 found = np.c_[found[:, :2], found[:, :2] + found[:, 2:]] if len(found) else found
                 hit, n_false = match(canvas.boxes, found)
                 for b, ok in zip(canvas.boxes, hit):
-                    sizes.append(b[2] - b[0]); hits.append(ok); bgs.append(bg); lays.append(layout[0])
+                    sizes.append(b[2] - b[0])
+                    hits.append(ok)
+                    bgs.append(bg)
+                    lays.append(layout[0])
                 false_by_layout.setdefault(layout[0], []).append(n_false)
                 if n_false:
                     matched = {j for j in range(len(found))
@@ -248,7 +252,8 @@ def main() -> None:
                 if args.save:
                     args.save.mkdir(parents=True, exist_ok=True)
                     Image.fromarray(canvas.image).save(
-                        args.save / f"{layout[0].replace(' ', '_').replace(':', 'x')}_s{seed}_{c}.jpg")
+                        args.save / f"{layout[0].replace(' ', '_').replace(':', 'x')}"
+                        f"_s{seed}_{c}.jpg")
     sizes, hits, bgs, lays = map(np.asarray, (sizes, hits, bgs, lays))
 
     print(f"seeds {args.seeds}, {args.per_layout} canvases per layout and seed, min_face "
@@ -284,7 +289,8 @@ def main() -> None:
         print(f"\nsealed-like: recall {hits[m].mean():.3f} over {m.sum()} faces, {n_false} false "
               f"boxes = {58 * n_false / max(m.sum(), 1):.2f} per 58 faces")
     if false_sizes:
-        print(f"false boxes: {len(false_sizes)}, widths (px) {np.round(sorted(false_sizes)).astype(int).tolist()}")
+        widths = np.round(sorted(false_sizes)).astype(int).tolist()
+        print(f"false boxes: {len(false_sizes)}, widths (px) {widths}")
     det.close()
 
 
