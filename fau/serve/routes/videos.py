@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from ...errors import FauError
 from ...files import write_table
 from ...limits import MAX_VIDEO_PIXELS, MIN_SIDE
-from .. import jobs as jobs_mod
+from ..jobs import new_job_id, probe, public_error, read_upload_segments
 from ..auth import require_token
 from ..errors import ApiError, documented_errors
 from ..schemas import JobCreated
@@ -109,20 +109,20 @@ async def post_video(
     seg_bytes = await segments.read() if segments is not None else b""
     if segments is not None and not seg_bytes:
         raise ApiError(422, "invalid_segments", "segments: the uploaded CSV is empty")
-    job_id = jobs_mod.new_job_id()
+    job_id = new_job_id()
     folder = manager.job_dir(job_id)
     dest = manager.input_path({"id": job_id, "kind": kind})
     seg_df: pd.DataFrame | None = None
     try:
         size = await run_in_threadpool(_save, file, head, folder, dest)
         try:
-            meta = await run_in_threadpool(jobs_mod.probe, dest)
+            meta = await run_in_threadpool(probe, dest)
         except FauError as exc:
-            raise ApiError(422, "invalid_video", jobs_mod.public_error(exc, folder, file.filename)) from None
+            raise ApiError(422, "invalid_video", public_error(exc, folder, file.filename)) from None
         check_video(meta, svc.settings.max_video_s)
         if segments is not None:
             try:
-                seg_df = jobs_mod.read_upload_segments(seg_bytes, max_s=meta["duration_s"])
+                seg_df = read_upload_segments(seg_bytes, max_s=meta["duration_s"])
             except FauError as exc:
                 raise ApiError(422, "invalid_segments", str(exc)) from None
             await run_in_threadpool(write_table, seg_df, folder / "segments.csv")
