@@ -244,6 +244,11 @@ def main() -> None:
           f"peak−neutral {tab['AUC peak−neutral'].mean():.3f}; lowest "
           f"{tab['AUC peak'].min():.3f} / {tab['AUC peak−neutral'].min():.3f}"
           + f"; mean F1 {tab['F1 (_c, peak)'].mean():.3f}")
+    few = ckplus_table(peak, neutral, manifest, 3)
+    few = few[few["n+"] < args.min_positives]
+    print(f"\nAUs coded in 3 to {args.min_positives - 1} sequences (too few to rely on; "
+          "not in the mean)")
+    print(few.to_markdown(index=False, floatfmt=".3f"))
     if args.blendshapes:
         peer = ckplus_table(blendshape_peer(peak), blendshape_peer(neutral), manifest,
                             args.min_positives).drop(columns=["F1 (_c, peak)"])
