@@ -69,6 +69,10 @@ class JobOutputs:
         JSON summary of the whole video (`summary_of`).
     report : path or None
         Self-contained HTML report (`fau.report.render_report`).
+    openface : path or None
+        OpenFace 2.x-style CSV (`fau.export.openface_csv`): .csv.
+    elan : path or None
+        ELAN annotation file linked to the video (`fau.export.elan_document`): .eaf.
     """
 
     frames: str | os.PathLike | None = None
@@ -76,6 +80,8 @@ class JobOutputs:
     segment_summary: str | os.PathLike | None = None
     summary: str | os.PathLike | None = None
     report: str | os.PathLike | None = None
+    openface: str | os.PathLike | None = None
+    elan: str | os.PathLike | None = None
 
     def items(self) -> Iterator[tuple[str, Path]]:
         """``(kind, path)`` of every output asked for, in field order."""
@@ -183,6 +189,22 @@ def _write_segments(result: VideoResult, path: Path, overwrite: bool) -> None:
     write_table(result.segment_summary, path, overwrite=overwrite)
 
 
+def _write_openface(result: VideoResult, path: Path, overwrite: bool) -> None:
+    from .export import openface_csv
+    from .video import find_events
+
+    # OpenFace's AUxx_c is presence in every frame, speech or not: all AU episodes.
+    events = find_events(result.frames, expressions=False, speech_aus="keep")
+    write_text(path, openface_csv(result.frames, events), overwrite=overwrite)
+
+
+def _write_elan(result: VideoResult, path: Path, overwrite: bool) -> None:
+    from .export import elan_document
+
+    text = elan_document(result.frames, result.events, result.segments, eaf_path=path)
+    write_text(path, text, overwrite=overwrite)
+
+
 _TABLES = tuple(TABLE_FORMATS)
 #: Every output kind of `JobOutputs`, by field name.
 OUTPUT_KINDS: Mapping[str, OutputKind] = MappingProxyType({
@@ -197,6 +219,8 @@ OUTPUT_KINDS: Mapping[str, OutputKind] = MappingProxyType({
     "report": OutputKind((".html", ".htm"),
                          lambda r, p, o: write_text(p, r.report_html(), overwrite=o),
                          "the report (--report)"),
+    "openface": OutputKind((".csv",), _write_openface, "the OpenFace CSV (--openface-csv)"),
+    "elan": OutputKind((".eaf",), _write_elan, "the ELAN file (--elan)"),
 })
 
 
@@ -219,8 +243,10 @@ def summary_of(frames: pd.DataFrame, events: pd.DataFrame,
     -------
     dict
         ``duration_s`` (video length: the container's duration, else the last decoded
-        timestamp), ``decoded_frames``, ``analysed_frames``, ``truncated``, ``faces``
-        (number of tracks), ``video`` (header facts), ``tracks`` (one
+        timestamp), ``decoded_frames``, ``analysed_frames``, ``truncated``, ``decoding``
+        (decode statistics of `fau.video.reader.DecodeStats`, when the reader gives
+        them: frames expected and lost, damaged packets, gaps), ``faces`` (number of
+        tracks), ``video`` (header facts), ``tracks`` (one
         `fau.video.summarize_segments` row per track over the whole video), ``segments``
         (``segment_summary``'s rows; empty without segments) and ``events``
         (`fau.video.find_events` rows).
@@ -240,6 +266,7 @@ def summary_of(frames: pd.DataFrame, events: pd.DataFrame,
         "decoded_frames": attrs.get("decoded_frames"),
         "analysed_frames": attrs.get("analysed_frames"),
         "truncated": attrs.get("truncated"),
+        "decoding": attrs.get("decoding"),
         "faces": int(frames["track_id"].nunique()) if len(frames) else 0,
         "video": info,
         "tracks": _records(whole),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 import time
 import uuid
@@ -17,6 +16,7 @@ from ..errors import FauError
 from ..files import atomic_path, remove_stale_temporaries
 from ..job import report_supported
 from ..resources import DEFAULT_EXPRESSION_MODEL, DEFAULT_MAX_FACES, check_expression_model, expression_model_path
+from ..video.reader import check_sampling
 from .inputs import PathLike, collect_inputs
 from .worker import RUNNING_FILE, Job, run_job, skip_record
 
@@ -30,9 +30,12 @@ INDEX_FILE = "index.csv"
 #: (for ``skipped`` rows: the time spent checking its outputs); ``cpu_s`` the CPU time
 #: (all threads) the worker process spent on it; ``worker`` is ``host:pid``;
 #: ``worker_peak_rss_mb`` the worker process's peak resident memory so far (MiB).
+#: ``truncated``, ``lost_frames`` and ``decode_errors`` say what decoding lost
+#: (`fau.video.reader.DecodeStats`: the video ends early; frames its header announces
+#: but that did not decode; damaged packets skipped); ``summary.json`` has the rest.
 INDEX_COLUMNS: tuple[str, ...] = (
-    "path", "name", "status", "error", "duration_s", "faces", "frames", "seconds",
-    "cpu_s", "worker", "worker_peak_rss_mb",
+    "path", "name", "status", "error", "duration_s", "faces", "frames", "truncated",
+    "lost_frames", "decode_errors", "seconds", "cpu_s", "worker", "worker_peak_rss_mb",
 )
 #: Values of the ``status`` column.
 STATUSES: tuple[str, ...] = ("ok", "failed", "skipped")
@@ -52,18 +55,6 @@ def _check_jobs(jobs: int | None) -> int:
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise FauError(f"jobs must be a whole number of at least 1, got {jobs!r}")
     return jobs
-
-
-def _check_fps(fps: float | None) -> float | None:
-    if fps is None:
-        return None
-    try:
-        f = float(fps)
-    except (TypeError, ValueError):
-        raise FauError(f"fps must be a positive number, got {fps!r}") from None
-    if not math.isfinite(f) or f <= 0:
-        raise FauError(f"fps must be a positive number, got {fps!r}")
-    return f
 
 
 @contextlib.contextmanager
@@ -119,20 +110,55 @@ class _Index:
         rows = sorted(self.records.values(), key=lambda r: self.order[r["name"]])
         df = pd.DataFrame(rows, columns=list(INDEX_COLUMNS))
         df["error"] = df["error"].fillna("")
-        for c in ("faces", "frames"):
+        for c in ("faces", "frames", "lost_frames", "decode_errors"):
             df[c] = pd.to_numeric(df[c]).astype("Int64")  # empty (not NaN) for failures
+        df["truncated"] = df["truncated"].astype("boolean")
         return df
 
     def write(self) -> None:
-        with atomic_path(self.path) as tmp:
-            self.frame().to_csv(tmp, index=False)
+        from ..csvsafe import neutralise_formulas
+
+        with atomic_path(self.path) as tmp:  # a file named "=x.mp4" stays text
+            neutralise_formulas(self.frame()).to_csv(tmp, index=False)
 
 
 def _crash_record(job: Job, message: str) -> dict[str, Any]:
     (job.folder / RUNNING_FILE).unlink(missing_ok=True)
     return {"path": str(job.video.path), "name": job.video.name, "status": "failed",
             "error": message, "duration_s": None, "faces": None, "frames": None,
+            "truncated": None, "lost_frames": None, "decode_errors": None,
             "seconds": None, "cpu_s": None, "worker": "", "worker_peak_rss_mb": None}
+
+
+def _ignore_sigint() -> None:
+    """Worker initializer: Ctrl-C (SIGINT to the terminal's whole process group) is the
+    parent's to handle; it shuts the pool down and kills the workers itself."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While the batch runs, SIGTERM raises `KeyboardInterrupt` in the main thread, so
+    that the pool is shut down (workers killed and waited for) before the process
+    exits; without it, SIGTERM ends the parent at once and orphans the workers, which
+    go on writing into the output folder."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum} (SIGTERM)")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 #: Environment of local worker processes: one thread for every native thread pool
@@ -157,26 +183,45 @@ def _run_local(jobs: list[Job], n_jobs: int, done: Callable[[dict[str, Any]], No
     at a time in a fresh single-worker pool, so the one that kills its worker is found
     and marked failed; the rest go on in parallel in a new pool.
     """
-    from concurrent.futures import as_completed
+    from concurrent.futures import FIRST_COMPLETED, wait
 
     from joblib.externals.loky import ProcessPoolExecutor
     from joblib.externals.loky.process_executor import BrokenProcessPool
 
     pending = list(jobs)
     while pending:
-        executor = ProcessPoolExecutor(max_workers=min(n_jobs, len(pending)),
-                                       env=ONE_THREAD_ENV)
-        futures = {executor.submit(run_job, j): j for j in pending}
+        width = min(n_jobs, len(pending))
+        executor = ProcessPoolExecutor(max_workers=width, env=ONE_THREAD_ENV,
+                                       initializer=_ignore_sigint)
+        # At most one video more than workers is submitted at a time: loky's queue of
+        # submitted jobs stays empty, so a shutdown with kill_workers=True (Ctrl-C,
+        # SIGTERM) does not trip over it (loky raises KeyError in its manager thread).
+        waiting = list(pending)
+        futures: dict = {}
+
+        def submit() -> None:
+            while waiting and len(futures) <= width:
+                j = waiting.pop(0)
+                futures[executor.submit(run_job, j)] = j
+
         broken: BrokenProcessPool | None = None
         try:
-            for fut in as_completed(list(futures)):
-                try:
-                    rec = fut.result()
-                except BrokenProcessPool as exc:
-                    broken = exc
-                    break
-                del futures[fut]
-                done(rec)
+            submit()
+            while futures and broken is None:
+                finished, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    try:
+                        rec = fut.result()
+                    except BrokenProcessPool as exc:
+                        broken = exc
+                        break
+                    del futures[fut]
+                    done(rec)
+                if broken is None:
+                    submit()
+        except BaseException:  # Ctrl-C or SIGTERM: no worker outlives this process
+            executor.shutdown(wait=True, kill_workers=True)
+            raise
         finally:
             executor.shutdown(wait=broken is None and not futures, kill_workers=bool(futures))
         if broken is None:
@@ -187,6 +232,7 @@ def _run_local(jobs: list[Job], n_jobs: int, done: Callable[[dict[str, Any]], No
                 done(fut.result())  # finished before the pool broke
             else:
                 rest.append(j)
+        rest += waiting
         suspects = [j for j in rest if (j.folder / RUNNING_FILE).exists()]
         if not suspects:
             raise FauError(f"batch worker processes failed: {broken}") from broken
@@ -194,7 +240,8 @@ def _run_local(jobs: list[Job], n_jobs: int, done: Callable[[dict[str, Any]], No
                     "which", len(suspects))
         for j in suspects:
             (j.folder / RUNNING_FILE).unlink(missing_ok=True)
-            single = ProcessPoolExecutor(max_workers=1, env=ONE_THREAD_ENV)
+            single = ProcessPoolExecutor(max_workers=1, env=ONE_THREAD_ENV,
+                                         initializer=_ignore_sigint)
             try:
                 rec = single.submit(run_job, j).result()
             except BrokenProcessPool as crash:
@@ -316,8 +363,10 @@ def run_batch(
         The index (also written to ``out_dir/index.csv``): ``path``, ``name``, ``status``
         (``ok``, ``failed`` or ``skipped`` = outputs already complete), ``error``,
         ``duration_s`` (video length), ``faces`` (number of tracks), ``frames``
-        (analysed), ``seconds`` (wall time in this run), ``cpu_s`` (worker CPU time),
-        ``worker``, ``worker_peak_rss_mb``.
+        (analysed), ``truncated``, ``lost_frames``, ``decode_errors`` (`INDEX_COLUMNS`),
+        ``seconds`` (wall time in this run), ``cpu_s`` (worker CPU time), ``worker``,
+        ``worker_peak_rss_mb``. SIGTERM and Ctrl-C stop the run: the workers are killed
+        and waited for, and `KeyboardInterrupt` is raised.
 
     Raises
     ------
@@ -343,13 +392,14 @@ def run_batch(
     if scheduler is not None and jobs is not None:
         raise FauError("give either jobs (local processes) or scheduler (a Dask cluster), "
                        "not both: the cluster's workers set the parallelism")
-    n_jobs, fps = _check_jobs(jobs), _check_fps(fps)
+    n_jobs = _check_jobs(jobs)
+    fps = check_sampling(fps)[0]  # the reader's check, once here instead of per video
     options: dict[str, Any] = {"expression_model": expression_model, "max_faces": max_faces,
                                **(detector_options or {})}
     _check_detector_options(options)  # one clear error instead of a failed row per video
     videos = collect_inputs(inputs)
     out = _check_out_dir(out_dir, videos)
-    with _claim(out):
+    with _claim(out), _sigterm_interrupts():
         remove_stale_temporaries(out)  # left by a run that was killed; we hold the lock
         index = _Index(out / INDEX_FILE, [v.name for v in videos])
         all_jobs = [Job(video=v, out_dir=out, fps=fps, report=report,
