@@ -68,9 +68,10 @@ class MediaPipeBackend:
     Parameters
     ----------
     max_faces : int
-        Most faces `detect` returns: candidates are measured strongest first until this
-        many faces have passed ``min_presence`` (`fau.Detector` asks for one more than
-        its own cap, so that it can warn when faces are dropped).
+        Most faces `detect` returns (default 32, `fau.Detector`'s default cap):
+        candidates are measured strongest first until this many faces have passed
+        ``min_presence`` (`fau.Detector` asks for one more than its own cap, so that it
+        can warn when faces are dropped).
     min_detection_score : float
         Face-detector score (0-1) below which a candidate box is dropped
         (MediaPipe's default 0.5, ``face_detector_graph.cc``).
@@ -90,7 +91,7 @@ class MediaPipeBackend:
     def __init__(
         self,
         *,
-        max_faces: int = 33,
+        max_faces: int = 32,
         min_detection_score: float = 0.5,
         min_presence: float = 0.5,
         min_face: float = DEFAULT_MIN_FACE,
