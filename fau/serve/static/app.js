@@ -38,6 +38,9 @@
     return u && u.indexOf("eye") >= 0 ? "eye" : "iod";
   }
 
+  // "+0.12", "-0.03", "0.00" (no "-0.00" for values that round to zero)
+  function signed(v) { const t = v.toFixed(2); return Number(t) === 0 ? "0.00" : (v > 0 ? "+" : "") + t; }
+
   function barRow(container, label, value, fraction, negative, unit) {
     const name = document.createElement("span"); name.textContent = label;
     const bar = document.createElement("div"); bar.className = "bar";
@@ -54,7 +57,7 @@
     bar.appendChild(fill);
     const num = document.createElement("span"); num.className = "num";
     num.textContent = value === null || value === undefined ? "–"
-      : (unit ? (value >= 0 ? "+" : "") + value.toFixed(2) + (unit === "eye" ? " eye" : " IOD") : value.toFixed(2));
+      : (unit ? signed(value) + (unit === "eye" ? " eye" : " IOD") : value.toFixed(2));
     container.append(name, bar, num);
   }
 
