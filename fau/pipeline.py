@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .au.gaze import GAZE_NAMES
 from .au.geometry import AU_NAMES
 from .au.occurrence import AU_OCCURRENCE_NAMES, au_occurrence
 from .errors import FauError
@@ -68,6 +69,7 @@ FACE_COLUMNS: tuple[str, ...] = (
     ("face",)
     + BOX_COLUMNS
     + POSE_NAMES
+    + GAZE_NAMES
     + AU_NAMES
     + AU_OCCURRENCE_NAMES
     + EXPRESSIONS
@@ -86,6 +88,12 @@ TEXT_DTYPE = "string"
 _PATCH_SIDE = 48
 #: Appearance logits per face: 7 FER-2013 + 8 FER+ (see `fau.expression.appearance`).
 _N_APPEARANCE = 15
+
+
+def _gaze(blocks: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """The ``gaze`` block (yaw, pitch in degrees), NaN for blocks made without it."""
+    g = blocks.get("gaze")
+    return np.full((n, 2), np.nan) if g is None else np.asarray(g).reshape(n, 2)
 
 
 def columns(landmarks: bool = False) -> list[str]:
@@ -253,7 +261,7 @@ class Pipeline:
         placeholder = np.zeros((n, 1))  # filled with the text columns below
         numeric = [
             np.arange(n)[:, None], lo, hi - lo, np.asarray(blocks["presence"]).reshape(n, 1),
-            blocks["pose"], blocks["au"], au_occurrence(blocks["au"]), proba,
+            blocks["pose"], _gaze(blocks, n), blocks["au"], au_occurrence(blocks["au"]), proba,
             placeholder, placeholder,
             np.column_stack([comp["compound_score"], comp["valence"], comp["arousal"]]),
             blocks["blendshapes"],

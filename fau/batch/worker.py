@@ -26,7 +26,7 @@ from ..job import JobOutputs, run_video_job
 from .store import DONE_MARKER, fingerprint, read_complete_marker, write_marker
 
 __all__ = ["Job", "run_job", "job_key", "skip_record", "FRAMES_FILE", "SUMMARY_FILE",
-           "REPORT_FILE", "RUNNING_FILE"]
+           "REPORT_FILE", "OPENFACE_FILE", "ELAN_FILE", "RUNNING_FILE"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 FRAMES_FILE = "frames.parquet"
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.html"
+#: OpenFace 2.x-style CSV (`fau.export.openface_csv`) and ELAN file (`fau.export.elan`).
+OPENFACE_FILE = "openface.csv"
+ELAN_FILE = "annotations.eaf"
 #: Written when a worker starts a video, removed when it ends (ok or failed): a file left
 #: behind means the worker process died while analysing that video.
 RUNNING_FILE = "running.json"
@@ -108,6 +111,9 @@ def _record(job: Job, status: str, **fields: Any) -> dict[str, Any]:
         "duration_s": None,
         "faces": None,
         "frames": None,
+        "truncated": None,
+        "lost_frames": None,
+        "decode_errors": None,
         "seconds": None,
         "cpu_s": None,
         "worker": f"{socket.gethostname()}:{os.getpid()}",
@@ -115,6 +121,12 @@ def _record(job: Job, status: str, **fields: Any) -> dict[str, Any]:
     }
     rec.update(fields)
     return rec
+
+
+def _decoding_fields(decoding: dict[str, Any]) -> dict[str, Any]:
+    """The index columns of a video's decode statistics (`fau.video.reader.DecodeStats`)."""
+    return {"truncated": decoding.get("truncated"), "lost_frames": decoding.get("lost"),
+            "decode_errors": decoding.get("decode_errors")}
 
 
 def _peak_rss_mb() -> float | None:
@@ -157,7 +169,10 @@ def skip_record(job: Job) -> dict[str, Any] | None:
     if done is None:
         return None
     return _record(job, "skipped", duration_s=done.get("duration_s"), faces=done.get("faces"),
-                   frames=done.get("frames"), seconds=round(time.perf_counter() - t0, 3),
+                   frames=done.get("frames"), truncated=done.get("truncated"),
+                   lost_frames=done.get("lost_frames"),
+                   decode_errors=done.get("decode_errors"),
+                   seconds=round(time.perf_counter() - t0, 3),
                    worker="", worker_peak_rss_mb=None)
 
 
@@ -170,7 +185,8 @@ def _error_text(exc: BaseException) -> str:
 def _outputs(job: Job) -> JobOutputs:
     """The files of one video's folder (`fau.job.JobOutputs`)."""
     return JobOutputs(frames=job.folder / FRAMES_FILE, summary=job.folder / SUMMARY_FILE,
-                      report=job.folder / REPORT_FILE if job.report else None)
+                      report=job.folder / REPORT_FILE if job.report else None,
+                      openface=job.folder / OPENFACE_FILE, elan=job.folder / ELAN_FILE)
 
 
 def _output_names(job: Job) -> list[str]:
@@ -214,6 +230,7 @@ def run_job(job: Job) -> dict[str, Any]:
         fields = {"duration_s": result.summary.get("duration_s"),
                   "faces": result.summary.get("faces"),
                   "frames": result.summary.get("analysed_frames"),
+                  **_decoding_fields(result.frames.attrs.get("decoding") or {}),
                   "seconds": round(time.perf_counter() - t0, 3),
                   "cpu_s": round(time.process_time() - c0, 3)}
         write_marker(folder, key=key, outputs=_output_names(job), record=fields)

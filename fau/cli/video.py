@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="per-frame table: .csv, .json or .parquet")
     p.add_argument("--report", help="self-contained HTML report")
     p.add_argument("--events", help="event table: .csv, .json or .parquet")
+    p.add_argument("--openface-csv", metavar="CSV",
+                   help="OpenFace 2.x-style CSV (frame, face_id, gaze, pose, AUxx_r/_c)")
+    p.add_argument("--elan", metavar="EAF", help="ELAN annotation file (.eaf) linked to the video")
     p.add_argument("--segments", help="CSV with start,end[,label] (seconds) per segment")
     p.add_argument("--summary", help="segment summary table: .csv, .json or .parquet "
                                      "(needs --segments)")
@@ -70,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from ..job import JobOutputs, run_video_job
 
     outputs = JobOutputs(frames=args.out, events=args.events, segment_summary=args.summary,
-                         report=args.report)
+                         report=args.report, openface=args.openface_csv, elan=args.elan)
     outputs.check(video=args.path, overwrite=args.overwrite,
                   has_segments=args.segments is not None)
     bar, progress = _progress_bar(args)
@@ -94,7 +97,7 @@ def _print_result(result, args: argparse.Namespace, say: Callable[[str], None]) 
         f"{len(df)} face rows, {tracks} track(s), {len(result.events)} events"
         + ("; the file was truncated (see the warning)" if a["truncated"] else ""))
     names = {"frames": "frames", "events": "events", "segment_summary": "segment summary",
-             "report": "report"}
+             "report": "report", "openface": "OpenFace CSV", "elan": "ELAN file"}
     for kind, path in result.written.items():
         say(f"{names.get(kind, kind)}: {path}")
     summary = result.segment_summary

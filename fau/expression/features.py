@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..au.gaze import gaze_angles
 from ..au.geometry import AU_NAMES, IOD_CM, align, au_intensities, canonical_vertices, head_pose
 
 __all__ = ["shape_offsets", "mesh_blocks", "POSE_NAMES", "BLOCKS"]
@@ -68,7 +69,8 @@ def mesh_blocks(
     Returns
     -------
     dict
-        ``landmarks``, ``au`` (n, 21), ``pose`` (n, 3), ``shape`` (n, 1404) raw offsets,
+        ``landmarks``, ``au`` (n, 21), ``pose`` (n, 3), ``gaze`` (n, 2: yaw, pitch in
+        degrees, `fau.au.gaze`), ``shape`` (n, 1404) raw offsets,
         ``blendshapes`` (n, 52), ``presence`` (n,).
     """
     lm = np.asarray(landmarks, dtype=np.float32).reshape(-1, 478, 3)
@@ -77,6 +79,7 @@ def mesh_blocks(
             "landmarks": lm,
             "au": np.zeros((0, len(AU_NAMES))),
             "pose": np.zeros((0, 3)),
+            "gaze": np.zeros((0, 2)),
             "shape": np.zeros((0, 468 * 3)),
             "blendshapes": np.zeros((0, 52), np.float32),
             "presence": np.zeros(0),
@@ -86,6 +89,7 @@ def mesh_blocks(
         "landmarks": lm,
         "au": au_intensities(al.points),
         "pose": head_pose(al.rotation),
+        "gaze": gaze_angles(lm, al),
         "shape": shape_offsets(al.points),
         "blendshapes": np.asarray(blendshapes, dtype=np.float32).reshape(len(lm), 52),
         "presence": np.asarray(presence, dtype=np.float64).reshape(len(lm)),

@@ -26,10 +26,12 @@ from typing import TYPE_CHECKING, Callable, Iterator
 import numpy as np
 import pandas as pd
 
+from ..audio.vad import VoiceActivity, voice_activity
 from ..errors import FauError
 from ..pipeline import RowChunks
 from ..limits import MAX_VIDEO_PIXELS
 from .reader import DecodeStats, VideoFrame, VideoInfo, iter_frames
+from .speech import add_speech
 from .temporal import add_temporal
 from .tracking import DETECT_EVERY_S, Tracker
 
@@ -71,6 +73,7 @@ def detect_video(
     threaded: bool = True,
     max_pixels: int = MAX_VIDEO_PIXELS,
     max_duration_s: float | None = None,
+    audio: bool = True,
 ) -> pd.DataFrame:
     """Analyse every face in a video, frame by frame, with stable track ids.
 
@@ -105,6 +108,9 @@ def detect_video(
         analysis stays on one core (for batch workers that run one video per core).
     max_pixels, max_duration_s : int, float or None
         Frame-size (pixels) and decoded-duration (s) limits (`fau.video.iter_frames`).
+    audio : bool
+        Use the file's audio track (voice activity, `fau.audio`) for ``speaking``; False,
+        a file without audio or a stream URL: the lips alone (`fau.video.speech`).
 
     Returns
     -------
@@ -112,8 +118,10 @@ def detect_video(
         One row per face per analysed frame, ordered by frame then track: ``frame``
         (source frame index in decode order, from 0), ``timestamp`` (s, presentation
         time minus the container's start), ``track_id`` (int, see
-        `fau.video.tracking`), then every column of `Detector.detect_image` (``face`` is
-        the face's position in its frame), then the temporal columns. Frames without a
+        `fau.video.tracking`: one id per person, tracks linked by face signature), then
+        every column of `Detector.detect_image` (``face`` is the face's position in its
+        frame), then the temporal columns, then ``voice_prob``, ``lip_motion``,
+        ``speech_prob`` and ``speaking`` (`fau.video.speech`). Frames without a
         face give no row. ``df.attrs`` holds ``video`` (header facts, see
         `fau.video.VideoInfo`), ``decoded_frames``, ``analysed_frames``, ``truncated``,
         ``fps``, ``start``, ``end``, ``seconds`` (wall time), ``counts`` (tracker
@@ -149,10 +157,16 @@ def detect_video(
             if threaded and pipeline.appearance is not None else None)
     rows = RowChunks(pipeline, _ROW_INDEX, landmarks=landmarks, executor=pool)
     t_wall = time.perf_counter()
+    # Voice activity of the audio track, once per file, on its own thread (onnxruntime
+    # releases the GIL) while the frames are analysed.
+    voice_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fau-voice")
+    voice = voice_pool.submit(_voice, path) if audio and "://" not in str(path) else None
     try:
         analysed = _analyse_frames(source, tracker, rows, progress)
         df = rows.result()
+        df = _persons(df, tracker.identities())
     finally:
+        voice_pool.shutdown(wait=False, cancel_futures=True)
         stop.set()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -161,12 +175,30 @@ def detect_video(
             close()
     if temporal:
         df = add_temporal(df, baseline=baseline)
+    df = add_speech(df, voice.result() if voice is not None else None)
     df.attrs.update(video=asdict(info[0]) if info else None, decoded_frames=stats.decoded,
                     analysed_frames=analysed, truncated=stats.truncated,
                     decoding=stats.as_dict(), fps=fps, start=start, end=end,
                     seconds=time.perf_counter() - t_wall, counts=dict(tracker.counts))
     _log_result(df, path, stats)
     return df
+
+
+def _voice(path) -> VoiceActivity | None:
+    """The file's voice activity, or None (no audio track, or it cannot be decoded)."""
+    try:
+        return voice_activity(path)
+    except FauError as exc:
+        log.warning("%s: audio not used for speaking (%s); lips alone", path, exc)
+        return None
+
+
+def _persons(df: pd.DataFrame, ids: dict[int, int]) -> pd.DataFrame:
+    """``track_id`` = the person of each tracker track (`Tracker.identities`)."""
+    if not len(df) or all(k == v for k, v in ids.items()):
+        return df
+    df["track_id"] = df["track_id"].map(ids).astype(np.int64)
+    return df.sort_values(["frame", "track_id"], kind="stable").reset_index(drop=True)
 
 
 def _check_options(baseline, detect_every: float) -> tuple[float, float] | None:

@@ -1,0 +1,202 @@
+"""fau's results as an ELAN annotation file (EAF 3.0), linked to the video.
+
+ELAN (The Language Archive, MPI for Psycholinguistics; Wittenburg et al., 2006) is the
+annotation tool of many behavioural and linguistic labs. `elan_document` builds an EAF
+document with `pympi-ling` (``pympi.Elan.Eaf``, a maintained EAF reader/writer), in
+format 3.0 (``FORMAT="3.0"``, schema ``EAFv3.0.xsd``), times in milliseconds:
+
+- a **media descriptor** for the video (``MEDIA_URL`` an absolute ``file://`` URL,
+  ``RELATIVE_MEDIA_URL`` relative to the .eaf's folder when it is given), so ELAN opens
+  the video with the annotations;
+- tier ``segments``: the segments (label, or ``segment k``);
+- per person ``P<id>`` (fau's ``track_id``):
+  ``P<id> speaking`` (runs of ``speaking`` frames, value ``speaking``),
+  ``P<id> expression`` (expression episodes, value e.g. ``happiness (peak 0.83)``),
+  ``P<id> AU events`` (AU episodes, value e.g. ``AU12 (peak 0.081 IOD)``, with
+  ``during speech`` where it applies).
+
+An ELAN tier cannot hold overlapping annotations, so where episodes overlap (two AUs at
+once) the extra ones go to numbered tiers (``P0 AU events 2``, ...): each annotation is
+put on the first tier of its kind that is free at its onset. Every annotation lasts at
+least 1 ms. All tiers use one linguistic type, ``fau``, time-alignable.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FauError
+
+__all__ = ["LINGUISTIC_TYPE", "elan_document", "speaking_runs"]
+
+#: The linguistic type of every tier fau writes (time-alignable, no constraint).
+LINGUISTIC_TYPE = "fau"
+#: EAF format written (ELAN 5.x/6.x read it).
+EAF_FORMAT = "3.0"
+
+
+def _ms(t: float) -> int:
+    return int(round(float(t) * 1000.0))
+
+
+def speaking_runs(frames: pd.DataFrame) -> list[tuple[int, float, float]]:
+    """``(track_id, start, end)`` (s) of each run of consecutive ``speaking`` frames.
+
+    A run ends one frame interval after its last speaking frame (the frame is shown until
+    the next one).
+    """
+    if "speaking" not in frames.columns or not len(frames):
+        return []
+    out = []
+    for tid, g in frames.groupby("track_id", sort=True):
+        g = g.sort_values("timestamp", kind="stable")
+        t = g["timestamp"].to_numpy(np.float64)
+        s = g["speaking"].to_numpy(bool)
+        d = np.diff(t)
+        step = float(np.median(d[d > 0])) if (d > 0).any() else 0.04
+        i = 0
+        while i < len(s):
+            if not s[i]:
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(s) and s[j + 1] and t[j + 1] - t[j] <= 2.5 * step:
+                j += 1
+            out.append((int(tid), float(t[i]), float(t[j] + step)))
+            i = j + 1
+    return out
+
+
+class _Lanes:
+    """Tiers of one kind: each annotation goes on the first tier free at its start."""
+
+    def __init__(self, eaf, name: str) -> None:
+        self.eaf, self.name, self.ends = eaf, name, []
+
+    def add(self, start_ms: int, end_ms: int, value: str) -> None:
+        end_ms = max(end_ms, start_ms + 1)
+        for k, end in enumerate(self.ends):
+            if start_ms >= end:
+                break
+        else:
+            k = len(self.ends)
+            self.ends.append(0)
+            self.eaf.add_tier(self.name if k == 0 else f"{self.name} {k + 1}",
+                              ling=LINGUISTIC_TYPE)
+        self.ends[k] = end_ms
+        self.eaf.add_annotation(self.name if k == 0 else f"{self.name} {k + 1}",
+                                start_ms, end_ms, value)
+
+    def ensure(self) -> None:
+        """Create the first tier even when it stays empty (every kind is listed)."""
+        if not self.ends:
+            self.ends.append(0)
+            self.eaf.add_tier(self.name, ling=LINGUISTIC_TYPE)
+
+
+def _media(eaf, media: str | os.PathLike, eaf_path: str | os.PathLike | None) -> None:
+    p = Path(media)
+    url = p.resolve().as_uri() if "://" not in str(media) else str(media)
+    rel = None
+    if eaf_path is not None and "://" not in str(media):
+        rel = "./" + Path(os.path.relpath(p.resolve(), Path(eaf_path).resolve().parent)).as_posix()
+    mime = mimetypes.guess_type(str(p))[0] or "video/*"
+    eaf.add_linked_file(url, relpath=rel, mimetype=mime)
+
+
+def elan_document(
+    frames: pd.DataFrame,
+    events: pd.DataFrame | None = None,
+    segments: pd.DataFrame | None = None,
+    *,
+    media: str | os.PathLike | None = None,
+    eaf_path: str | os.PathLike | None = None,
+    author: str = "fau",
+) -> str:
+    """An EAF 3.0 document (XML text) of a video's results (see module docs).
+
+    Parameters
+    ----------
+    frames : DataFrame
+        `fau.Detector.detect_video` output (``track_id``, ``timestamp``, ``speaking``).
+    events : DataFrame or None
+        `fau.video.find_events` rows (default: computed from ``frames``).
+    segments : DataFrame or None
+        `fau.video.read_segments` rows (``start``, ``end``, ``label``).
+    media : path or None
+        The video to link (default ``frames.attrs["video"]["path"]``); None: no link.
+    eaf_path : path or None
+        Where the document will be saved, for the relative media URL.
+    author : str
+        The document's ``AUTHOR``.
+
+    Returns
+    -------
+    str
+        The XML text (UTF-8 declared).
+
+    Raises
+    ------
+    FauError
+        ``frames`` is not a video table.
+    """
+    from pympi.Elan import Eaf, to_string
+
+    if "track_id" not in frames.columns or "timestamp" not in frames.columns:
+        raise FauError("an ELAN file needs a detect_video table (track_id, timestamp)")
+    if events is None:
+        from ..video.temporal import find_events
+
+        events = find_events(frames)
+    eaf = Eaf(author=author)
+    eaf.adocument.update({
+        "VERSION": EAF_FORMAT, "FORMAT": EAF_FORMAT,
+        "xsi:noNamespaceSchemaLocation": "http://www.mpi.nl/tools/elan/EAFv3.0.xsd",
+    })
+    eaf.remove_tier("default")
+    eaf.remove_linguistic_type("default-lt")
+    eaf.add_linguistic_type(LINGUISTIC_TYPE, timealignable=True, graphicreferences=False)
+    if media is None:
+        media = (frames.attrs.get("video") or {}).get("path")
+    if media is not None:
+        _media(eaf, media, eaf_path)
+    seg = _Lanes(eaf, "segments")
+    seg.ensure()
+    if segments is not None:
+        for k, s in enumerate(segments.itertuples(index=False)):
+            seg.add(_ms(s.start), _ms(s.end), str(s.label) or f"segment {k}")
+    tracks = sorted(int(t) for t in pd.unique(frames["track_id"]))
+    speak = {t: _Lanes(eaf, f"P{t} speaking") for t in tracks}
+    expr = {t: _Lanes(eaf, f"P{t} expression") for t in tracks}
+    aus = {t: _Lanes(eaf, f"P{t} AU events") for t in tracks}
+    for t in tracks:
+        for lanes in (speak[t], expr[t], aus[t]):
+            lanes.ensure()
+    for tid, a, b in speaking_runs(frames):
+        speak[tid].add(_ms(a), _ms(b), "speaking")
+    if events is not None and len(events):
+        ev = events.sort_values(["onset", "name"], kind="stable")
+        for e in ev.itertuples(index=False):
+            tid = int(e.track_id)
+            if tid not in aus:
+                continue
+            start, end = _ms(e.onset), _ms(e.onset + e.duration)
+            if e.kind == "au":
+                value = f"{e.name} (peak {e.peak:.3f} {'IOD' if e.name != 'AU45' else 'opening'})"
+                during = getattr(e, "during_speech", None)
+                if during is not None and not pd.isna(during) and bool(during):
+                    value += ", during speech"
+                aus[tid].add(start, end, value)
+            else:
+                expr[tid].add(start, end, f"{e.name} (peak {e.peak:.2f})")
+    eaf.header = {"MEDIA_FILE": "", "TIME_UNITS": "milliseconds"}
+    eaf.properties = [("lastUsedAnnotationId", eaf.maxaid)]
+    text = to_string(eaf, pretty=True)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + text
