@@ -121,7 +121,9 @@ def best_threshold(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """The threshold (midpoint between sorted values) with the highest F1 of ``x > t``."""
     xs = np.unique(x[np.isfinite(x)])
     mids = (xs[1:] + xs[:-1]) / 2
-    f1 = [f1_score(y, x > t) for t in mids]
+    pred = x[None, :] > mids[:, None]  # (thresholds, samples)
+    tp = (pred & y[None, :]).sum(axis=1)
+    f1 = 2 * tp / np.maximum(pred.sum(axis=1) + y.sum(), 1)  # = 2TP / (2TP + FP + FN)
     i = int(np.argmax(f1))
     return float(mids[i]), float(f1[i])
 
