@@ -62,3 +62,15 @@ def test_batches_and_nan():
 def test_wrong_shape_is_refused(shape):
     with pytest.raises(ValueError, match="AU_NAMES"):
         au_occurrence(np.zeros(shape))
+
+
+def test_own_thresholds_replace_the_shipped_ones():
+    x = np.zeros(len(AU_NAMES))
+    x[AU_NAMES.index("AU12")] = 0.1  # below the shipped AU12 threshold
+    k = OCCURRENCE_AUS.index("AU12")
+    assert au_occurrence(x)[k] == 0
+    assert au_occurrence(x, {"AU12": 0.05})[k] == 1
+    np.testing.assert_array_equal(np.delete(au_occurrence(x, {"AU12": 0.05}), k),
+                                  np.delete(au_occurrence(x), k))
+    with pytest.raises(ValueError, match="AU12_L"):
+        au_occurrence(x, {"AU12_L": 0.1})

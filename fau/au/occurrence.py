@@ -18,6 +18,8 @@ coded in CK+) take 0.5 neutral eye openings, the eye more closed than open.
 
 from __future__ import annotations
 
+from typing import Mapping
+
 import numpy as np
 
 from .intensity import AU_NAMES
@@ -39,14 +41,23 @@ AU_THRESHOLDS: dict[str, float] = {
     "AU43": 0.5, "AU45": 0.5,
 }
 
+_INDEX = np.array([AU_NAMES.index(n) for n in OCCURRENCE_AUS])
+_THRESHOLD = np.array([AU_THRESHOLDS[n] for n in OCCURRENCE_AUS])
+for _array in (_INDEX, _THRESHOLD):
+    _array.setflags(write=False)
 
-def au_occurrence(intensities: np.ndarray) -> np.ndarray:
+
+def au_occurrence(intensities: np.ndarray,
+                  thresholds: Mapping[str, float] | None = None) -> np.ndarray:
     """Occurrence (0/1) of each AU from the intensities of `fau.au.au_intensities`.
 
     Parameters
     ----------
     intensities : ndarray, (..., len(AU_NAMES))
         AU intensities in `fau.au.AU_NAMES` order.
+    thresholds : mapping of AU name to float, optional
+        Thresholds that replace some of `AU_THRESHOLDS` (same units), e.g. chosen on
+        your own data; the shipped ones (fixed at import) otherwise.
 
     Returns
     -------
@@ -57,7 +68,8 @@ def au_occurrence(intensities: np.ndarray) -> np.ndarray:
     Raises
     ------
     ValueError
-        When the last axis is not ``len(AU_NAMES)`` long.
+        When the last axis is not ``len(AU_NAMES)`` long, or ``thresholds`` names an AU
+        without an occurrence column.
     """
     x = np.asarray(intensities, dtype=np.float64)
     if x.ndim == 0 or x.shape[-1] != len(AU_NAMES):
@@ -65,7 +77,12 @@ def au_occurrence(intensities: np.ndarray) -> np.ndarray:
             f"expected AU intensities with a last axis of {len(AU_NAMES)} (fau.au.AU_NAMES), "
             f"got shape {x.shape}"
         )
-    index = [AU_NAMES.index(n) for n in OCCURRENCE_AUS]
-    thresholds = np.array([AU_THRESHOLDS[n] for n in OCCURRENCE_AUS])
+    t = _THRESHOLD
+    if thresholds:
+        unknown = sorted(set(thresholds) - set(OCCURRENCE_AUS))
+        if unknown:
+            raise ValueError(f"no occurrence column for {unknown}; expected names in "
+                             "fau.au.OCCURRENCE_AUS")
+        t = np.array([float(thresholds.get(n, AU_THRESHOLDS[n])) for n in OCCURRENCE_AUS])
     with np.errstate(invalid="ignore"):
-        return (x[..., index] > thresholds).astype(np.uint8)
+        return (x[..., _INDEX] > t).astype(np.uint8)
