@@ -3,7 +3,8 @@
 1. FER-2013 (all 35,887 images, cropped-face path, ``cache/fer_mesh.npz`` from
    ``benchmarks/extract_fer.py``): class means of each AU and, for the contrasts FACS
    predicts (happy vs neutral: AU06/AU12/AU25; surprise vs neutral: AU01/AU02/AU05/AU26;
-   anger vs neutral: AU04/AU07/AU23; disgust vs neutral: AU09/AU10), the difference of
+   anger vs neutral: AU04/AU07/AU23/AU24; sadness vs neutral: AU15/AU17; surprise also
+   AU27; disgust vs neutral: AU09/AU10), the difference of
    means and the ROC AUC of the AU for telling the two classes apart.
 2. CREMA-D (the six committed clips, every frame through ``Detector.detect_image``):
    frame means of AU12 (HAP vs NEU) and AU04 (ANG vs NEU).
@@ -23,14 +24,16 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from fau import AU_NAMES, Detector
+from fau.au import OCCURRENCE_AUS
 from fau.expression.features import mesh_blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 FER_NAMES = ["anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral"]
 CONTRASTS = [
     ("happiness", ["AU06", "AU12", "AU25"]),
-    ("surprise", ["AU01", "AU02", "AU05", "AU26"]),
-    ("anger", ["AU04", "AU07", "AU23"]),
+    ("surprise", ["AU01", "AU02", "AU05", "AU26", "AU27"]),
+    ("anger", ["AU04", "AU07", "AU23", "AU24"]),
+    ("sadness", ["AU15", "AU17"]),
     ("disgust", ["AU09", "AU10"]),
 ]
 
@@ -41,7 +44,7 @@ def fer_table() -> None:
     au = mesh_blocks(m["landmarks"], m["blendshapes"], m["presence"])["au"]
     df = pd.DataFrame(au, columns=AU_NAMES)
     df["label"] = [FER_NAMES[i] for i in z["label"]]
-    means = df.groupby("label")[list(AU_NAMES[:17])].mean()
+    means = df.groupby("label")[list(OCCURRENCE_AUS)].mean()  # the bilateral AUs
     print("FER-2013 class means (IOD units; AU45: neutral-opening units), n =", len(df))
     print(means.T[FER_NAMES].round(3).to_markdown())
     rows = []
