@@ -137,12 +137,6 @@ def detect_video(
         decoded and logs a warning (``df.attrs["truncated"]`` is True).
     """
     baseline = _check_options(baseline, detect_every)
-    tracker = Tracker(
-        detector.backend,
-        max_faces=detector.max_faces,
-        min_face_score=detector.min_face_score,
-        detect_every=detect_every,
-    )
     info: list[VideoInfo] = []
     stats = DecodeStats()
     stop = threading.Event()
@@ -150,26 +144,19 @@ def detect_video(
                          decoder_threads=None if threaded else 1, max_pixels=max_pixels,
                          max_duration_s=max_duration_s)
     source = _threaded(frames, stop) if threaded else frames
-    pipeline = detector.pipeline
-    # The appearance CNN (about as costly as the landmark model) runs on a worker thread,
-    # overlapping the next frame's landmarks.
-    pool = (ThreadPoolExecutor(max_workers=1, thread_name_prefix="fau-appearance")
-            if threaded and pipeline.appearance is not None else None)
-    rows = RowChunks(pipeline, _ROW_INDEX, landmarks=landmarks, executor=pool)
     t_wall = time.perf_counter()
     # Voice activity of the audio track, once per file, on its own thread (onnxruntime
     # releases the GIL) while the frames are analysed.
     voice_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fau-voice")
     voice = voice_pool.submit(_voice, path) if audio and "://" not in str(path) else None
+    tracker = Tracker(detector.backend, max_faces=detector.max_faces,
+                      min_face_score=detector.min_face_score, detect_every=detect_every)
     try:
-        analysed = _analyse_frames(source, tracker, rows, progress)
-        df = rows.result()
-        df = _persons(df, tracker.identities())
+        df, analysed = _face_rows(detector, tracker, source, landmarks=landmarks,
+                                  threaded=threaded, progress=progress)
     finally:
         voice_pool.shutdown(wait=False, cancel_futures=True)
         stop.set()
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
         close = getattr(source, "close", None)
         if close is not None:
             close()
@@ -182,6 +169,28 @@ def detect_video(
                     seconds=time.perf_counter() - t_wall, counts=dict(tracker.counts))
     _log_result(df, path, stats)
     return df
+
+
+def _face_rows(detector: "Detector", tracker: Tracker, source: Iterator[VideoFrame], *,
+               landmarks: bool, threaded: bool, progress: Callable[[float], None] | None
+               ) -> tuple[pd.DataFrame, int]:
+    """Track the faces of every frame and turn them into rows (`fau.pipeline.RowChunks`).
+
+    Returns the table (``track_id`` = person, `Tracker.identities`) and the number of
+    frames analysed.
+    """
+    pipeline = detector.pipeline
+    # The appearance CNN (about as costly as the landmark model) runs on a worker thread,
+    # overlapping the next frame's landmarks.
+    pool = (ThreadPoolExecutor(max_workers=1, thread_name_prefix="fau-appearance")
+            if threaded and pipeline.appearance is not None else None)
+    try:
+        rows = RowChunks(pipeline, _ROW_INDEX, landmarks=landmarks, executor=pool)
+        analysed = _analyse_frames(source, tracker, rows, progress)
+        return _persons(rows.result(), tracker.identities()), analysed
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _voice(path) -> VoiceActivity | None:
