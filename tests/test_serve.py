@@ -864,6 +864,7 @@ def test_killed_server_retries_running_job(tmp_path):
             time.sleep(0.5)
             j = httpx.get(f"{base}/v1/jobs/{job_id}", timeout=10).json()
         assert j["attempts"] == 2 and j["n_frames"] > 400, j
+        assert "interrupted" in (j["error"] or ""), j  # the reason for the retry is kept
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(60)

@@ -399,6 +399,8 @@ def test_recovery_keeps_the_retry_reason_and_drops_inputs_of_failed_jobs(tmp_pat
 
 # -- 5: concurrent large images ----------------------------------------------------------------
 def test_large_images_are_decoded_one_at_a_time(tmp_path, monkeypatch):
+    """Three 16.4 MP uploads at once are decoded one after the other, and a small image
+    sent meanwhile does not wait behind them (they queue outside the detector threads)."""
     import fau.serve.analysis as analysis
 
     buf = io.BytesIO()
@@ -414,7 +416,7 @@ def test_large_images_are_decoded_one_at_a_time(tmp_path, monkeypatch):
             with lock:
                 state["now"] += 1
                 state["peak"] = max(state["peak"], state["now"])
-            time.sleep(0.2)
+            time.sleep(2.0)  # a slow decode
         try:
             return real(data)
         finally:
@@ -423,18 +425,23 @@ def test_large_images_are_decoded_one_at_a_time(tmp_path, monkeypatch):
                     state["now"] -= 1
 
     monkeypatch.setattr(analysis, "load_image", counting_load)
-    with make_client(tmp_path, analysis_threads=3) as c:
-        results = []
+    with make_client(tmp_path, analysis_threads=2) as c:
+        done: list[tuple[str, int]] = []
 
-        def post():
-            results.append(c.post("/v1/images", files={"file": ("big.png", big)}))
+        def post(name: str, data: bytes) -> None:
+            r = c.post("/v1/images", files={"file": (name, data)})
+            done.append((name, r.status_code, len(r.json().get("faces", []))))
 
-        threads = [threading.Thread(target=post) for _ in range(3)]
+        threads = [threading.Thread(target=post, args=(f"big{i}", big)) for i in range(3)]
         for t in threads:
             t.start()
-        for t in threads:
+        time.sleep(0.5)
+        small = threading.Thread(target=post, args=("small", HAP_JPG))
+        small.start()
+        for t in threads + [small]:
             t.join()
-        small = c.post("/v1/images", files={"file": ("a.jpg", HAP_JPG)})
-    assert [r.status_code for r in results] == [200, 200, 200], [r.text[:200] for r in results]
+    assert sorted(code for _, code, _ in done) == [200] * 4, done
     assert state["peak"] == 1, state
-    assert small.status_code == 200 and len(small.json()["faces"]) == 1
+    order = [name for name, _, _ in done]
+    assert order.index("small") < 2, order  # done before the second large image
+    assert ("small", 200, 1) in done

@@ -13,13 +13,11 @@ import io
 import logging
 import math
 import queue
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator, TypeVar
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Callable, TypeVar
 
-import numpy as np
 import pandas as pd
 
 from ..au.geometry import AU_NAMES
@@ -69,32 +67,31 @@ def image_pixels(data: bytes) -> int | None:
 class DecodeGate:
     """At most ``n`` large images (over `LARGE_IMAGE_PIXELS`) decoded and analysed at once.
 
-    Small images (every camera frame) pass without waiting. Thread-safe.
+    Waiting happens on the event loop, before a detector thread is taken, so large
+    images queued behind each other never hold the threads that small images and camera
+    frames need; those pass without waiting. Create it inside the running loop.
     """
 
     def __init__(self, n: int) -> None:
-        self._sem = threading.BoundedSemaphore(int(n))
-        self._lock = threading.Lock()
+        self._sem = asyncio.Semaphore(int(n))
         self.active = 0
         #: Most large images that were in flight at once (for tests and the load test).
         self.peak = 0
 
-    @contextmanager
-    def slot(self, data: bytes) -> Iterator[None]:
+    @asynccontextmanager
+    async def slot(self, data: bytes) -> AsyncIterator[None]:
         """Hold a slot while the body runs, when ``data`` is a large image."""
         pixels = image_pixels(data)
         if pixels is None or pixels <= LARGE_IMAGE_PIXELS:
             yield
             return
-        with self._sem:
-            with self._lock:
-                self.active += 1
-                self.peak = max(self.peak, self.active)
+        async with self._sem:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
             try:
                 yield
             finally:
-                with self._lock:
-                    self.active -= 1
+                self.active -= 1
 
 
 def faces_json(table: pd.DataFrame, *, blendshapes: bool = False) -> list[dict[str, Any]]:
@@ -150,42 +147,29 @@ def analyse_image(
     *,
     explain: bool = False,
     blendshapes: bool = False,
-    gate: DecodeGate | None = None,
 ) -> dict[str, Any]:
     """Analyse one encoded image with ``det``: ``{"width", "height", "faces", "analysis_ms"}``.
 
     ``explain=True`` adds each face's ``explanation`` (needs an expression model).
-    A large image waits for a slot of ``gate``. Raises `fau.FauError` for undecodable
-    or out-of-range images.
+    Raises `fau.FauError` for undecodable or out-of-range images. Blocking: run it on a
+    `DetectorPool` thread, inside a `DecodeGate` slot.
     """
     t0 = time.perf_counter()
-    with gate.slot(data) if gate is not None else _no_gate():
-        rgb = load_image(data)
-        rgb, meshes = det.meshes(rgb)
-        pipeline = det.pipeline
-        blocks = pipeline.features(rgb, meshes)
-        faces = faces_json(pipeline.table(blocks), blendshapes=blendshapes)
-        if explain and det.model is not None and faces:
-            ex = explanation_json(pipeline.explain(blocks))
-            for f in faces:
-                f["explanation"] = ex.get(f["face"])
+    rgb = load_image(data)
+    rgb, meshes = det.meshes(rgb)
+    pipeline = det.pipeline
+    blocks = pipeline.features(rgb, meshes)
+    faces = faces_json(pipeline.table(blocks), blendshapes=blendshapes)
+    if explain and det.model is not None and faces:
+        ex = explanation_json(pipeline.explain(blocks))
+        for f in faces:
+            f["explanation"] = ex.get(f["face"])
     return {
         "width": int(rgb.shape[1]),
         "height": int(rgb.shape[0]),
         "faces": faces,
         "analysis_ms": round((time.perf_counter() - t0) * 1000.0, 2),
     }
-
-
-@contextmanager
-def _no_gate() -> Iterator[None]:
-    yield
-
-
-def decode_frame(data: bytes, gate: DecodeGate | None = None) -> np.ndarray:
-    """Decode one encoded camera frame to RGB (a large one waits for a slot of ``gate``)."""
-    with gate.slot(data) if gate is not None else _no_gate():
-        return load_image(data)
 
 
 class DetectorPool:

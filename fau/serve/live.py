@@ -24,7 +24,8 @@ from ..errors import FauError
 from ..expression.features import POSE_NAMES
 from ..expression.labels import EXPRESSIONS
 from ..video.live import LiveAnalyzer
-from .analysis import DecodeGate, DetectorPool, decode_frame, json_number
+from ..io import load_image
+from .analysis import DecodeGate, DetectorPool, json_number
 from .schemas import StreamError
 from .sniff import IMAGE_KINDS, SNIFF_BYTES, sniff
 
@@ -110,8 +111,7 @@ def live_faces_json(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def analyse_frame(analyzer: LiveAnalyzer, data: bytes, timestamp: float,
-                  gate: DecodeGate | None = None) -> dict[str, Any]:
+def analyse_frame(analyzer: LiveAnalyzer, data: bytes, timestamp: float) -> dict[str, Any]:
     """Decode one JPEG/PNG/WebP frame and run it through ``analyzer`` (blocking).
 
     Returns ``{"width", "height", "faces", "analysis_ms"}``; raises `fau.FauError` for
@@ -120,7 +120,7 @@ def analyse_frame(analyzer: LiveAnalyzer, data: bytes, timestamp: float,
     t0 = time.perf_counter()
     if sniff(data[:SNIFF_BYTES]) not in IMAGE_KINDS:
         raise FauError("frame is not a JPEG/PNG/WebP image")
-    rgb = decode_frame(data, gate)
+    rgb = load_image(data)
     faces = live_faces_json(analyzer.process(rgb, timestamp))
     return {"width": int(rgb.shape[1]), "height": int(rgb.shape[0]), "faces": faces,
             "analysis_ms": round((time.perf_counter() - t0) * 1000.0, 2)}
@@ -199,7 +199,8 @@ async def serve_stream(ws: WebSocket, *, pool: DetectorPool, streams: StreamDete
         while (item := await session.next_frame()) is not None:
             seq, data, t_recv, dropped = item
             try:
-                res = await pool.run_plain(lambda: analyse_frame(analyzer, data, t_recv - t_open, gate))
+                async with gate.slot(data):
+                    res = await pool.run_plain(lambda: analyse_frame(analyzer, data, t_recv - t_open))
             except FauError as exc:
                 await session.send(StreamError(seq=seq, code="invalid_image", detail=str(exc)).model_dump())
                 continue

@@ -50,8 +50,9 @@ async def post_image(
         raise ApiError(422, "invalid_request",
                        "explain=true needs an expression model; this server runs without one")
     try:
-        result = await svc.pool.run(lambda det: analyse_image(
-            det, data, explain=want_explain, blendshapes=blendshapes, gate=svc.gate))
+        async with svc.gate.slot(data):
+            result = await svc.pool.run(lambda det: analyse_image(
+                det, data, explain=want_explain, blendshapes=blendshapes))
     except FauError as exc:
         raise ApiError(422, "invalid_image", str(exc)) from None
     result["model"] = svc.pool.model_name
