@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fau
+from conftest import needs_model
 from fau.video import read_segments, summarize_segments
 
 plot = pytest.importorskip("fau.plot")
@@ -186,3 +187,26 @@ def test_bins_keep_the_extremes(values, n):
     assert (b.lo[ok] <= b.mean[ok] + 1e-9).all() and (b.mean[ok] <= b.hi[ok] + 1e-9).all()
     assert len(b.x) <= max(n, len(y)) + len(y)  # raw series gain at most one break per gap
     assert b.count.sum() == len(y)
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def run_example(name: str, *args: str, cwd) -> str:
+    r = subprocess.run([sys.executable, str(EXAMPLES / name), *args], capture_output=True,
+                       text=True, timeout=300, cwd=cwd)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+@pytest.mark.slow
+@needs_model
+def test_plot_examples_save_their_figures(tmp_path):
+    out = run_example("plot_face.py", str(EXAMPLES / "data/cremad_happy.jpg"),
+                      str(tmp_path / "face.png"), cwd=tmp_path)
+    assert "AU12" in out and (tmp_path / "face.png").stat().st_size > 20_000
+    out = run_example("plot_video.py", str(DATA / "cremad/1001_DFA_NEU_XX.flv"), str(tmp_path),
+                      cwd=tmp_path)
+    for name in ("timeline", "heatmap", "quality"):
+        assert (tmp_path / f"plot_{name}.png").stat().st_size > 10_000, name
+    assert "track(s)" in out

@@ -172,6 +172,7 @@ def test_every_unit_is_right_in_the_timelines():
     assert "AU45 +" in tl and "neutral eye openings at" in tl  # event hover text
 
 
+@pytest.mark.slow
 def test_an_hour_long_report_stays_small_and_readable():
     n = 3600 * 5  # one hour at fps=5, two faces side by side
     df = table(n=n, fps=5.0)

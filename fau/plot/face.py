@@ -203,7 +203,8 @@ def face_aus(
         "AU intensity (0 = MediaPipe's canonical neutral face)"
     fig.text(0.5, 1 - 6 / height, f"Action units: {what}", ha="center", va="top", fontsize=9.5,
              color="#222222")
-    fig.text(0.5, 1 - 19 / height, "IOD = fraction of the inter-ocular distance; "
-             "AU45 in neutral eye openings (1 = closed)", ha="center", va="top", fontsize=7.5,
-             color="#666666")
+    eyes = [a for a in names if au_unit(a) != au_unit("AU01")]
+    fig.text(0.5, 1 - 19 / height, "IOD = fraction of the inter-ocular distance"
+             + (f"; {', '.join(eyes)} in {au_unit(eyes[0])} (1 = closed)" if eyes else ""),
+             ha="center", va="top", fontsize=7.5, color="#666666")
     return fig

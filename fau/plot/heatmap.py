@@ -27,7 +27,8 @@ from .style import DIVERGING, format_time, new_figure
 from .tips import add_tip
 from .units import au_unit
 
-__all__ = ["au_heatmap", "heatmap_table", "time_bin_segments", "BIN_STEPS_S", "MAX_ROWS"]
+__all__ = ["au_heatmap", "heatmap_table", "time_bin_segments", "natural_key", "BIN_STEPS_S",
+           "MAX_ROWS"]
 
 #: Candidate time-bin lengths (s) for videos without segments.
 BIN_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
@@ -49,7 +50,7 @@ def time_bin_segments(t_range: tuple[float, float], max_rows: int = MAX_ROWS) ->
                                    for s in starts]})
 
 
-def _natural_key(label: str) -> list:
+def natural_key(label: str) -> list:
     """Sort key that puts ``"question 10"`` after ``"question 9"``."""
     return [int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", str(label))]
 
@@ -114,7 +115,7 @@ def heatmap_table(
         rows = rows.assign(segment=np.arange(len(rows)))
     rows = _pool(rows, "segment", names, sorted)
     if group and len(rows):
-        rows = _pool(rows, "label", names, lambda v: sorted(v, key=_natural_key))
+        rows = _pool(rows, "label", names, lambda v: sorted(v, key=natural_key))
         index = pd.Index(rows["label"], name="label")
     else:
         index = pd.Index([r.label or f"{format_time(r.start)}–{format_time(r.end)}"

@@ -101,7 +101,10 @@ def _legend_rows(labels: list[str], width_px: float) -> tuple[int, int]:
 
 
 def _segments_row(ax, segments: pd.DataFrame, t_range, width_px: float, tips) -> None:
-    colors = label_colors([str(s) for s in segments["label"]])
+    from .heatmap import natural_key
+
+    colors = label_colors(sorted(dict.fromkeys(str(s) for s in segments["label"]),
+                                 key=natural_key))
     px_per_s = (width_px - LEFT_PX - RIGHT_PX) / max(t_range[1] - t_range[0], 1e-9)
     placed_until = -np.inf
     for r in segments.itertuples():
