@@ -99,6 +99,16 @@ class _Lanes:
             self.eaf.add_tier(self.name, ling=LINGUISTIC_TYPE)
 
 
+def _file_date(media: str | os.PathLike | None) -> str:
+    """ISO 8601 modification time (UTC) of a local file; the Unix epoch otherwise."""
+    from datetime import datetime, timezone
+
+    t = 0.0
+    if media is not None and "://" not in str(media) and Path(media).is_file():
+        t = Path(media).stat().st_mtime
+    return datetime.fromtimestamp(int(t), tz=timezone.utc).isoformat()
+
+
 def _media(eaf, media: str | os.PathLike, eaf_path: str | os.PathLike | None) -> None:
     p = Path(media)
     url = p.resolve().as_uri() if "://" not in str(media) else str(media)
@@ -117,6 +127,7 @@ def elan_document(
     media: str | os.PathLike | None = None,
     eaf_path: str | os.PathLike | None = None,
     author: str = "fau",
+    date: str | None = None,
 ) -> str:
     """An EAF 3.0 document (XML text) of a video's results (see module docs).
 
@@ -134,6 +145,10 @@ def elan_document(
         Where the document will be saved, for the relative media URL.
     author : str
         The document's ``AUTHOR``.
+    date : str or None
+        The document's ``DATE`` (ISO 8601). Default: the linked video's modification
+        time (UTC), so the same analysis of the same file gives the same bytes (batch
+        resume compares outputs); ``1970-01-01T00:00:00+00:00`` without a local video.
 
     Returns
     -------
@@ -153,16 +168,17 @@ def elan_document(
         from ..video.temporal import find_events
 
         events = find_events(frames)
+    if media is None:
+        media = (frames.attrs.get("video") or {}).get("path")
     eaf = Eaf(author=author)
     eaf.adocument.update({
+        "DATE": date or _file_date(media),
         "VERSION": EAF_FORMAT, "FORMAT": EAF_FORMAT,
         "xsi:noNamespaceSchemaLocation": "http://www.mpi.nl/tools/elan/EAFv3.0.xsd",
     })
     eaf.remove_tier("default")
     eaf.remove_linguistic_type("default-lt")
     eaf.add_linguistic_type(LINGUISTIC_TYPE, timealignable=True, graphicreferences=False)
-    if media is None:
-        media = (frames.attrs.get("video") or {}).get("path")
     if media is not None:
         _media(eaf, media, eaf_path)
     seg = _Lanes(eaf, "segments")
