@@ -1,4 +1,4 @@
-"""The shape of the code: no import circle, short functions, a light ``import fau``.
+"""The shape of the code: layers, no import circle, short functions, a light ``import fau``.
 
 These check the rules of docs/architecture.md on the source itself (parsed with `ast`),
 and what ``import fau`` and ``fau --help`` load (in a fresh interpreter).
@@ -124,6 +124,45 @@ def test_pipeline_is_below_detector_and_video():
     assert "fau.detector" not in graph["fau.video.detect"]
     assert not {d for d in graph["fau.pipeline"] if d.startswith(("fau.video", "fau.detector",
                                                                    "fau.serve", "fau.cli"))}
+
+
+#: The layers of docs/architecture.md, bottom up: a module imports from its own layer or
+#: below. A name matches a module and its submodules (the longest match wins).
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("fau", "fau.errors", "fau.resources", "fau.files", "fau.limits", "fau.paths",
+     "fau.csvsafe", "fau.io"),
+    ("fau.landmarks",),
+    ("fau.au",),
+    ("fau.expression", "fau.audio"),
+    ("fau.pipeline",),
+    ("fau.detector",),
+    ("fau.video", "fau.plot"),
+    ("fau.report", "fau.export"),
+    ("fau.job",),
+    ("fau.batch", "fau.serve"),
+    ("fau.cli", "fau.__main__"),
+)
+#: Upward imports by design: `Detector.detect_video` delegates to the video layer (a
+#: lazy import inside the method; the video layer sees the detector only as a type).
+ALLOWED_UPWARD = {("fau.detector", "fau.video.detect")}
+
+
+def _layer(module: str) -> int | None:
+    best = None
+    for i, names in enumerate(LAYERS):
+        for n in names:
+            if (module == n or module.startswith(n + ".")) and (best is None or len(n) > best[1]):
+                best = (i, len(n))
+    return None if best is None else best[0]
+
+
+def test_imports_run_downward():
+    graph = _graph()
+    unplaced = sorted(m for m in graph if _layer(m) is None)
+    assert not unplaced, f"modules in no layer of LAYERS (add them): {unplaced}"
+    upward = sorted(f"{m} -> {d}" for m, deps in graph.items() for d in deps
+                    if _layer(d) > _layer(m) and (m, d) not in ALLOWED_UPWARD)
+    assert not upward, "imports that run upward:\n" + "\n".join(upward)
 
 
 def _long_functions() -> list[str]:
