@@ -187,3 +187,19 @@ def test_a_still_face_beside_a_talking_one_is_not_speaking(au_detector, tmp_path
     right = df[df.track_id != left]
     va = voice_activity(path)
     assert (right["speaking"].to_numpy() == va.speech_at(right["timestamp"].to_numpy())).mean() >= 0.85
+
+
+def test_segment_summary_splits_au_activity_by_speech():
+    from fau.video import summarize_segments
+
+    df = _event_table()
+    df["AU25_rel"] = np.where(df["speaking"], 0.05, 0.01)
+    df["AU25"] = df["AU25_rel"]  # summaries cover the AUs the table has
+    s = summarize_segments(df, [(0.0, 6.0, "all"), (4.0, 6.0, "quiet")],
+                           find_events(df, expressions=False))
+    whole, quiet = s.iloc[0], s.iloc[1]
+    assert whole["speaking_share"] == pytest.approx(60 / 180)
+    assert whole["AU25_mean_speech"] == pytest.approx(0.05)
+    assert whole["AU25_mean_quiet"] == pytest.approx(0.01)
+    assert quiet["speaking_share"] == 0 and np.isnan(quiet["AU25_mean_speech"])
+    assert "AU25_mean_speech" not in summarize_segments(df.drop(columns=["speaking"]), [(0, 6)]).columns

@@ -161,12 +161,16 @@ def summarize_segments(
         present, i.e. relative to the person's baseline, else the raw AU; fraction of
         IOD), ``<expression>_mean`` (mean probability), ``<expression>_share`` (share of
         frames where it was the most probable; NaN without an expression model),
-        ``events`` (count) and ``event_list`` (e.g. ``"AU12×2, happiness×1"``).
+        ``events`` (count) and ``event_list`` (e.g. ``"AU12×2, happiness×1"``). With a
+        ``speaking`` column (`fau.video.speech`): ``speaking_share`` (share of the
+        frames in which the person speaks) and ``<AU>_mean_speech`` / ``<AU>_mean_quiet``
+        (the mean over the frames with / without speech; NaN where there are none).
     """
     seg = read_segments(segments)
     use_rel = f"{AU_NAMES[0]}_rel" in df.columns
     aus = [a for a in BILATERAL_AUS if a in df.columns]
     exprs = [e for e in EXPRESSIONS if e in df.columns]
+    has_speech = "speaking" in df.columns
     t = df["timestamp"].to_numpy(dtype=np.float64) if len(df) else np.zeros(0)
     rows = []
     last_end = seg["end"].max() if len(seg) else 0.0
@@ -179,10 +183,18 @@ def summarize_segments(
             continue
         for tid, g in sub.groupby("track_id", sort=True):
             row = {**base, "track_id": int(tid), "frames": int(g["frame"].nunique())}
+            talk = g["speaking"].to_numpy(dtype=bool) if has_speech else None
+            if talk is not None:
+                row["speaking_share"] = float(talk.mean())
             for a in aus:
                 v = g[f"{a}_rel" if use_rel else a].to_numpy(dtype=np.float64)
                 row[f"{a}_mean"] = float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
                 row[f"{a}_peak"] = float(np.nanmax(v)) if np.isfinite(v).any() else np.nan
+                if talk is not None:  # the same AU while the person speaks / does not
+                    for part, sel in (("speech", talk), ("quiet", ~talk)):
+                        w = v[sel]
+                        row[f"{a}_mean_{part}"] = (float(np.nanmean(w)) if np.isfinite(w).any()
+                                                   else np.nan)
             p = g[exprs].to_numpy(dtype=np.float64) if exprs else np.zeros((len(g), 0))
             have = len(exprs) and np.isfinite(p).all()
             top = p.argmax(axis=1) if have else None
