@@ -216,6 +216,7 @@ def test_page_and_notice(client):
     info = client.get("/v1/info").json()
     assert "AI Act" in info["notice"] and info["max_upload_mb"] == 100.0
     assert set(info["aus"]) == set(AU_NAMES)
+    assert set(info["au_units"]) == set(AU_NAMES) and info["au_units"]["AU45"] == "neutral eye openings"
 
 
 def test_api_docs_are_served_offline(client):

@@ -207,4 +207,8 @@ class Info(BaseModel):
     max_frame_bytes: int
     retention_h: float
     aus: dict[str, str] = Field(description="short name of each action-unit measure")
+    au_units: dict[str, str] = Field(
+        default_factory=dict,
+        description="unit of each AU column (fau.au.AU_UNITS): 'IOD' (fraction of the "
+        "inter-ocular distance) or 'neutral eye openings' (AU43, AU45)")
     notice: str

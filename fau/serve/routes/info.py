@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from ... import __version__
-from ...au.geometry import AU_DEFINITIONS
+from ...au.geometry import AU_DEFINITIONS, AU_UNITS
 from ..schemas import NOTICE, Info
 from ..state import Services, services
 
@@ -26,5 +26,5 @@ async def info(svc: Services = Depends(services)) -> dict[str, Any]:
         video_available=svc.video_available, report_available=svc.report_available,
         max_upload_mb=s.max_upload_mb, max_video_s=s.max_video_s, max_frame_bytes=s.max_frame_bytes,
         retention_h=s.retention_h, notice=NOTICE,
-        aus={k: v.split(":", 1)[0] for k, v in AU_DEFINITIONS.items()},
+        aus={k: v.split(":", 1)[0] for k, v in AU_DEFINITIONS.items()}, au_units=dict(AU_UNITS),
     ).model_dump()
