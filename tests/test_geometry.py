@@ -182,9 +182,13 @@ def test_new_aus_on_synthetic_movements():
     assert lid_drop[IDX["AU43"]] > 0.2
     assert lower_up[IDX["AU45"]] > 0.2 and lower_up[IDX["AU43"]] == pytest.approx(0)
     assert lower_up[IDX["AU07"]] > 0.03
-    # AU10: the upper lip rises towards the nose tip.
+    # AU10: the upper lip rises towards the nose tip (the corners, measured from the
+    # lips' midpoint, seem to drop by half of it); lifting the corners with it (a
+    # smile) is AU12, not AU10.
     lip_up = aus(_moved({0: (0, 0.3, 0)}))
-    assert lip_up[IDX["AU10"]] == pytest.approx(0.3 / IOD_CM)
+    assert lip_up[IDX["AU10"]] == pytest.approx(0.15 / IOD_CM)
+    lip_up_with_corners = aus(_moved({0: (0, 0.3, 0), 61: (0, 0.6, 0), 291: (0, 0.6, 0)}))
+    assert lip_up_with_corners[IDX["AU10"]] < lip_up[IDX["AU10"]]
     np.testing.assert_allclose(base, 0.0, atol=1e-9)
 
 

@@ -89,7 +89,10 @@ AU_DEFINITIONS: dict[str, str] = {
             "shortening of the nose root, height of the brow heads (55 / 285) above the "
             "nose wings (129, 98 / 358, 327)",
     "AU10": "upper lip raiser (levator labii superioris): shortening of the distance "
-            "from the nose tip (4) down to the upper lip's outer edge (0)",
+            "from the nose tip (4) down to the upper lip's outer edge (0), less the lip "
+            "corners' (61 / 291) vertical movement either way (relative to the midpoint "
+            "of 0 and 17; mean of sides): a smile (AU12) lifts the upper lip with the "
+            "corners, AU10 lifts it alone",
     "AU12": "lip corner puller (zygomaticus major): movement of the lip corners (61 / 291) "
             "up and outwards at 45 degrees (vertical part relative to the midpoint of "
             "upper and lower lip, 0 and 17, so that jaw opening cancels); mean of sides",
@@ -156,7 +159,7 @@ AU_LANDMARKS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "AU06": _CHEEK,
     "AU07": _LOWER_LID,
     "AU09": ((55,) + _NOSE_WING[0], (285,) + _NOSE_WING[1]),
-    "AU10": ((4, 0), (4, 0)),
+    "AU10": ((4, 0, 61, 17), (4, 0, 291, 17)),
     "AU12": _CORNERS,
     "AU14": _CORNERS,
     "AU15": _CORNERS,
@@ -234,6 +237,9 @@ def _formulas(d: dict[str, np.ndarray], closure: Callable[[str, str], np.ndarray
     def both(name: str) -> np.ndarray:
         return (d[f"{name}_R"] + d[f"{name}_L"]) / 2
 
+    def both_abs(name: str) -> np.ndarray:
+        return (np.abs(d[f"{name}_R"]) + np.abs(d[f"{name}_L"])) / 2
+
     au12 = {s: (d[f"corner_out_{s}"] + d[f"corner_up_{s}"]) * _SQRT_HALF for s in "RL"}
     au20 = {s: (d[f"corner_out_{s}"] - d[f"corner_up_{s}"]) * _SQRT_HALF for s in "RL"}
     au14 = {s: d[f"corner_back_{s}"] - np.abs(d[f"corner_up_{s}"]) for s in "RL"}
@@ -245,7 +251,7 @@ def _formulas(d: dict[str, np.ndarray], closure: Callable[[str, str], np.ndarray
         "AU06": both("cheek"),
         "AU07": both("lower_lid"),
         "AU09": -both("nose_root"),
-        "AU10": -d["nose_lip"],
+        "AU10": -d["nose_lip"] - both_abs("corner_up"),
         "AU12": (au12["R"] + au12["L"]) / 2,
         "AU14": (au14["R"] + au14["L"]) / 2,
         "AU15": -both("corner_up"),

@@ -35,7 +35,7 @@ AU_OCCURRENCE_NAMES: tuple[str, ...] = tuple(f"{n}_c" for n in OCCURRENCE_AUS)
 #: neutral eye openings for AU43/AU45). Chosen on ckplus_dev as the module docstring says.
 AU_THRESHOLDS: dict[str, float] = {
     "AU01": 0.044, "AU02": 0.036, "AU04": 0.026, "AU05": 0.070, "AU06": 0.033,
-    "AU07": 0.046, "AU09": 0.119, "AU10": 0.030, "AU12": 0.165, "AU14": 0.048,
+    "AU07": 0.046, "AU09": 0.119, "AU10": -0.013, "AU12": 0.165, "AU14": 0.048,
     "AU15": 0.047, "AU16": 0.184, "AU17": -0.008, "AU18": 0.022, "AU20": 0.076,
     "AU23": -0.049, "AU24": -0.012, "AU25": 0.005, "AU26": 0.058, "AU27": 0.211,
     "AU43": 0.5, "AU45": 0.5,
