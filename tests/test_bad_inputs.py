@@ -388,3 +388,87 @@ def test_text_cells_cannot_start_a_spreadsheet_formula():
     assert df["label"].iloc[0].startswith("=")  # the caller's table is not changed
     safe = pd.DataFrame({"label": ["a", "b"]})
     assert neutralise_formulas(safe) is safe
+
+
+# --- 6. fau batch after SIGTERM / Ctrl-C -------------------------------------------------------
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = set(), [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.add(c)
+            todo.append(c)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _is_batch_worker(pid: int) -> bool:
+    """Still one of this test's loky workers or resource trackers (not a reused pid)."""
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return False
+    return "loky" in cmd or "resource_tracker" in cmd
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+def test_batch_stops_cleanly_on_a_signal(tmp_path, signame):
+    import shutil
+    import signal
+    import time
+
+    videos = tmp_path / "in"
+    videos.mkdir()
+    for i in range(8):
+        shutil.copy(bc.DATA / "cremad" / "1001_DFA_HAP_XX.flv", videos / f"v{i}.flv")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "fau", "batch", str(videos), "--out", str(out),
+                             "--jobs", "2", "--model", "none"], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)  # its own process group, like a terminal
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.glob("*/running.json")) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        workers = _descendants(proc.pid)
+        assert len(workers) >= 2  # the loky workers (and resource trackers) are up
+        sig = getattr(signal, signame)
+        if sig == signal.SIGINT:
+            os.killpg(proc.pid, sig)  # Ctrl-C reaches the whole foreground group
+        else:
+            proc.send_signal(sig)  # SIGTERM to the parent only (kill, systemd, docker stop)
+        _, err = proc.communicate(timeout=60)
+        time.sleep(1.0)
+        left = [p for p in workers if _alive(p)]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        for p in _descendants(proc.pid) | set(locals().get("workers", ())):
+            if _alive(p) and _is_batch_worker(p):  # nothing left behind, even on failure
+                os.kill(p, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyError" not in err, err
+    assert err.strip().splitlines()[-1] == "fau: interrupted"
+    assert not left, "processes outlived fau batch"
+    files = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    time.sleep(2.0)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == files
