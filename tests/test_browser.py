@@ -257,6 +257,10 @@ def check_uploads(page) -> None:
     page.click("#refresh")
     page.wait_for_selector("#jobs tbody tr td.actions button:text('CSV')", timeout=10_000)
     assert page.text_content("#jobs tbody tr td:nth-child(1)") == CLIP.name
+    # every file the job wrote is offered (generic: new exports appear without page code)
+    page.click("#jobs tbody tr td.actions details.downloads summary")
+    names = page.locator("#jobs tbody tr td.actions details.downloads button").all_text_contents()
+    assert {"results.parquet", "events.parquet", "summary.json"} <= set(names), names
     with page.context.expect_page(timeout=30_000) as popup:
         page.click("#jobs tbody tr td.actions button:text('report')")
     report = popup.value

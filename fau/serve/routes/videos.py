@@ -53,8 +53,8 @@ def check_video(meta: dict[str, Any], max_video_s: float) -> None:
     """422 for a video whose header says it is too long, or whose frames are too large
     (over `fau.limits.MAX_VIDEO_PIXELS`) or too small (under `fau.limits.MIN_SIDE`).
 
-    The duration limit is enforced again on what is decoded
-    (`fau.serve.jobs.decoded_duration_guard`), so a header that lies gains nothing.
+    The duration limit is enforced again on what is decoded (the job passes it to
+    `fau.video.detect_video` as ``max_duration_s``), so a header that lies gains nothing.
     """
     duration = meta.get("duration_s")
     if duration is not None and duration > max_video_s:

@@ -331,6 +331,15 @@
         if (j.has_report) act.append(button("report", () => openBlob("/v1/jobs/" + j.id + "/report")));
         act.append(button("CSV", () => openBlob("/v1/jobs/" + j.id + "/results?format=csv", "fau-" + j.id + ".csv")));
         act.append(button("JSON", () => openBlob("/v1/jobs/" + j.id + "/results?format=json", "fau-" + j.id + ".json")));
+        // every other file the job wrote (summary, exports such as OpenFace CSV or ELAN)
+        const files = Object.entries(j.downloads || {}).filter(([name]) => name !== "report.html");
+        if (files.length) {
+          const more = document.createElement("details"); more.className = "downloads";
+          const sum = document.createElement("summary"); sum.textContent = "files (" + files.length + ")";
+          more.appendChild(sum);
+          for (const [name, url] of files) more.appendChild(button(name, () => openBlob(url, "fau-" + j.id.slice(0, 8) + "-" + name)));
+          act.appendChild(more);
+        }
       }
       act.append(button("delete", async () => { try { await api("/v1/jobs/" + j.id, { method: "DELETE" }); refreshJobs(); } catch (e) { setUploadStatus(e.message, true); } }));
       tr.appendChild(act);
