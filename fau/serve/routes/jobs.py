@@ -110,7 +110,9 @@ def table_body(path: Path, fmt: str, job_id: str, table: str) -> tuple[str, str,
     df = pd.read_parquet(path)
     if fmt == "csv":
         name = f"fau-{job_id}" + ("" if table == "frames" else f"-{table}") + ".csv"
-        return (df.to_csv(index=False), "text/csv; charset=utf-8",
+        from ...csvsafe import neutralise_formulas  # a "=..." segment label stays text
+
+        return (neutralise_formulas(df).to_csv(index=False), "text/csv; charset=utf-8",
                 {"Content-Disposition": f'attachment; filename="{name}"'})
     text = df.to_json(orient="records", date_format="iso", double_precision=10)
     body = '{"id":%s,"table":%s,"columns":%s,"rows":%s}' % (
