@@ -16,7 +16,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .settings import Settings
+from .settings import DEFAULT_ALLOWED_HOSTS, Settings
 
 __all__ = ["header_timeout_protocol", "uvicorn_config", "run_server", "KEEP_ALIVE_S"]
 
@@ -93,4 +93,8 @@ def uvicorn_config(app: Any, settings: Settings, *, host: str = "127.0.0.1", por
 def run_server(app: Any, settings: Settings, *, host: str = "127.0.0.1", port: int = 8000,
                log_level: str = "warning") -> None:
     """Serve ``app`` until interrupted (what ``fau serve`` runs)."""
+    if host in ("0.0.0.0", "::") and settings.allowed_hosts == DEFAULT_ALLOWED_HOSTS:
+        log.warning("listening on all interfaces: requests must name this server by one of its "
+                    "IP addresses or localhost; set FAU_ALLOWED_HOSTS=<name> to serve it under "
+                    "a host name (docs/deploy.md)")
     uvicorn.Server(uvicorn_config(app, settings, host=host, port=port, log_level=log_level)).run()
