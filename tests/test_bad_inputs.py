@@ -472,3 +472,18 @@ def test_batch_stops_cleanly_on_a_signal(tmp_path, signame):
     files = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
     time.sleep(2.0)
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == files
+
+
+def test_formula_segment_labels_are_quoted_in_cli_csv(tmp_path):
+    import pandas as pd
+
+    from fau.cli import main
+
+    seg = tmp_path / "questions.csv"
+    seg.write_text('start,end,label\n0,1,"=HYPERLINK(""http://x"",""y"")"\n1,1.8,@SUM(A1)\n')
+    out = tmp_path / "segments.csv"
+    assert main(["video", str(bc.DATA / "cremad" / "1001_DFA_HAP_XX.flv"), "--model", "none",
+                 "--no-progress", "--segments", str(seg), "--summary", str(out)]) == 0
+    labels = pd.read_csv(out)["label"].tolist()
+    assert labels and all(x.startswith("'") for x in labels), labels
+    assert "'=HYPERLINK(\"http://x\",\"y\")" in labels
