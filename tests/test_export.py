@@ -178,6 +178,7 @@ def test_speaking_runs_split_at_gaps():
 
 
 # --- from the command line -------------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_writes_openface_and_elan(tmp_path):
     from fau.cli import main
 

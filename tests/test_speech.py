@@ -163,6 +163,7 @@ def _speaking_table(det, path):
     return df
 
 
+@pytest.mark.slow
 def test_speaking_agrees_with_the_audio_on_a_real_clip(au_detector, talking_clip):
     with_audio, mute = talking_clip
     va = voice_activity(with_audio)
@@ -176,6 +177,7 @@ def test_speaking_agrees_with_the_audio_on_a_real_clip(au_detector, talking_clip
     assert lips >= 0.7  # lips alone: measured 0.90 on the 88-s loop (docs/benchmarks.md)
 
 
+@pytest.mark.slow
 def test_a_still_face_beside_a_talking_one_is_not_speaking(au_detector, tmp_path):
     talk = clip_frames("HAP")
     still = [clip_frames("NEU")[0]] * len(talk)  # a photo: no lip motion at all

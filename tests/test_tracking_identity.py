@@ -71,6 +71,7 @@ def test_the_stretched_face_is_another_person_to_the_signature(au_detector, face
     assert same < MAX_SIGNATURE_CM < other
 
 
+@pytest.mark.slow
 def test_a_face_that_leaves_for_3_s_comes_back_with_its_id(backend, faces):
     frames = faces["neu"] + grey(3 * FPS) + faces["sad"]
     tr, seen = run(backend, frames)
@@ -81,11 +82,13 @@ def test_a_face_that_leaves_for_3_s_comes_back_with_its_id(backend, faces):
     assert not gap
 
 
+@pytest.mark.slow
 def test_someone_else_arriving_after_the_gap_is_a_new_person(backend, faces):
     tr, _ = run(backend, faces["neu"] + grey(3 * FPS) + faces["other"])
     assert sorted(tr.identities().items()) == [(0, 0), (1, 1)]
 
 
+@pytest.mark.slow
 def test_two_people_side_by_side_then_swapping_places(backend, faces):
     a, b = faces["neu"][:45], faces["other"][:45]
     first = [np.concatenate([x, y], axis=1) for x, y in zip(a, b)]
@@ -103,6 +106,7 @@ def test_two_people_side_by_side_then_swapping_places(backend, faces):
         assert len(persons) == len(set(persons))
 
 
+@pytest.mark.slow
 def test_two_faces_crossing_keep_their_ids(backend, faces):
     n, width = 80, 1200
     a, b = faces["neu"], faces["other"]
@@ -137,6 +141,7 @@ def test_link_tracks_never_joins_faces_seen_together():
     assert link_tracks([TrackSpan(0, 0.0, 1.0), TrackSpan(1, 2.0, 3.0)]) == {0: 0, 1: 1}
 
 
+@pytest.mark.slow
 def test_detect_video_reports_the_person_as_track_id(au_detector, faces, tmp_path):
     path = write_clip(tmp_path / "away.mp4", faces["neu"] + grey(3 * FPS) + faces["sad"])
     df = au_detector.detect_video(path)
