@@ -79,20 +79,25 @@ def main() -> None:
     from fau.audio import voice_activity
     from fau.video import find_events
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     va = voice_activity(str(args.loop))
-    t_vad = time.perf_counter() - t
+    t_vad, c_vad = time.perf_counter() - t, time.process_time() - c
     df = analyse(args.loop)
     minutes = (df["timestamp"].max() - df["timestamp"].min()) / 60.0
     before = find_events(df.drop(columns=["speaking"]))
     after = find_events(df)
     keep = find_events(df, speech_aus="keep")
     print(f"clip: {args.loop.name}, {len(df)} rows, {df['track_id'].nunique()} track(s), "
-          f"{minutes * 60:.1f} s; Silero VAD over its audio: {t_vad:.2f} s")
+          f"{minutes * 60:.1f} s; Silero VAD over its audio: {t_vad:.2f} s wall, {c_vad:.2f} s CPU "
+          f"({len(va.prob)} chunks, {c_vad / max(len(va.prob), 1) * 1e3:.3f} ms CPU each)")
     print(f"events before the speech rule: {per_minute(before, minutes)}")
     print(f"events after  (default):       {per_minute(after, minutes)}")
     print(f"  of which during speech: {int(after['during_speech'].fillna(False).sum())}; "
           f"speech_aus='keep': {len(keep) / minutes:.1f}/min")
+    ka = keep[keep["kind"] == "au"]
+    share = ka.groupby("name")["during_speech"].agg(lambda s: f"{int(s.sum())}/{len(s)}")
+    print("  AU events during speech / all (speech_aus='keep'): "
+          + ", ".join(f"{n} {v}" for n, v in share.items()))
     t_all = df["timestamp"].to_numpy()
     refs = {
         "Silero runs": va.speech_at(t_all),

@@ -14,9 +14,10 @@ reaches `SPEECH_THRESHOLD` (0.5), ends where it falls below `SPEECH_THRESHOLD` â
 for at least `MIN_SILENCE_S` (0.1 s), and runs shorter than `MIN_SPEECH_S` (0.25 s)
 are dropped; each run is padded by `SPEECH_PAD_S` (30 ms) on both sides.
 
-Cost (measured here, load average ~11): 0.25 ms of CPU per 32-ms chunk, i.e. 0.8% of
-one core for real-time audio, 28 s of CPU for an hour; onnxruntime releases Python's
-GIL while it works.
+Cost (measured here): 0.25 ms of CPU per 32-ms chunk at a load average of 11, 0.73 ms
+at 18 (``benchmarks/speech_events.py``), i.e. 1-2% of one core for real-time audio, 30-80
+s of CPU for an hour; onnxruntime releases Python's GIL while it works, and
+`fau.video.detect_video` runs it on its own thread beside the frames.
 """
 
 from __future__ import annotations

@@ -45,13 +45,13 @@ maximum) and ``duration`` = offset − onset + one frame interval. Episodes need
 
 Speech
 ------
-Talking moves the mouth: without a rule, lips part (AU25), jaw drop (AU26), chin raiser
-(AU17) and lip tightener (AU23) episodes follow the syllables and flood the event list
-(on the 88-s CREMA-D loop, 123 of the 226 AU events per minute; docs/benchmarks.md). When
+Talking moves the mouth: without a rule, lips part (AU25), mouth stretch (AU27), lower
+lip depressor (AU16), jaw drop (AU26) and chin raiser (AU17) episodes follow the
+syllables and flood the event list (docs/benchmarks.md, "Speech-aware events"). When
 the table has a ``speaking`` column (`fau.video.speech.add_speech`), every event gets
 ``during_speech``: True when at least half of its frames (onset to offset) are
 ``speaking``. By default (``speech_aus="exclude"``) episodes of the articulation AUs
-`SPEECH_AUS` (FACS AU17, AU18, AU22-AU28, those fau measures) that are
+`SPEECH_AUS` (AU16, and FACS's AU17, AU18, AU22-AU28; those fau measures) that are
 ``during_speech`` are left out; other AUs and expression episodes are kept and flagged.
 ``speech_aus="keep"`` keeps them all.
 
@@ -136,12 +136,14 @@ MIN_EVENT_SAMPLES = 2
 BRIEF_S = 0.5
 _MAD_TO_SD = 1.4826  # normal-consistent scale of the median absolute deviation
 
-#: AUs that speaking moves by itself (FACS articulation AUs: chin raiser AU17, lip
-#: pucker AU18, funneler AU22, tightener AU23, pressor AU24, lips part AU25, jaw drop
-#: AU26, mouth stretch AU27, lip suck AU28; Ekman, Friesen & Hager 2002, FACS manual,
-#: ch. 10-11): their episodes during speech are not events by default (module docs).
+#: AUs that speaking moves by itself: the articulation AUs of FACS (chin raiser AU17,
+#: lip pucker AU18, funneler AU22, tightener AU23, pressor AU24, lips part AU25, jaw drop
+#: AU26, mouth stretch AU27, lip suck AU28; Ekman, Friesen & Hager 2002, FACS manual)
+#: and the lower lip depressor AU16, which fau measures as the lower lip's drop relative
+#: to the chin and which follows every opening of the jaw in speech. Their episodes
+#: during speech are not events by default (module docs).
 SPEECH_AUS: tuple[str, ...] = (
-    "AU17", "AU18", "AU22", "AU23", "AU24", "AU25", "AU26", "AU27", "AU28",
+    "AU16", "AU17", "AU18", "AU22", "AU23", "AU24", "AU25", "AU26", "AU27", "AU28",
 )
 #: Share of an event's frames that must be ``speaking`` for it to be ``during_speech``.
 DURING_SPEECH_SHARE = 0.5
