@@ -197,3 +197,12 @@ def test_cli_writes_openface_and_elan(tmp_path):
     # nothing is overwritten
     assert main(["video", str(clip), "--model", "none", "--no-progress",
                  "--openface-csv", str(out_csv)]) == 2
+
+
+def test_openface_presence_uses_fau_occurrence_columns_when_present():
+    df = video_table()
+    for a in OPENFACE_AUS_R:
+        df[f"{a}_c"] = 0.0
+    df.loc[df.frame == 5, "AU12_c"] = 1.0
+    t = openface_table(df, events_table())
+    assert t.loc[t["AU12_c"] == 1, "frame"].unique().tolist() == [6]  # OpenFace frame = 5 + 1

@@ -31,7 +31,10 @@ often select columns such as ``" AU12_r"``). Per column:
 ``AUxx_r``           fau's baseline-relative AU (``AUxx_rel``; fraction of the inter-ocular
                      distance, AU45 of the neutral eye opening), negative values as 0.
                      **Not OpenFace's 0-5 intensity scale**: 0.1 IOD is a large movement
-``AUxx_c``           1 while the frame is inside one of fau's episodes of that AU
+``AUxx_c``           fau's own per-frame occurrence ``AUxx_c`` (the raw AU above a
+                     threshold chosen on FACS-coded CK+, `fau.au.AU_THRESHOLDS`), the
+                     analogue of OpenFace's per-frame presence; for a table without it,
+                     1 while the frame is inside one of fau's episodes of that AU
                      (`fau.video.find_events` with ``speech_aus="keep"``), else 0
 ===================  =========================================================================
 
@@ -151,8 +154,8 @@ def openface_table(
         ``face_score``, box, pose, ``AUxx_rel`` or ``AUxx``; ``gaze_yaw``/``gaze_pitch``
         if present).
     events : DataFrame or None
-        `fau.video.find_events` rows for the ``_c`` columns; None computes them with
-        ``speech_aus="keep"``.
+        `fau.video.find_events` rows for the ``_c`` columns of a table without fau's own
+        ``AUxx_c``; None computes them (``speech_aus="keep"``) when needed.
     width, height : int or None
         Frame size (px) for the position estimate; default ``frames.attrs["video"]``.
 
@@ -169,7 +172,7 @@ def openface_table(
     missing = {"frame", "timestamp", "track_id", "face_score"} - set(frames.columns)
     if missing:
         raise FauError(f"an OpenFace CSV needs a detect_video table; missing {sorted(missing)}")
-    if events is None:
+    if events is None and not all(f"{a}_c" in frames.columns for a in OPENFACE_AUS_R):
         from ..video.temporal import find_events
 
         events = find_events(frames, expressions=False, speech_aus="keep")
@@ -210,7 +213,9 @@ def openface_table(
         out[f"{a}_r"] = np.clip(frames[col].to_numpy(np.float64), 0.0, None)
     present = _presence(frames, events, aus)
     for a in (a for a in OPENFACE_AUS_C if a in aus):
-        out[f"{a}_c"] = present[a]
+        own = frames.get(f"{a}_c")
+        out[f"{a}_c"] = (present[a] if own is None
+                         else (np.nan_to_num(own.to_numpy(np.float64)) > 0.5).astype(np.int64))
     return out[openface_columns(aus)]
 
 
