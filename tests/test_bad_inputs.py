@@ -302,6 +302,24 @@ def test_formats_outside_the_list_are_refused(corpus, fmt, suffix):
         load_image(p.read_bytes())
 
 
+def test_avif_is_refused(corpus):
+    from PIL import features
+
+    if not features.check("avif"):
+        pytest.skip("this Pillow cannot write AVIF")
+    p = bc.image_as(corpus, "AVIF", ".avif")
+    with pytest.raises(FauError, match="not an image in a format fau reads"):
+        load_image(p)
+
+
+def test_camera_mpo_is_read(corpus):
+    face = Image.fromarray(bc.face_rgb())
+    p = corpus / "camera.mpo"
+    face.save(p, format="MPO", save_all=True, append_images=[face.rotate(10)])
+    assert Image.open(p).format == "MPO"
+    assert load_image(p).shape == (360, 480, 3)  # the first view
+
+
 def test_text_named_png_is_not_read_as_xbm(corpus):
     p = bc.xbm_named_png(corpus)
     assert Image.open(p).format == "XBM"
