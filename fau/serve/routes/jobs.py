@@ -112,6 +112,10 @@ def table_body(path: Path, fmt: str, job_id: str, table: str) -> tuple[str, str,
         name = f"fau-{job_id}" + ("" if table == "frames" else f"-{table}") + ".csv"
         from ...csvsafe import neutralise_formulas  # a "=..." segment label stays text
 
+        # Parquet gives string columns back as Arrow strings, which neutralise_formulas
+        # cannot fill when a column is all NA (expression without a model); as objects
+        # the CSV is the same (NA: an empty cell)
+        df = df.astype({c: object for c in df.columns if isinstance(df[c].dtype, pd.StringDtype)})
         return (neutralise_formulas(df).to_csv(index=False), "text/csv; charset=utf-8",
                 {"Content-Disposition": f'attachment; filename="{name}"'})
     text = df.to_json(orient="records", date_format="iso", double_precision=10)
