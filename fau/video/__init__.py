@@ -6,18 +6,22 @@
 ...     events = fau.video.find_events(df)
 ...     summary = fau.video.summarize_segments(df, "questions.csv", events)
 
-See ``docs/video.md`` for the tracking, smoothing, baseline and event rules.
+See ``docs/video.md`` for the tracking (one id per person), speaking, gaze, smoothing,
+baseline and event rules.
 """
 
 from .detect import CHUNK_ROWS, QUEUE_FRAMES, VIDEO_COLUMNS, detect_video
 from .reader import VideoFrame, VideoInfo, iter_frames, probe
+from .identity import link_tracks, signature_distance, signature_sample
 from .segments import read_segments, summarize_segments
+from .speech import SPEECH_COLUMNS, add_speech, lip_motion
 from .temporal import (
     AU_FILTER,
     EXPRESSION_FILTER,
     FilterParams,
     OneEuro,
     RunningBaseline,
+    SPEECH_AUS,
     add_temporal,
     find_events,
     neutral_baseline,
@@ -46,4 +50,11 @@ __all__ = [
     "find_events",
     "read_segments",
     "summarize_segments",
+    "SPEECH_AUS",
+    "SPEECH_COLUMNS",
+    "add_speech",
+    "lip_motion",
+    "link_tracks",
+    "signature_sample",
+    "signature_distance",
 ]
