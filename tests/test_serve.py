@@ -324,7 +324,7 @@ def post_video(c: TestClient, content: bytes, name: str = "clip.flv", segments: 
 
 @needs_video
 def test_video_job_lifecycle(client):
-    seg = b"start,end,label\n0,1,first half\n1,1.9,second half\n"
+    seg = b"start,end,label\n0,1,first half\n1,1.9,=2+2 half\n"  # a formula-like label
     r = post_video(client, HAP_FLV.read_bytes(), name="../../etc/passwd", segments=seg, data={"fps": "10"})
     assert r.status_code == 202, r.text
     created = r.json()
@@ -347,7 +347,10 @@ def test_video_job_lifecycle(client):
     assert csv.headers["content-type"].startswith("text/csv")
     assert len(csv.text.strip().splitlines()) == job["n_rows"] + 1
     segs = client.get(f"/v1/jobs/{job_id}/results", params={"table": "segments"}).json()
-    assert [r["label"] for r in segs["rows"]] == ["first half", "second half"]
+    labels = [r["label"] for r in segs["rows"]]
+    assert labels[0] == "first half" and labels[1].endswith("=2+2 half")
+    seg_csv = client.get(f"/v1/jobs/{job_id}/results", params={"table": "segments", "format": "csv"}).text
+    assert "'=2+2 half" in seg_csv and ",=2+2" not in seg_csv  # text in a spreadsheet, never run
     assert client.get(f"/v1/jobs/{job_id}/results", params={"table": "events"}).status_code == 200
     assert_error(client.get(f"/v1/jobs/{job_id}/results", params={"format": "xml"}), 422, "invalid_request")
     listed = client.get("/v1/jobs").json()
