@@ -46,15 +46,18 @@ def test_timeline_has_a_strip_per_au_with_its_unit_and_events():
     fig = plot.timeline(df, segments=seg)
     assert isinstance(fig, Figure) and fig.canvas.manager is None  # not registered with pyplot
     aus = track_aus(df)
-    assert len(fig.axes) == 1 + 1 + len(aus)  # segments, expressions, one strip per AU
+    assert len(fig.axes) == 3  # segments, expressions, the AU strips
     words = texts(fig)
     for a in aus:
         assert a in words
     assert "eye op." in words and "IOD" in words  # AU45 has its own unit
     assert "intro" in " ".join(words)
-    au12 = fig.axes[2 + aus.index("AU12")]
-    marks = [line for line in au12.get_lines() if line.get_marker() == "v"]
-    assert 1 <= len(marks) <= MAX_EVENT_MARKS  # the 5–7 s smile
+    strips = fig.axes[2]
+    assert strips.get_ylim() == (0, len(aus))  # one unit band per AU, top to bottom
+    band = len(aus) - 1 - aus.index("AU12")
+    marks = [ln for ln in strips.get_lines() if ln.get_marker() == "v"
+             and band < ln.get_ydata()[0] < band + 1]
+    assert 1 <= len(marks) <= MAX_EVENT_MARKS  # the 5–7 s smile, on AU12's strip
     assert any(abs(m.get_xdata()[0] - 6) < 1.5 for m in marks)
     assert len(fig.axes[1].collections) == len(fau.EXPRESSIONS)  # stacked probabilities
 
@@ -62,13 +65,15 @@ def test_timeline_has_a_strip_per_au_with_its_unit_and_events():
 def test_timeline_of_a_long_track_draws_min_max_bands_and_thins_events():
     df = table(n=5 * 3600, tracks=1, fps=5.0)  # one hour at fps=5
     fig = plot.timeline(df, expressions=False)
-    au45 = fig.axes[-1]
-    bands = [c for c in au45.collections if isinstance(c, PolyCollection)]
-    assert bands  # min–max per bin
-    line = [ln for ln in au45.get_lines() if ln.get_marker() in ("None", None, "")][0]
-    assert len(line.get_xdata()) <= 450
-    marks = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_marker() == "v"]
-    assert len(marks) <= MAX_EVENT_MARKS * len(fig.axes)
+    strips = fig.axes[-1]
+    aus = track_aus(df)
+    bands = [c for c in strips.collections if isinstance(c, PolyCollection)]
+    assert len(bands) == len(aus)  # min–max per bin, one band per AU
+    lines = [ln for ln in strips.get_lines() if ln.get_marker() in ("None", None, "")
+             and len(ln.get_xdata()) > 2]
+    assert len(lines) == len(aus) and all(len(ln.get_xdata()) <= 450 for ln in lines)
+    marks = [ln for ln in strips.get_lines() if ln.get_marker() == "v"]
+    assert len(marks) <= MAX_EVENT_MARKS * len(aus)
 
 
 def test_heatmap_cells_colour_bars_and_grouping():

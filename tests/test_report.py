@@ -77,12 +77,18 @@ def test_report_is_self_contained_with_the_overview_sections():
     assert set(re.findall(r"url\(#([^)]+)\)", html)) <= set(ids)
 
 
-def test_heatmap_cells_are_the_segment_means_with_hover_values():
-    df = table(tracks=1)
+@pytest.fixture(scope="module")
+def one_face_report(tmp_path_factory):
+    """One face, repeated segment labels, a video path that does not exist."""
+    df = table(tracks=1, path=tmp_path_factory.mktemp("v") / "gone.mp4")
     seg = read_segments([(0, 5, "q1"), (5, 7, "q2"), (7, 20, "q1")])
     summary = summarize_segments(df, seg)
-    html = render_report(df, segments=seg, summary=summary, video=False)
-    heat = sections(html)["summary-heatmap"]
+    return summary, sections(render_report(df, segments=seg, summary=summary))
+
+
+def test_heatmap_cells_are_the_segment_means_with_hover_values(one_face_report):
+    summary, parts = one_face_report
+    heat = parts["summary-heatmap"]
     # labels repeat: a "by label" heatmap (q1 pooled, frame-weighted) plus every segment
     assert "Track 0, by label" in heat and "Track 0: every segment" in heat
     rows = summary[summary["label"] == "q1"]
@@ -90,19 +96,53 @@ def test_heatmap_cells_are_the_segment_means_with_hover_values():
     assert f"q1 · AU12: {pooled:+.3f} IOD" in heat
     q2 = float(summary.loc[summary["label"] == "q2", "AU12_mean"].iloc[0])
     assert q2 > 0.1 and f"q2 · AU12: {q2:+.3f} IOD" in heat
+    assert "q1 · 7 s · AU12" in heat  # per segment, a repeated label gets its start time
     assert "AU45: " in heat and "neutral eye openings" in heat  # AU45's own unit and scale
 
 
-def test_without_segments_the_heatmap_uses_time_bins():
-    html = render_report(table(n=1800, tracks=1), video=False)  # 60 s
-    heat = sections(html)["summary-heatmap"]
+def test_keyframes_degrade_gracefully_without_the_video(one_face_report):
+    kf = one_face_report[1]["keyframes"]
+    assert "<img" not in kf and "not available" in kf and "gone.mp4" in kf
+
+
+def test_every_unit_is_right_in_the_timelines(one_face_report):
+    tl = one_face_report[1]["track-0"]
+    assert "AU45 (neutral eye openings" in tl and "eye op." in tl
+    assert "AU12 (IOD" in tl
+    assert "AU45 +" in tl and "neutral eye openings at" in tl  # event hover text
+
+
+@pytest.fixture(scope="module")
+def quality_report():
+    """60 s at 30 fps, no segments: no face 20–30 s, a small face after 50 s, a decode gap."""
+    df = table(n=1800, tracks=1)
+    t = df["timestamp"].to_numpy()
+    df = df[(t < 20) | (t > 30)].copy()
+    df.loc[df["timestamp"] > 50, "face_w"] = 30.0
+    df.attrs["decode"] = {"gaps": [[40.0, 42.0]], "decode_errors": 3, "gap_count": 1,
+                          "gap_seconds": 2.0}
+    return sections(render_report(df, video=False))
+
+
+def test_without_segments_the_heatmap_uses_time_bins(quality_report):
+    heat = quality_report["summary-heatmap"]
     assert "No segments were given" in heat and "2 s bins" in heat
     assert "0 s–2 s · AU12" in heat
+
+
+def test_quality_marks_missing_faces_small_faces_and_decode_gaps(quality_report):
+    q = quality_report["quality"]
+    m = re.search(r"\(([\d:. s]+) of 1:00, (\d+)%\)", q)
+    assert m and 35 <= int(m[2]) <= 45, m  # 10 s no face + 2 s gap + 10 s small face
+    assert "decode errors: 3" in q and "1 gap(s) in time" in q
+    assert "untrusted 20" in q  # hover text of the stretch with no face
+    assert "small face" not in quality_report["keyframes"]  # video=False: no crops at all
 
 
 def test_keyframes_are_crops_of_the_video_at_the_event_times():
     times = [vf.timestamp for vf in iter_frames(CLIP)]
     df = table(tracks=1, t=times, path=CLIP, smile=(1.0, 1.5), blink=(0.3, 0.5))
+    df.loc[df["timestamp"] > 1.0, "face_w"] = 50.0  # from the smile on: a small face box
     html = render_report(df, model="ferplus")
     kf = sections(html)["keyframes"]
     imgs = re.findall(r'<img src="data:image/jpeg;base64,([^"]+)"', kf)
@@ -113,13 +153,7 @@ def test_keyframes_are_crops_of_the_video_at_the_event_times():
     assert "neutral baseline frame" in kf
     assert "AU45 +" in kf and "neutral eye openings" in kf  # the blink, in its unit
     assert "AU12 +" in kf and " IOD" in kf
-
-
-def test_keyframes_degrade_gracefully_without_the_video(tmp_path):
-    df = table(tracks=1, path=tmp_path / "gone.mp4")
-    html = render_report(df)
-    kf = sections(html)["keyframes"]
-    assert "<img" not in kf and "not available" in kf and "gone.mp4" in kf
+    assert "doubtful: small face" in kf
 
 
 def test_frames_at_seeks_to_the_frames_the_analysis_saw(tmp_path):
@@ -147,29 +181,6 @@ def test_frames_at_seeks_to_the_frames_the_analysis_saw(tmp_path):
     assert frames_at(path, want, scan=True).keys() == got.keys()
     with pytest.raises(FauError):
         frames_at(tmp_path / "missing.mp4", [1.0])
-
-
-def test_quality_marks_missing_faces_small_faces_and_decode_gaps():
-    df = table(n=1800, tracks=1)  # 60 s at 30 fps
-    t = df["timestamp"].to_numpy()
-    df = df[(t < 20) | (t > 30)].copy()  # no face for 10 s
-    df.loc[df["timestamp"] > 50, "face_w"] = 30.0  # a small face at the end
-    df.attrs["decode"] = {"gaps": [[40.0, 42.0]], "decode_errors": 3, "gap_count": 1,
-                          "gap_seconds": 2.0}
-    html = render_report(df, video=False)
-    q = sections(html)["quality"]
-    m = re.search(r"\(([\d:. s]+) of 1:00, (\d+)%\)", q)
-    assert m and 35 <= int(m[2]) <= 45, m  # 10 s no face + 2 s gap + 10 s small face
-    assert "decode errors: 3" in q and "1 gap(s) in time" in q
-    assert "untrusted 20" in q  # hover text of the stretch with no face
-
-
-def test_every_unit_is_right_in_the_timelines():
-    html = render_report(table(tracks=1), video=False)
-    tl = sections(html)["track-0"]
-    assert "AU45 (neutral eye openings" in tl and "eye op." in tl
-    assert "AU12 (IOD" in tl
-    assert "AU45 +" in tl and "neutral eye openings at" in tl  # event hover text
 
 
 @pytest.mark.slow

@@ -100,7 +100,8 @@ def heatmap_table(
     Returns
     -------
     DataFrame
-        Index: row labels; columns: AU names (values: mean change from the baseline, in
+        Index: row labels (the label; ``"label · start"`` for a repeated label);
+        columns: AU names (values: mean change from the baseline, in
         each AU's unit), plus ``frames``, ``segments`` (count) and ``seconds`` (total span).
     """
     s = summary[summary["track_id"] >= 0] if "track_id" in summary.columns else summary
@@ -118,7 +119,9 @@ def heatmap_table(
         rows = _pool(rows, "label", names, lambda v: sorted(v, key=natural_key))
         index = pd.Index(rows["label"], name="label")
     else:
-        index = pd.Index([r.label or f"{format_time(r.start)}–{format_time(r.end)}"
+        dup = set(rows["label"][rows["label"].duplicated()]) if len(rows) else set()
+        index = pd.Index([f"{r.label} · {format_time(r.start)}" if r.label in dup else
+                          r.label or f"{format_time(r.start)}–{format_time(r.end)}"
                           for r in rows.itertuples()] if len(rows) else [], name="segment")
     if not len(rows):
         return pd.DataFrame(columns=[*names, "frames", "segments", "seconds"])

@@ -89,7 +89,7 @@ def _layout(fig: Figure, rows: list[tuple[str, float, float]], width: float,
         ax = fig.add_axes(rect, sharex=first)
         first = first or ax
         axes[key] = ax
-        y -= 4
+        y -= 4 if key != "aus" else 0
     return axes
 
 
@@ -167,16 +167,19 @@ def _during_speech(event) -> bool:
     return False if v is None or pd.isna(v) else bool(v)
 
 
-def _event_marks(ax, ev: pd.DataFrame, color, what, tips, limit: int = MAX_EVENT_MARKS) -> int:
-    """Triangles at the top of ``ax`` at event apexes (largest ``limit`` peaks)."""
+def _event_marks(ax, ev: pd.DataFrame, color, what, tips, limit: int = MAX_EVENT_MARKS,
+                 y: float | None = None) -> int:
+    """Triangles at event apexes (the ``limit`` largest peaks): at the top of ``ax``, or
+    at data height ``y``."""
     if ev is None or not len(ev):
         return 0
     ev = ev.nlargest(limit, "peak") if len(ev) > limit else ev
-    top = blended_transform_factory(ax.transData, ax.transAxes)
+    where = ax.transData if y is not None else \
+        blended_transform_factory(ax.transData, ax.transAxes)
     for r in ev.itertuples():
         hollow = _during_speech(r)
-        (m,) = ax.plot([r.apex], [0.97], transform=top, linestyle="none", marker="v",
-                       markersize=5, markeredgewidth=0.8, clip_on=False, zorder=4,
+        (m,) = ax.plot([r.apex], [0.97 if y is None else y], transform=where, linestyle="none",
+                       marker="v", markersize=5, markeredgewidth=0.8, clip_on=False, zorder=4,
                        color=color(r), markerfacecolor="none" if hollow else color(r))
         add_tip(tips, m, f"{what(r)} at {format_time(r.apex)} "
                 f"({format_time(r.onset)} – {format_time(r.offset)})"
@@ -184,35 +187,59 @@ def _event_marks(ax, ev: pd.DataFrame, color, what, tips, limit: int = MAX_EVENT
     return len(ev)
 
 
-def _au_strip(ax, name: str, b: Binned, ev: pd.DataFrame, tips) -> None:
-    unit, short = au_unit(name), au_unit_short(name)
-    if b.reduced:
-        band = ax.fill_between(b.x, b.lo, b.hi, color=_AU_COLOR, alpha=0.28, linewidth=0)
-        add_tip(tips, band, f"{name}: min–max per {b.width:.3g} s bin ({unit})")
-    (line,) = ax.plot(b.x, b.mean, color=_AU_COLOR, linewidth=0.9)
-    add_tip(tips, line, f"{name} ({unit}" + (", mean per bin)" if b.reduced else ")"))
-    lo = np.nanmin(b.lo) if np.isfinite(b.lo).any() else 0.0
-    hi = np.nanmax(b.hi) if np.isfinite(b.hi).any() else 1.0
+def _limits(b: Binned) -> tuple[float, float]:
+    """A strip's value range: its data with 0 included."""
+    lo = float(np.nanmin(b.lo)) if np.isfinite(b.lo).any() else 0.0
+    hi = float(np.nanmax(b.hi)) if np.isfinite(b.hi).any() else 1.0
     lo, hi = min(lo, 0.0), max(hi, 0.0)
-    pad = 0.08 * max(hi - lo, 1e-6)
-    ax.set_ylim(lo - pad, hi + 2.5 * pad)  # room for the event marks
-    ax.axhline(0.0, color="#999999", linewidth=0.6, linestyle=(0, (2, 2)), zorder=1)
-    ax.yaxis.tick_right()
-    ticks = [v for v in (lo, hi) if abs(v) > 1e-9] or [0.0]
-    ax.set_yticks(ticks)
-    ax.set_yticklabels([f"{v:+.2f}" if abs(v) >= 0.01 else f"{v:+.3f}" for v in ticks])
-    ax.tick_params(axis="y", labelsize=7, length=2, pad=1)
-    for v, lab in zip(ticks, ax.get_yticklabels()):
-        lab.set_verticalalignment("top" if v > 0 else "bottom")
-    ax.text(-0.01, 0.58, name, transform=ax.transAxes, ha="right", va="center", fontsize=9,
+    return lo, (hi if hi - lo > 1e-9 else lo + 1e-3)
+
+
+def _au_strip(ax, row: int, name: str, b: Binned, ev: pd.DataFrame, tips) -> None:
+    """AU ``name`` in band ``row`` (``[row, row + 1)`` of the strips' y axis) with its own
+    scale: values ``lo … hi`` map to ``row + 0.06 … row + 0.84`` (event marks above)."""
+    unit, short = au_unit(name), au_unit_short(name)
+    lo, hi = _limits(b)
+
+    def y(v):
+        return row + 0.06 + (np.asarray(v, dtype=float) - lo) * (0.78 / (hi - lo))
+
+    if b.reduced:
+        band = ax.fill_between(b.x, y(b.lo), y(b.hi), color=_AU_COLOR, alpha=0.28, linewidth=0)
+        add_tip(tips, band, f"{name}: min–max per {b.width:.3g} s bin ({unit})")
+    (line,) = ax.plot(b.x, y(b.mean), color=_AU_COLOR, linewidth=0.9)
+    add_tip(tips, line, f"{name} ({unit}" + (", mean per bin)" if b.reduced else ")"))
+    ax.axhline(float(y(0.0)), color="#999999", linewidth=0.6, linestyle=(0, (2, 2)), zorder=1)
+    ax.axhline(row, color="#bbbbbb", linewidth=0.6, zorder=1)
+    side = blended_transform_factory(ax.transAxes, ax.transData)
+    for v, va in ((hi, "top"), (lo, "bottom")):
+        if abs(v) > 1e-9:
+            ax.text(1.004, float(y(v)) + (0.04 if va == "top" else -0.04), f"{v:+.2f}"
+                    if abs(v) >= 0.01 else f"{v:+.3f}", transform=side, ha="left", va=va,
+                    fontsize=7, color="#444444")
+    ax.text(-0.01, row + 0.58, name, transform=side, ha="right", va="center", fontsize=9,
             fontweight="bold", color="#222222")
-    ax.text(-0.01, 0.14, short, transform=ax.transAxes, ha="right", va="center", fontsize=7,
+    ax.text(-0.01, row + 0.16, short, transform=side, ha="right", va="center", fontsize=7,
             color="#666666")
     mine = ev[(ev["kind"] == "au") & (ev["name"] == name)] if len(ev) else ev
-    n = _event_marks(ax, mine, lambda r: _SPEECH_COLOR if _during_speech(r) else _EVENT_COLOR, lambda r: f"{name} {r.peak:+.3f} {unit}", tips)
+    n = _event_marks(ax, mine, lambda r: _SPEECH_COLOR if _during_speech(r) else _EVENT_COLOR,
+                     lambda r: f"{name} {r.peak:+.3f} {unit}", tips, y=row + 0.93)
     if len(mine) > n:
-        ax.text(1.0, 1.0, f"{n}/{len(mine)} ev.", transform=ax.transAxes, ha="right",
+        ax.text(0.999, row + 0.99, f"{n}/{len(mine)} ev.", transform=side, ha="right",
                 va="top", fontsize=6.5, color="#888888")
+
+
+def _au_strips(ax, g: pd.DataFrame, names: list[str], ev, t_range, n_bins: int, tips) -> None:
+    """Every AU strip in one axes (top to bottom in ``names`` order): one axes instead of
+    one per AU keeps figures of 20+ AUs fast to build and small as SVG."""
+    t = g["timestamp"].to_numpy(dtype=float)
+    for i, name in enumerate(names):
+        b = bin_series(t, g[_series_column(g, name)].to_numpy(dtype=float), t_range=t_range,
+                       n=n_bins)
+        _au_strip(ax, len(names) - 1 - i, name, b, ev, tips)
+    ax.set_ylim(0, max(len(names), 1))
+    ax.yaxis.set_visible(False)
+    ax.spines[["top", "left", "right"]].set_visible(False)
 
 
 def _hatch_doubtful(axes, g: pd.DataFrame, t_range) -> None:
@@ -289,11 +316,10 @@ def timeline(
         rows.append(("segments", SEGMENT_ROW_PX,
                      LEGEND_PX * _legend_rows(labels, width_px)[0] if repeated else 0))
     rows += [("expression", EXPRESSION_PX, LEGEND_PX)] if show_expr else []
-    rows += [(a, STRIP_PX, 0) for a in names]
+    rows += [("aus", STRIP_PX * len(names), 0)] if names else []
     height = TOP_PX + BOTTOM_PX + sum(h + above + 4 for _, h, above in rows)
     fig = new_figure(width_px, height)
     axes = _layout(fig, rows, width_px, height)
-    t = g["timestamp"].to_numpy(dtype=float)
     for key, ax in axes.items():
         ax.spines[["top"]].set_visible(False)
         if key == "segments":
@@ -301,9 +327,7 @@ def timeline(
         elif key == "expression":
             _expression_panel(ax, g, ev, t_range, tooltips)
         else:
-            b = bin_series(t, g[_series_column(g, key)].to_numpy(dtype=float),
-                           t_range=t_range, n=n_bins)
-            _au_strip(ax, key, b, ev, tooltips)
+            _au_strips(ax, g, names, ev, t_range, n_bins, tooltips)
     last = list(axes.values())[-1] if axes else fig.add_axes((0.1, 0.3, 0.8, 0.5))
     for ax in axes.values():
         ax.xaxis.set_visible(ax is last)  # one time axis (hidden axes draw no ticks)

@@ -69,7 +69,7 @@ details{margin:6px 0 12px}summary{cursor:pointer;color:#245}
 .kfs{display:flex;flex-wrap:wrap;gap:10px}.kf{margin:0;font-size:11.5px;line-height:1.3;
 max-width:150px}.kf img{display:block;border-radius:3px;border:2px solid #ccc}
 .kf-neutral img{border-color:#0072B2}.kf-au img{border-color:#D55E00}
-.kf-expression img{border-color:#009E73}
+.kf-expression img{border-color:#009E73}.warn{color:#B34700}
 """
 
 

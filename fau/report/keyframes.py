@@ -54,6 +54,7 @@ class Moment:
     name: str
     value: float
     box: tuple[float, float, float, float]
+    doubtful: str = ""  # which part of the quality rule the frame breaks, if any
 
 
 def _rel(g: pd.DataFrame, a: str) -> np.ndarray:
@@ -82,6 +83,20 @@ def _box(row) -> tuple[float, float, float, float]:
     return (float(row["face_x"]), float(row["face_y"]), float(row["face_w"]), float(row["face_h"]))
 
 
+def _doubtful(row) -> str:
+    """The parts of the quality rule (`fau.plot.quality`) a face row breaks, as text."""
+    from ..plot.quality import doubtful_rows
+
+    flags = doubtful_rows(row.to_frame().T).iloc[0]
+    why = {"low_score": "low face score", "turned": "head turned", "small": "small face"}
+    return ", ".join(text for k, text in why.items() if bool(flags[k]))
+
+
+def _moment(g: pd.DataFrame, tid: int, t: float, kind: str, name: str, value: float) -> Moment:
+    row = _at(g[g["track_id"] == tid], t)
+    return Moment(int(tid), float(t), kind, name, float(value), _box(row), _doubtful(row))
+
+
 def _at(g: pd.DataFrame, t: float):
     k = int(np.argmin(np.abs(g["timestamp"].to_numpy(dtype=float) - t)))
     return g.iloc[k]
@@ -97,23 +112,20 @@ def choose_moments(df: pd.DataFrame, events: pd.DataFrame, groups: list[list[int
         longest = g["track_id"].value_counts().idxmax()
         row = _neutral(g[g["track_id"] == longest], aus)
         if row is not None:
-            out.append(Moment(int(longest), float(row["timestamp"]), "neutral", "baseline", 0.0,
-                              _box(row)))
+            out.append(_moment(g, longest, float(row["timestamp"]), "neutral", "baseline", 0.0))
         ev = events[events["track_id"].isin(tracks)] if len(events) else events
         au_ev = ev[(ev["kind"] == "au") & ev["name"].isin(aus)] if len(ev) else ev
         if len(au_ev):
             best = au_ev.loc[au_ev.groupby("name")["peak"].idxmax()]
             score = best["peak"] / best["name"].map(lambda a: _spread(g, a))
             for r in best.loc[score.sort_values(ascending=False).index[:MAX_AU_EVENTS]].itertuples():
-                out.append(Moment(int(r.track_id), float(r.apex), "au", r.name, float(r.peak),
-                                  _box(_at(g[g["track_id"] == r.track_id], r.apex))))
+                out.append(_moment(g, r.track_id, r.apex, "au", r.name, r.peak))
         ex_ev = ev[ev["kind"] == "expression"] if len(ev) else ev
         if len(ex_ev):
             best = ex_ev.loc[ex_ev.groupby("name")["peak"].idxmax()].nlargest(
                 MAX_EXPRESSION_EVENTS, "peak")
             for r in best.itertuples():
-                out.append(Moment(int(r.track_id), float(r.apex), "expression", r.name,
-                                  float(r.peak), _box(_at(g[g["track_id"] == r.track_id], r.apex))))
+                out.append(_moment(g, r.track_id, r.apex, "expression", r.name, r.peak))
     return out
 
 
@@ -181,7 +193,9 @@ def keyframes_html(moments: list[Moment], video, *, scan: bool = False) -> str:
             f'<figure class="kf kf-{m.kind}"><img src="{uri}" height="{CROP_PX}" '
             f'alt="{escape(_caption(m))} at {escape(format_time(m.timestamp, 0.1))}">'
             f"<figcaption><b>{escape(format_time(m.timestamp, 0.1))}</b><br>"
-            f"{escape(_caption(m))}</figcaption></figure>")
+            f"{escape(_caption(m))}"
+            + (f'<br><span class="warn">doubtful: {escape(m.doubtful)}</span>' if m.doubtful
+               else "") + "</figcaption></figure>")
     note = (f'<p class="small">{missing} of {len(moments)} frames could not be decoded again '
             "from the video.</p>" if missing else "")
     return f'<div class="kfs">{"".join(cards)}</div>{note}'
