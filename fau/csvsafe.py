@@ -46,8 +46,8 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
                  if table[c].dtype == object or isinstance(table[c].dtype, pd.StringDtype)]
     for col in text_cols:
         s = table[col]
-        risky = s.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_PREFIXES),
-                      na_action="ignore").fillna(False).astype(bool)
+        risky = pd.Series([isinstance(v, str) and v.startswith(FORMULA_PREFIXES)
+                           for v in s.to_numpy(dtype=object)], index=s.index, dtype=bool)
         if risky.any():
             if out is table:
                 out = table.copy()
