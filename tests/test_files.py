@@ -1,0 +1,94 @@
+"""fau.files: the one atomic, no-overwrite writer of every output."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fau.errors import FauError
+from fau.files import (
+    atomic_path,
+    check_output,
+    remove_stale_temporaries,
+    to_json_safe,
+    write_json,
+    write_table,
+)
+
+
+def _table() -> pd.DataFrame:
+    return pd.DataFrame({
+        "input": pd.array(["a/b.jpg", "c.jpg"], dtype="string"),
+        "AU12": [0.25, np.nan],
+        "expression": pd.array([None, None], dtype="string"),  # all NA (no model)
+        "label": ["=HYPERLINK(1)", "-0.5 is text"],
+    })
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json", ".parquet"])
+def test_write_table_round_trip(tmp_path, suffix):
+    out = write_table(_table(), tmp_path / f"t{suffix}")
+    if suffix == ".csv":
+        back = pd.read_csv(out, keep_default_na=False)
+        assert back["expression"].tolist() == ["", ""]
+        assert back["label"].tolist() == ["'=HYPERLINK(1)", "'-0.5 is text"]  # not formulas
+    elif suffix == ".json":
+        text = out.read_text()
+        assert "\\/" not in text and '"a/b.jpg"' in text
+        rows = json.loads(text)
+        assert rows[0]["expression"] is None and rows[1]["AU12"] is None
+        assert rows[0]["label"] == "=HYPERLINK(1)"  # only CSV is read by spreadsheets
+    else:
+        back = pd.read_parquet(out)
+        assert back["expression"].isna().all() and back["input"].tolist() == ["a/b.jpg", "c.jpg"]
+
+
+def test_never_overwrites_unless_asked(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("precious")
+    with pytest.raises(FauError, match="exists"):
+        write_table(_table(), p)
+    assert p.read_text() == "precious"
+    write_table(_table(), p, overwrite=True)
+    assert p.read_text().startswith("input,")
+    with pytest.raises(FauError, match="must end in one of"):
+        write_table(_table(), tmp_path / "t.xlsx")
+    with pytest.raises(FauError, match="does not exist"):
+        write_table(_table(), tmp_path / "missing" / "t.csv")
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    p = tmp_path / "r.json"
+    with pytest.raises(RuntimeError):
+        with atomic_path(p) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("crash while writing")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_temporaries_have_normal_permissions_and_are_cleaned(tmp_path):
+    with atomic_path(tmp_path / "x.txt") as tmp:
+        assert tmp.name.startswith(".x.txt.") and tmp.name.endswith(".tmp")
+        tmp.write_text("x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "x.txt").stat().st_mode & 0o777 == 0o666 & ~umask
+    (tmp_path / ".y.csv.0123456789ab.tmp").write_text("left by a kill")
+    (tmp_path / ".keep.tmp").write_text("not ours")
+    assert remove_stale_temporaries(tmp_path) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".keep.tmp", "x.txt"]
+
+
+def test_check_output_and_json_safety(tmp_path):
+    with pytest.raises(FauError, match="is a folder"):
+        check_output(tmp_path)
+    assert check_output(tmp_path / "new.html", suffixes=(".html",)) == tmp_path / "new.html"
+    value = {"a": np.float64("nan"), "b": np.arange(2), "c": pd.NA, "d": tmp_path, "e": [np.inf]}
+    assert to_json_safe(value) == {"a": None, "b": [0, 1], "c": None, "d": str(tmp_path),
+                                   "e": [None]}
+    write_json(tmp_path / "s.json", value)
+    assert json.loads((tmp_path / "s.json").read_text())["b"] == [0, 1]
