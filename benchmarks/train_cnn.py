@@ -77,6 +77,28 @@ DEFAULTS = dict(
     jitter=0.2,
     mixup=0.0,
     tta=1,
+    # Photometric robustness (issue 14; 0 = off, the round-1 recipe): each is applied to a
+    # sample with this probability, in this order, after the affine/contrast step.
+    p_gamma=0.0,    # gamma in [1/GAMMA_MAX, GAMMA_MAX] (log-uniform)
+    p_blur=0.0,     # Gaussian blur, sigma uniform in [0.3, BLUR_MAX_PX] px
+    p_lowres=0.0,   # down to LOWRES_SIDES px (area), back up to 48 (bilinear)
+    p_noise=0.0,    # additive Gaussian noise, sigma uniform in [0, NOISE_MAX] grey levels
+    p_jpeg=0.0,     # JPEG-like 8x8 DCT quantisation, quality uniform in JPEG_QUALITY
+)
+#: Limits of the photometric augmentation (grey levels / px / JPEG quality). They span
+#: what other sources of faces do to a 48-px face: webcam noise, motion and focus blur,
+#: faces of 12-40 px upscaled, web JPEGs, exposure (gamma).
+GAMMA_MAX = 2.0
+BLUR_MAX_PX = 1.5
+LOWRES_SIDES = (12, 16, 24, 32)
+NOISE_MAX = 10.0
+JPEG_QUALITY = (20, 90)
+#: Standard JPEG luminance quantisation table (ITU-T T.81 Annex K, Table K.1).
+JPEG_LUMA = (
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
 )
 
 
@@ -145,7 +167,8 @@ def untile(big: np.ndarray, n: int) -> np.ndarray:
 
 def load_packed(path: str) -> dict:
     z = np.load(path)
-    buf = z["webp"].tobytes()
+    key = "tiles" if "tiles" in z.files else "webp"  # "webp": packs written before --jpeg
+    buf = z[key].tobytes()
     try:
         import cv2
 
@@ -154,7 +177,7 @@ def load_packed(path: str) -> dict:
         from PIL import Image
 
         big = np.asarray(Image.open(io.BytesIO(buf)).convert("L"))
-    d = {k: z[k] for k in z.files if k != "webp"}
+    d = {k: z[k] for k in z.files if k not in ("webp", "tiles")}
     d["images"] = untile(big, len(d["index"]))
     return d
 
@@ -165,7 +188,8 @@ def cmd_pack(a: argparse.Namespace) -> None:
 
     z = np.load(a.npz)
     split = z["split"].astype(np.int8)
-    keep = np.flatnonzero(split < 2)  # Training + PublicTest (PrivateTest stays here)
+    splits = [int(v) for v in a.splits.split(",")]
+    keep = np.flatnonzero(np.isin(split, splits))  # PrivateTest (2) stays here
     images = z["images"][keep]
     label = z["label"][keep].astype(np.int8)
     votes = z["ferplus_votes"][keep]
@@ -173,13 +197,18 @@ def cmd_pack(a: argparse.Namespace) -> None:
     tr = split[keep] == 0
     fold[tr] = make_folds(images[tr], label[tr], seed=a.seed)
     t = time.time()
-    ok, webp = cv2.imencode(".webp", tile(images), [cv2.IMWRITE_WEBP_QUALITY, 101])  # 101 = lossless
+    if a.jpeg:  # lossy, smaller: the device call carries at most 64 MiB
+        ok, tiles = cv2.imencode(".jpg", tile(images), [cv2.IMWRITE_JPEG_QUALITY, a.jpeg])
+    else:
+        ok, tiles = cv2.imencode(".webp", tile(images), [cv2.IMWRITE_WEBP_QUALITY, 101])  # lossless
     assert ok
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    np.savez(a.out, webp=webp, index=keep.astype(np.int32), split=split[keep], label=label,
+    np.savez(a.out, tiles=tiles, index=keep.astype(np.int32), split=split[keep], label=label,
              votes=votes, fold=fold)
     back = load_packed(a.out)
-    assert np.array_equal(back["images"], images), "WebP round trip is not lossless"
+    err = np.abs(back["images"].astype(int) - images).mean()
+    assert a.jpeg or err == 0, "WebP round trip is not lossless"
+    print(f"mean |packed - original| = {err:.2f} grey levels")
     print(f"packed {len(keep)} images -> {a.out} ({os.path.getsize(a.out) / 1e6:.1f} MB, "
           f"{time.time() - t:.0f} s); fold sizes {np.bincount(fold[tr]).tolist()}")
 
@@ -248,6 +277,7 @@ def augment(x, cfg, gen):
         con = 1 + (U(B, 1, 1, 1) * 2 - 1) * j
         bri = (U(B, 1, 1, 1) * 2 - 1) * j * 64
         x = ((x - m) * con + m + bri).clamp(0, 255)
+    x = photometric(x, cfg, gen)
     if cfg["erase"] > 0:  # random erasing with uniform noise
         area = 0.02 + U(B) * 0.23
         logr = (U(B) * 2 - 1) * math.log(3.3)
@@ -259,6 +289,65 @@ def augment(x, cfg, gen):
         mx = (coord[None] >= x0[:, None]) & (coord[None] < (x0 + w)[:, None])
         mask = (my[:, :, None] & mx[:, None, :]) & (U(B) < cfg["erase"])[:, None, None]
         x = torch.where(mask[:, None], U(B, 1, 48, 48) * 255, x)
+    return x
+
+
+def photometric(x, cfg, gen):
+    """Gamma, blur, low resolution, noise and JPEG quantisation (each with its own p).
+
+    ``x``: float pixels 0..255, [B,1,48,48] on the GPU. Returns the same shape.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    B, dev = x.shape[0], x.device
+
+    def U(*shape):
+        return torch.rand(*shape, device=dev, generator=gen)
+
+    def pick(p):
+        return (U(B) < p).view(B, 1, 1, 1)
+
+    if cfg["p_gamma"] > 0:
+        g = torch.exp((U(B, 1, 1, 1) * 2 - 1) * math.log(GAMMA_MAX))
+        x = torch.where(pick(cfg["p_gamma"]), 255.0 * (x / 255.0).clamp(0, 1) ** g, x)
+    if cfg["p_blur"] > 0:
+        sig = 0.3 + U(B) * (BLUR_MAX_PX - 0.3)
+        t = torch.arange(-3, 4, device=dev, dtype=torch.float32)
+        k = torch.exp(-0.5 * (t[None] / sig[:, None]) ** 2)
+        k = k / k.sum(1, keepdim=True)  # [B,7]
+        y = F.pad(x.transpose(0, 1), (3, 3, 3, 3), mode="replicate")  # [1,B,54,54]
+        y = F.conv2d(y, k.view(B, 1, 1, 7), groups=B)
+        y = F.conv2d(y, k.view(B, 1, 7, 1), groups=B).transpose(0, 1)
+        x = torch.where(pick(cfg["p_blur"]), y, x)
+    if cfg["p_lowres"] > 0:
+        on = U(B) < cfg["p_lowres"]
+        side = torch.randint(0, len(LOWRES_SIDES), (B,), device=dev, generator=gen)
+        y = x.clone()
+        for j, sd in enumerate(LOWRES_SIDES):
+            idx = torch.nonzero(on & (side == j)).flatten()
+            if len(idx):
+                small = F.interpolate(x[idx], size=(sd, sd), mode="area")
+                y[idx] = F.interpolate(small, size=(48, 48), mode="bilinear", align_corners=False)
+        x = y
+    if cfg["p_noise"] > 0:
+        sig = U(B, 1, 1, 1) * NOISE_MAX
+        n = torch.randn(x.shape, device=dev, generator=gen) * sig
+        x = torch.where(pick(cfg["p_noise"]), x + n, x)
+    x = x.clamp(0, 255)
+    if cfg["p_jpeg"] > 0:
+        q = JPEG_QUALITY[0] + U(B) * (JPEG_QUALITY[1] - JPEG_QUALITY[0])
+        scale = torch.where(q < 50, 5000.0 / q, 200.0 - 2.0 * q)  # libjpeg's quality rule
+        table = torch.tensor(JPEG_LUMA, device=dev, dtype=torch.float32).view(1, 8, 8)
+        Q = ((table * scale.view(B, 1, 1) + 50) / 100).floor().clamp(min=1).view(B, 1, 1, 8, 8)
+        i = torch.arange(8, device=dev, dtype=torch.float32)
+        D = torch.cos((2 * i[None] + 1) * i[:, None] * math.pi / 16) * 0.5
+        D[0] = D[0] / math.sqrt(2)  # orthonormal DCT-II basis, rows = frequencies
+        blk = (x.view(B, 6, 8, 6, 8).permute(0, 1, 3, 2, 4) - 128.0)  # [B,6,6,8,8]
+        c = D @ blk @ D.T
+        c = torch.round(c / Q) * Q
+        y = (D.T @ c @ D + 128.0).permute(0, 1, 3, 2, 4).reshape(B, 1, 48, 48)
+        x = torch.where(pick(cfg["p_jpeg"]), y.round().clamp(0, 255), x)
     return x
 
 
@@ -422,6 +511,12 @@ def cmd_train(a: argparse.Namespace) -> None:
     if a.save_weights:
         sd = {k: v.detach().float().cpu().numpy() for k, v in ema.state_dict().items()}
         arrays.update({"w." + k: v for k, v in sd.items()})
+    if a.onnx_out:  # the graph fau ships, written where torch is (the GPU machine)
+        cpu = model_from_cfg(cfg)
+        cpu.load_state_dict({k: v.detach().float().cpu() if v.is_floating_point() else v.cpu()
+                             for k, v in ema.state_dict().items()})
+        err = export_onnx(cpu.eval(), res, str(Path(a.onnx_out) / f"{name}.onnx"), bool(cfg["tta"]))
+        print(f"[{name}] ONNX written, max |onnx - torch| = {err:.2e}", flush=True)
     np.savez(out / f"{name}.npz", result=np.array(json.dumps(res)), **arrays)
 
 
@@ -437,6 +532,8 @@ def cmd_launch(a: argparse.Namespace) -> None:
                "--name", name, "--seed", str(a.seed), "--eval-every", str(a.eval_every)] + extra
         if a.save_weights or model == "full":
             cmd.append("--save-weights")
+        if a.onnx_out:
+            cmd += ["--onnx-out", a.onnx_out]
         procs.append((name, subprocess.Popen(cmd)))
     t = time.time()
     rc = {n: p.wait() for n, p in procs}
@@ -465,11 +562,10 @@ def load_weights(npz_path: str):
     return model.eval(), res
 
 
-def cmd_export(a: argparse.Namespace) -> None:
+def export_onnx(model, res: dict, path: str, tta: bool) -> float:
+    """Write ``model`` (eval mode, CPU) as fau's ONNX graph; returns max |onnx - torch|."""
     import torch
     from torch import nn
-
-    model, res = load_weights(a.weights)
 
     class Exported(nn.Module):
         def __init__(self, m, tta):
@@ -483,17 +579,16 @@ def cmd_export(a: argparse.Namespace) -> None:
             a7, a8 = self.m(torch.cat([image, image.flip(3)], 0))
             return (a7[:n] + a7[n:]) * 0.5, (a8[:n] + a8[n:]) * 0.5
 
-    tta = bool(res["cfg"].get("tta", 1)) if a.tta < 0 else bool(a.tta)
     ex = Exported(model, tta).eval()
     dummy = torch.rand(2, 1, 48, 48) * 255
-    Path(a.onnx).parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(ex, (dummy,), a.onnx, input_names=["image"],
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(ex, (dummy,), path, input_names=["image"],
                       output_names=["fer2013_logits", "ferplus_logits"],
                       dynamic_axes={"image": {0: "N"}, "fer2013_logits": {0: "N"}, "ferplus_logits": {0: "N"}},
                       opset_version=17, dynamo=False)
     import onnx
 
-    m = onnx.load(a.onnx)
+    m = onnx.load(path)
     m.doc_string = ("fau appearance CNN (benchmarks/train_cnn.py). Input: raw grey pixels 0..255, "
                     "[N,1,48,48]. Outputs: logits in fau order; fer2013 7 classes (anger, disgust, fear, "
                     "happiness, sadness, surprise, neutral), ferplus 8 (+contempt). Flip-TTA inside: "
@@ -501,21 +596,27 @@ def cmd_export(a: argparse.Namespace) -> None:
     meta = {"classes": ",".join(FAU_CLASSES), "flip_tta": str(tta),
             "public_test_acc_fer2013": f"{res['pub_acc_tta']:.4f}",
             "public_test_acc_ferplus": f"{res['pub_ferplus_acc_tta']:.4f}",
-            "recipe": json.dumps(res["cfg"])}
+            "recipe": json.dumps(res["cfg"]), "name": str(res.get("name", "")),
+            "model": str(res.get("model", ""))}
     for k, v in meta.items():
         p = m.metadata_props.add()
         p.key, p.value = k, v
     onnx.checker.check_model(m)
-    onnx.save(m, a.onnx)
+    onnx.save(m, path)
     import onnxruntime as ort
 
-    so = ort.SessionOptions()
-    sess = ort.InferenceSession(a.onnx, so, providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(path, ort.SessionOptions(), providers=["CPUExecutionProvider"])
     x = (np.random.default_rng(0).random((16, 1, 48, 48)) * 255).astype(np.float32)
     with torch.no_grad():
         r7, r8 = ex(torch.from_numpy(x))
     o7, o8 = sess.run(None, {"image": x})
-    err = max(np.abs(o7 - r7.numpy()).max(), np.abs(o8 - r8.numpy()).max())
+    return float(max(np.abs(o7 - r7.numpy()).max(), np.abs(o8 - r8.numpy()).max()))
+
+
+def cmd_export(a: argparse.Namespace) -> None:
+    model, res = load_weights(a.weights)
+    tta = bool(res["cfg"].get("tta", 1)) if a.tta < 0 else bool(a.tta)
+    err = export_onnx(model, res, a.onnx, tta)
     print(f"exported {a.onnx} ({os.path.getsize(a.onnx) / 1e6:.2f} MB), max |onnx - torch| = {err:.2e}")
     assert err < 1e-3
     latency(a.onnx)
@@ -685,6 +786,50 @@ def cmd_finalize(a: argparse.Namespace) -> None:
         print("wrote", path)
 
 
+# ============================================================================ logits (CPU)
+def cmd_logits(a: argparse.Namespace) -> None:
+    """Stacking logits from ONNX files on the exact FER-2013 pixels (no torch needed).
+
+    Training rows get the logits of the fold model that did not train on them (folds
+    from ``--pack``, the same `make_folds` split the GPU run used); PublicTest and
+    PrivateTest rows get the full model's. Writes ``--cache`` as ``finalize`` does.
+    """
+    import onnxruntime as ort
+    from fer_eval import load_fer
+
+    d = load_fer(a.npz)
+    n = len(d["labels"])
+    pk = np.load(a.pack)
+    fold = np.full(n, -1, np.int8)
+    fold[pk["index"]] = pk["fold"]
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = a.threads
+
+    def run(path, rows):
+        sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        x = d["images"][rows][:, None].astype(np.float32)
+        outs = [sess.run(None, {"image": x[i:i + 512]}) for i in range(0, len(x), 512)]
+        return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
+
+    f7 = np.full((n, 7), np.nan, np.float32)
+    f8 = np.full((n, 8), np.nan, np.float32)
+    test = np.flatnonzero(d["split"] > 0)
+    f7[test], f8[test] = run(Path(a.onnx_dir) / f"{a.prefix}_full.onnx", test)
+    for k in range(N_FOLDS):
+        rows = np.flatnonzero((d["split"] == 0) & (fold == k))
+        f7[rows], f8[rows] = run(Path(a.onnx_dir) / f"{a.prefix}_f{k}.onnx", rows)
+        print(f"fold {k}: {len(rows)} rows", flush=True)
+    assert not np.isnan(f7).any() and not np.isnan(f8).any(), "rows without logits"
+    tr = d["split"] == 0
+    oof = float((f7[tr].argmax(1) == d["labels"][tr]).mean())
+    np.savez_compressed(a.cache, fer2013_logits=f7, ferplus_logits=f8, fold=np.where(tr, fold, -1),
+                        classes=np.array(FAU_CLASSES), info=np.array(json.dumps({
+                            "onnx_dir": str(a.onnx_dir), "prefix": a.prefix,
+                            "oof_train_acc_fer2013": oof,
+                            "rows": "exact FER-2013 pixels, onnxruntime CPU; Training rows out-of-fold"})))
+    print(f"wrote {a.cache}; out-of-fold Training accuracy (fer2013 head) {oof:.4f}")
+
+
 # ============================================================================ cli
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -693,6 +838,8 @@ def main(argv=None) -> None:
     p.add_argument("--npz", default=str(REPO.parent / "shared" / "data" / "fer2013.npz"))
     p.add_argument("--out", default=str(REPO / ".carry" / "fer_trainval.npz"))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--splits", default="0,1", help="FER-2013 splits to pack (0 Training, 1 PublicTest)")
+    p.add_argument("--jpeg", type=int, default=0, help="JPEG quality (0: lossless WebP)")
     for nm in ("train", "launch"):
         p = sub.add_parser(nm)
         p.add_argument("--data", default=".carry/fer_trainval.npz")
@@ -700,6 +847,7 @@ def main(argv=None) -> None:
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--eval-every", type=int, default=5)
         p.add_argument("--save-weights", action="store_true")
+        p.add_argument("--onnx-out", default="", help="folder for <name>.onnx (needs torch + onnx)")
         if nm == "train":
             p.add_argument("--model", default="full", help="'full' or a fold 0..4")
             p.add_argument("--name", default="")
@@ -720,8 +868,15 @@ def main(argv=None) -> None:
     p.add_argument("--onnx", default=str(REPO / "fau" / "models" / "appearance_cnn.onnx"))
     p.add_argument("--runs", default="cache/cnn_runs")
     p.add_argument("--cache", default=str(REPO / "cache" / "cnn_logits.npz"))
+    p = sub.add_parser("logits", help="stacking logits from ONNX files on the exact pixels")
+    p.add_argument("--npz", default=None, help="fer2013.npz (default: fer_eval's)")
+    p.add_argument("--pack", default=str(REPO / ".carry" / "fer_trainval_q95.npz"), help="folds")
+    p.add_argument("--onnx-dir", default=str(REPO / "cache" / "cnn_v2"))
+    p.add_argument("--prefix", default="rob")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--cache", default=str(REPO / "cache" / "cnn_logits.npz"))
     a = ap.parse_args(argv)
-    {"pack": cmd_pack, "train": cmd_train, "launch": cmd_launch, "export": cmd_export,
+    {"logits": cmd_logits, "pack": cmd_pack, "train": cmd_train, "launch": cmd_launch, "export": cmd_export,
      "latency": cmd_latency, "finalize": cmd_finalize}[a.cmd](a)
 
 

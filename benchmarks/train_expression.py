@@ -12,6 +12,16 @@ Variants (feature blocks):
     geom_bs      geom + blendshapes
     appearance   appearance                 (CNN logits only)
     fused        geom + blendshapes + appearance
+    geometric    geom + blendshapes: movements of the mesh only, no appearance
+                 (shipped as ``expression_geometric.npz``; its explanations are movements only)
+
+Options weighed for robustness beyond FER-2013 (issue 14; docs/model_card.md):
+``--tau``          logit adjustment: the model file adds ``-tau * log(prior)`` to the
+                   calibrated logits (prior = the class shares of the training targets),
+                   so classes that are common in FER-2013/FER+ (neutral) no longer win
+                   by default on expressive faces (Menon et al., ICLR 2021).
+``--hard-weight``  FER+ model: add every Training face once more with its FER-2013 hard
+                   label at this weight (FER-2013 hard labels together with FER+ soft ones).
 
 Usage::
 
@@ -53,6 +63,7 @@ VARIANTS = {
     "geom_bs": ("au", "pose", "shape", "blendshapes"),
     "appearance": ("appearance",),
     "fused": ("au", "pose", "shape", "blendshapes", "appearance"),
+    "geometric": ("au", "pose", "shape", "blendshapes"),
 }
 SEED = 0
 #: XGBoost settings (fixed a priori; rounds chosen by early stopping on PublicTest).
@@ -105,14 +116,29 @@ def load_blocks(mesh_path: Path, cnn_path: Path | None, *, mirror: bool = False
     return blocks
 
 
-def targets(data: dict, labels: str, split: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Training rows, class indices and weights (FER+: one row per voted class)."""
+def targets(data: dict, labels: str, split: int, hard_weight: float = 0.0
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training rows, class indices and weights (FER+: one row per voted class).
+
+    ``hard_weight`` > 0 (FER+ only) adds each face once more with its FER-2013 label.
+    """
     idx = np.flatnonzero(data["split"] == split)
     if labels == "fer2013":
         return idx, data["labels"][idx], np.ones(len(idx))
     soft = fer_eval.ferplus_soft_targets(data["votes"][idx])
     rows, cls = np.nonzero(soft > 0)
-    return idx[rows], cls, soft[rows, cls]
+    r, c, w = idx[rows], cls, soft[rows, cls]
+    if hard_weight > 0:
+        r = np.concatenate([r, idx])
+        c = np.concatenate([c, data["labels"][idx]])
+        w = np.concatenate([w, np.full(len(idx), hard_weight)])
+    return r, c, w
+
+
+def class_prior(y: np.ndarray, w: np.ndarray, n_classes: int) -> np.ndarray:
+    """Weighted class shares of the training targets (the prior of logit adjustment)."""
+    p = np.bincount(y, weights=w, minlength=n_classes).astype(np.float64)
+    return p / p.sum()
 
 
 def fit_temperature(margins: np.ndarray, y: np.ndarray) -> float:
@@ -140,7 +166,14 @@ def main() -> None:
     ap.add_argument("--flip", action="store_true",
                     help="add mirrored copies of the Training faces (tried: no gain on "
                          "PublicTest, so off by default)")
-    ap.add_argument("--ship", action="store_true", help="write fau/models/expression_<labels>.npz")
+    ap.add_argument("--tau", type=float, default=0.0,
+                    help="logit adjustment strength (0: none; offsets -tau*log(prior))")
+    ap.add_argument("--hard-weight", type=float, default=0.0,
+                    help="FER+: weight of extra FER-2013 hard-label rows (0: none)")
+    ap.add_argument("--name", default="", help="model name (default: labels, or 'geometric')")
+    ap.add_argument("--out", default="", help="also write the model file here")
+    ap.add_argument("--ship", action="store_true",
+                    help="write fau/models/expression_<name>.npz")
     ap.add_argument("--results", default=str(ROOT / "benchmarks/results"))
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -164,7 +197,7 @@ def main() -> None:
     )
     X = model.assemble(blocks)
 
-    tr, ytr, wtr = targets(data, args.labels, 0)
+    tr, ytr, wtr = targets(data, args.labels, 0, args.hard_weight)
     va, yva, wva = targets(data, args.labels, 1)
     Xtr = X[tr]
     if args.flip:  # mirrored Training faces: exact for geometry, L/R swapped
@@ -185,6 +218,8 @@ def main() -> None:
     # Temperature on PublicTest (hard labels of the protocol).
     pub_idx, pub_y, _ = fer_eval.protocol_data(data, args.labels, 1)
     model.temperature = fit_temperature(model._margins(X[pub_idx]), pub_y)
+    prior = class_prior(ytr, wtr, len(classes))
+    model.logit_offsets = -args.tau * np.log(prior)
 
     priv_idx, priv_y, names = fer_eval.protocol_data(data, args.labels, 2)
     proba = model.predict_proba(X[priv_idx])[:, : len(names)]
@@ -193,14 +228,21 @@ def main() -> None:
     command = "python benchmarks/train_expression.py " + " ".join(
         shlex.quote(a) for a in sys.argv[1:]
     )
-    name = f"fau_{args.variant}"
+    ship_name = args.name or ("geometric" if args.variant == "geometric" else args.labels)
+    name = f"fau_{args.variant}" + (f"_tau{args.tau:g}" if args.tau else "") + (
+        f"_hard{args.hard_weight:g}" if args.hard_weight else "")
     model.info = {
+        "name": ship_name, "tau": args.tau, "hard_weight": args.hard_weight,
+        "class_prior": [float(v) for v in prior],
         "variant": args.variant, "labels": args.labels, "command": command,
         "rounds": int(booster.num_boosted_rounds()), "params": params, "pca": args.pca,
         "temperature": model.temperature, "publictest_accuracy": pub_acc,
         "privatetest_accuracy": metrics["accuracy"], "privatetest_macro_f1": metrics["macro_f1"],
         "privatetest_ece": metrics["ece"], "train_seconds": round(fit_s, 1),
         "data": "FER-2013 Training (28,709), FER+ votes; features from benchmarks/extract_fer.py",
+        "appearance_cnn": "fau/models/appearance_cnn.onnx; Training rows out-of-fold "
+                          "(cache/cnn_logits.npz, benchmarks/train_cnn.py logits)",
+        "au_names": list(model.au_names), "trained": time.strftime("%Y-%m-%d"),
     }
     fer_eval.write_result(
         name, args.labels, metrics, command=command, path=args.results,
@@ -213,13 +255,17 @@ def main() -> None:
              "(%d rounds, T=%.3f, %.0f s)", args.variant, args.labels, pub_acc,
              metrics["accuracy"], metrics["macro_f1"], metrics["ece"],
              booster.num_boosted_rounds(), model.temperature, time.time() - t0)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        model.save(args.out)
+        log.info("wrote %s", args.out)
     if args.ship:
-        out = ROOT / "fau" / "models" / f"expression_{args.labels}.npz"
+        out = ROOT / "fau" / "models" / f"expression_{ship_name}.npz"
         model.save(out)
         img = ROOT / "docs" / "img"
         img.mkdir(parents=True, exist_ok=True)
         fer_eval.reliability_diagram(
-            priv_y, proba, img / f"reliability_{args.labels}.png",
+            priv_y, proba, img / f"reliability_{ship_name}.png",
             title=f"fau {args.variant} ({args.labels}), PrivateTest",
         )
         log.info("wrote %s (%.1f MB)", out, out.stat().st_size / 1e6)

@@ -12,12 +12,14 @@ It runs with onnxruntime on one thread (about 1-3 ms per face).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from ..resources import model_path
 from ..landmarks.roi import Roi, crop, eye_angle, upright_box
+from .model_files import read_checked
 
 __all__ = ["AppearanceModel", "face_patch", "PATCH_SIDE", "FER_FRAMING"]
 
@@ -55,7 +57,9 @@ def _area_crop(grey: np.ndarray, roi: Roi) -> np.ndarray:
 class AppearanceModel:
     """The bundled appearance CNN (ONNX) on onnxruntime, one thread by default."""
 
-    def __init__(self, num_threads: int | None = 1) -> None:
+    def __init__(self, num_threads: int | None = 1, path: str | Path | None = None) -> None:
+        """Load the CNN; ``path`` (default: the bundled ``appearance_cnn.onnx``) lets
+        the benchmarks score candidate networks through the same code."""
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -66,9 +70,8 @@ class AppearanceModel:
         # Idle pool threads must not spin: the landmark models run right after on the
         # same cores (spinning cost ~5 ms per call in fau's image benchmark).
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._sess = ort.InferenceSession(
-            str(model_path("appearance_cnn.onnx")), opts, providers=["CPUExecutionProvider"]
-        )
+        data = read_checked(path or model_path("appearance_cnn.onnx"))  # digest of bundled
+        self._sess = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
         self._input = self._sess.get_inputs()[0].name
         self._outputs = ["fer2013_logits", "ferplus_logits"]
 

@@ -2,7 +2,10 @@
 
 A model file (``fau/models/expression_<name>.npz``, no pickle) holds an XGBoost booster
 (UBJSON bytes), the feature blocks it reads, the PCA basis of the ``shape`` block, the
-softmax temperature fitted on FER-2013 PublicTest and its provenance.
+softmax temperature fitted on FER-2013 PublicTest, per-class logit offsets (logit
+adjustment against the training set's class priors; Menon et al., "Long-tail learning
+via logit adjustment", ICLR 2021) and its provenance. Bundled files are digest-checked
+when they are loaded (`fau.expression.model_files`).
 """
 
 from __future__ import annotations
@@ -19,8 +22,12 @@ from ..errors import FauError
 from ..landmarks.base import BLENDSHAPE_NAMES
 from .features import POSE_NAMES
 from .labels import EXPRESSIONS
+from .model_files import read_checked
 
-__all__ = ["ExpressionModel", "block_columns", "APPEARANCE_NAMES", "LEGACY_AU_NAMES"]
+__all__ = [
+    "ExpressionModel", "block_columns", "explanation_group", "APPEARANCE_NAMES",
+    "LEGACY_AU_NAMES", "APPEARANCE_GROUPS",
+]
 
 #: Appearance block: logits of the bundled CNN (7 FER-2013 heads, 8 FER+ heads).
 APPEARANCE_NAMES: tuple[str, ...] = tuple(
@@ -57,7 +64,12 @@ def block_columns(
     raise ValueError(f"unknown feature block {block!r}")
 
 
-def _group(name: str) -> str:
+#: Explanation groups that are appearance (texture of the face patch); every other group
+#: (each AU, ``head_pose``, ``shape``, ``blendshapes``) is a measured movement of the mesh.
+APPEARANCE_GROUPS: frozenset[str] = frozenset({"appearance"})
+
+
+def explanation_group(name: str) -> str:
     """Explanation group of a feature: each AU alone, other blocks as a whole."""
     if name in AU_NAMES:
         return name
@@ -93,6 +105,9 @@ class ExpressionModel:
     au_names : tuple of str
         The AU columns the ``au`` block feeds the model, by name (picked out of the
         `AU_NAMES`-ordered ``au`` block, so a model keeps working when fau adds AUs).
+    logit_offsets : ndarray, (n_classes,)
+        Added to every calibrated logit (0: none). Logit adjustment
+        ``-tau * log(prior)`` lifts classes that are rare in the training labels.
     """
 
     booster: object
@@ -103,8 +118,11 @@ class ExpressionModel:
     temperature: float = 1.0
     info: dict = field(default_factory=dict)
     au_names: tuple[str, ...] = AU_NAMES
+    logit_offsets: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        offsets = np.zeros(len(self.classes)) if self.logit_offsets is None else self.logit_offsets
+        self.logit_offsets = np.asarray(offsets, dtype=np.float64).reshape(len(self.classes))
         missing = [a for a in self.au_names if a not in AU_NAMES]
         if missing:
             raise FauError(f"expression model reads AUs this fau does not measure: {missing}")
@@ -151,9 +169,13 @@ class ExpressionModel:
         m = self.booster.inplace_predict(x, predict_type="margin")  # type: ignore[attr-defined]
         return np.asarray(m, dtype=np.float64).reshape(len(x), len(self.classes))
 
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Calibrated logits (n, n_classes): margin / temperature + `logit_offsets`."""
+        return self._margins(x) / self.temperature + self.logit_offsets
+
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Calibrated probabilities (n, 8) in `EXPRESSIONS` order (absent classes 0)."""
-        z = self._margins(x) / self.temperature
+        z = self.logits(x)
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
         p /= p.sum(axis=1, keepdims=True)
@@ -168,7 +190,8 @@ class ExpressionModel:
         -------
         contrib : ndarray, (n, n_classes, n_groups)
             Contribution of each group to each class's calibrated logit (margin divided
-            by the temperature); a class's logit = bias + sum over groups.
+            by the temperature, plus the class's logit offset, which is counted in
+            ``bias``); a class's logit = bias + sum over groups.
         groups : list of str
             Group names: each AU, ``head_pose``, ``shape``, ``blendshapes``,
             ``appearance``.
@@ -183,13 +206,13 @@ class ExpressionModel:
         raw = raw / self.temperature
         groups: list[str] = []
         for n in names:
-            g = _group(n)
+            g = explanation_group(n)
             if g not in groups:
                 groups.append(g)
-        gi = np.array([groups.index(_group(n)) for n in names])
+        gi = np.array([groups.index(explanation_group(n)) for n in names])
         contrib = np.zeros((len(x), len(self.classes), len(groups)))
         np.add.at(contrib, (slice(None), slice(None), gi), raw[:, :, :-1])
-        return contrib, groups, raw[:, :, -1]
+        return contrib, groups, raw[:, :, -1] + self.logit_offsets
 
     # -- persistence -----------------------------------------------------------------
     def save(self, path: str | Path) -> None:
@@ -201,6 +224,7 @@ class ExpressionModel:
             "temperature": float(self.temperature),
             "info": self.info,
             "au_names": list(self.au_names),
+            "logit_offsets": [float(v) for v in self.logit_offsets],  # type: ignore[union-attr]
             "format": 2,
         }
         arrays = {
@@ -216,11 +240,12 @@ class ExpressionModel:
 
     @classmethod
     def load(cls, path: str | Path) -> "ExpressionModel":
-        """Read a model written by `save`."""
+        """Read a model written by `save` (a bundled file's SHA-256 is checked first)."""
         import xgboost as xgb
 
+        data = read_checked(path)
         try:
-            z = np.load(str(path), allow_pickle=False)
+            z = np.load(io.BytesIO(data), allow_pickle=False)
             meta = json.loads(bytes(z["meta"]).decode())
             booster = xgb.Booster()
             booster.load_model(bytearray(bytes(z["booster"])))
@@ -238,4 +263,5 @@ class ExpressionModel:
             temperature=float(meta["temperature"]),
             info=meta.get("info", {}),
             au_names=tuple(meta.get("au_names", LEGACY_AU_NAMES)),
+            logit_offsets=np.asarray(meta["logit_offsets"]) if "logit_offsets" in meta else None,
         )

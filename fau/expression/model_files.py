@@ -1,0 +1,64 @@
+"""Integrity of the bundled expression model files (SHA-256, as for the landmarker).
+
+``fau/models/SHA256SUMS`` lists, in ``sha256sum`` format, the digest of every expression
+model file that ships in ``fau/models/`` (``expression_*.npz``, ``appearance_cnn.onnx``).
+`read_checked` reads a file and, when it is one of the bundled files, refuses it unless
+its digest matches: a truncated or swapped model file gives a `fau.FauError` naming it,
+never silently different scores. Files outside ``fau/models/`` (candidates scored by the
+benchmarks) are read as they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from ..errors import FauError
+from ..resources import model_path
+
+__all__ = ["read_checked", "bundled_digests", "DIGESTS_FILE"]
+
+#: The digest list inside ``fau/models/`` (``sha256sum`` format: ``<hex>  <name>``).
+DIGESTS_FILE = "SHA256SUMS"
+
+
+@lru_cache(maxsize=1)
+def bundled_digests() -> dict[str, str]:
+    """File name → expected SHA-256 (hex) of the bundled expression model files."""
+    out: dict[str, str] = {}
+    for line in model_path(DIGESTS_FILE).read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            digest, name = line.split(maxsplit=1)
+            out[name.lstrip("*")] = digest.lower()
+    return out
+
+
+def read_checked(path: str | Path) -> bytes:
+    """Bytes of a model file; a bundled one must match its listed SHA-256.
+
+    Raises
+    ------
+    FauError
+        The file cannot be read, or it is a bundled file whose digest is wrong or
+        missing from ``SHA256SUMS``.
+    """
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise FauError(f"cannot read model file {str(p)!r}: {exc.strerror}") from None
+    bundled = model_path(DIGESTS_FILE).parent
+    if p.resolve().parent != bundled.resolve():
+        return data
+    expected = bundled_digests().get(p.name)
+    digest = hashlib.sha256(data).hexdigest()
+    if expected is None:
+        raise FauError(f"bundled model file {p.name!r} is not listed in fau/models/{DIGESTS_FILE}")
+    if digest != expected:
+        raise FauError(
+            f"bundled model file {p.name!r} is corrupt (sha256 {digest}, expected {expected}); "
+            "reinstall fau"
+        )
+    return data
