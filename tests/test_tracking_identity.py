@@ -7,6 +7,8 @@ signature must tell apart (its distance is checked first, so the test means some
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -147,3 +149,29 @@ def test_detect_video_reports_the_person_as_track_id(au_detector, faces, tmp_pat
     df = au_detector.detect_video(path)
     assert df["track_id"].unique().tolist() == [0]
     assert df["timestamp"].max() > 4.0
+
+
+LONDON = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "london"
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+@pytest.mark.skipif(not (LONDON / "manifest.csv").is_file(),
+                    reason=f"London set not found at {LONDON} (large data is not in the repo)")
+@pytest.mark.parametrize("a, b", [("001", "002"), ("003", "004"), ("005", "006")])
+def test_two_real_people_swapping_places_keep_their_ids(backend, a, b):
+    """Two people of the London set (neutral photos), side by side, swapped after a cut."""
+    from fau.io import load_image
+
+    def face(subject: str) -> np.ndarray:
+        return cv2.resize(load_image(LONDON / "neutral" / f"{subject}.jpg"), (H, H))
+
+    fa, fb = face(a), face(b)
+    first = [np.concatenate([fa, fb], axis=1)] * 30
+    later = [np.concatenate([fb, fa], axis=1)] * 30
+    tr, seen = run(backend, first + grey(FPS, 2 * H) + later)
+    ids = tr.identities()
+    assert len(tr.spans) == 4 and len(set(ids.values())) == 2
+    start = sorted((x, ids[t]) for i, t, x in seen if i == 5)
+    end = sorted((x, ids[t]) for i, t, x in seen if i == 30 + FPS + 5)
+    assert start[0][1] == end[1][1] and start[1][1] == end[0][1]
