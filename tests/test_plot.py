@@ -95,6 +95,14 @@ def test_heatmap_cells_colour_bars_and_grouping():
     assert len([p for ax in fig.axes for p in ax.patches]) == 2 * len(aus)
 
 
+def test_clock_labels():
+    from fau.plot.style import format_time
+
+    assert [format_time(s) for s in (42, 59.8, 1799.8, 3725)] == ["42 s", "1:00", "30:00",
+                                                                  "1:02:05"]
+    assert format_time(3.25, 0.1) == "3.2 s" and format_time(-5) == "−5 s"
+
+
 def test_time_bins_have_a_round_length():
     seg = plot.time_bin_segments((0.0, 3600.0))
     assert len(seg) == 30 and (seg["end"] - seg["start"]).iloc[0] == 120
@@ -108,9 +116,11 @@ def test_quality_strip_rows_and_untrusted_stretches():
     assert len(spans) == 1 and spans[0][0] == pytest.approx(20, abs=1) \
         and spans[0][1] == pytest.approx(30, abs=1)
     fig = plot.quality_strip(df)
-    assert len(fig.axes) == 4
+    assert len(fig.axes) == 5  # the untrusted flags, then four measures
+    flags = fig.axes[0].patches
+    assert len(flags) == 1 and flags[0].get_x() == pytest.approx(20, abs=1)
     words = " ".join(texts(fig))
-    for w in ("face found", "face score", "head pose", "face width"):
+    for w in ("untrusted", "face found", "face score", "head pose", "face width"):
         assert w in words
 
 

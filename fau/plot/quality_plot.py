@@ -20,8 +20,10 @@ from .time_series import BOTTOM_PX, LEFT_PX, RIGHT_PX, TOP_PX
 
 __all__ = ["quality_strip", "ROW_PX"]
 
-#: Height of one row (px).
-ROW_PX = 34
+#: Height of one row and of the row flagging untrusted stretches (px).
+ROW_PX, FLAG_PX = 34, 12
+#: Narrowest mark of an untrusted stretch on the flag row (px).
+MIN_MARK_PX = 2.0
 _BAD = "#D55E00"
 _LINE = "#0072B2"
 
@@ -41,10 +43,10 @@ def _row_label(ax, text: str, unit: str) -> None:
             color="#666666")
 
 
-def _threshold(ax, y: float, text: str) -> None:
+def _threshold(ax, y: float, text: str, left: bool = False) -> None:
     ax.axhline(y, color=_BAD, linewidth=0.7, linestyle=(0, (3, 2)), zorder=1)
-    ax.text(0.998, y, text, transform=ax.get_yaxis_transform(), fontsize=6.5, color=_BAD,
-            va="bottom", ha="right")
+    ax.text(0.002 if left else 0.998, y, text, transform=ax.get_yaxis_transform(),
+            fontsize=6.5, color=_BAD, va="bottom", ha="left" if left else "right")
 
 
 def _rows(axes, q: pd.DataFrame, rule: QualityRule, tips) -> None:
@@ -66,10 +68,10 @@ def _rows(axes, q: pd.DataFrame, rule: QualityRule, tips) -> None:
         add_tip(tips, _step(pose, q, col, color, name), f"largest {name} per bin (degrees)")
     top = np.nanmax(q[["yaw_max", "pitch_max"]].to_numpy(dtype=float), initial=0.0)
     pose.set_ylim(0, max(45.0, float(top) * 1.1 if np.isfinite(top) else 45.0))
-    _threshold(pose, rule.max_yaw, f"{rule.max_yaw:g}°")
+    _threshold(pose, rule.max_yaw, f"yaw {rule.max_yaw:g}°")
     if rule.max_pitch != rule.max_yaw:
-        _threshold(pose, rule.max_pitch, f"{rule.max_pitch:g}°")
-    pose.legend(loc="upper left", ncol=3, fontsize=6.5, frameon=False, handlelength=1.2,
+        _threshold(pose, rule.max_pitch, f"pitch {rule.max_pitch:g}°", left=True)
+    pose.legend(loc="upper center", ncol=3, fontsize=6.5, frameon=False, handlelength=1.2,
                 borderaxespad=0.1, columnspacing=0.8)
     _row_label(pose, "head pose", "degrees")
     add_tip(tips, _step(size, q, "face_px_min"), "narrowest face box per bin (px)")
@@ -82,6 +84,8 @@ def _rows(axes, q: pd.DataFrame, rule: QualityRule, tips) -> None:
         ax.tick_params(axis="y", labelsize=7, length=2, pad=1)
         ax.yaxis.set_major_locator(MaxNLocator(nbins=2, min_n_ticks=2))
         ax.spines[["top"]].set_visible(False)
+    found.set_yticks([0, 1])
+    score.set_yticks([0.5, 1])
 
 
 def quality_strip(
@@ -116,25 +120,35 @@ def quality_strip(
     """
     t_range = t_range or time_range(df)
     q = quality_bins(df, t_range=t_range, n=n_bins, rule=rule)
-    height = TOP_PX + BOTTOM_PX + 4 * (ROW_PX + 5)
+    height = TOP_PX + BOTTOM_PX + 4 * (ROW_PX + 5) + FLAG_PX + 5
     fig = new_figure(width_px, height)
     axes, y = [], height - TOP_PX
-    for _ in range(4):
-        y -= ROW_PX
+    for h in (FLAG_PX, ROW_PX, ROW_PX, ROW_PX, ROW_PX):
+        y -= h
         axes.append(fig.add_axes((LEFT_PX / width_px, y / height,
-                                  1 - (LEFT_PX + RIGHT_PX) / width_px, ROW_PX / height),
+                                  1 - (LEFT_PX + RIGHT_PX) / width_px, h / height),
                                  sharex=axes[0] if axes else None))
         y -= 5
-    _rows(axes, q, rule, tooltips)
+    flags, rows = axes[0], axes[1:]
+    _rows(rows, q, rule, tooltips)
+    # the flag row: every untrusted stretch at least MIN_MARK_PX wide, so that a few
+    # seconds stay visible on an hour-long axis
+    min_w = MIN_MARK_PX * (t_range[1] - t_range[0]) / (width_px - LEFT_PX - RIGHT_PX)
     for a, b in untrusted_spans(q):
-        for ax in axes:
-            span = ax.axvspan(a, b, facecolor=_BAD, alpha=0.16, linewidth=0, zorder=0)
-            add_tip(tooltips, span, f"untrusted {format_time(a)} – {format_time(b)}")
+        mid, half = (a + b) / 2, max(b - a, min_w) / 2
+        bar = flags.axvspan(mid - half, mid + half, facecolor=_BAD, linewidth=0)
+        add_tip(tooltips, bar, f"untrusted {format_time(a)} – {format_time(b)}")
+        for ax in rows:
+            ax.axvspan(a, b, facecolor=_BAD, alpha=0.16, linewidth=0, zorder=0)
     for a, b in decode_gaps(df.attrs or {}):
         for ax in axes:
             span = ax.axvspan(a, b, facecolor="none", edgecolor="#333333", hatch="////",
                               linewidth=0, zorder=0.5)
             add_tip(tooltips, span, f"decode loss {format_time(a)} – {format_time(b)}")
+    flags.set_yticks([])
+    flags.spines[["top", "right", "left"]].set_visible(False)
+    flags.text(-0.01, 0.5, "untrusted", transform=flags.transAxes, ha="right", va="center",
+               fontsize=8.5, fontweight="bold", color=_BAD)
     for ax in axes:
         ax.xaxis.set_visible(ax is axes[-1])  # one time axis (hidden axes draw no ticks)
     time_axis(axes[-1], t_range)

@@ -36,8 +36,8 @@ def format_time(s: float, step: float = 1.0) -> str:
     if not np.isfinite(s):
         return "?"
     sign = "−" if s < 0 else ""
-    s = abs(float(s))
     dec = 1 if step < 1 else 0
+    s = round(abs(float(s)), dec)  # 59.8 s at whole seconds is 1:00, not 0:60
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
     sec_txt = f"{sec:0{3 + dec if dec else 2}.{dec}f}"

@@ -166,7 +166,8 @@ def _heatmap_section(df, summary, segments, events, groups, group) -> str:
     group = repeated if group is None else group
     parts.append('<p class="small">Each cell: mean change of the AU from the person\'s '
                  "neutral baseline over the row's frames (red above, blue below; hover a cell "
-                 "for its value). IOD AUs share one colour scale, AU45 has its own."
+                 "for its value). The IOD AUs share one colour scale; the eye closures (AU43, AU45, in "
+                 "neutral eye openings) have their own."
                  + (" Rows pool the segments that share a label (frame-weighted)." if group
                     else "") + "</p>")
     for tracks in groups:
