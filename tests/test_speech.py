@@ -205,3 +205,15 @@ def test_segment_summary_splits_au_activity_by_speech():
     assert whole["AU25_mean_quiet"] == pytest.approx(0.01)
     assert quiet["speaking_share"] == 0 and np.isnan(quiet["AU25_mean_speech"])
     assert "AU25_mean_speech" not in summarize_segments(df.drop(columns=["speaking"]), [(0, 6)]).columns
+
+
+def test_voice_activity_of_a_window_scores_only_that_window(tmp_path):
+    audio = np.concatenate([clip_audio(e) for e in ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")])
+    frames = [np.zeros((48, 64, 3), np.uint8)] * int(len(audio) / 44100 * 30)
+    path = write_clip(tmp_path / "long.mp4", frames, audio)  # ~13 s of speech, no face
+    whole = voice_activity(path)
+    assert whole.duration > 12 and len(whole.runs) == 6  # six sentences
+    part = voice_activity(path, start=12.5)  # 10-s blocks: the first ends before 12.5 - 2
+    assert part.start[0] == pytest.approx(10.0, abs=0.05) and len(part.prob) < len(whole.prob) / 3
+    assert voice_activity(path, end=5.0).start[-1] < 10.0
+    assert voice_activity(clip_path("ANG"), start=30.0) is None  # nothing left to score

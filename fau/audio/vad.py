@@ -43,6 +43,7 @@ __all__ = [
     "MIN_SILENCE_S",
     "MIN_SPEECH_S",
     "SPEECH_PAD_S",
+    "WARMUP_S",
     "VoiceActivity",
     "SileroVad",
     "speech_runs",
@@ -205,13 +206,22 @@ def speech_runs(start: np.ndarray, prob: np.ndarray) -> np.ndarray:
     return np.array(merged, dtype=np.float64).reshape(-1, 2)
 
 
-def voice_activity(path: str | os.PathLike) -> VoiceActivity | None:
+#: Seconds of audio before ``start`` that the model hears first (its state settles).
+WARMUP_S = 2.0
+
+
+def voice_activity(
+    path: str | os.PathLike, *, start: float | None = None, end: float | None = None
+) -> VoiceActivity | None:
     """Run Silero VAD over the first audio track of a media file.
 
     Parameters
     ----------
     path : str or path-like
         A video (or audio) file or URL that FFmpeg reads.
+    start, end : float or None
+        Only the audio from ``start`` − `WARMUP_S` to ``end`` (s) is scored (the rest is
+        decoded, which is cheap, but not run through the model).
 
     Returns
     -------
@@ -226,12 +236,17 @@ def voice_activity(path: str | os.PathLike) -> VoiceActivity | None:
     vad: SileroVad | None = None
     starts, probs = [], []
     clock: float | None = None  # time (s) of the first sample the model has not scored
-    end: float | None = None  # time just after the last sample fed to the model
+    fed: float | None = None  # time just after the last sample fed to the model
+    lo = None if start is None else start - WARMUP_S
     for t0, x in iter_audio(path):
+        if end is not None and t0 > end:
+            break
+        if lo is not None and t0 + len(x) / SAMPLE_RATE < lo:
+            continue
         if vad is None:
             vad = SileroVad()
-        if end is None or abs(t0 - end) > CHUNK_S:
-            if end is not None:
+        if fed is None or abs(t0 - fed) > CHUNK_S:
+            if fed is not None:
                 vad.reset()  # a gap in the audio: start again at the new time
             clock = t0
         p = vad(x)
@@ -239,9 +254,9 @@ def voice_activity(path: str | os.PathLike) -> VoiceActivity | None:
             starts.append(clock + np.arange(len(p)) * CHUNK_S)
             probs.append(p)
             clock += len(p) * CHUNK_S
-        end = t0 + len(x) / SAMPLE_RATE
+        fed = t0 + len(x) / SAMPLE_RATE
     if not probs:
         return None
-    start = np.concatenate(starts)
+    begin = np.concatenate(starts)
     prob = np.concatenate(probs)
-    return VoiceActivity(start, prob, speech_runs(start, prob))
+    return VoiceActivity(begin, prob, speech_runs(begin, prob))

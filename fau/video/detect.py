@@ -148,7 +148,8 @@ def detect_video(
     # Voice activity of the audio track, once per file, on its own thread (onnxruntime
     # releases the GIL) while the frames are analysed.
     voice_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fau-voice")
-    voice = voice_pool.submit(_voice, path) if audio and "://" not in str(path) else None
+    voice = (voice_pool.submit(_voice, path, start, end)
+             if audio and "://" not in str(path) else None)
     tracker = Tracker(detector.backend, max_faces=detector.max_faces,
                       min_face_score=detector.min_face_score, detect_every=detect_every)
     try:
@@ -193,10 +194,10 @@ def _face_rows(detector: "Detector", tracker: Tracker, source: Iterator[VideoFra
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _voice(path) -> VoiceActivity | None:
+def _voice(path, start: float | None, end: float | None) -> VoiceActivity | None:
     """The file's voice activity, or None (no audio track, or it cannot be decoded)."""
     try:
-        return voice_activity(path)
+        return voice_activity(path, start=start, end=end)
     except FauError as exc:
         log.warning("%s: audio not used for speaking (%s); lips alone", path, exc)
         return None
