@@ -141,8 +141,8 @@ def _header(df: pd.DataFrame, name: str, model: str | None) -> list[str]:
         '<a href="#quality">data quality</a><a href="#timelines">timelines</a>'
         '<a href="#tables">tables</a></nav>',
         '<p class="small">Units: AU values are fractions of the inter-ocular distance (IOD; '
-        f"0.01 IOD ≈ 0.6 mm), except AU45 (eye closure) in {escape(au_unit('AU45'))} "
-        "(1 = closed). They are smoothed (causal One-Euro filter) and shown relative to each "
+        f"0.01 IOD ≈ 0.6 mm), except the eye closures (AU43 eyes closed, AU45 blink) in "
+        f"{escape(au_unit('AU45'))} (1 = closed). They are smoothed (causal One-Euro filter) and shown relative to each "
         "person's own neutral baseline (0 = their resting face; rule in docs/video.md). "
         "Expression values are smoothed probabilities of how the face would likely be read.</p>",
     ]
