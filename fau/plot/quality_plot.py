@@ -13,7 +13,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .quality import DEFAULT_RULE, QualityRule, decode_gaps, quality_bins, time_range, untrusted_spans
+from .quality import (DEFAULT_RULE, QualityRule, decode_gaps, quality_bins, time_range,
+                      untrusted_spans)
 from .style import format_time, new_figure, time_axis
 from .tips import add_tip
 from .time_series import BOTTOM_PX, LEFT_PX, RIGHT_PX, TOP_PX

@@ -17,7 +17,6 @@ from typing import Iterable
 
 import numpy as np
 
-from ..errors import FauError
 
 __all__ = ["frames_at", "MATCH_TOLERANCE_S", "FORWARD_S"]
 

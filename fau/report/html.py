@@ -59,7 +59,8 @@ max-width:1000px;color:#222;padding:0 12px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:30px 0 8px;border-bottom:1px solid #ddd}
 h3{font-size:15px;margin:16px 0 4px}.meta{color:#555}
 nav{font-size:13px;margin:8px 0}nav a{margin-right:14px}
-.notice{background:#fff6e0;border:1px solid #e6c36a;border-radius:6px;padding:10px 14px;margin:14px 0}
+.notice{background:#fff6e0;border:1px solid #e6c36a;border-radius:6px;padding:10px 14px;
+margin:14px 0}
 .note{background:#f3f3f3;border-left:3px solid #999;padding:6px 10px}
 table{border-collapse:collapse;font-size:12.5px;margin:6px 0 14px;display:block;overflow-x:auto}
 th,td{border:1px solid #ddd;padding:3px 6px;text-align:right;white-space:nowrap}
@@ -142,7 +143,8 @@ def _header(df: pd.DataFrame, name: str, model: str | None) -> list[str]:
         '<a href="#tables">tables</a></nav>',
         '<p class="small">Units: AU values are fractions of the inter-ocular distance (IOD; '
         f"0.01 IOD ≈ 0.6 mm), except the eye closures (AU43 eyes closed, AU45 blink) in "
-        f"{escape(au_unit('AU45'))} (1 = closed). They are smoothed (causal One-Euro filter) and shown relative to each "
+        f"{escape(au_unit('AU45'))} (1 = closed). They are smoothed (causal One-Euro filter) "
+        "and shown relative to each "
         "person's own neutral baseline (0 = their resting face; rule in docs/video.md). "
         "Expression values are smoothed probabilities of how the face would likely be read.</p>",
     ]
@@ -156,7 +158,8 @@ def _heatmap_section(df, summary, segments, events, groups, group) -> str:
         segments = time_bin_segments(time_range(df))
         summary = summarize_segments(df, segments, events) if len(df) else None
         step = float(segments["end"].iloc[0] - segments["start"].iloc[0])
-        parts.append(f'<p class="small">No segments were given: rows are {escape(format_time(step))} '
+        parts.append('<p class="small">No segments were given: rows are '
+                     f"{escape(format_time(step))} "
                      "bins of the video (give --segments start,end,label CSV for your own).</p>")
     elif summary is None:
         summary = summarize_segments(df, segments, events)
@@ -166,7 +169,8 @@ def _heatmap_section(df, summary, segments, events, groups, group) -> str:
     group = repeated if group is None else group
     parts.append('<p class="small">Each cell: mean change of the AU from the person\'s '
                  "neutral baseline over the row's frames (red above, blue below; hover a cell "
-                 "for its value). The IOD AUs share one colour scale; the eye closures (AU43, AU45, in "
+                 "for its value). The IOD AUs share one colour scale; the eye closures "
+                 "(AU43, AU45, in "
                  "neutral eye openings) have their own."
                  + (" Rows pool the segments that share a label (frame-weighted)." if group
                     else "") + "</p>")
@@ -202,7 +206,8 @@ def _quality_section(df: pd.DataFrame) -> str:
     return (
         '<section id="quality"><h2>Data quality</h2>'
         f'<p class="small">Red: stretches where the numbers should not be trusted '
-        f"({escape(format_time(bad_s))} of {escape(format_time(total))}, {100 * bad_s / total:.0f}%). "
+        f"({escape(format_time(bad_s))} of {escape(format_time(total))}, "
+        f"{100 * bad_s / total:.0f}%). "
         f"A stretch is untrusted when fewer than {r.min_found:.0%} of its analysed frames had a "
         f"face, or when most face rows have a face score below {r.min_face_score:g}, the head "
         f"turned more than {r.max_yaw:g}° (yaw) or {r.max_pitch:g}° (pitch), or a face box "
@@ -225,8 +230,10 @@ def _track_section(df, tracks: list[int], events, segments) -> str:
         else events
     stats = pd.DataFrame({
         "AU": aus, "unit": [au_unit(a) for a in aus],
-        "mean − baseline": [float(g[f"{a}_rel"].mean()) if f"{a}_rel" in g else np.nan for a in aus],
-        "peak − baseline": [float(g[f"{a}_rel"].max()) if f"{a}_rel" in g else np.nan for a in aus],
+        "mean − baseline": [float(g[f"{a}_rel"].mean()) if f"{a}_rel" in g else np.nan
+                            for a in aus],
+        "peak − baseline": [float(g[f"{a}_rel"].max()) if f"{a}_rel" in g else np.nan
+                            for a in aus],
         "events": [int((ev["name"] == a).sum()) if len(ev) else 0 for a in aus],
     })
     note = (" Each track is relative to its own neutral baseline; lines break where a track "

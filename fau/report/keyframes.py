@@ -118,7 +118,8 @@ def choose_moments(df: pd.DataFrame, events: pd.DataFrame, groups: list[list[int
         if len(au_ev):
             best = au_ev.loc[au_ev.groupby("name")["peak"].idxmax()]
             score = best["peak"] / best["name"].map(lambda a: _spread(g, a))
-            for r in best.loc[score.sort_values(ascending=False).index[:MAX_AU_EVENTS]].itertuples():
+            top = score.sort_values(ascending=False).index[:MAX_AU_EVENTS]
+            for r in best.loc[top].itertuples():
                 out.append(_moment(g, r.track_id, r.apex, "au", r.name, r.peak))
         ex_ev = ev[ev["kind"] == "expression"] if len(ev) else ev
         if len(ex_ev):
@@ -175,7 +176,8 @@ def keyframes_html(moments: list[Moment], video, *, scan: bool = False) -> str:
     try:
         frames = frames_at(video, [m.timestamp for m in moments], scan=scan)
     except FauError as exc:
-        return (f'<p class="note">No face crops: the video is not available here ({escape(str(exc))}).'
+        return ('<p class="note">No face crops: the video is not available here '
+                f"({escape(str(exc))})."
                 "</p>")
     cards, missing = [], 0
     for m in moments:

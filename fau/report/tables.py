@@ -31,4 +31,5 @@ def html_table(df: pd.DataFrame, *, left: tuple[str, ...] = (), floats: int = 3)
 
 def folded(summary: str, body: str, *, open_: bool = False) -> str:
     """``body`` inside a ``<details>`` element (closed unless ``open_``)."""
-    return f"<details{' open' if open_ else ''}><summary>{escape(summary)}</summary>{body}</details>"
+    attr = " open" if open_ else ""
+    return f"<details{attr}><summary>{escape(summary)}</summary>{body}</details>"
