@@ -11,6 +11,7 @@ numbers (including negative ones) are written as numbers.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["FORMULA_PREFIXES", "neutralise_formulas", "neutralise_text"]
@@ -37,23 +38,41 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        The same table (the same object when nothing needed a change); in ``object`` and
-        ``string`` columns, cells starting with one of `FORMULA_PREFIXES` get a leading
-        single quote. Column names are treated the same way.
+        The same table (the same object when nothing needed a change); in text columns
+        (``object``, any string dtype incl. Arrow-backed, categorical), cells starting
+        with one of `FORMULA_PREFIXES` get a leading single quote; dtypes are kept.
+        Column names are treated the same way.
     """
     out = table
-    text_cols = [c for c in table.columns
-                 if table[c].dtype == object or isinstance(table[c].dtype, pd.StringDtype)]
-    for col in text_cols:
+    for col in table.columns:
         s = table[col]
-        risky = pd.Series([isinstance(v, str) and v.startswith(FORMULA_PREFIXES)
-                           for v in s.to_numpy(dtype=object)], index=s.index, dtype=bool)
-        if risky.any():
+        fixed = _neutralised_column(s)
+        if fixed is not None:
             if out is table:
                 out = table.copy()
-            out[col] = s.where(~risky, "'" + s[risky].astype(str)).astype(s.dtype)
+            out[col] = fixed
     names = [neutralise_text(c) for c in table.columns]
     if names != list(table.columns):
         out = out.copy() if out is table else out
         out.columns = names
     return out
+
+
+def _neutralised_column(s: pd.Series) -> pd.Series | None:
+    """``s`` with formula-like text quoted, or None when it has none (or is not text)."""
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        cats = [neutralise_text(c) for c in dtype.categories]
+        if cats == list(dtype.categories):
+            return None
+        return s.cat.rename_categories(cats)
+    if not (dtype == object or pd.api.types.is_string_dtype(dtype)):
+        return None
+    values = s.to_numpy(dtype=object, na_value=None)
+    risky = np.fromiter((isinstance(v, str) and v.startswith(FORMULA_PREFIXES)
+                         for v in values), dtype=bool, count=len(values))
+    if not risky.any():
+        return None
+    values = values.copy()
+    values[risky] = ["'" + v for v in values[risky]]
+    return pd.Series(values, index=s.index, name=s.name, dtype=object).astype(dtype)

@@ -408,6 +408,25 @@ def test_text_cells_cannot_start_a_spreadsheet_formula():
     assert neutralise_formulas(safe) is safe
 
 
+def test_formula_quoting_keeps_every_text_dtype():
+    import pandas as pd
+    import pyarrow as pa
+
+    from fau.csvsafe import neutralise_formulas
+
+    df = pd.DataFrame({
+        "s": pd.array(["+x", None, "y"], dtype="string"),
+        "arrow": pd.array(["@x", None, "y"], dtype=pd.ArrowDtype(pa.string())),
+        "cat": pd.Categorical(["=c", "d", "=c"]),
+        "n": [-1.0, 2.0, float("nan")]})
+    out = neutralise_formulas(df)
+    assert list(out.dtypes) == list(df.dtypes)
+    assert out["s"].tolist()[0] == "'+x" and pd.isna(out["s"].iloc[1])
+    assert out["arrow"].tolist()[0] == "'@x" and pd.isna(out["arrow"].iloc[1])
+    assert out["cat"].tolist() == ["'=c", "d", "'=c"]
+    assert out["n"].iloc[0] == -1.0
+
+
 # --- 6. fau batch after SIGTERM / Ctrl-C -------------------------------------------------------
 def _descendants(pid: int) -> set[int]:
     """Every process below ``pid`` (from /proc)."""
