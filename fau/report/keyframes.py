@@ -37,7 +37,7 @@ MAX_AU_EVENTS = 8
 MAX_EXPRESSION_EVENTS = 3
 #: Crop height (px) and the margin added around the face box (fraction of its size).
 CROP_PX, CROP_MARGIN = 132, 0.18
-#: JPEG quality of the embedded crops (OpenCV's 0–100 scale): ~4–6 kB per crop.
+#: JPEG quality of the embedded crops (OpenCV's 0–100 scale): 3–4 kB per crop measured.
 JPEG_QUALITY = 80
 #: Smallest spread (per unit) used to rank peaks, so a flat AU does not win by dividing by 0.
 _MIN_SPREAD = {"IOD": 0.005, "neutral eye openings": 0.05}
