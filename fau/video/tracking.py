@@ -190,15 +190,9 @@ class Tracker:
     def _detect(self, rgb: np.ndarray, timestamp: float) -> None:
         self._last_detect = timestamp
         self.counts["detector_runs"] += 1
+        # detect_faces already retries with a black border (a face filling the frame)
+        # when the pyramid finds nothing: no second detector pass here.
         detections = self.backend.detect_faces(rgb)
-        if not detections and not self.tracks:
-            # The full path also retries with a border (faces filling the frame).
-            meshes = self.backend.detect(rgb)
-            self.counts["mesh_runs"] += len(meshes)
-            for mesh in meshes[: self.max_faces]:
-                if mesh.presence >= self.min_face_score:
-                    self._start(mesh, timestamp)
-            return
         for det in detections:
             if len(self.tracks) >= self.max_faces:
                 break
