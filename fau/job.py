@@ -99,7 +99,10 @@ class JobOutputs:
         share a name; a ``segment_summary`` needs segments.
         """
         seen: dict[Path, str] = {}
-        src = Path(video).resolve() if video is not None else None
+        try:
+            src = Path(video).resolve() if video is not None else None
+        except (OSError, RuntimeError):  # a symbolic link loop: the reader names it
+            src = None
         for kind, path in self.items():
             spec = OUTPUT_KINDS[kind]
             check_output(path, overwrite=overwrite, suffixes=spec.suffixes, what=spec.label)

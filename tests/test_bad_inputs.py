@@ -420,7 +420,7 @@ def test_formula_quoting_keeps_every_text_dtype():
         "cat": pd.Categorical(["=c", "d", "=c"]),
         "n": [-1.0, 2.0, float("nan")]})
     out = neutralise_formulas(df)
-    assert list(out.dtypes) == list(df.dtypes)
+    assert [type(d) for d in out.dtypes] == [type(d) for d in df.dtypes]  # categories change
     assert out["s"].tolist()[0] == "'+x" and pd.isna(out["s"].iloc[1])
     assert out["arrow"].tolist()[0] == "'@x" and pd.isna(out["arrow"].iloc[1])
     assert out["cat"].tolist() == ["'=c", "d", "'=c"]
@@ -524,3 +524,17 @@ def test_formula_segment_labels_are_quoted_in_cli_csv(tmp_path):
     labels = pd.read_csv(out)["label"].tolist()
     assert labels and all(x.startswith("'") for x in labels), labels
     assert "'=HYPERLINK(\"http://x\",\"y\")" in labels
+
+
+def test_batch_and_video_cli_name_empty_paths_and_link_loops(tmp_path, capsys):
+    from fau.batch import collect_inputs
+    from fau.cli import main
+
+    with pytest.raises(FauError, match="the path is empty"):
+        collect_inputs([""])  # was: the current folder, searched recursively
+    loop = bc.symlink_loop(tmp_path)
+    with pytest.raises(FauError, match="symbolic link loop"):
+        collect_inputs([loop])
+    assert main(["video", str(loop), "--model", "none", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "symbolic link loop" in err  # was a RuntimeError traceback

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterable, Sequence, Union
 
 from ..errors import FauError
+from ..paths import check_input_file
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -168,8 +169,12 @@ def collect_inputs(inputs: Sequence[PathLike] | PathLike) -> list[VideoInput]:
         inputs = [inputs]
     items: list[tuple[Path, Path | None]] = []
     for raw in inputs:
+        if not str(os.fspath(raw)).strip():  # Path("") is ".": the current folder
+            raise FauError(f"input: the path is empty ({os.fspath(raw)!r}); give a file or folder")
         p = _absolute(raw)
         if not p.exists():
+            if p.is_symlink():  # a loop or a link to nothing: say so (fau.paths)
+                check_input_file(p, "input")
             raise FauError(f"input {os.fspath(raw)!r} does not exist")
         if p.is_dir():
             videos = _scan_folder(p)
