@@ -538,3 +538,10 @@ def test_batch_and_video_cli_name_empty_paths_and_link_loops(tmp_path, capsys):
     assert main(["video", str(loop), "--model", "none", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "symbolic link loop" in err  # was a RuntimeError traceback
+
+
+def test_nan_fps_is_named_as_not_finite():
+    from fau.video.reader import check_sampling
+
+    with pytest.raises(FauError, match="finite number of frames per second, got nan"):
+        check_sampling(float("nan"))

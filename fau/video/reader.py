@@ -793,7 +793,9 @@ def check_sampling(
             fps = float(fps)
         except (TypeError, ValueError):
             raise FauError(f"fps must be a number of frames per second, got {fps!r}") from None
-        if not math.isfinite(fps) or fps <= 0:
+        if not math.isfinite(fps):
+            raise FauError(f"fps must be a finite number of frames per second, got {fps!r}")
+        if fps <= 0:
             raise FauError(f"fps must be > 0 (or None for every frame), got {fps!r}")
     if start is not None and end is not None and end <= start:
         raise FauError(f"end ({end} s) must be after start ({start} s)")
