@@ -14,7 +14,7 @@ The rule (`QualityRule`, documented in docs/report.md). A face row is **doubtful
 A time bin is **untrusted** when fewer than ``min_found`` of the frames that were
 analysed in it had a face, or when more than half of its face rows are doubtful.
 Decode losses recorded in the table's attrs (``gaps``: ``(start, end)`` seconds, in
-``attrs["decode"]`` or at the top level; see `decode_stats`) are untrusted too.
+``attrs["decoding"]``; see `decode_stats`) are untrusted too.
 """
 
 from __future__ import annotations
@@ -100,10 +100,10 @@ def analysed_rate(attrs: dict, t: np.ndarray) -> float:
 
 
 def decode_stats(attrs: dict) -> dict:
-    """What decoding lost, as the table's attrs carry it: ``attrs["decode"]`` (a
-    `fau.video.reader.DecodeStats.as_dict`), else the top-level attrs; {} when neither
-    is a mapping."""
-    for cand in (attrs.get("decode"), attrs.get("decode_stats"), attrs):
+    """What decoding lost, as the table's attrs carry it: ``attrs["decoding"]`` (a
+    `fau.video.reader.DecodeStats.as_dict`, set by `fau.video.detect_video`), else the
+    top-level attrs; {} when neither is a mapping."""
+    for cand in (attrs.get("decoding"), attrs):
         if isinstance(cand, dict):
             return cand
     return {}

@@ -194,8 +194,12 @@ def _quality_section(df: pd.DataFrame) -> str:
     total = max(float(q["end"].iloc[-1] - q["start"].iloc[0]), 1e-9)
     stats = decode_stats(df.attrs or {})
     losses = [f"{k.replace('_', ' ')}: {stats[k]}" for k in
-              ("expected", "lost", "decode_errors", "corrupt_frames", "timestamp_resets",
-               "late_frames") if stats.get(k)]
+              ("lost", "decode_errors", "corrupt_frames", "timestamp_resets", "late_frames")
+              if stats.get(k)]
+    if stats.get("lost") and stats.get("expected"):
+        losses[0] += f" of {stats['expected']} frames the header announces"
+    if stats.get("rotation"):
+        losses.append(f"frames rotated by {stats['rotation']}° for display")
     gaps = decode_gaps(df.attrs or {})
     if gaps:
         n = stats.get("gap_count") or len(gaps)
