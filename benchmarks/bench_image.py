@@ -4,9 +4,18 @@ fau's time goes (each stage timed on its own, in the same loop).
 
 The frame is a CREMA-D still (``tests/data/cremad_hap.jpg``, 480×360) padded to 640×480.
 Each timing is the median of warm calls (``--repeats``), alternating the systems so
-that load from other processes affects them alike. Prints markdown tables.
+that load from other processes affects them alike. Beside the wall time of each call
+the script records the process's CPU time per call (all threads; mean), which load from
+other processes changes far less, and the threads each system keeps busy (CPU time /
+wall time). Prints markdown tables.
 
-Stages (fau's own code paths, called as ``detect_image`` calls them):
+Systems: the bare landmarker (IMAGE mode, blendshapes and matrices on, ``num_faces=1``);
+``fau.Detector()`` (the default: the finer detector views on the detector's own thread,
+`fau.landmarks.MediaPipeBackend` ``detector_thread``); the same with every model run on
+the calling thread (``detector_thread=False``, as ``Detector(num_threads=1)`` does); and
+``expression_model=None``.
+
+Stages (fau's own code paths, called as ``detect_image`` calls them, one at a time):
 
 * ``load_image``: validation and conversion of the array (`fau.io.load_image`);
 * detector, one line per pyramid view (`fau.landmarks.detection.FaceDetector`):
@@ -44,6 +53,18 @@ def frame640() -> np.ndarray:
     return out
 
 
+def _threads() -> dict[str, int]:
+    """Threads of this process by name (``/proc/self/task/*/comm``)."""
+    out: dict[str, int] = {}
+    for t in os.listdir("/proc/self/task"):
+        try:
+            name = Path(f"/proc/self/task/{t}/comm").read_text().strip()
+        except OSError:
+            continue
+        out[name] = out.get(name, 0) + 1
+    return out
+
+
 def main() -> None:
     import mediapipe as mp
     from mediapipe.tasks.python import vision
@@ -52,8 +73,9 @@ def main() -> None:
     import fau
     from fau.io import load_image
     from fau.landmarks.blazeface import weighted_nms
+    from fau.landmarks.mediapipe import MediaPipeBackend
     from fau.pipeline import mesh_features
-    from fau.resources import model_path
+    from fau.resources import DEFAULT_MAX_FACES, model_path
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=200)
@@ -61,7 +83,7 @@ def main() -> None:
                     help="Detector(num_threads=...); default None = the library default")
     ap.add_argument("--model", default="ferplus")
     ap.add_argument("--min-face", type=float, default=None,
-                    help="backend min_face (px); default: the library default")
+                    help="Detector(min_face=...) (px); default: the library default")
     args = ap.parse_args()
     img = frame640()
     opts = vision.FaceLandmarkerOptions(
@@ -69,30 +91,34 @@ def main() -> None:
         output_face_blendshapes=True, output_facial_transformation_matrixes=True, num_faces=1,
     )
     mp_img = mp.Image(image_format=mp.ImageFormat.SRGB, data=img)
+    threads_before = _threads()
 
-    def make(model):
-        if args.min_face is None:
-            return fau.Detector(expression_model=model, num_threads=args.threads)
-        from fau.landmarks.mediapipe import MediaPipeBackend
-
-        backend = MediaPipeBackend(min_face=args.min_face, num_threads=args.threads or 1)
+    def make(model, serial=False):
+        kw = {} if args.min_face is None else {"min_face": args.min_face}
+        backend = MediaPipeBackend(num_threads=args.threads or 1, detector_thread=not serial,
+                                   max_faces=DEFAULT_MAX_FACES + 1, **kw)
         return fau.Detector(expression_model=model, num_threads=args.threads, backend=backend)
 
     with vision.FaceLandmarker.create_from_options(opts) as bare, \
-            make(args.model) as det, make(None) as det0:
+            make(args.model) as det, make(args.model, serial=True) as det1, \
+            make(None) as det0:
+        bare.detect(mp_img)
+        threads_bare = {k: v - threads_before.get(k, 0) for k, v in _threads().items()
+                        if v > threads_before.get(k, 0)}
         backend, pipe = det.backend, det.pipeline
         fd = backend.detector
         views = fd.views(*img.shape[:2])
         rgb, faces = det.meshes(img)
         assert len(faces) == 1
-        roi = backend.detector.detect(img)[0].roi()
+        roi = fd.detect(img)[0].roi()
 
-        stages: dict[str, callable] = {
+        systems: dict[str, callable] = {
             "bare": lambda: bare.detect(mp_img),
             "fau": lambda: det.detect_image(img),
+            "fau_serial": lambda: det1.detect_image(img),
             "fau_noexpr": lambda: det0.detect_image(img),
-            "load_image": lambda: load_image(img),
         }
+        stages: dict[str, callable] = {"load_image": lambda: load_image(img)}
         for i, v in enumerate(views):
             stages[f"view{i}"] = (lambda v=v: fd.run_views(img, [v]))
         raw = fd.run_views(img, views)
@@ -105,32 +131,48 @@ def main() -> None:
             stages["appearance"] = lambda: pipe.appearance_logits(pipe.patches(rgb, faces))
         stages["scores"] = lambda: pipe.scores(blocks)
         stages["table"] = lambda: pipe.table(blocks)
+        calls = {**systems, **stages}
         for _ in range(10):  # warm-up
-            for f in stages.values():
+            for f in calls.values():
                 f()
-        timings: dict[str, list[float]] = {k: [] for k in stages}
+        wall: dict[str, list[float]] = {k: [] for k in calls}
+        cpu: dict[str, list[float]] = {k: [] for k in calls}
+        load0 = os.getloadavg()
         for _ in range(args.repeats):
-            for k, f in stages.items():
-                t = time.perf_counter()
+            for k, f in calls.items():
+                c, t = time.process_time(), time.perf_counter()
                 f()
-                timings[k].append(time.perf_counter() - t)
+                wall[k].append(time.perf_counter() - t)
+                cpu[k].append(time.process_time() - c)
         load = os.getloadavg()
-    med = {k: 1000 * statistics.median(v) for k, v in timings.items()}
-    med["table"] -= med["scores"]  # Pipeline.table calls scores
+        threads_fau = _threads()
+    med = {k: 1000 * statistics.median(v) for k, v in wall.items()}
+    cpu_ms = {k: 1000 * statistics.fmean(v) for k, v in cpu.items()}
+    busy = {k: sum(cpu[k]) / sum(wall[k]) for k in calls}
+    for d in (med, cpu_ms):
+        d["table"] -= d["scores"]  # Pipeline.table calls scores
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min) at the end; "
-          f"repeats {args.repeats}; fau threads {args.threads}; min_face {fd.min_face:g} px")
+          f"load average {load0[0]:.2f} / {load0[1]:.2f} / {load0[2]:.2f} (1/5/15 min) at the "
+          f"start, {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} at the end; repeats "
+          f"{args.repeats}; fau threads {args.threads}; min_face {fd.min_face:g} px")
+    print(f"threads the bare landmarker started: {threads_bare}; this process at the end: "
+          f"{threads_fau}")
     print()
-    print("| system | median ms / call | ratio to bare |")
-    print("|---|---:|---:|")
-    print(f"| bare MediaPipe FaceLandmarker (Tasks, IMAGE mode) | {med['bare']:.2f} | 1.00 |")
-    print(f"| fau `detect_image` ({args.model}, DataFrame included) | {med['fau']:.2f} | "
-          f"{med['fau'] / med['bare']:.2f} |")
-    print(f"| fau `detect_image` (expression_model=None) | {med['fau_noexpr']:.2f} | "
-          f"{med['fau_noexpr'] / med['bare']:.2f} |")
+    print("| system | median wall ms / call | ratio to bare | CPU ms / call | CPU ratio "
+          "| threads busy (CPU / wall) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    names = {
+        "bare": "bare MediaPipe FaceLandmarker (Tasks, IMAGE mode)",
+        "fau": f"fau `detect_image` ({args.model}, DataFrame included)",
+        "fau_serial": f"fau `detect_image` ({args.model}), detector_thread=False",
+        "fau_noexpr": "fau `detect_image` (expression_model=None)",
+    }
+    for k, label in names.items():
+        print(f"| {label} | {med[k]:.2f} | {med[k] / med['bare']:.2f} | {cpu_ms[k]:.2f} "
+              f"| {cpu_ms[k] / cpu_ms['bare']:.2f} | {busy[k]:.2f} |")
     print()
-    print("| stage of fau's call | median ms | share of bare |")
-    print("|---|---:|---:|")
+    print("| stage of fau's call | median wall ms | share of bare | CPU ms | CPU share of bare |")
+    print("|---|---:|---:|---:|---:|")
     names = {"load_image": "load_image (validate, convert)", "nms": "weighted NMS",
              "landmarks": "landmark model (crop + run), 1 face",
              "blendshapes": "blendshape model, 1 face",
@@ -141,12 +183,15 @@ def main() -> None:
     for i, v in enumerate(views):
         names[f"view{i}"] = (f"detector view {i}: {v.width}×{v.height} input, "
                              f"scale {v.scale:.3f} (faces ≥ {v.smallest_face:.0f} px)")
-    total = 0.0
+    total = total_cpu = 0.0
     for k, label in names.items():
         if k in med:
             total += med[k]
-            print(f"| {label} | {med[k]:.2f} | {med[k] / med['bare']:.2f} |")
-    print(f"| sum of stages | {total:.2f} | {total / med['bare']:.2f} |")
+            total_cpu += cpu_ms[k]
+            print(f"| {label} | {med[k]:.2f} | {med[k] / med['bare']:.2f} | {cpu_ms[k]:.2f} "
+                  f"| {cpu_ms[k] / cpu_ms['bare']:.2f} |")
+    print(f"| sum of stages | {total:.2f} | {total / med['bare']:.2f} | {total_cpu:.2f} "
+          f"| {total_cpu / cpu_ms['bare']:.2f} |")
 
 
 if __name__ == "__main__":

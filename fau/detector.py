@@ -46,9 +46,18 @@ class Detector:
         Faces whose face-mesh presence score (0-1) is below this are dropped.
     num_threads : int or None
         Threads per model. None (default): the landmark models run on one thread (they
-        are small: measured faster than two) and the appearance CNN on up to two
-        (measured 4.5 → 2.3 ms). An integer sets both; use 1 when several images or
+        are small: measured faster than two), the face detector's finer pyramid levels
+        on a second thread while the landmark model measures the letterbox's faces
+        (`fau.landmarks.MediaPipeBackend` ``detector_thread``), and the appearance CNN
+        on up to two (measured 4.5 → 2.3 ms). An integer sets the models' threads (1
+        also keeps the detector on the calling thread); use 1 when several images or
         videos are processed in parallel (batch workers, the web service).
+    min_face : float or None
+        Smallest face to look for (landmark-box width, pixels; None: 30, the default of
+        `fau.landmarks.detection.DEFAULT_MIN_FACE`). The detector's cost grows with
+        (image side / ``min_face``)²: on a 640×480 image 30 px adds a 304×224 detector
+        run to MediaPipe's 128×128 letterbox, 70 px or more runs the letterbox alone
+        (docs/landmarks.md, "Face detection"). Only for the default backend.
     backend : LandmarkBackend or None
         Landmark backend; default `fau.landmarks.MediaPipeBackend` (bundled models).
 
@@ -80,6 +89,7 @@ class Detector:
         max_faces: int = DEFAULT_MAX_FACES,
         min_face_score: float = 0.5,
         num_threads: int | None = None,
+        min_face: float | None = None,
         backend: LandmarkBackend | None = None,
     ) -> None:
         if isinstance(max_faces, bool) or int(max_faces) < 1:
@@ -91,14 +101,20 @@ class Detector:
         self.max_faces = int(max_faces)
         self.min_face_score = float(min_face_score)
         self.num_threads = num_threads
+        if backend is not None and min_face is not None:
+            raise FauError("min_face is an option of the default backend; give it to your "
+                           "backend instead")
         if backend is None:
+            from .landmarks.detection import DEFAULT_MIN_FACE
             from .landmarks.mediapipe import MediaPipeBackend
 
             # One face more than the cap, so that a dropped face can be reported.
             backend = MediaPipeBackend(
                 max_faces=self.max_faces + 1,
                 min_presence=self.min_face_score,
+                min_face=DEFAULT_MIN_FACE if min_face is None else min_face,
                 num_threads=num_threads or 1,
+                detector_thread=num_threads is None or num_threads > 1,
             )
         self.backend: LandmarkBackend = backend
 

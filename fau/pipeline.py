@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from pandas.api.internals import create_dataframe_from_blocks
 
 from .au.gaze import GAZE_NAMES
 from .au.geometry import AU_NAMES
@@ -94,6 +95,15 @@ def _gaze(blocks: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     """The ``gaze`` block (yaw, pitch in degrees), NaN for blocks made without it."""
     g = blocks.get("gaze")
     return np.full((n, 2), np.nan) if g is None else np.asarray(g).reshape(n, 2)
+
+
+def _placement(names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Column positions of a face table's blocks: ``face``, the two text columns and
+    every other (float) column, as `create_dataframe_from_blocks` takes them."""
+    single = {k: np.array([names.index(k)], dtype=np.intp) for k in ("face",) + TEXT_COLUMNS}
+    taken = {int(v[0]) for v in single.values()}
+    single["float"] = np.array([i for i in range(len(names)) if i not in taken], dtype=np.intp)
+    return single
 
 
 def columns(landmarks: bool = False) -> list[str]:
@@ -246,9 +256,11 @@ class Pipeline:
         """One DataFrame row per face of ``blocks``; columns `columns(landmarks)`.
 
         Dtypes: ``face`` int64; ``expression`` and ``compound`` `TEXT_DTYPE` (NA where
-        missing); every other column float64. The numeric columns are stacked into one
-        float block and the DataFrame built in one step (a dict of ~100 one-row columns
-        costs several milliseconds).
+        missing); every other column float64. The DataFrame is made from its four
+        blocks at once (`pandas.api.internals.create_dataframe_from_blocks`: one float
+        block, ``face``, the two text columns): 0.05 ms for a one-face table against
+        1.6-1.9 ms for a float frame whose ``face`` and text columns are set afterwards
+        (measured at load average 18; docs/benchmarks.md, "Image speed").
         """
         lm = blocks["landmarks"]
         n = len(lm)
@@ -258,27 +270,31 @@ class Pipeline:
             lo = hi = np.zeros((0, 2))
         proba, expression = self.scores(blocks)
         comp = compound_columns(blocks["au"], proba)
-        placeholder = np.zeros((n, 1))  # filled with the text columns below
         numeric = [
-            np.arange(n)[:, None], lo, hi - lo, np.asarray(blocks["presence"]).reshape(n, 1),
+            lo, hi - lo, np.asarray(blocks["presence"]).reshape(n, 1),
             blocks["pose"], _gaze(blocks, n), blocks["au"], au_occurrence(blocks["au"]), proba,
-            placeholder, placeholder,
             np.column_stack([comp["compound_score"], comp["valence"], comp["arousal"]]),
             blocks["blendshapes"],
         ]
         if landmarks:
             numeric.append(lm.transpose(0, 2, 1).reshape(n, 3 * N_LANDMARKS))
         names = columns(landmarks)
+        place = _placement(names)
         values = np.concatenate(
             [np.asarray(v, dtype=np.float64).reshape(n, -1 if n else 0) for v in numeric]
-            if n else [np.zeros((0, len(names)))],
+            if n else [np.zeros((0, len(place["float"])))],
             axis=1,
         )
-        df = pd.DataFrame(values, columns=names)
-        df["face"] = df["face"].astype(np.int64)
-        df["expression"] = pd.array(expression, dtype=TEXT_DTYPE)
-        df["compound"] = pd.array(comp["compound"], dtype=TEXT_DTYPE)
-        return df
+        return create_dataframe_from_blocks(
+            [
+                (values.T, place["float"]),
+                (np.arange(n, dtype=np.int64)[None, :], place["face"]),
+                (pd.array(expression, dtype=TEXT_DTYPE), place["expression"]),
+                (pd.array(comp["compound"], dtype=TEXT_DTYPE), place["compound"]),
+            ],
+            index=pd.RangeIndex(n),
+            columns=pd.Index(names),
+        )
 
     def empty_table(self, *, landmarks: bool = False) -> pd.DataFrame:
         """A face table with no rows (the same columns and dtypes as `table`)."""
@@ -380,8 +396,14 @@ class RowChunks:
         return table
 
     def result(self) -> pd.DataFrame:
-        """Every row added (after a final `flush`), or an empty table with the columns."""
+        """Every row added (after a final `flush`), or an empty table with the columns.
+
+        The rows are handed over: a second call returns only rows added since.
+        """
         self.flush()
         if self._tables:
-            return pd.concat(self._tables, ignore_index=True)
+            # The chunks go as soon as they are copied: an hour of video is ~110 MB of
+            # rows, held once rather than twice after this call.
+            tables, self._tables = self._tables, []
+            return pd.concat(tables, ignore_index=True)
         return self._with_index(self.pipeline.empty_table(landmarks=self.landmarks), [])

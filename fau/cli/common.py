@@ -10,8 +10,8 @@ from ..resources import DEFAULT_EXPRESSION_MODEL, DEFAULT_MAX_FACES, EXPRESSION_
 if TYPE_CHECKING:  # pragma: no cover
     from ..detector import Detector
 
-__all__ = ["add_detector_options", "add_verbosity", "detector_from_args", "model_choice",
-           "MODEL_CHOICES", "DEFAULT_MAX_FACES"]
+__all__ = ["add_detector_options", "add_min_face_option", "add_verbosity", "detector_from_args",
+           "model_choice", "MODEL_CHOICES", "DEFAULT_MAX_FACES"]
 
 #: ``--model`` values: the bundled expression models and ``none`` (AUs only).
 MODEL_CHOICES: tuple[str, ...] = EXPRESSION_MODELS + ("none",)
@@ -30,6 +30,14 @@ def add_detector_options(p: argparse.ArgumentParser, *, default_model: str | Non
                         f"(default: {default_max_faces or 'from FAU_* settings'})")
 
 
+def add_min_face_option(p: argparse.ArgumentParser) -> None:
+    """Add ``--min-face`` (pixels; `fau.Detector`'s ``min_face``)."""
+    p.add_argument("--min-face", type=float, default=None, metavar="PX",
+                   help="smallest face to look for, landmark-box width in pixels (default "
+                        "30; larger is faster: 70 or more on a 640x480 image runs "
+                        "MediaPipe's single detector view)")
+
+
 def add_verbosity(p: argparse.ArgumentParser) -> None:
     """Add ``-v`` (repeatable) so that it is accepted after the sub-command too."""
     p.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
@@ -42,8 +50,9 @@ def model_choice(value: str | None) -> str | None:
 
 
 def detector_from_args(args: argparse.Namespace, **options) -> "Detector":
-    """A `fau.Detector` from ``--model`` and ``--max-faces`` (plus ``options``)."""
+    """A `fau.Detector` from ``--model``, ``--max-faces`` and ``--min-face`` (where the
+    command has it), plus ``options``."""
     from ..detector import Detector
 
     return Detector(expression_model=model_choice(args.model), max_faces=args.max_faces,
-                    **options)
+                    min_face=getattr(args, "min_face", None), **options)

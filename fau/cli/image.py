@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..errors import FauError
-from .common import add_detector_options, detector_from_args
+from .common import add_detector_options, add_min_face_option, detector_from_args
 
 __all__ = ["register", "run", "SUMMARY"]
 
@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cropped", action="store_true",
                    help="each image is one face crop (skip face detection)")
     add_detector_options(p)
+    add_min_face_option(p)
     p.add_argument("--keep-going", action="store_true",
                    help="report unreadable images and go on (exit status 2 at the end)")
     p.set_defaults(func=run)

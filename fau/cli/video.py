@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from .common import add_detector_options, detector_from_args
+from .common import add_detector_options, add_min_face_option, detector_from_args
 
 __all__ = ["register", "run"]
 
@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--baseline", type=float, nargs=2, metavar=("START", "END"),
                    help="seconds of a known-neutral stretch for every track's baseline")
     add_detector_options(p)
+    add_min_face_option(p)
     p.add_argument("--overwrite", action="store_true", help="replace output files that exist")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

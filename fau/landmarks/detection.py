@@ -3,20 +3,36 @@
 `FaceDetector` runs the short-range BlazeFace model (`fau.landmarks.blazeface`) on the
 views that `fau.landmarks.pyramid.plan_views` lays out for the image — the 128×128
 letterbox MediaPipe uses, plus finer levels down to ``min_face`` pixels — maps every
-box back to image pixels and merges them all with MediaPipe's weighted NMS. See
+box back to image pixels and merges them with MediaPipe's weighted NMS. See
 docs/landmarks.md ("Face detection") for the design and its measurements.
+
+Detections come in two stages (`FaceDetector.stages`): the letterbox's faces first, then
+the finer levels' faces that the letterbox did not find. Given an executor, the finer
+levels run on its thread while the caller measures the letterbox's faces (LiteRT
+releases the GIL): on a 640×480 frame the 30-px level costs about as much as one
+landmark-model run, so a one-face image pays for it in parallel instead of in series
+(docs/benchmarks.md, "Image speed").
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import FauError
-from .blazeface import SHORT_RANGE, BlazeFace, BlazeFaceSpec, RawDetections, weighted_nms
-from .pyramid import View, border_view, plan_views
+from .blazeface import (
+    SHORT_RANGE,
+    BlazeFace,
+    BlazeFaceSpec,
+    RawDetections,
+    box_iou,
+    weighted_nms,
+)
+from .pyramid import HANDOVER, MIN_FACE_INPUT, View, border_view, plan_views
 from .roi import LANDMARK_ROI_SCALE, Roi
 
 __all__ = ["Detection", "FaceDetector", "DEFAULT_MIN_FACE", "SMALLEST_MIN_FACE"]
@@ -135,6 +151,10 @@ class FaceDetector:
         self.min_score = spec.min_score if min_score is None else float(min_score)
         self.spec = spec
         self.model = BlazeFace(model, spec, num_threads=num_threads)
+        # The finer levels' own interpreters: with an executor they run on its thread
+        # while `model` runs the letterbox on the caller's (a LiteRT interpreter must
+        # not be invoked from two threads at once, and a fine tile may be 128×128 too).
+        self.fine_model = BlazeFace(model, spec, num_threads=num_threads)
         #: Detector runs of the last `detect` call, with their input sizes (profiling).
         self.last_views: list[View] = []
 
@@ -143,8 +163,14 @@ class FaceDetector:
         return plan_views(height, width, min_face=self.min_face, side=self.spec.side,
                           align=self.spec.align)
 
-    def run_views(self, image: np.ndarray, views: list[View]) -> RawDetections:
-        """Raw (un-merged) detections of ``views`` of an RGB image, in image pixels."""
+    def run_views(self, image: np.ndarray, views: list[View], *,
+                  model: BlazeFace | None = None) -> RawDetections:
+        """Raw (un-merged) detections of ``views`` of an RGB image, in image pixels.
+
+        ``model``: the interpreters to run them on (default `model`; the finer levels
+        use `fine_model` when they run on an executor's thread).
+        """
+        model = self.model if model is None else model
         parts = []
         levels: dict[tuple[int, int, bool], np.ndarray] = {}
         for view in views:
@@ -152,34 +178,92 @@ class FaceDetector:
             if key not in levels:
                 levels[key] = _resize(image, view.level_width, view.level_height,
                                       antialias=not view.letterbox)
-            raw = self.model(_window(levels[key], view), self.min_score)
+            raw = model(_window(levels[key], view), self.min_score)
             if len(raw.scores):
                 parts.append(raw.mapped(view.scale, view.left / view.scale,
                                         view.top / view.scale))
-        self.last_views = list(views)
         return RawDetections.concatenate(parts)
 
-    def detect(self, image: np.ndarray, *, border_retry: bool = True) -> list[Detection]:
-        """Every face in an RGB uint8 image (H, W, 3), strongest first.
+    def stages(self, image: np.ndarray, *, executor: Executor | None = None,
+               border_retry: bool = True) -> Iterator[list[Detection]]:
+        """The faces of an RGB uint8 image (H, W, 3) in stages, each strongest first.
 
-        With ``border_retry``, when no view finds anything the image is tried once more
-        with a black border of half its longer side (`fau.landmarks.pyramid.border_view`:
-        a face that fills the picture).
+        Yields the letterbox's detections (those at least
+        `fau.landmarks.pyramid.HANDOVER` × `MIN_FACE_INPUT` wide in its input, where
+        finer levels exist; smaller ones are merged with the next level's), then those
+        of the finer levels whose box does not overlap a letterbox detection by more
+        than the model's NMS IoU (the same face, which one weighted NMS over all views
+        would have merged into it), then, with ``border_retry`` and only when neither
+        found anything, those of the image with a black border of half its longer side
+        (`fau.landmarks.pyramid.border_view`: a face that fills the picture).
+
+        With an ``executor`` the finer levels start on its thread at once and run while
+        the caller handles the first stage; without one they run when the second stage
+        is asked for. One call at a time per detector.
         """
         h, w = image.shape[:2]
-        raw = self.run_views(image, self.views(h, w))
-        if border_retry and not len(raw.scores):
-            raw = self.run_views(image, [border_view(h, w, side=self.spec.side)])
-        merged = weighted_nms(raw, self.spec.nms_iou)
-        return [
-            Detection(
-                box=(float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])),
-                keypoints=k.astype(np.float64),
-                score=float(s),
-            )
-            for b, k, s in zip(merged.boxes, merged.keypoints, merged.scores)
-        ]
+        views = self.views(h, w)
+        first, finer = views[:1], views[1:]
+        self.last_views = list(views)
+        pending: Future | None = None
+        if executor is not None and finer:
+            pending = executor.submit(self.run_views, image, finer, model=self.fine_model)
+        try:
+            found = weighted_nms(self.run_views(image, first), self.spec.nms_iou)
+            wide = np.ones(len(found.scores), dtype=bool)
+            if finer:
+                widths = (found.boxes[:, 2] - found.boxes[:, 0]) * first[0].scale
+                wide = widths >= HANDOVER * MIN_FACE_INPUT
+            coarse, handed = _subset(found, wide), _subset(found, ~wide)
+            yield _detections(coarse)
+            if pending is not None:
+                raw = pending.result()
+                pending = None
+            else:
+                raw = self.run_views(image, finer, model=self.fine_model)
+            fine = weighted_nms(RawDetections.concatenate([raw, handed]), self.spec.nms_iou)
+            if len(coarse.scores) and len(fine.scores):
+                fine = _subset(fine, np.array([
+                    not (box_iou(b, coarse.boxes) > self.spec.nms_iou).any()
+                    for b in fine.boxes]))
+            yield _detections(fine)
+            if border_retry and not len(found.scores) and not len(fine.scores):
+                border = [border_view(h, w, side=self.spec.side)]
+                self.last_views += border
+                yield _detections(weighted_nms(self.run_views(image, border),
+                                               self.spec.nms_iou))
+        finally:
+            if pending is not None:  # the caller stopped early: let the run finish
+                wait([pending])
+
+    def detect(self, image: np.ndarray, *, executor: Executor | None = None,
+               border_retry: bool = True) -> list[Detection]:
+        """Every face in an RGB uint8 image (H, W, 3), strongest first.
+
+        All the `stages` in one list (``executor`` and ``border_retry`` as there).
+        """
+        found = [d for stage in self.stages(image, executor=executor,
+                                            border_retry=border_retry) for d in stage]
+        return sorted(found, key=lambda d: -d.score)
 
     def close(self) -> None:
-        """Release the model."""
+        """Release the models."""
         self.model.close()
+        self.fine_model.close()
+
+
+def _subset(raw: RawDetections, keep: np.ndarray) -> RawDetections:
+    """The detections where ``keep`` (bool, one per detection) is True."""
+    return RawDetections(raw.boxes[keep], raw.keypoints[keep], raw.scores[keep])
+
+
+def _detections(merged: RawDetections) -> list[Detection]:
+    """`Detection` objects of merged detections, in their order."""
+    return [
+        Detection(
+            box=(float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])),
+            keypoints=k.astype(np.float64),
+            score=float(s),
+        )
+        for b, k, s in zip(merged.boxes, merged.keypoints, merged.scores)
+    ]

@@ -25,6 +25,7 @@ import io
 import logging
 import math
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -84,6 +85,12 @@ class MediaPipeBackend:
         `fau.landmarks.detection.DEFAULT_MIN_FACE`); see `FaceDetector`.
     num_threads : int or None
         Threads per model for LiteRT (None: LiteRT's default).
+    detector_thread : bool
+        Run the face detector's finer pyramid levels on a second thread while the
+        landmark model measures the faces of its letterbox view (`detect`,
+        `detect_faces`; `fau.landmarks.detection.FaceDetector.stages`). The thread
+        starts on first use and stops in `close`. False keeps every model run on the
+        calling thread (one process per core: batch workers).
     """
 
     name = "mediapipe-litert"
@@ -96,6 +103,7 @@ class MediaPipeBackend:
         min_presence: float = 0.5,
         min_face: float = DEFAULT_MIN_FACE,
         num_threads: int | None = None,
+        detector_thread: bool = True,
     ) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
@@ -124,6 +132,8 @@ class MediaPipeBackend:
         )
         self._bs_in = self._bs.get_input_details()[0]["index"]
         self._bs_out = self._bs.get_output_details()[0]["index"]
+        self.detector_thread = bool(detector_thread)
+        self._pool: ThreadPoolExecutor | None = None
         self._closed = False
 
     @property
@@ -141,7 +151,13 @@ class MediaPipeBackend:
         one is a candidate for `mesh` (``det.roi()``). The video tracker calls this.
         """
         self._check_open()
-        return self.detector.detect(image)
+        return self.detector.detect(image, executor=self._executor())
+
+    def _executor(self) -> ThreadPoolExecutor | None:
+        """The detector's thread (started on first use), or None without one."""
+        if self.detector_thread and self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fau-detector")
+        return self._pool
 
     # -- landmarks --------------------------------------------------------------------
     def mesh_in_roi(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, float]:
@@ -186,26 +202,37 @@ class MediaPipeBackend:
     def detect(self, image: np.ndarray, *, timestamp_ms: int | None = None) -> list[FaceMesh]:
         """Faces in an RGB uint8 image (H, W, 3), in order of detector score.
 
-        Each detector box (`detect_faces`) is measured by the landmark model, strongest
-        first; a mesh is kept when its face presence is at least ``min_presence`` and
-        its landmark box does not overlap an already kept face (IoU > `DUPLICATE_IOU`:
-        two boxes on one face), until ``max_faces`` faces are kept. ``timestamp_ms``
-        is accepted for interface compatibility; tracking lives in `fau.video`.
+        The detector's boxes are measured by the landmark model stage by stage
+        (`fau.landmarks.detection.FaceDetector.stages`: the letterbox's faces while the
+        finer levels still run, then theirs), each stage strongest first; a mesh is
+        kept when its face presence is at least ``min_presence`` and its landmark box
+        does not overlap an already kept face (IoU > `DUPLICATE_IOU`: two boxes on one
+        face), until ``max_faces`` faces are kept (so beyond the cap, larger faces are
+        measured first). ``timestamp_ms`` is accepted for interface compatibility;
+        tracking lives in `fau.video`.
         """
-        kept: list[FaceMesh] = []
+        self._check_open()
+        kept: list[tuple[float, FaceMesh]] = []
         boxes: list[np.ndarray] = []
-        for det in self.detect_faces(image):
-            face = self.mesh(image, det.roi(), detector_box=det.box)
-            if face.presence < self.min_presence:
-                continue
-            box = landmark_box(face.landmarks)
-            if boxes and (box_iou(box, np.array(boxes)) > DUPLICATE_IOU).any():
-                continue
-            kept.append(face)
-            boxes.append(box)
-            if len(kept) >= self.max_faces:
-                break
-        return kept
+        stages = self.detector.stages(image, executor=self._executor())
+        try:
+            for stage in stages:
+                for det in stage:
+                    if len(kept) >= self.max_faces:
+                        break
+                    face = self.mesh(image, det.roi(), detector_box=det.box)
+                    if face.presence < self.min_presence:
+                        continue
+                    box = landmark_box(face.landmarks)
+                    if boxes and (box_iou(box, np.array(boxes)) > DUPLICATE_IOU).any():
+                        continue
+                    kept.append((det.score, face))
+                    boxes.append(box)
+                if len(kept) >= self.max_faces:
+                    break
+        finally:
+            stages.close()
+        return [face for _, face in sorted(kept, key=lambda k: -k[0])]
 
     def mesh_from_crop(self, image: np.ndarray) -> FaceMesh:
         """The face filling an RGB crop: a first pass on the crop plus `CROP_MARGIN`,
@@ -218,6 +245,9 @@ class MediaPipeBackend:
     def close(self) -> None:
         """Drop the interpreters (LiteRT frees them with the objects)."""
         self._closed = True
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         self.detector.close()
         self._lmk = self._bs = None  # type: ignore[assignment]
 

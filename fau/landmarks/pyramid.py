@@ -32,6 +32,7 @@ __all__ = [
     "LEVEL_RATIO",
     "MAX_INPUT",
     "TILE_OVERLAP",
+    "HANDOVER",
 ]
 
 #: Smallest face (landmark-box width, input pixels) the short-range model finds
@@ -50,6 +51,14 @@ LEVEL_RATIO = 6.0
 MAX_INPUT = 1024
 #: Overlap of neighbouring tiles (input pixels): MAX_FACE_INPUT plus 32 px of context.
 TILE_OVERLAP = 192
+#: A letterbox detection narrower than this × MIN_FACE_INPUT (its input pixels) is left
+#: to the next level, which covers such faces by design (MAX_FACE_INPUT / LEVEL_RATIO =
+#: 1.9 × MIN_FACE_INPUT) and localises them better: merged with that level's boxes, as
+#: one NMS over all views does (`fau.landmarks.detection.FaceDetector.stages`). Measured
+#: on the London group canvases (benchmarks/group_faces.py layouts, 1,412 faces): 1.0
+#: loses 11 faces of 100-140 px in 1280-px canvases, 1.5 and 2.0 find all that one NMS
+#: over all views finds.
+HANDOVER = 1.5
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,108 @@
+"""The detector's second thread and ``min_face``: same faces, staged detections, options.
+
+Group images are generated from the CREMA-D frames the repo ships (tests/data, ODbL).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+import fau
+from fau.landmarks.mediapipe import MediaPipeBackend
+
+DATA = Path(__file__).parent / "data"
+
+
+def _frame(name: str = "hap") -> np.ndarray:
+    return np.asarray(Image.open(DATA / f"cremad_{name}.jpg").convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def group() -> np.ndarray:
+    """1280×720 noise with one large (~200 px) and four small (~30-40 px) faces."""
+    rng = np.random.default_rng(3)
+    canvas = np.clip(rng.normal(128, 40, (720, 1280, 3)), 0, 255).astype(np.uint8)
+    # each cut is the face (~100 px of the 480×360 frame) with its context
+    canvas[60:660, 0:600] = cv2.resize(_frame("hap")[40:340, 90:390], (600, 600))
+    for i, (name, side) in enumerate([("ang", 100), ("dis", 120), ("neu", 90), ("sad", 110)]):
+        cut = cv2.resize(_frame(name)[40:340, 90:390], (side, side), interpolation=cv2.INTER_AREA)
+        x, y = 650 + 150 * i, 300
+        canvas[y : y + side, x : x + side] = cut
+    return canvas
+
+
+def test_detector_thread_finds_the_same_faces(group) -> None:
+    """Staged detection on a second thread = the same meshes as on the caller's thread."""
+    with MediaPipeBackend(num_threads=1, detector_thread=True) as threaded, \
+            MediaPipeBackend(num_threads=1, detector_thread=False) as serial:
+        a, b = threaded.detect(group), serial.detect(group)
+        assert len(a) == len(b) == 5
+        for m, n in zip(a, b):
+            assert np.array_equal(m.landmarks, n.landmarks)
+        assert threaded._pool is not None and serial._pool is None
+    assert threaded._pool is None  # close() stops the thread
+
+
+def test_stages_letterbox_first_then_finer_faces(group) -> None:
+    with MediaPipeBackend(num_threads=1) as backend:
+        det = backend.detector
+        stages = [s for s in det.stages(group)]
+        assert len(stages) == 2  # no border retry: faces were found
+        coarse, fine = stages
+        assert len(coarse) == 1 and coarse[0].box[2] > 150  # the large face
+        assert len(fine) == 4 and all(d.box[2] < 80 for d in fine)
+        assert [d.score for d in coarse] == sorted((d.score for d in coarse), reverse=True)
+        merged = det.detect(group)
+        assert [d.score for d in merged] == sorted((d.score for d in merged), reverse=True)
+        assert len(merged) == len(coarse) + len(fine)
+
+
+def test_border_retry_is_a_third_stage() -> None:
+    """A crop inside the face (70% of its landmark box) is found by the border view only."""
+    img = _frame("hap")
+    with fau.Detector(expression_model=None) as det:
+        b = det.detect_image(img).iloc[0]
+        x0, y0 = int(b.face_x + 0.15 * b.face_w), int(b.face_y + 0.15 * b.face_h)
+        inner = np.ascontiguousarray(img[y0 : y0 + int(0.7 * b.face_h),
+                                         x0 : x0 + int(0.7 * b.face_w)])
+        assert [len(s) for s in det.backend.detector.stages(inner)] == [0, 0, 1]
+        assert [len(s) for s in det.backend.detector.stages(inner, border_retry=False)] == [0, 0]
+        assert len(det.detect_image(inner)) == 1
+
+
+def test_min_face_option(group) -> None:
+    with fau.Detector(expression_model=None, min_face=80) as coarse, \
+            fau.Detector(expression_model=None) as default:
+        assert coarse.backend.min_face == 80 and default.backend.min_face == 30
+        assert len(coarse.backend.detector.views(480, 640)) == 1  # the letterbox alone
+        assert len(coarse.detect_image(group)) == 1
+        assert len(default.detect_image(group)) == 5
+    with MediaPipeBackend(num_threads=1) as backend, pytest.raises(fau.FauError, match="min_face"):
+        fau.Detector(backend=backend, min_face=40)
+    with pytest.raises(fau.FauError, match="min_face"):
+        fau.Detector(min_face=2)
+
+
+def test_num_threads_one_keeps_the_detector_on_the_caller() -> None:
+    with fau.Detector(expression_model=None, num_threads=1) as one, \
+            fau.Detector(expression_model=None) as default:
+        assert not one.backend.detector_thread and default.backend.detector_thread
+
+
+def test_cli_min_face(tmp_path) -> None:
+    run = [sys.executable, "-m", "fau", "image", str(DATA / "cremad_hap.jpg"), "--model", "none"]
+    bad = subprocess.run(run + ["--min-face", "3"], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0 and "min_face" in bad.stderr
+    ok = subprocess.run(run + ["--min-face", "80", "--out", str(tmp_path / "f.json")],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert len(json.loads((tmp_path / "f.json").read_text())) == 1  # one face
