@@ -106,3 +106,21 @@ def test_cli_min_face(tmp_path) -> None:
                         capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert len(json.loads((tmp_path / "f.json").read_text())) == 1  # one face
+
+
+def test_appearance_thread_gives_the_same_blocks() -> None:
+    from fau.pipeline import Pipeline
+
+    img = _frame("sad")
+    with fau.Detector(num_threads=1) as det:
+        rgb, faces = det.meshes(img)
+        threaded = Pipeline(appearance_thread=True)
+        a, b = threaded.features(rgb, faces), det.pipeline.features(rgb, faces)
+        assert a.keys() == b.keys() and "appearance" in a
+        for k in a:
+            assert np.array_equal(a[k], b[k]), k
+        assert threaded._pool is not None and det.pipeline._pool is None
+        threaded.close()
+        assert threaded._pool is None
+        assert np.array_equal(threaded.features(rgb, faces)["appearance"], a["appearance"])
+        threaded.close()
