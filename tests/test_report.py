@@ -183,6 +183,21 @@ def test_frames_at_seeks_to_the_frames_the_analysis_saw(tmp_path):
         frames_at(tmp_path / "missing.mp4", [1.0])
 
 
+def test_frames_at_follows_rotation_and_repaired_timestamps(tmp_path):
+    import badcorpus
+
+    rotated = badcorpus.rotated_clip(tmp_path, 90)
+    ref = {vf.timestamp: vf.rgb for vf in iter_frames(rotated)}
+    want = list(ref)[::4]
+    got = frames_at(rotated, want)  # seek path: the display matrix applied as iter_frames does
+    assert set(got) == set(want) and all(np.array_equal(got[t], ref[t]) for t in want)
+    reset = badcorpus.ts_timestamp_reset(tmp_path)
+    ref = {vf.timestamp: vf.rgb for vf in iter_frames(reset)}
+    want = [t for t in ref if t > 2.0][:3]  # after the reset: only a scan finds these times
+    got = frames_at(reset, want, scan=True)
+    assert set(got) == set(want) and all(np.array_equal(got[t], ref[t]) for t in want)
+
+
 @pytest.mark.slow
 def test_an_hour_long_report_stays_small_and_readable():
     n = 3600 * 5  # one hour at fps=5, two faces side by side

@@ -41,7 +41,9 @@ ROW_PX, LEFT_PX, TOP_PX, BOTTOM_PX, RIGHT_PX = 16, 150, 34, 66, 16
 
 
 def time_bin_segments(t_range: tuple[float, float], max_rows: int = MAX_ROWS) -> pd.DataFrame:
-    """Equal segments of a round length (`BIN_STEPS_S`) covering ``t_range`` (s)."""
+    """Equal segments of a round length (`BIN_STEPS_S`) covering ``t_range`` (s) from 0 on
+    (segments cannot start before 0; a timestamp a rounding error below 0 is left out)."""
+    t_range = (max(float(t_range[0]), 0.0), max(float(t_range[1]), 0.0))
     span = max(t_range[1] - t_range[0], 1e-9)
     step = next((s for s in BIN_STEPS_S if span / s <= max_rows), BIN_STEPS_S[-1])
     starts = t_range[0] + step * np.arange(int(np.ceil(span / step - 1e-9)) or 1)

@@ -75,9 +75,9 @@ def frames_at(path: str | os.PathLike, times: Iterable[float], *,
     times : iterable of float
         Timestamps (s) as in a `detect_video` table's ``timestamp`` column.
     scan : bool
-        Decode the whole span in one pass with `fau.video.iter_frames` instead of seeking:
-        needed when the reader repaired the file's timestamps (a reset), which a seek by
-        presentation time cannot follow.
+        Decode the span in one pass with `fau.video.iter_frames` instead of seeking: for
+        files the reader had to repair (timestamp resets, damaged packets), where a seek by
+        presentation time may not land on the frames the analysis saw.
 
     Returns
     -------

@@ -150,6 +150,14 @@ def _header(df: pd.DataFrame, name: str, model: str | None) -> list[str]:
     ]
 
 
+def _needs_scan(df: pd.DataFrame) -> bool:
+    """Find the crops' frames in one decoding pass (not by seeking) when the reader had to
+    repair the file: timestamps reset, packets skipped or frames delivered late, where a
+    seek by presentation time may not land on the frames the analysis saw."""
+    stats = decode_stats(df.attrs or {})
+    return any(stats.get(k) for k in ("timestamp_resets", "decode_errors", "late_frames"))
+
+
 def _heatmap_section(df, summary, segments, events, groups, group) -> str:
     from ..video.segments import summarize_segments
 
@@ -338,8 +346,7 @@ def render_report(
                  '<p class="small">Per track: the neutral baseline frame (blue), the strongest '
                  "event of the AUs that moved most (orange) and of each expression (green); "
                  "rule in docs/report.md.</p>"
-                 + keyframes_html(moments, video, scan=bool(
-                     decode_stats(df.attrs or {}).get("timestamp_resets")))
+                 + keyframes_html(moments, video, scan=_needs_scan(df))
                  + "</section>")
     parts.append(_quality_section(df) if len(df) else
                  '<section id="quality"><h2>Data quality</h2><p>No face was found in the '

@@ -164,7 +164,7 @@ def keyframes_html(moments: list[Moment], video, *, scan: bool = False) -> str:
     """The figures of the keyframes section (or a note when the video is not available).
 
     ``scan``: find the frames in one decoding pass (`fau.report.frames.frames_at`), for
-    files whose timestamps the reader repaired.
+    files the reader had to repair.
     """
     if not moments:
         return '<p class="small">No face track has a baseline frame or an event to show.</p>'
