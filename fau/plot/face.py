@@ -5,7 +5,7 @@ The 478-point mesh of a `fau.Detector.detect_image(..., landmarks=True)` row (co
 of the ``mediapipe`` package), over the image when it is given. Each AU gets a label —
 upper-face AUs in a column on the left, lower-face AUs on the right — coloured on a
 diverging scale by its value, with a leader line to the landmarks it is measured on
-(`AU_LANDMARKS`; for a bilateral measure, to the side nearer its label). Labels are
+(``fau.au.AU_LANDMARKS``; for a bilateral measure, to the side nearer its label). Labels are
 spaced evenly in their column, so they never overlap.
 """
 
@@ -18,62 +18,22 @@ import pandas as pd
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
+from ..au import EYE_OPENING_UNIT, IOD_UNIT
 from .style import DIVERGING, new_figure
 from .units import au_unit, au_unit_short
 
-__all__ = ["face_aus", "AU_LANDMARKS", "UPPER_FACE", "COLOR_RANGE", "au_landmarks"]
+__all__ = ["face_aus", "UPPER_FACE", "COLOR_RANGE"]
 
-#: Landmarks each AU measure uses (subject's right side, subject's left side), as listed
-#: in ``fau.au.geometry.AU_DEFINITIONS`` (a test checks the two agree).
-AU_LANDMARKS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
-    "AU01": ((107, 66, 55, 65, 133), (336, 296, 285, 295, 362)),
-    "AU02": ((70, 63, 46, 53, 33), (300, 293, 276, 283, 263)),
-    "AU04": ((107, 55, 105, 52), (336, 285, 334, 282)),
-    "AU05": ((159, 158, 160, 145, 153, 144), (386, 385, 387, 374, 380, 373)),
-    "AU06": ((117, 118, 101, 50, 228, 229, 230, 231), (346, 347, 330, 280, 448, 449, 450, 451)),
-    "AU07": ((145, 153, 144), (374, 380, 373)),
-    "AU09": ((55, 129, 98), (285, 358, 327)),
-    "AU10": ((0, 37), (0, 267)),
-    "AU12": ((61,), (291,)),
-    "AU14": ((61,), (291,)),
-    "AU15": ((61,), (291,)),
-    "AU17": ((17, 152), (17, 152)),
-    "AU20": ((61,), (291,)),
-    "AU23": ((0, 13, 14, 17), (0, 13, 14, 17)),
-    "AU25": ((13, 14), (13, 14)),
-    "AU26": ((17,), (17,)),
-    "AU45": ((159, 158, 160, 145, 153, 144), (386, 385, 387, 374, 380, 373)),
-}
-#: AUs labelled in the left column (the rest go right).
+#: AUs labelled in the left column (and any other whose landmarks lie above the nose tip;
+#: the rest go right).
 UPPER_FACE = ("AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU09", "AU45")
 #: Value at which the colour scale saturates, per unit (IOD: about a strong posed smile's
 #: AU12 change, +0.12 IOD happy vs neutral on FER-2013, docs/action_units.md; AU45: closed).
-COLOR_RANGE = {"IOD": 0.15, "neutral eye openings": 1.0}
+COLOR_RANGE = {IOD_UNIT: 0.15, EYE_OPENING_UNIT: 1.0}
 #: MediaPipe's nose-tip landmark: AUs without a fixed column go left when above it.
 _NOSE_TIP = 1
 #: Label column width and figure margins (px).
 _COLUMN_PX, _MARGIN_PX = 150, 8
-
-
-def au_landmarks(name: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Landmark indices (right side, left side) of an AU: ``fau.au.AU_LANDMARKS`` when
-    that registry exists, else `AU_LANDMARKS`."""
-    from .. import au
-
-    registry = getattr(au, "AU_LANDMARKS", None)
-    if isinstance(registry, dict) and name in registry:
-        sides = registry[name]
-        if len(sides) == 2 and all(isinstance(s, (tuple, list)) for s in sides):
-            return tuple(sides[0]), tuple(sides[1])
-    return AU_LANDMARKS[name]
-
-
-def _known(name: str) -> bool:
-    try:
-        au_landmarks(name)
-    except KeyError:
-        return False
-    return True
 
 
 def _row(face: pd.Series | pd.DataFrame) -> pd.Series:
@@ -163,11 +123,12 @@ def face_aus(
     -------
     matplotlib.figure.Figure
     """
+    from ..au import AU_LANDMARKS
     from ..video.temporal import BILATERAL_AUS
 
     row = _row(face)
     pts = _points(row)
-    names = [a for a in (aus or BILATERAL_AUS) if a in row.index and _known(a)]
+    names = [a for a in (aus or BILATERAL_AUS) if a in row.index and a in AU_LANDMARKS]
     if relative is None:
         relative = all(f"{a}_rel" in row.index for a in names)
     values = {a: float(row[f"{a}_rel" if relative else a]) for a in names}
@@ -187,13 +148,12 @@ def face_aus(
     _mesh(ax, pts)
     anchors = {}
     for a in names:
-        right, left = (pts[list(s)].mean(axis=0) for s in au_landmarks(a))
+        right, left = (pts[list(s)].mean(axis=0) for s in AU_LANDMARKS[a])
         near_left = right if right[0] <= left[0] else left  # image-left point
         near_right = left if right[0] <= left[0] else right
         anchors[a] = {"left": near_left, "right": near_right}
     nose_y = pts[_NOSE_TIP, 1]
-    upper = {a for a in names if a in UPPER_FACE or
-             (a not in AU_LANDMARKS and anchors[a]["left"][1] < nose_y)}
+    upper = {a for a in names if a in UPPER_FACE or anchors[a]["left"][1] < nose_y}
     _labels(ax, names, upper, values, anchors, (x0, x1, y0, y1))
     col = (x1 - x0) * (_COLUMN_PX + _MARGIN_PX) / face_w
     ax.set_xlim(x0 - col, x1 + col)

@@ -1,19 +1,13 @@
 """The unit of each AU column, for axis labels, legends and captions.
 
 fau's geometric AUs are fractions of the inter-ocular distance (IOD), except the eye
-closures (AU45 blink, AU43 eyes closed), which are fractions of the neutral eye opening
-(``fau.au.AU_DEFINITIONS``). `fau.au`'s unit registry ``AU_UNITS`` (AU name → unit text)
-is used when it names the AU; otherwise the rule above.
+closures (AU45 blink, AU43 eyes closed), which are fractions of the neutral eye opening;
+the unit of each AU comes from `fau.au`'s registry ``AU_UNITS``.
 """
 
 from __future__ import annotations
 
-__all__ = ["au_unit", "au_unit_short", "IOD", "EYE_OPENINGS"]
-
-#: Unit text of the IOD-based AUs (0.01 IOD ≈ 0.6 mm on an adult face, ``fau.au.IOD_CM``).
-IOD = "IOD"
-#: Unit text of AU45 (1 = the eye fully closed, 0 = as open as the neutral face).
-EYE_OPENINGS = "neutral eye openings"
+__all__ = ["au_unit", "au_unit_short"]
 
 
 def _base(name: str) -> str:
@@ -35,16 +29,12 @@ def au_unit(name: str) -> str:
     Returns
     -------
     str
-        ``"IOD"`` (fraction of the inter-ocular distance) or ``"neutral eye openings"``
-        (AU45), or the text of ``fau.au.AU_UNITS`` when that registry exists.
+        ``fau.au.AU_UNITS`` of the AU: ``"IOD"`` (fraction of the inter-ocular distance)
+        or ``"neutral eye openings"``; IOD for a name the registry does not know.
     """
-    base = _base(name)
-    from .. import au
+    from ..au import AU_UNITS, IOD_UNIT
 
-    registry = getattr(au, "AU_UNITS", None)
-    if isinstance(registry, dict) and base in registry:
-        return str(registry[base])
-    return EYE_OPENINGS if base.split("_")[0] in ("AU43", "AU45") else IOD
+    return str(AU_UNITS.get(_base(name), IOD_UNIT))
 
 
 def au_unit_short(name: str) -> str:

@@ -22,6 +22,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
+from ..au import EYE_OPENING_UNIT, IOD_UNIT
 from ..errors import FauError
 from ..plot.style import format_time
 from ..plot.units import au_unit
@@ -40,7 +41,7 @@ CROP_PX, CROP_MARGIN = 132, 0.18
 #: JPEG quality of the embedded crops (OpenCV's 0–100 scale): 3–4 kB per crop measured.
 JPEG_QUALITY = 80
 #: Smallest spread (per unit) used to rank peaks, so a flat AU does not win by dividing by 0.
-_MIN_SPREAD = {"IOD": 0.005, "neutral eye openings": 0.05}
+_MIN_SPREAD = {IOD_UNIT: 0.005, EYE_OPENING_UNIT: 0.05}
 _MAD_TO_SD = 1.4826  # normal-consistent scale of the median absolute deviation
 
 
