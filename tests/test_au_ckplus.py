@@ -71,3 +71,17 @@ def test_chin_raiser_moves_the_right_way(ckplus):
     with17 = np.nanmedian(au17[codes.map(lambda c: 17 in c).to_numpy()])
     open_mouth = np.nanmedian(au17[codes.map(lambda c: 27 in c and 17 not in c).to_numpy()])
     assert with17 > open_mouth + 0.05
+
+
+def test_jaw_drop_is_not_mouth_stretch(ckplus):
+    """CK+ codes AU26 (jaw drop) or AU27 (mouth stretch), never both: AU26 must rank the
+    AU26 sequences above the AU27 ones (round 1's lower-lip descent: AUC 0.11)."""
+    from sklearn.metrics import roc_auc_score
+
+    mod, manifest, peak = ckplus
+    codes = manifest["aus"].map(mod.coded_aus)
+    is26 = codes.map(lambda c: 26 in c).to_numpy()
+    is27 = codes.map(lambda c: 27 in c).to_numpy()
+    x = peak["AU26"].to_numpy(float)
+    sel = (is26 | is27) & np.isfinite(x)
+    assert roc_auc_score(is26[sel], x[sel]) > 0.75

@@ -23,13 +23,17 @@ def class_means(fer, au_detector):
 
 # FER-2013 labels are a proxy for FACS codes: an AU is listed only where the label makes
 # it near certain. AU23 (lip tightener) is not: FER-2013 "anger" is often an open,
-# shouting mouth; AU23 is checked against FACS codes in tests/test_au_ckplus.py.
+# shouting mouth; AU23 is checked against FACS codes in tests/test_au_ckplus.py. Nor is
+# AU26 (jaw drop): FER-2013 surprise mouths are mostly stretched open (AU27), which AU26
+# excludes by definition (docs/action_units.md); AU27 stands for them. Nor is AU10: the
+# CK+ coders code AU10 in 2 of the 22 ckplus_dev disgust sequences (AU09 in all; the
+# nose wrinkle raises the upper lip too): FER-2013 disgust does not imply AU10.
 @pytest.mark.parametrize(
     "cls,au",
     [("happiness", "AU06"), ("happiness", "AU12"), ("happiness", "AU25"),
-     ("surprise", "AU01"), ("surprise", "AU02"), ("surprise", "AU05"), ("surprise", "AU26"),
+     ("surprise", "AU01"), ("surprise", "AU02"), ("surprise", "AU05"),
      ("surprise", "AU27"), ("anger", "AU04"), ("anger", "AU07"),
-     ("disgust", "AU09"), ("disgust", "AU10")],
+     ("disgust", "AU09")],
 )
 def test_class_mean_above_neutral(class_means, cls, au):
     assert class_means[cls][au] > class_means["neutral"][au]

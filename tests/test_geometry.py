@@ -109,10 +109,12 @@ def test_directions_on_synthetic_movements():
     assert aus(_moved(up_out))[IDX["AU12"]] > 0.05
     left_only = aus(_moved({291: (0.3, 0.3, 0.0)}))
     assert left_only[IDX["AU12_L"]] > 0.05 and abs(left_only[IDX["AU12_R"]]) < 1e-9
-    # The mandible carries the chin and the lower lip.
+    # The mandible carries the chin and the lower lip; a relaxed drop keeps the lips'
+    # width (here the corners move out a little as the lips part).
     jaw = {i: (0.0, -1.0, 0.0) for i in (152, 148, 176, 149, 150, 377, 400, 378, 379,
                                           17, 84, 314, 181, 405, 18, 200, 199, 175)}
-    assert aus(_moved(jaw))[IDX["AU26"]] > 0.1
+    jaw.update({61: (-0.7, -0.3, 0.0), 291: (0.7, -0.3, 0.0)})
+    assert aus(_moved(jaw))[IDX["AU26"]] == pytest.approx(1.0 / IOD_CM)
     lids = {i: (0.0, -0.6, 0.0) for i in (159, 158, 160, 386, 385, 387)}
     assert aus(_moved(lids))[IDX["AU45"]] > 0.5
     brows = {107: (0.3, -0.3, 0), 55: (0.3, -0.3, 0), 336: (-0.3, -0.3, 0),
@@ -166,6 +168,15 @@ def test_new_aus_on_synthetic_movements():
     stretch = aus(_moved({14: (0, -1.0, 0), 61: (0.2, 0, 0), 291: (-0.2, 0, 0)}))
     grin = aus(_moved({14: (0, -1.0, 0), 61: (-0.8, 0, 0), 291: (0.8, 0, 0)}))
     assert stretch[IDX["AU27"]] > 0.2 and grin[IDX["AU27"]] < 0 < grin[IDX["AU25"]]
+    # AU26 vs AU27: the jaw's drop counts as AU26 only up to the mouth's widening, so a
+    # stretched, narrowing mouth (AU27) does not read as more AU26 than a relaxed drop.
+    mandible = (17, 84, 314, 181, 405, 152, 14)
+    relaxed = aus(_moved({**{i: (0, -1.0, 0) for i in mandible},
+                          61: (-0.7, -0.3, 0), 291: (0.7, -0.3, 0)}))
+    stretched = aus(_moved({**{i: (0, -3.0, 0) for i in mandible},
+                            61: (0.3, -0.8, 0), 291: (-0.3, -0.8, 0)}))
+    assert stretched[IDX["AU27"]] > relaxed[IDX["AU27"]] + 0.3
+    assert relaxed[IDX["AU26"]] > 0.1 > 0 > stretched[IDX["AU26"]]
     # AU14: corners straight back; a smile (up and back) is AU12, not AU14.
     back = aus(_moved({61: (0, 0, -0.3), 291: (0, 0, -0.3)}))
     smile = aus(_moved({61: (-0.3, 0.3, -0.2), 291: (0.3, 0.3, -0.2)}))

@@ -124,7 +124,10 @@ AU_DEFINITIONS: dict[str, str] = {
             "the inner lips (13 - 14)",
     "AU26": "jaw drop (masseter relaxed, digastric): lowering of the lower lip's lower "
             "edge (17), which rides on the mandible and is located more reliably than the "
-            "chin contour, in the pose-free frame",
+            "chin contour, in the pose-free frame, at most the widening of the mouth "
+            "(61-291): a relaxed jaw drop keeps the lips' width, a jaw pulled down further "
+            "stretches the mouth and narrows it (AU27), so the drop beyond the widening is "
+            "not counted",
     "AU27": "mouth stretch (pterygoids, digastric): the mouth pulled open vertically "
             "while it narrows: the inner-lip opening (13 - 14) minus the widening of the "
             "mouth (61-291)",
@@ -170,7 +173,7 @@ AU_LANDMARKS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "AU23": ((61, 205), (291, 425)),
     "AU24": ((0, 37, 13, 82), (0, 267, 13, 312)),
     "AU25": ((13, 14), (13, 14)),
-    "AU26": ((17,), (17,)),
+    "AU26": ((17, 61), (17, 291)),
     "AU27": ((13, 14, 61), (13, 14, 291)),
     "AU43": _UPPER_LID,
     "AU45": _EYE,
@@ -262,7 +265,7 @@ def _formulas(d: dict[str, np.ndarray], closure: Callable[[str, str], np.ndarray
         "AU23": both("corner_fwd"),
         "AU24": d["lip_press"],
         "AU25": d["lip_gap"],
-        "AU26": -d["jaw"],
+        "AU26": np.minimum(-d["jaw"], d["mouth_width"]),
         "AU27": d["lip_gap"] - d["mouth_width"],
         "AU43": (closure("upper_lid", "R") + closure("upper_lid", "L")) / 2,
         "AU45": (closure("opening", "R") + closure("opening", "L")) / 2,
