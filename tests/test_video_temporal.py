@@ -20,7 +20,7 @@ from fau.video import (
     smooth,
     summarize_segments,
 )
-from fau.video.temporal import BRIEF_S, EVENT_MIN_IOD
+from fau.video.temporal import BRIEF_S, EVENT_MIN_DURATION_S, EVENT_MIN_IOD
 
 
 def synthetic(n=300, fps=30.0, tracks=1, seed=0, pulses=()):
@@ -132,6 +132,17 @@ def test_events_including_brief_ones():
     assert brief["peak"] > EVENT_MIN_IOD
     # nothing else fires on the noise
     assert set(names) == {"AU12", "AU04"}
+
+
+def test_blink_is_not_also_an_eyes_closed_event():
+    # a 0.2 s closure is a blink (AU45 event only); a 1.5 s closure is AU43 as well
+    pulses = [("AU43", 2.0, 0.2, 0.3), ("AU45", 2.0, 0.2, 0.5),
+              ("AU43", 6.0, 1.5, 0.3), ("AU45", 6.0, 1.5, 0.5)]
+    ev = find_events(add_temporal(synthetic(pulses=pulses)), expressions=False)
+    au43 = ev[ev["name"] == "AU43"]
+    assert len(au43) == 1 and 5.9 <= au43["onset"].iloc[0] <= 6.2
+    assert au43["duration"].iloc[0] >= EVENT_MIN_DURATION_S["AU43"]
+    assert (ev["name"] == "AU45").sum() == 2
 
 
 def test_expression_events():

@@ -41,7 +41,8 @@ Expression episodes use the smoothed probability with fixed thresholds
 ``apex`` (frame of the maximum), ``offset`` (last frame above low), ``peak`` (the
 maximum) and ``duration`` = offset − onset + one frame interval. Episodes need at least
 `MIN_EVENT_SAMPLES` analysed frames; brief ones (≤ 0.5 s) are kept and flagged
-``brief``.
+``brief``. AU43 (eyes closed) episodes must last longer than a blink
+(`EVENT_MIN_DURATION_S`): shorter closures are the AU45 blink events.
 
 Speech
 ------
@@ -134,6 +135,11 @@ EXPRESSION_HIGH, EXPRESSION_LOW = 0.5, 0.35
 MIN_EVENT_SAMPLES = 2
 #: Events up to this long (s) are flagged ``brief``.
 BRIEF_S = 0.5
+#: Shortest AU episode that is an event, per AU (s). AU43 (eyes closed) is a held
+#: closure; a spontaneous blink (AU45) lasts about 0.1-0.4 s (Caffier, Erdmann &
+#: Ullsperger 2003, Eur J Appl Physiol 89:319), so shorter AU43 episodes are blinks,
+#: already reported as AU45 events, and are not listed twice.
+EVENT_MIN_DURATION_S: dict[str, float] = {"AU43": 0.5}
 _MAD_TO_SD = 1.4826  # normal-consistent scale of the median absolute deviation
 
 #: AUs that speaking moves by itself: the articulation AUs of FACS (chin raiser AU17,
@@ -409,6 +415,8 @@ def find_events(
                 if during is True and kind == "au" and name in SPEECH_AUS and speech_aus == "exclude":
                     continue
                 dur = float(t[j] - t[i] + step)
+                if kind == "au" and dur < EVENT_MIN_DURATION_S.get(name, 0.0):
+                    continue
                 rows.append((
                     int(tid), kind, name, float(t[i]), float(t[k]), float(t[j]), dur,
                     float(v[k]), int(frames[i]), int(frames[k]), int(frames[j]),
