@@ -20,7 +20,12 @@ from fau.video import (
     smooth,
     summarize_segments,
 )
-from fau.video.temporal import BRIEF_S, EVENT_MIN_DURATION_S, EVENT_MIN_IOD
+from fau.video.temporal import (
+    BRIEF_S,
+    EVENT_MIN_DURATION_S,
+    EVENT_MIN_EYE_OPENING,
+    EVENT_MIN_IOD,
+)
 
 
 def synthetic(n=300, fps=30.0, tracks=1, seed=0, pulses=()):
@@ -136,13 +141,16 @@ def test_events_including_brief_ones():
 
 def test_blink_is_not_also_an_eyes_closed_event():
     # a 0.2 s closure is a blink (AU45 event only); a 1.5 s closure is AU43 as well
-    pulses = [("AU43", 2.0, 0.2, 0.3), ("AU45", 2.0, 0.2, 0.5),
-              ("AU43", 6.0, 1.5, 0.3), ("AU45", 6.0, 1.5, 0.5)]
+    pulses = [("AU43", 2.0, 0.2, 0.6), ("AU45", 2.0, 0.2, 0.8),
+              ("AU43", 6.0, 1.5, 0.6), ("AU45", 6.0, 1.5, 0.8),
+              ("AU45", 9.0, 0.3, 0.1)]  # lids 10% down: jitter, not a closure
     ev = find_events(add_temporal(synthetic(pulses=pulses)), expressions=False)
     au43 = ev[ev["name"] == "AU43"]
     assert len(au43) == 1 and 5.9 <= au43["onset"].iloc[0] <= 6.2
     assert au43["duration"].iloc[0] >= EVENT_MIN_DURATION_S["AU43"]
     assert (ev["name"] == "AU45").sum() == 2
+    assert not ((ev["name"] == "AU45") & (ev["onset"] > 8.5)).any()
+    assert EVENT_MIN_EYE_OPENING > 0.1 > EVENT_MIN_IOD
 
 
 def test_expression_events():

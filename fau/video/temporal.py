@@ -34,7 +34,8 @@ Events
 ------
 An episode of one AU is a run of frames where ``AUxx_rel`` stays above a low threshold
 and reaches a high one (hysteresis). Thresholds per track and AU: high = max(
-`EVENT_MIN_IOD`, `EVENT_K` × noise), low = high / 2, where noise is the robust spread
+`EVENT_MIN_IOD` — `EVENT_MIN_EYE_OPENING` for AU43/AU45 —, `EVENT_K` × noise),
+low = high / 2, where noise is the robust spread
 (1.4826 × median absolute deviation) of ``AUxx_rel`` over the baseline frames.
 Expression episodes use the smoothed probability with fixed thresholds
 (`EXPRESSION_HIGH`, `EXPRESSION_LOW`). Each event has ``onset`` (first frame above low),
@@ -71,7 +72,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
+from ..au import AU_NAMES, AU_UNITS, EYE_OPENING_UNIT
 from ..au.geometry import AU_NAMES
 from ..errors import FauError
 from ..expression.labels import EXPRESSIONS
@@ -127,6 +128,12 @@ LIVE_BASELINE_EVERY_S = 1.0
 
 #: Smallest AU event height (fraction of the IOD; 0.02 IOD ≈ 1.3 mm on an adult face).
 EVENT_MIN_IOD = 0.02
+#: Smallest event height of the eye-closure AUs (AU43, AU45), in neutral eye openings:
+#: the lids must close by a third of the person's resting opening. Blink detectors on
+#: the eye aspect ratio put their threshold near 0.2 against ~0.3 for open eyes
+#: (Soukupová & Čech 2016, "Real-time eye blink detection using facial landmarks"),
+#: a closure of about a third; 0.02 of an eye opening is lid jitter, not a movement.
+EVENT_MIN_EYE_OPENING = 0.33
 #: Event height in multiples of the track's AU noise (robust SD over baseline frames).
 EVENT_K = 4.0
 #: Expression episode thresholds on the smoothed probability (0-1).
@@ -395,7 +402,8 @@ def find_events(
             ref = v[neutral] if neutral.any() else v
             ref = ref[np.isfinite(ref)]
             noise = _MAD_TO_SD * float(np.median(np.abs(ref - np.median(ref)))) if len(ref) else 0.0
-            high = max(EVENT_MIN_IOD, EVENT_K * noise)
+            floor = EVENT_MIN_EYE_OPENING if AU_UNITS.get(a) == EYE_OPENING_UNIT else EVENT_MIN_IOD
+            high = max(floor, EVENT_K * noise)
             series.append(("au", a, v, high, high / 2.0))
         if expressions:
             for e in EXPRESSIONS:
