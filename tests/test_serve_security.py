@@ -220,6 +220,32 @@ def test_websocket_wrong_token_closes_with_1008(tmp_path):
             assert b'"type": "result"' in ws.recv(timeout=30).encode()
 
 
+def test_wrong_token_upload_gets_its_401_on_a_real_server(tmp_path):
+    """The 401 comes back as an answer, not as a connection reset, while the client is
+    still sending its (unread, discarded) upload: the server must not close a connection
+    with unread bytes in it (the kernel would reset it and drop the answer)."""
+    settings = Settings(data_dir=tmp_path, expression_model=None, analysis_threads=1, token="s3cret")
+    with LiveServer(settings) as srv:
+        sk = socket.create_connection(("127.0.0.1", srv.port))
+        sk.settimeout(10.0)
+        sk.sendall(b"POST /v1/images HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer no\r\n"
+                   b"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 4000000\r\n\r\n"
+                   + b"x" * 1_000_000)
+        time.sleep(1.0)  # the server has answered by now, with a megabyte still unread
+        try:
+            answer = sk.recv(4096)
+        except ConnectionResetError:
+            answer = b"<reset>"
+        assert answer.startswith(b"HTTP/1.1 401"), answer[:100]
+        sk.sendall(b"x" * 3_000_000)  # the rest of the upload is discarded, not stored
+        sk.close()
+        import httpx
+
+        ok = httpx.post(f"http://127.0.0.1:{srv.port}/v1/images", headers={"Authorization": "Bearer s3cret"},
+                        files={"file": ("a.jpg", HAP_JPG)}, timeout=30)
+        assert ok.status_code == 200 and len(ok.json()["faces"]) == 1
+
+
 def test_slow_clients_are_disconnected(tmp_path):
     settings = Settings(data_dir=tmp_path, expression_model=None, analysis_threads=1,
                         header_timeout_s=1.0, body_timeout_s=1.0)

@@ -65,7 +65,15 @@ class HostCheck:
 
 class TokenGate:
     """401 for a ``/v1`` HTTP request without the right bearer token, answered from the
-    headers alone: an upload with a wrong token is never read, let alone stored."""
+    headers alone: an upload with a wrong token is never read by the application, let
+    alone stored.
+
+    The connection stays open: the HTTP server discards the rest of the body it is sent
+    (uvicorn does, chunk by chunk) and the client reads its 401. Closing at once would
+    reset the connection while the client is still sending, and the client would see a
+    broken connection instead of the answer (measured by ``bench_serve.py --phases
+    hostile``). The header deadline of `fau.serve.server` bounds how long that takes.
+    """
 
     def __init__(self, app: ASGIApp, token: str | None) -> None:
         self.app, self.token = app, token
@@ -75,7 +83,7 @@ class TokenGate:
         if (self.token and scope["type"] == "http" and scope.get("method") != "OPTIONS"
                 and path.startswith("/v1/") and path not in OPEN_PATHS
                 and not token_ok(self.token, bearer_token(scope.get("headers", [])))):
-            headers = {"WWW-Authenticate": "Bearer", "Connection": "close"}
+            headers = {"WWW-Authenticate": "Bearer"}
             await error_response(401, "unauthorized", UNAUTHORIZED_DETAIL, headers)(scope, receive, send)
             return
         await self.app(scope, receive, send)
