@@ -289,7 +289,9 @@ def add_temporal(
     DataFrame
         A new table (rows in the input order).
     """
-    out = df.copy()
+    # A shallow copy: pandas' copy-on-write keeps ``df`` unchanged, and an hour of rows
+    # (~165 MB) is not duplicated to add a few columns.
+    out = df.copy(deep=False)
     aus = [a for a in AU_NAMES if a in df.columns]
     exprs = [e for e in EXPRESSIONS if e in df.columns]
     bil = np.array([a in BILATERAL_AUS for a in aus])
