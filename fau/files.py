@@ -155,8 +155,10 @@ def write_table(df: Any, path: str | os.PathLike, *, overwrite: bool = False) ->
     CSV: a header row, no index, NA as an empty cell, text cells that a spreadsheet
     would run as a formula quoted (`fau.csvsafe.neutralise_formulas`). JSON: a list of records (one
     object per row, NaN/NA as null, ``/`` not escaped). Parquet: the DataFrame's
-    dtypes (``df.attrs`` are not stored). Refuses to replace an existing file unless
-    ``overwrite``.
+    dtypes and its ``df.attrs`` (video facts, decoding statistics; pandas keeps them in the
+    file's metadata and gives them back in ``pd.read_parquet(...).attrs``), less the
+    run's wall time (``VOLATILE_ATTRS``) so the same analysis writes the same bytes.
+    Refuses to replace an existing file unless ``overwrite``.
     """
     out = Path(path)
     fmt = TABLE_FORMATS.get(out.suffix.lower())
@@ -176,10 +178,24 @@ def write_table(df: Any, path: str | os.PathLike, *, overwrite: bool = False) ->
             neutralise_formulas(df).to_csv(tmp, index=False)
         else:
             plain = df.copy(deep=False)
-            plain.attrs = {}  # pandas would store attrs (nested dicts, wall time) in Parquet
+            plain.attrs = _stable_attrs(df.attrs)
             plain.to_parquet(tmp, index=False)
 
     return atomic_write(out, write, overwrite=overwrite)
+
+
+#: ``df.attrs`` keys that differ between two runs of the same analysis (wall time, s).
+VOLATILE_ATTRS: tuple[str, ...] = ("seconds",)
+
+
+def _stable_attrs(attrs: Mapping) -> dict:
+    """JSON-safe copy of ``attrs`` without `VOLATILE_ATTRS` (pandas stores attrs as JSON)."""
+    kept = to_json_safe({k: v for k, v in attrs.items() if k not in VOLATILE_ATTRS})
+    try:
+        json.dumps(kept, allow_nan=False)
+    except (TypeError, ValueError):  # something to_json_safe does not know: keep none
+        return {}
+    return kept
 
 
 def remove_stale_temporaries(folder: str | os.PathLike) -> int:

@@ -47,6 +47,20 @@ def test_write_table_round_trip(tmp_path, suffix):
         assert back["expression"].isna().all() and back["input"].tolist() == ["a/b.jpg", "c.jpg"]
 
 
+def test_parquet_keeps_attrs_but_not_wall_time(tmp_path):
+    df = _table()
+    df.attrs.update(video={"path": "a.mp4", "width": np.int64(640)}, truncated=False,
+                    decoding={"gaps": [[1.0, np.float64(1.5)]], "lost": 3}, seconds=12.3)
+    a = write_table(df, tmp_path / "a.parquet")
+    df.attrs["seconds"] = 99.0  # another run of the same analysis
+    b = write_table(df, tmp_path / "b.parquet")
+    back = pd.read_parquet(a)
+    assert back.attrs["video"] == {"path": "a.mp4", "width": 640}
+    assert back.attrs["decoding"] == {"gaps": [[1.0, 1.5]], "lost": 3}
+    assert "seconds" not in back.attrs
+    assert a.read_bytes() == b.read_bytes()
+
+
 def test_never_overwrites_unless_asked(tmp_path):
     p = tmp_path / "t.csv"
     p.write_text("precious")
