@@ -30,6 +30,8 @@ from fau.expression.compound import (
 )
 from fau.expression.labels import EXPRESSIONS
 
+N_AU = len(AU_NAMES)  # AUs fau measures (the tests follow fau.AU_NAMES)
+
 BASIC = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
 
 
@@ -91,7 +93,7 @@ def test_activation_is_half_at_threshold_and_monotone():
     w = np.array([AU_WIDTH[n] for n in AU_NAMES])
     x = np.stack([t - 4 * w, t, t + 4 * w])
     a = au_activation(x)
-    assert a.shape == (3, 21)
+    assert a.shape == (3, N_AU)
     np.testing.assert_allclose(a[1], 0.5)
     assert (a[0] < 0.05).all() and (a[2] > 0.95).all()
     assert ((a >= 0) & (a <= 1)).all()
@@ -109,22 +111,22 @@ def test_activation_overrides_and_dataframe_input():
 
 
 def test_activation_keeps_nan_and_extremes():
-    x = np.full((1, 21), np.nan)
+    x = np.full((1, N_AU), np.nan)
     assert np.isnan(au_activation(x)).all()
-    big = au_activation(np.full((1, 21), 1e6))
+    big = au_activation(np.full((1, N_AU), 1e6))
     assert np.isfinite(big).all() and (big == 1).all()
 
 
 def test_thresholds_from_neutral():
     rng = np.random.default_rng(0)
-    neutral = rng.normal(0.0, 0.03, size=(2000, 21))
+    neutral = rng.normal(0.0, 0.03, size=(2000, N_AU))
     t, w = thresholds_from_neutral(neutral)
     assert set(t) == set(AU_NAMES) == set(w)
     assert t["AU12"] == pytest.approx(np.quantile(neutral[:, AU_NAMES.index("AU12")], 0.9))
     a = au_activation(neutral, t, w)
     # By construction: 10% of neutral faces above half activation, median face ~10%.
-    assert (a > 0.5).mean(axis=0) == pytest.approx(np.full(21, 0.1), abs=0.01)
-    assert np.median(a, axis=0) == pytest.approx(np.full(21, 0.1), abs=0.02)
+    assert (a > 0.5).mean(axis=0) == pytest.approx(np.full(N_AU, 0.1), abs=0.01)
+    assert np.median(a, axis=0) == pytest.approx(np.full(N_AU, 0.1), abs=0.02)
     with pytest.raises(FauError):
         thresholds_from_neutral(neutral, quantile=0.3)
     bad = neutral.copy()
@@ -239,7 +241,7 @@ def test_shapes_inputs_and_nan():
     assert list(sd.index) == [10, 11, 12]
     np.testing.assert_allclose(sd.to_numpy(), s.to_numpy())
     # Empty input.
-    assert compound_scores(np.zeros((0, 21)), np.zeros((0, 8))).shape == (0, 15)
+    assert compound_scores(np.zeros((0, N_AU)), np.zeros((0, 8))).shape == (0, 15)
     assert top_compound(np.zeros((0, 15)))[0].shape == (0,)
     with pytest.raises(FauError):
         compound_scores(x, p[:2])

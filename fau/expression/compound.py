@@ -52,6 +52,7 @@ from typing import Mapping, Sequence, Union
 import numpy as np
 import pandas as pd
 
+from ..au import AU_THRESHOLDS
 from ..au.geometry import AU_NAMES
 from ..errors import FauError
 from .labels import EXPRESSIONS
@@ -84,20 +85,15 @@ ArrayOrFrame = Union[np.ndarray, pd.DataFrame]
 # --------------------------------------------------------------------------------------
 
 #: Activation threshold of each AU, in the AU's own unit (fraction of the inter-ocular
-#: distance, IOD; AU45 in units of the neutral eye opening): the intensity at which
-#: `au_activation` gives 0.5. Measured: the 90th percentile of fau's AU values on the
-#: 6,198 FER-2013 images labelled neutral (all splits, cropped-face path;
-#: ``docs/action_units.md``, *Typical values*). `thresholds_from_neutral` recomputes them
-#: from any neutral reference set.
+#: distance, IOD; AU43/AU45 in units of the neutral eye opening): the intensity at which
+#: `au_activation` gives 0.5. Source: `fau.au.AU_THRESHOLDS`, the occurrence thresholds
+#: chosen against certified FACS codes of the ckplus_dev CK+ sequences (docs/action_units.md);
+#: the one-sided AU12_L/R and AU14_L/R use their bilateral AU's. Checked for compounds by
+#: ``benchmarks/compound_check.py`` (docs/compound.md, *Validation*): the compounds' AU
+#: part separates sequences coded with a compound's principal AUs better with these than
+#: with the earlier FER-2013 neutral 90th percentiles (ROC AUC up for 12 of 15 compounds).
 AU_ACTIVE: dict[str, float] = {
-    "AU01": 0.087, "AU02": 0.081, "AU04": -0.004, "AU05": 0.079, "AU06": 0.029,
-    "AU07": 0.023, "AU09": 0.065, "AU10": 0.097, "AU12": 0.062, "AU14": 0.060,
-    "AU15": 0.036, "AU17": 0.277, "AU20": 0.048, "AU23": 0.016, "AU25": 0.044,
-    "AU26": 0.112, "AU45": 0.308,
-    "AU12_L": 0.062, "AU12_R": 0.062, "AU14_L": 0.060, "AU14_R": 0.060,
-    # AUs added in issue 10 (no FER-2013 figure yet): the 90th percentile of the 102
-    # neutral London-set photos (benchmarks/au_ckplus.py --cache landmarks).
-    "AU16": 0.104, "AU18": 0.010, "AU24": -0.021, "AU27": -0.076, "AU43": -0.301,
+    name: float(AU_THRESHOLDS[name.split("_")[0]]) for name in AU_NAMES
 }
 
 #: Width ``s`` of the logistic activation ``1 / (1 + exp(-(x - t) / s))``, same units as
@@ -115,11 +111,16 @@ MIN_WIDTH: float = 0.005
 #: posers, so they may support a compound but their absence never lowers it.
 VARIANT_BONUS: float = 0.25
 
-#: Default `top_compound` threshold on the compound score (dimensionless, 0-1; "at
-#: least half strength", a fau choice, not tuned: no labelled data). E.g. reached by two
-#: components at 0.45 / 0.45 with 60% AU evidence, or 0.6 / 0.3 with 60%; not by one
-#: expression at 0.9 with the others at 0.02 or less, whatever the AUs.
-MIN_COMPOUND_SCORE: float = 0.5
+#: Default `top_compound` threshold on the compound score (dimensionless, 0-1). Measured
+#: by ``benchmarks/compound_check.py`` on the grid 0.5, 0.4, 0.35, 0.3, 0.25, 0.2: at no
+#: value did a neutral face fire (102 London neutral photos, 61 CREMA-D NEU frames) nor a
+#: London smile, so the floor is set by the prototypes of tests/test_compound.py: 0.35 is
+#: the lowest grid value at which a pure basic expression (p = 0.9, its own AUs active)
+#: is not reported as a compound (at 0.3 a pure surprise becomes "awed"). The fire rates
+#: on expressive faces at each value are in docs/compound.md (*Validation*). E.g. reached
+#: by two components at 0.45 / 0.45 with 40% AU evidence; not by one expression at 0.9
+#: with the others at 0.02 or less, whatever the AUs.
+MIN_COMPOUND_SCORE: float = 0.35
 
 #: Approximate (valence, arousal) of each expression class on the affective circumplex,
 #: both in [-1, 1]. Placements after Russell (1980, J Pers Soc Psychol 39:1161: happy,
