@@ -48,6 +48,7 @@ __all__ = [
     "mesh_features",
     "concat_blocks",
     "columns",
+    "face_table",
     "FACE_COLUMNS",
     "BOX_COLUMNS",
     "BLENDSHAPE_COLUMNS",
@@ -115,6 +116,48 @@ def columns(landmarks: bool = False) -> list[str]:
     if landmarks:
         cols += [f"{a}_{i}" for a in "xyz" for i in range(N_LANDMARKS)]
     return cols
+
+
+def face_table(floats: np.ndarray, face: np.ndarray, expression: np.ndarray,
+               compound: np.ndarray, *, landmarks: bool = False,
+               front: Sequence[tuple[str, np.ndarray]] = ()) -> pd.DataFrame:
+    """A face table (`Pipeline.table`'s columns and dtypes) from its parts, without copies.
+
+    Parameters
+    ----------
+    floats : ndarray (n, k) float64
+        The float columns of `columns(landmarks)` (all but ``face``, ``expression`` and
+        ``compound``), in that order (`Pipeline.table_arrays`); used as the table's
+        float block as it is (a view of it is fine).
+    face : ndarray (n,) int64
+    expression, compound : ndarray (n,) object
+        Text (str) or None where missing.
+    landmarks : bool
+        Whether ``floats`` holds the landmark columns.
+    front : sequence of (name, ndarray (n,))
+        Columns put first, in this order (e.g. a video's ``frame``, ``timestamp``).
+
+    Notes
+    -----
+    Built with `pandas.api.internals.create_dataframe_from_blocks` (pandas ≥ 3.0): each
+    part is one block of the frame, so nothing is copied and no block is split.
+    """
+    names = columns(landmarks)
+    place = _placement(names)
+    shift = len(front)
+    n = len(face)
+    parts = [
+        (np.asarray(floats, dtype=np.float64).reshape(n, len(place["float"])).T,
+         place["float"] + shift),
+        (np.asarray(face, dtype=np.int64).reshape(1, n), place["face"] + shift),
+        (pd.array(expression, dtype=TEXT_DTYPE), place["expression"] + shift),
+        (pd.array(compound, dtype=TEXT_DTYPE), place["compound"] + shift),
+    ]
+    for i, (_, values) in enumerate(front):
+        values = np.asarray(values)
+        parts.append((values.reshape(1, n), np.array([i], dtype=np.intp)))
+    return create_dataframe_from_blocks(
+        parts, index=pd.RangeIndex(n), columns=pd.Index([c for c, _ in front] + names))
 
 
 def mesh_features(meshes: Sequence[FaceMesh]) -> Blocks:
@@ -278,11 +321,20 @@ class Pipeline:
 
         Dtypes: ``face`` int64; ``expression`` and ``compound`` `TEXT_DTYPE` (NA where
         missing); every other column float64. The DataFrame is made from its four
-        blocks at once (`pandas.api.internals.create_dataframe_from_blocks`: one float
-        block, ``face``, the two text columns): 0.05 ms for a one-face table against
-        1.6-1.9 ms for a float frame whose ``face`` and text columns are set afterwards
-        (measured at load average 18; docs/benchmarks.md, "Image speed").
+        blocks at once (`face_table`): 0.05 ms for a one-face table against 1.6-1.9 ms
+        for a float frame whose ``face`` and text columns are set afterwards (measured
+        at load average 18; docs/benchmarks.md, "Image speed").
         """
+        floats, expression, compound = self.table_arrays(blocks, landmarks=landmarks)
+        n = len(floats)
+        return face_table(floats, np.arange(n, dtype=np.int64), expression, compound,
+                          landmarks=landmarks)
+
+    def table_arrays(self, blocks: Mapping[str, np.ndarray], *, landmarks: bool = False
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The values of `table`'s rows: its float columns (n, k) float64, in the order of
+        `columns(landmarks)` without ``face``, ``expression`` and ``compound``, and
+        those two text columns (object arrays: str, or None where missing)."""
         lm = blocks["landmarks"]
         n = len(lm)
         if n:
@@ -299,23 +351,13 @@ class Pipeline:
         ]
         if landmarks:
             numeric.append(lm.transpose(0, 2, 1).reshape(n, 3 * N_LANDMARKS))
-        names = columns(landmarks)
-        place = _placement(names)
-        values = np.concatenate(
+        floats = np.concatenate(
             [np.asarray(v, dtype=np.float64).reshape(n, -1 if n else 0) for v in numeric]
-            if n else [np.zeros((0, len(place["float"])))],
+            if n else [np.zeros((0, len(_placement(columns(landmarks))["float"])))],
             axis=1,
         )
-        return create_dataframe_from_blocks(
-            [
-                (values.T, place["float"]),
-                (np.arange(n, dtype=np.int64)[None, :], place["face"]),
-                (pd.array(expression, dtype=TEXT_DTYPE), place["expression"]),
-                (pd.array(comp["compound"], dtype=TEXT_DTYPE), place["compound"]),
-            ],
-            index=pd.RangeIndex(n),
-            columns=pd.Index(names),
-        )
+        return floats, np.asarray(expression, dtype=object), np.asarray(comp["compound"],
+                                                                        dtype=object)
 
     def empty_table(self, *, landmarks: bool = False) -> pd.DataFrame:
         """A face table with no rows (the same columns and dtypes as `table`)."""
@@ -338,21 +380,25 @@ class Pipeline:
 
 
 class RowChunks:
-    """Face rows of many frames, built in chunks: one table and one model call per chunk.
+    """Face rows of many frames, built in chunks: one model call per chunk, one table.
 
     Each `add` keeps a frame's meshes and cuts its appearance patches (the pixels are
     not kept); the CNN runs at once or, given an ``executor``, on its thread while the
-    caller goes on. `flush` turns what was added into one DataFrame (mesh blocks
-    computed on the batch: 0.34 ms instead of 1.5 ms per face, measured in
-    ``benchmarks/bench_video.py``).
+    caller goes on. `flush` turns what was added into rows (mesh blocks computed on the
+    batch: 0.34 ms instead of 1.5 ms per face, measured in ``benchmarks/bench_video.py``)
+    and writes their float values into one growing array; `result` makes the table
+    around that array (`face_table`), so the rows are held once: an hour of 30-fps
+    video with one face is ~110 MB of face columns, which a concatenation of per-chunk
+    tables would hold twice at its end.
 
     Parameters
     ----------
     pipeline : Pipeline
     index : sequence of (name, dtype)
         Per-row columns the caller gives with each face (e.g. ``frame``, ``timestamp``,
-        ``track_id``, ``face``). A name that is also a face column replaces it; the
-        others are put first, in this order.
+        ``track_id``, ``face``). ``face`` replaces the face table's own (int64); other
+        names are put first, in this order (a face column's name other than ``face``
+        is refused).
     landmarks : bool
         Add the 478 landmarks as columns (see `columns`).
     executor : concurrent.futures.Executor or None
@@ -360,21 +406,38 @@ class RowChunks:
         landmarks: LiteRT and onnxruntime release the GIL).
     """
 
+    #: Rows the float array first holds; it doubles when full (`reserve` sets it).
+    START_ROWS = 4096
+
     def __init__(self, pipeline: Pipeline, index: Sequence[tuple[str, type]], *,
                  landmarks: bool = False, executor: Executor | None = None) -> None:
         self.pipeline = pipeline
         self.index = tuple(index)
+        taken = [n for n, _ in self.index if n in FACE_COLUMNS and n != "face"]
+        if taken:
+            raise ValueError(f"index columns may not replace face columns: {taken}")
         self.landmarks = landmarks
         self.executor = executor
         self._appearance = pipeline.appearance
         self._meshes: list[FaceMesh] = []
         self._logits: list[Future | np.ndarray] = []
         self._keys: list[tuple] = []
-        self._tables: list[pd.DataFrame] = []
+        self._width = len(_placement(columns(landmarks))["float"])
+        self._floats = np.empty((0, self._width))
+        self._rows = 0
+        self._texts: list[tuple[np.ndarray, np.ndarray]] = []
+        self._index_parts: list[list[np.ndarray]] = []
 
     def __len__(self) -> int:
         """Faces added since the last `flush`."""
         return len(self._meshes)
+
+    def reserve(self, rows: int) -> None:
+        """Make room for ``rows`` rows in all (memory is committed only as rows come)."""
+        if rows > len(self._floats):
+            grown = np.empty((int(rows), self._width))
+            grown[: self._rows] = self._floats[: self._rows]
+            self._floats = grown
 
     def add(self, image: np.ndarray, meshes: Sequence[FaceMesh], keys: Sequence[tuple]) -> None:
         """Add the faces of one frame; ``keys[i]`` holds face i's ``index`` values."""
@@ -391,40 +454,44 @@ class RowChunks:
                                 else self.pipeline.appearance_logits(patches))
 
     def flush(self) -> None:
-        """Turn the faces added so far into one table (kept for `result`)."""
+        """Turn the faces added so far into rows (kept for `result`)."""
         if not self._meshes:
             return
         blocks = mesh_features(self._meshes)
         if self._appearance is not None:
             blocks["appearance"] = np.concatenate(
                 [r.result() if isinstance(r, Future) else r for r in self._logits], axis=0)
-        table = self.pipeline.table(blocks, landmarks=self.landmarks)
-        self._tables.append(self._with_index(table, self._keys))
+        floats, expression, compound = self.pipeline.table_arrays(blocks,
+                                                                  landmarks=self.landmarks)
+        n = len(floats)
+        if self._rows + n > len(self._floats):
+            self.reserve(max(2 * len(self._floats), self._rows + n, self.START_ROWS))
+        self._floats[self._rows : self._rows + n] = floats
+        self._rows += n
+        self._texts.append((expression, compound))
+        self._index_parts.append([np.asarray(v, dtype=d) for (_, d), v in
+                                  zip(self.index, zip(*self._keys))])
         self._meshes.clear()
         self._logits.clear()
         self._keys.clear()
 
-    def _with_index(self, table: pd.DataFrame, keys: Sequence[tuple]) -> pd.DataFrame:
-        cols = list(zip(*keys)) if keys else [()] * len(self.index)
-        front = 0
-        for (name, dtype), values in zip(self.index, cols):
-            arr = np.asarray(values, dtype=dtype)
-            if name in table.columns:
-                table[name] = arr
-            else:
-                table.insert(front, name, arr)
-                front += 1
-        return table
-
     def result(self) -> pd.DataFrame:
-        """Every row added (after a final `flush`), or an empty table with the columns.
+        """Every row added (after a final `flush`), or an empty table with the columns:
+        the index columns that are not face columns first, then `columns(landmarks)`.
 
         The rows are handed over: a second call returns only rows added since.
         """
         self.flush()
-        if self._tables:
-            # The chunks go as soon as they are copied: an hour of video is ~110 MB of
-            # rows, held once rather than twice after this call.
-            tables, self._tables = self._tables, []
-            return pd.concat(tables, ignore_index=True)
-        return self._with_index(self.pipeline.empty_table(landmarks=self.landmarks), [])
+        n = self._rows
+        index = [np.concatenate(col) if col else np.zeros(0, d) for col, (_, d) in
+                 zip(zip(*self._index_parts) if self._index_parts else [()] * len(self.index),
+                     self.index)]
+        texts = [np.concatenate(t) if t else np.zeros(0, object)
+                 for t in (zip(*self._texts) if self._texts else ((), ()))]
+        named = dict(zip((name for name, _ in self.index), index))
+        face = named.pop("face", np.arange(n, dtype=np.int64))
+        table = face_table(self._floats[:n], face, texts[0], texts[1],
+                           landmarks=self.landmarks, front=list(named.items()))
+        self._floats, self._rows = np.empty((0, self._width)), 0
+        self._texts, self._index_parts = [], []
+        return table

@@ -15,6 +15,7 @@ feature blocks exist at a time; only the result rows accumulate.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import queue
 import threading
@@ -154,7 +155,8 @@ def detect_video(
                       min_face_score=detector.min_face_score, detect_every=detect_every)
     try:
         df, analysed = _face_rows(detector, tracker, source, landmarks=landmarks,
-                                  threaded=threaded, progress=progress)
+                                  threaded=threaded, progress=progress,
+                                  expected=lambda: _expected_frames(info, fps, start, end))
     finally:
         voice_pool.shutdown(wait=False, cancel_futures=True)
         stop.set()
@@ -173,12 +175,13 @@ def detect_video(
 
 
 def _face_rows(detector: "Detector", tracker: Tracker, source: Iterator[VideoFrame], *,
-               landmarks: bool, threaded: bool, progress: Callable[[float], None] | None
-               ) -> tuple[pd.DataFrame, int]:
+               landmarks: bool, threaded: bool, progress: Callable[[float], None] | None,
+               expected: Callable[[], int]) -> tuple[pd.DataFrame, int]:
     """Track the faces of every frame and turn them into rows (`fau.pipeline.RowChunks`).
 
     Returns the table (``track_id`` = person, `Tracker.identities`) and the number of
-    frames analysed.
+    frames analysed. ``expected()``: the frames the header announces (room for one face
+    each is reserved at the first frame, so an hour of rows is never copied to grow).
     """
     pipeline = detector.pipeline
     # The appearance CNN (about as costly as the landmark model) runs on a worker thread,
@@ -187,7 +190,7 @@ def _face_rows(detector: "Detector", tracker: Tracker, source: Iterator[VideoFra
             if threaded and pipeline.appearance is not None else None)
     try:
         rows = RowChunks(pipeline, _ROW_INDEX, landmarks=landmarks, executor=pool)
-        analysed = _analyse_frames(source, tracker, rows, progress)
+        analysed = _analyse_frames(source, tracker, rows, progress, expected)
         return _persons(rows.result(), tracker.identities()), analysed
     finally:
         if pool is not None:
@@ -208,6 +211,9 @@ def _persons(df: pd.DataFrame, ids: dict[int, int]) -> pd.DataFrame:
     if not len(df) or all(k == v for k, v in ids.items()):
         return df
     df["track_id"] = df["track_id"].map(ids).astype(np.int64)
+    f, t = df["frame"].to_numpy(), df["track_id"].to_numpy()
+    if np.all((f[1:] > f[:-1]) | ((f[1:] == f[:-1]) & (t[1:] >= t[:-1]))):
+        return df  # still in order: no copy of the whole table
     return df.sort_values(["frame", "track_id"], kind="stable").reset_index(drop=True)
 
 
@@ -223,11 +229,14 @@ def _check_options(baseline, detect_every: float) -> tuple[float, float] | None:
 
 
 def _analyse_frames(source: Iterator[VideoFrame], tracker: Tracker, rows: RowChunks,
-                    progress: Callable[[float], None] | None) -> int:
+                    progress: Callable[[float], None] | None,
+                    expected: Callable[[], int] = lambda: 0) -> int:
     """Track faces frame by frame and hand them to ``rows``; returns the frames analysed."""
     analysed = 0
     for vf in source:
         analysed += 1
+        if analysed == 1:  # the header has been read by now
+            rows.reserve(expected())
         faces = tracker.update(vf.rgb, vf.timestamp)
         if faces:
             rows.add(vf.rgb, [m for _, m in faces],
@@ -237,6 +246,17 @@ def _analyse_frames(source: Iterator[VideoFrame], tracker: Tracker, rows: RowChu
         if progress is not None:
             progress(vf.timestamp)
     return analysed
+
+
+def _expected_frames(info: list[VideoInfo], fps: float | None, start: float | None,
+                     end: float | None) -> int:
+    """Frames of the analysed window by the header's duration and frame rate (0 when
+    the header does not say)."""
+    if not info or info[0].duration is None or not (fps or info[0].fps):
+        return 0
+    lo = max(start or 0.0, 0.0)
+    hi = info[0].duration if end is None else min(end, info[0].duration)
+    return int(math.ceil(max(hi - lo, 0.0) * (fps or info[0].fps))) + 1
 
 
 def _log_result(df: pd.DataFrame, path, stats: DecodeStats) -> None:
