@@ -362,7 +362,8 @@ def load_tables(manifest: pd.DataFrame, people: list[str], lon_s: pd.DataFrame,
                 lon_n: pd.DataFrame, *, from_cache: bool) -> tuple[list[pd.DataFrame], float]:
     """Face tables (with landmarks) of the CK+ peak and neutral crops and the London
     smiling and neutral photos, through the detector or from `CACHE`."""
-    neutral_paths = [str(CKPLUS / p) if isinstance(p, str) else "" for p in manifest["neutral_image"]]
+    neutral_paths = [str(CKPLUS / p) if isinstance(p, str) else ""
+                     for p in manifest["neutral_image"]]
     peak_paths = [str(CKPLUS / p) for p in manifest["peak_image"]]
     smile_paths = [str(LONDON / lon_s.loc[i, "path"]) for i in people]
     plain_paths = [str(LONDON / lon_n.loc[i, "path"]) for i in people]
@@ -399,6 +400,27 @@ def save_cache(peak: pd.DataFrame, neutral: pd.DataFrame, smile: pd.DataFrame,
         london_subject=np.asarray(people, dtype=str))
 
 
+def candidate_table(peak_pts: np.ndarray, neutral_pts: np.ndarray, manifest: pd.DataFrame,
+                    long: pd.DataFrame) -> pd.DataFrame:
+    """AUC (peak, peak − neutral) of every `au_candidates.CANDIDATES` measure on all
+    sequences, and the share of halves on which it was chosen (``long``)."""
+    codes = manifest["aus"].map(coded_aus)
+    ok_p = np.isfinite(peak_pts).all(axis=(1, 2))
+    ok_n = np.isfinite(neutral_pts).all(axis=(1, 2))
+    rows = []
+    for name, options in CANDIDATES.items():
+        y = codes.map(lambda c, a=int(name[2:]): a in c).to_numpy()
+        chosen = long.loc[long["AU"] == name, "chosen"]
+        for label, f in options.items():
+            xp, xn = np.full(len(y), np.nan), np.full(len(y), np.nan)
+            xp[ok_p], xn[ok_n] = f(peak_pts[ok_p]), f(neutral_pts[ok_n])
+            rows.append({"AU": name, "n+": int(y.sum()), "candidate": label,
+                         "AUC peak": _auc(y, xp), "AUC peak−neutral": _auc(y, xp - xn),
+                         "chosen on halves": float((chosen == label).mean())
+                         if len(chosen) else np.nan})
+    return pd.DataFrame(rows)
+
+
 def print_resample(peak: pd.DataFrame, neutral: pd.DataFrame, manifest: pd.DataFrame,
                    columns: list[str], few: list[str], n_splits: int) -> None:
     """The held-out-half tables (`resample_auc`), shipped design and selection-aware;
@@ -413,6 +435,9 @@ def print_resample(peak: pd.DataFrame, neutral: pd.DataFrame, manifest: pd.DataF
             print(overall.to_markdown(index=False, floatfmt=".3f"))
             sel = per_au[per_au["AU"].isin(list(CANDIDATES))]
             print(sel.to_markdown(index=False, floatfmt=".3f"))
+            print("\nThe candidates on all of ckplus_dev, and how often each was chosen")
+            print(candidate_table(pts_p, pts_n, manifest, long).to_markdown(
+                index=False, floatfmt=".3f"))
         else:
             print(f"\nHeld-out halves: {n_splits} random splits of the "
                   f"{manifest['subject_id'].nunique()} subjects in two halves, each half "
@@ -448,7 +473,8 @@ def main() -> None:
     if args.cache:
         save_cache(peak, neutral, smile, plain, manifest, people)
 
-    print(f"fau {fau.__version__}; {len(peak) + int(manifest['neutral_image'].notna().sum())} CK+ crops "
+    n_crops = len(peak) + int(manifest["neutral_image"].notna().sum())
+    print(f"fau {fau.__version__}; {n_crops} CK+ crops "
           f"and {2 * len(people)} London photos in {seconds:.0f} s"
           + (" (landmarks from the cache)" if args.from_cache else "")
           + f"; load average {os.getloadavg()[0]:.2f}")
@@ -457,7 +483,8 @@ def main() -> None:
             occ = au_occurrence(t.reindex(columns=list(fau.AU_NAMES)).to_numpy(float))
             t[list(AU_OCCURRENCE_NAMES)] = np.where(t[list(OCCURRENCE_AUS)].notna(), occ, np.nan)
     tab = ckplus_table(peak, neutral, manifest, args.min_positives)
-    print(f"\nCK+ ckplus_dev: {len(manifest)} sequences with a peak frame, {manifest['subject_id'].nunique()} "
+    print(f"\nCK+ ckplus_dev: {len(manifest)} sequences with a peak frame, "
+          f"{manifest['subject_id'].nunique()} "
           f"subjects, {int(manifest['neutral_image'].notna().sum())} with a neutral frame; "
           f"AUs coded in >= {args.min_positives} sequences")
     print(tab.to_markdown(index=False, floatfmt=".3f"))
@@ -475,7 +502,8 @@ def main() -> None:
                        args.resample)
     if args.blendshapes:
         if args.from_cache:
-            raise SystemExit("--blendshapes needs a fresh run (the cache holds no London blendshapes)")
+            raise SystemExit("--blendshapes needs a fresh run (the landmark cache has no "
+                             "London blendshapes)")
         peer = ckplus_table(blendshape_peer(peak), blendshape_peer(neutral), manifest,
                             args.min_positives).drop(columns=["F1 (_c, peak)"])
         peer.insert(1, "blendshape", peer["AU"].map(BLENDSHAPE_PEERS))

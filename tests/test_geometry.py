@@ -109,8 +109,8 @@ def test_directions_on_synthetic_movements():
     assert aus(_moved(up_out))[IDX["AU12"]] > 0.05
     left_only = aus(_moved({291: (0.3, 0.3, 0.0)}))
     assert left_only[IDX["AU12_L"]] > 0.05 and abs(left_only[IDX["AU12_R"]]) < 1e-9
-    # The mandible carries the chin and the lower lip; a relaxed drop keeps the lips'
-    # width (here the corners move out a little as the lips part).
+    # The mandible carries the chin and the lower lip; the drop counts as AU26 up to the
+    # mouth's widening (here the corners move out as the lips part).
     jaw = {i: (0.0, -1.0, 0.0) for i in (152, 148, 176, 149, 150, 377, 400, 378, 379,
                                           17, 84, 314, 181, 405, 18, 200, 199, 175)}
     jaw.update({61: (-0.7, -0.3, 0.0), 291: (0.7, -0.3, 0.0)})

@@ -124,10 +124,11 @@ AU_DEFINITIONS: dict[str, str] = {
             "the inner lips (13 - 14)",
     "AU26": "jaw drop (masseter relaxed, digastric): lowering of the lower lip's lower "
             "edge (17), which rides on the mandible and is located more reliably than the "
-            "chin contour, in the pose-free frame, at most the widening of the mouth "
-            "(61-291): a relaxed jaw drop keeps the lips' width, a jaw pulled down further "
-            "stretches the mouth and narrows it (AU27), so the drop beyond the widening is "
-            "not counted",
+            "chin contour, in the pose-free frame, counted only up to the widening of the "
+            "mouth (change of the 61-291 width): a jaw pulled down further stretches the "
+            "mouth and narrows it (AU27), and that part of the drop is not AU26 (most "
+            "people's mouths are wider than the canonical face's, median +0.07 IOD at rest "
+            "on ckplus_dev, which bounds a relaxed drop measured from a single frame)",
     "AU27": "mouth stretch (pterygoids, digastric): the mouth pulled open vertically "
             "while it narrows: the inner-lip opening (13 - 14) minus the widening of the "
             "mouth (61-291)",

@@ -38,10 +38,10 @@ AU_OCCURRENCE_NAMES: tuple[str, ...] = tuple(f"{n}_c" for n in OCCURRENCE_AUS)
 #: neutral eye openings for AU43/AU45). Chosen on ckplus_dev under a neutral-firing limit
 #: (ckplus_dev neutral frames and London neutral photos), as the module docstring says.
 AU_THRESHOLDS: dict[str, float] = {
-    "AU01": 0.084, "AU02": 0.051, "AU04": 0.031, "AU05": 0.070, "AU06": 0.033,
+    "AU01": 0.084, "AU02": 0.050, "AU04": 0.031, "AU05": 0.070, "AU06": 0.033,
     "AU07": 0.046, "AU09": 0.119, "AU10": 0.031, "AU12": 0.165, "AU14": 0.056,
     "AU15": 0.047, "AU16": 0.166, "AU17": 0.042, "AU18": 0.019, "AU20": 0.076,
-    "AU23": -0.034, "AU24": -0.012, "AU25": 0.005, "AU26": 0.041, "AU27": 0.211,
+    "AU23": -0.034, "AU24": -0.012, "AU25": 0.005, "AU26": 0.040, "AU27": 0.211,
     "AU43": 0.5, "AU45": 0.5,
 }
 
