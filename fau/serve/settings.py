@@ -122,7 +122,7 @@ class Settings:
     max_streams: int = DEFAULT_MAX_STREAMS
     max_large_decodes: int = DEFAULT_MAX_LARGE_DECODES
     expression_model: str | None = "ferplus"
-    max_faces: int = 4
+    max_faces: int = 32  # as fau.Detector: group photos (issue 10)
     analysis_threads: int = field(default_factory=_default_threads)
     job_workers: int = 1
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
