@@ -124,3 +124,18 @@ def test_appearance_thread_gives_the_same_blocks() -> None:
         assert threaded._pool is None
         assert np.array_equal(threaded.features(rgb, faces)["appearance"], a["appearance"])
         threaded.close()
+
+
+def test_cli_scores_expressions_without_sklearn(tmp_path) -> None:
+    """`fau` keeps xgboost's scikit-learn import out (fau.cli._hide_sklearn), and undoes
+    that when main() returns."""
+    out = tmp_path / "f.json"
+    code = ("import json, sys\nfrom fau.cli import main\n"
+            f"rc = main(['image', {str(DATA / 'cremad_hap.jpg')!r}, '--out', {str(out)!r}])\n"
+            "print(json.dumps([rc, 'sklearn' in sys.modules, 'xgboost' in sys.modules]))\n"
+            "import sklearn\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == [0, False, True]
+    rows = json.loads(out.read_text())
+    assert len(rows) == 1 and rows[0]["expression"]
