@@ -8,6 +8,9 @@ the service and batch use the same two parts (see docs/architecture.md).
 from __future__ import annotations
 
 import logging
+import math
+import numbers
+import os
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
@@ -94,10 +97,7 @@ class Detector:
         min_face: float | None = None,
         backend: LandmarkBackend | None = None,
     ) -> None:
-        if isinstance(max_faces, bool) or int(max_faces) < 1:
-            raise FauError(f"max_faces must be at least 1, got {max_faces!r}")
-        if not 0.0 <= float(min_face_score) <= 1.0:
-            raise FauError(f"min_face_score must be in [0, 1], got {min_face_score!r}")
+        _check_options(max_faces, min_face_score, num_threads, min_face, backend)
         self.pipeline = Pipeline(expression_model, num_threads=num_threads,
                                  appearance_thread=num_threads is None or num_threads > 1)
         self.expression_model_name = self.pipeline.expression_model_name
@@ -120,6 +120,7 @@ class Detector:
                 detector_thread=num_threads is None or num_threads > 1,
             )
         self.backend: LandmarkBackend = backend
+        self._closed = False
 
     @property
     def model(self) -> ExpressionModel | None:
@@ -129,6 +130,7 @@ class Detector:
     # -- lifecycle -------------------------------------------------------------------
     def close(self) -> None:
         """Release the native models and stop the detector's threads."""
+        self._closed = True
         self.backend.close()
         self.pipeline.close()
 
@@ -145,6 +147,11 @@ class Detector:
         )
 
     # -- meshes ----------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._closed:
+            raise FauError("this Detector was closed; create a new one (or use it inside "
+                           "its `with` block)")
+
     def meshes(self, image: ImageSource, *, cropped: bool = False
                ) -> tuple[np.ndarray, list[FaceMesh]]:
         """Decoded RGB image and its face meshes (see `detect_image` for ``cropped``).
@@ -152,6 +159,7 @@ class Detector:
         Logs a warning when the image has more than ``max_faces`` faces (the first
         ``max_faces``, in the backend's order of detector score, are kept).
         """
+        self._check_open()
         rgb = load_image(image)
         if cropped:
             return rgb, [self.backend.mesh_from_crop(rgb)]
@@ -252,6 +260,9 @@ class Detector:
         in ``images`` (as a string too, so the column has one type). Images without a
         face give no row; see ``df.attrs["no_face"]`` for their inputs.
         """
+        if isinstance(images, (str, bytes, bytearray, memoryview, np.ndarray, os.PathLike)):
+            raise FauError(f"detect_images takes a list of images, got one {type(images).__name__}"
+                           "; use detect_image for a single image")
         frames = []
         no_face = []
         for i, image in enumerate(images):
@@ -282,6 +293,7 @@ class Detector:
         """
         from .video.detect import detect_video
 
+        self._check_open()
         return detect_video(self, path, **kwargs)
 
     def explain(self, image: ImageSource, *, cropped: bool = False) -> pd.DataFrame:
@@ -306,6 +318,30 @@ class Detector:
             raise FauError("explain() needs an expression model (expression_model=None was given)")
         rgb, faces = self.meshes(image, cropped=cropped)
         return self.pipeline.explain(self.pipeline.features(rgb, faces, cropped=cropped))
+
+
+def _check_options(max_faces: object, min_face_score: object, num_threads: object,
+                   min_face: object, backend: object) -> None:
+    """Refuse `Detector` options of the wrong type or range with a `FauError`."""
+    def whole(value: object) -> bool:
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+    def real(value: object) -> bool:
+        return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+    if not whole(max_faces) or max_faces < 1:
+        raise FauError(f"max_faces must be a whole number of at least 1, got {max_faces!r}")
+    if not real(min_face_score) or not 0.0 <= min_face_score <= 1.0:
+        raise FauError(f"min_face_score must be a number in [0, 1], got {min_face_score!r}")
+    if num_threads is not None and (not whole(num_threads) or num_threads < 1):
+        raise FauError(f"num_threads must be None or a whole number of at least 1, got "
+                       f"{num_threads!r}")
+    if min_face is not None and (not real(min_face) or not math.isfinite(min_face)):
+        raise FauError(f"min_face must be None or a number of pixels, got {min_face!r}")
+    if backend is not None and not all(callable(getattr(backend, m, None))
+                                       for m in ("detect", "mesh_from_crop", "close")):
+        raise FauError(f"backend must be a fau.landmarks.LandmarkBackend (detect, "
+                       f"mesh_from_crop, close), got {type(backend).__name__}")
 
 
 def _describe(image: ImageSource, position: int | None = None) -> str:

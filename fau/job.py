@@ -91,29 +91,45 @@ class JobOutputs:
                 yield f.name, Path(value)
 
     def check(self, *, video: str | os.PathLike | None = None, overwrite: bool = False,
-              has_segments: bool = True) -> None:
+              has_segments: bool = True, segments: Any = None) -> None:
         """Fail (`FauError`) now on an output that could not be written later.
 
-        Checks each path's extension (`OUTPUT_KINDS`), its folder, that it does not
-        exist (unless ``overwrite``), is not the input ``video`` and that no two outputs
-        share a name; a ``segment_summary`` needs segments.
+        Checks each path's type and extension (`OUTPUT_KINDS`), its folder, that it does
+        not exist (unless ``overwrite``), is neither the input ``video`` nor the
+        ``segments`` file (when that is a path), and that no two outputs share a name; a
+        ``segment_summary`` needs segments.
         """
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is not None and not isinstance(value, (str, os.PathLike)):
+                raise FauError(f"{OUTPUT_KINDS[f.name].label} must be a file path, got "
+                               f"{type(value).__name__}")
+        inputs = {"input video": video}
+        if isinstance(segments, (str, os.PathLike)):
+            inputs["segments file"] = segments
+        sources = {_resolved(v): name for name, v in inputs.items() if v is not None}
         seen: dict[Path, str] = {}
-        try:
-            src = Path(video).resolve() if video is not None else None
-        except (OSError, RuntimeError):  # a symbolic link loop: the reader names it
-            src = None
         for kind, path in self.items():
             spec = OUTPUT_KINDS[kind]
             check_output(path, overwrite=overwrite, suffixes=spec.suffixes, what=spec.label)
             resolved = path.resolve()
-            if resolved == src:
-                raise FauError(f"{spec.label} would overwrite the input video {str(path)!r}")
+            if resolved in sources:
+                raise FauError(f"{spec.label} would overwrite the {sources[resolved]} "
+                               f"{str(path)!r}")
             if resolved in seen:
                 raise FauError(f"two outputs have the same name {str(path)!r}")
             seen[resolved] = kind
             if spec.needs_segments and not has_segments:
-                raise FauError(f"the {spec.label} needs segments (--segments)")
+                raise FauError(f"{spec.label} needs segments (--segments)")
+
+
+def _resolved(path: str | os.PathLike) -> Path | None:
+    """``path`` resolved, or None where it cannot be (a symbolic link loop: the reader
+    names it)."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError, TypeError):
+        return None
 
 
 @dataclass
@@ -320,7 +336,7 @@ def analyse_video(
 def run_video_job(
     detector: "Detector",
     path: str | os.PathLike,
-    outputs: JobOutputs,
+    outputs: JobOutputs | None,
     *,
     segments: Any = None,
     overwrite: bool = False,
@@ -337,8 +353,8 @@ def run_video_job(
         Models and settings; reused across jobs by batch and service workers.
     path : str or path-like
         The video file.
-    outputs : JobOutputs
-        Files to write (each atomically; see `JobOutputs`).
+    outputs : JobOutputs or None
+        Files to write (each atomically; see `JobOutputs`); None writes none.
     segments : path, bytes, DataFrame, list or None
         Segments (`fau.video.read_segments`): per-segment summary and report bands.
     overwrite : bool
@@ -365,7 +381,15 @@ def run_video_job(
         A bad output path (before any analysis), bad segments, an unreadable video, a
         report without `fau.report`.
     """
-    outputs.check(video=path, overwrite=overwrite, has_segments=segments is not None)
+    if outputs is None:
+        outputs = JobOutputs()
+    if not isinstance(outputs, JobOutputs):
+        raise FauError(f"outputs must be a fau.JobOutputs (or None: write no file), got "
+                       f"{type(outputs).__name__}")
+    if not callable(getattr(detector, "detect_video", None)):
+        raise FauError(f"detector must be a fau.Detector, got {type(detector).__name__}")
+    outputs.check(video=path, overwrite=overwrite, has_segments=segments is not None,
+                  segments=segments)
     if outputs.report is not None and not report_supported():
         raise FauError("HTML reports need fau.report and matplotlib, which this "
                        "installation lacks")

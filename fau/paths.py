@@ -29,6 +29,8 @@ def check_input_file(path: str | os.PathLike, what: str) -> Path:
         nothing, a folder, not a regular file (a device, pipe or socket: reading one
         could block or never end), unreadable, or 0 bytes long.
     """
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise FauError(f"{what}: expected a path, got {type(path).__name__}")
     raw = os.fspath(path)
     if isinstance(raw, bytes):
         raw = os.fsdecode(raw)

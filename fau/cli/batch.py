@@ -42,19 +42,26 @@ def run(args: argparse.Namespace) -> int:
 
     total = len(collect_inputs(args.inputs))
     counts = {"ok": 0, "failed": 0, "skipped": 0}
-    with tqdm(total=total, unit="video", file=sys.stderr, dynamic_ncols=True) as bar:
-        def progress(rec: dict[str, Any]) -> None:
-            counts[rec["status"]] += 1
-            if rec["status"] == "failed":
-                bar.write(f"fau: failed: {rec['path']}: {rec['error']}", file=sys.stderr)
-            bar.set_postfix(counts, refresh=False)
-            bar.update(1)
+    bar = tqdm(total=total, unit="video", file=sys.stderr, dynamic_ncols=True)
 
+    def progress(rec: dict[str, Any]) -> None:
+        counts[rec["status"]] += 1
+        if rec["status"] == "failed":
+            bar.write(f"fau: failed: {rec['path']}: {rec['error']}", file=sys.stderr)
+        bar.set_postfix(counts, refresh=False)
+        bar.update(1)
+
+    try:
         index = run_batch(
             args.inputs, args.out, jobs=args.jobs, scheduler=args.scheduler, fps=args.fps,
             report=args.report, expression_model=model_choice(args.model),
             max_faces=args.max_faces, progress=progress,
         )
+    except BaseException:
+        bar.leave = False  # the error is the one line left on stderr
+        raise
+    finally:
+        bar.close()
     n = index["status"].value_counts()
     print(f"{n.get('ok', 0)} ok, {n.get('skipped', 0)} skipped, {n.get('failed', 0)} failed; "
           f"index: {args.out.rstrip('/')}/index.csv")

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     outputs = JobOutputs(frames=args.out, events=args.events, segment_summary=args.summary,
                          report=args.report, openface=args.openface_csv, elan=args.elan)
     outputs.check(video=args.path, overwrite=args.overwrite,
-                  has_segments=args.segments is not None)
+                  has_segments=args.segments is not None, segments=args.segments)
     bar, progress = _progress_bar(args)
     with detector_from_args(args) as det:
         try:
@@ -84,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
                 det, args.path, outputs, segments=args.segments, overwrite=args.overwrite,
                 fps=args.fps, start=args.start, end=args.end,
                 baseline=tuple(args.baseline) if args.baseline else None, progress=progress)
+        except BaseException:
+            bar.leave = False  # the error is the one line left on stderr
+            raise
         finally:
             bar.close()
     _print_result(result, args, print)

@@ -233,6 +233,12 @@ class DecodeStats:
         }
 
 
+#: FFmpeg demuxers of still images (``image2``: a file or numbered sequence of JPEG,
+#: PNG, TGA...; ``*_pipe``: one image of a format, e.g. ``png_pipe``): such a file is a
+#: photo, refused as a video (source: ``ffmpeg -demuxers``, libavformat/img2dec.c).
+STILL_IMAGE_FORMATS = frozenset({"image2", "image2pipe"})
+
+
 def _open(path: str | os.PathLike, max_pixels: int):
     """Open a local file or a URL with PyAV; FauError when FFmpeg cannot read it.
 
@@ -241,6 +247,9 @@ def _open(path: str | os.PathLike, max_pixels: int):
     """
     import av
 
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise FauError(f"cannot read a video from a {type(path).__name__}; pass a file path "
+                       "or URL")
     src = os.fspath(path)
     src = src if isinstance(src, str) else os.fsdecode(src)
     if "://" not in src:
@@ -249,6 +258,10 @@ def _open(path: str | os.PathLike, max_pixels: int):
         container = av.open(src, mode="r", options={"max_pixels": str(int(max_pixels))})
     except (av.FFmpegError, OSError) as exc:
         raise FauError(f"cannot read {src!r} as a video: {exc}") from None
+    if container.format.name in STILL_IMAGE_FORMATS or container.format.name.endswith("_pipe"):
+        container.close()
+        raise FauError(f"{src!r} is a still image, not a video; analyse it with `fau image` "
+                       "(Detector.detect_image)")
     if not container.streams:
         container.close()
         raise FauError(
@@ -780,6 +793,8 @@ def check_sampling(
         if v is None:
             return None
         try:
+            if isinstance(v, (str, bytes, bool)):
+                raise TypeError("not a number")
             f = float(v)
         except (TypeError, ValueError):
             raise FauError(f"{name} must be a number of seconds, got {v!r}") from None
@@ -790,6 +805,8 @@ def check_sampling(
     start, end = num("start", start), num("end", end)
     if fps is not None:
         try:
+            if isinstance(fps, (str, bytes, bool)):
+                raise TypeError("not a number")
             fps = float(fps)
         except (TypeError, ValueError):
             raise FauError(f"fps must be a number of frames per second, got {fps!r}") from None

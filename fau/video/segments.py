@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import os
-from pathlib import Path
 from typing import Iterable, Union
 
 import numpy as np
@@ -20,6 +19,7 @@ import pandas as pd
 
 from ..au.geometry import AU_NAMES
 from ..errors import FauError
+from ..paths import check_input_file
 from ..expression.labels import EXPRESSIONS
 from .temporal import BILATERAL_AUS
 
@@ -48,9 +48,7 @@ def _csv_table(data: bytes, what: str) -> pd.DataFrame:
 def _source_table(source: SegmentsSource) -> tuple[pd.DataFrame, str, bool]:
     """The raw table, how to name it in errors, and whether its rows are CSV lines."""
     if isinstance(source, (str, os.PathLike)):
-        p = Path(source)
-        if not p.is_file():
-            raise FauError(f"segments file not found: {str(p)!r}")
+        p = check_input_file(source, "segments file")
         try:
             data = p.read_bytes()
         except OSError as exc:
@@ -61,7 +59,11 @@ def _source_table(source: SegmentsSource) -> tuple[pd.DataFrame, str, bool]:
         return _csv_table(bytes(source), "segments CSV"), "segments CSV", True
     if isinstance(source, pd.DataFrame):
         return source.copy(), "segments table", False
-    rows = [tuple(r) for r in source]
+    try:
+        rows = [tuple(r) for r in source]
+    except TypeError:
+        raise FauError(f"segments must be a CSV path, CSV bytes, a DataFrame or a list of "
+                       f"(start, end[, label]) rows, got {type(source).__name__}") from None
     if any(len(r) not in (2, 3) for r in rows):
         raise FauError("each segment must be (start, end) or (start, end, label)")
     rows = [r if len(r) == 3 else (r[0], r[1], "") for r in rows]

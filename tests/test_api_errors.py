@@ -1,0 +1,183 @@
+"""Wrong types and values in the public Python API give a one-line `fau.FauError`.
+
+Found by a new user's acceptance pass: each case below used to end in a ValueError,
+TypeError, AttributeError or RuntimeError traceback from deep inside fau (or, for a photo
+given as a video, in a silent one-frame "video" analysis).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import fau
+from fau import FauError
+from fau.job import JobOutputs, run_video_job
+from fau.video import read_segments
+from fau.video.reader import check_sampling, probe
+
+DATA = Path(__file__).parent / "data"
+IMAGE = DATA / "cremad_hap.jpg"
+VIDEO = DATA / "cremad" / "1001_DFA_HAP_XX.flv"
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"max_faces": "x"}, "max_faces must be a whole number"),
+    ({"max_faces": 2.5}, "max_faces must be a whole number"),
+    ({"max_faces": True}, "max_faces must be a whole number"),
+    ({"max_faces": 0}, "max_faces must be a whole number"),
+    ({"min_face_score": "a"}, "min_face_score must be a number in [0, 1]"),
+    ({"min_face_score": float("nan")}, "min_face_score must be a number in [0, 1]"),
+    ({"num_threads": "2"}, "num_threads must be None or a whole number"),
+    ({"num_threads": 0}, "num_threads must be None or a whole number"),
+    ({"min_face": "x"}, "min_face must be None or a number of pixels"),
+    ({"backend": "x"}, "backend must be a fau.landmarks.LandmarkBackend"),
+])
+def test_detector_options_refused(options, message):
+    with pytest.raises(FauError) as info:
+        fau.Detector(**options)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_detector_accepts_numpy_integers():
+    with fau.Detector(max_faces=np.int64(3), min_face_score=np.float32(0.5),
+                      expression_model=None) as det:
+        assert det.max_faces == 3
+
+
+@pytest.fixture(scope="module")
+def det():
+    with fau.Detector(expression_model=None) as d:
+        yield d
+
+
+def test_detect_images_refuses_a_single_image(det):
+    with pytest.raises(FauError, match="takes a list of images, got one str"):
+        det.detect_images(str(IMAGE))
+    with pytest.raises(FauError, match="takes a list of images, got one ndarray"):
+        det.detect_images(np.zeros((64, 64, 3), np.uint8))
+
+
+def test_closed_detector_says_so():
+    d = fau.Detector(expression_model=None)
+    d.close()
+    with pytest.raises(FauError, match="this Detector was closed"):
+        d.detect_image(IMAGE)
+    with pytest.raises(FauError, match="this Detector was closed"):
+        d.detect_video(VIDEO)
+
+
+@pytest.mark.parametrize("source", [None, 42, 3.5, ["a.mp4"]])
+def test_video_path_of_wrong_type(source):
+    with pytest.raises(FauError, match="cannot read a video from a"):
+        probe(source)
+
+
+@pytest.mark.parametrize("image", [IMAGE, DATA / "cremad_neu.jpg"])
+def test_photo_given_as_video_is_refused(image, tmp_path):
+    with pytest.raises(FauError, match="is a still image, not a video"):
+        probe(image)
+    png = tmp_path / "face.png"
+    from PIL import Image
+
+    Image.open(image).save(png)
+    with pytest.raises(FauError, match="is a still image, not a video"):
+        probe(png)
+
+
+def test_video_still_probes():
+    info = probe(VIDEO)
+    assert info.width == 480 and info.height == 360
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"fps": "5"}, "fps must be a number of frames per second"),
+    ({"fps": True}, "fps must be a number of frames per second"),
+    ({"fps": None, "start": "1"}, "start must be a number of seconds"),
+    ({"fps": None, "end": b"2"}, "end must be a number of seconds"),
+])
+def test_sampling_options_are_numbers(kwargs, message):
+    with pytest.raises(FauError, match=message):
+        check_sampling(**kwargs)
+    assert check_sampling(5, 1, 2) == (5.0, 1.0, 2.0)
+
+
+def test_detect_video_fps_string_is_one_line(det):
+    with pytest.raises(FauError, match="fps must be a number"):
+        det.detect_video(VIDEO, fps="5")
+
+
+@pytest.mark.parametrize("source", [42, 3.5, [1, 2]])
+def test_segments_of_wrong_type(source):
+    with pytest.raises(FauError, match="segments must be a CSV path"):
+        read_segments(source)
+
+
+def test_segments_path_that_is_a_folder(tmp_path):
+    with pytest.raises(FauError, match="is a folder"):
+        read_segments(tmp_path)
+    with pytest.raises(FauError, match="not found"):
+        read_segments(tmp_path / "nope.csv")
+
+
+def test_run_video_job_arguments(det, tmp_path):
+    with pytest.raises(FauError, match="outputs must be a fau.JobOutputs"):
+        run_video_job(det, VIDEO, {"frames": tmp_path / "f.csv"})
+    with pytest.raises(FauError, match="detector must be a fau.Detector"):
+        run_video_job(None, VIDEO, JobOutputs())
+    with pytest.raises(FauError, match="must be a file path, got int"):
+        run_video_job(det, VIDEO, JobOutputs(frames=3))
+    with pytest.raises(FauError) as info:
+        run_video_job(det, VIDEO, JobOutputs(segment_summary=tmp_path / "s.csv"))
+    assert str(info.value).startswith("the segment summary (--summary) needs segments")
+    assert not list(tmp_path.iterdir())
+
+
+def test_run_video_job_without_outputs_writes_nothing(det, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run_video_job(det, VIDEO, None, fps=2)
+    assert len(result.frames) > 0 and result.written == {}
+    assert not list(tmp_path.iterdir())
+
+
+def test_outputs_never_replace_the_segments_file(det, tmp_path):
+    seg = tmp_path / "segments.csv"
+    seg.write_text("start,end,label\n0,1,q1\n")
+    before = seg.read_bytes()
+    for outputs in (JobOutputs(events=seg), JobOutputs(segment_summary=seg)):
+        with pytest.raises(FauError, match="would overwrite the segments file"):
+            run_video_job(det, VIDEO, outputs, segments=seg, overwrite=True)
+    assert seg.read_bytes() == before
+
+
+def test_cli_video_outputs_never_replace_the_segments_file(tmp_path, capsys):
+    from fau.cli import main
+
+    seg = tmp_path / "segments.csv"
+    seg.write_text("start,end,label\n0,1,q1\n")
+    before = seg.read_bytes()
+    status = main(["video", str(VIDEO), "--segments", str(seg), "--summary", str(seg),
+                   "--overwrite", "--no-progress"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.count("\n") == 1 and "would overwrite the segments file" in err
+    assert seg.read_bytes() == before
+
+
+def test_cli_video_on_a_photo_is_one_line(capsys):
+    from fau.cli import main
+
+    assert main(["video", str(IMAGE), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fau: error: ") and err.count("\n") == 1
+    assert "still image" in err
+
+
+def test_read_segments_still_reads_lists_and_frames():
+    got = read_segments([(0, 1, "a"), (1, 2)])
+    assert list(got["label"]) == ["a", ""]
+    assert len(read_segments(pd.DataFrame({"start": [0.0], "end": [1.0]}))) == 1
