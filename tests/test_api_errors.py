@@ -181,3 +181,13 @@ def test_read_segments_still_reads_lists_and_frames():
     got = read_segments([(0, 1, "a"), (1, 2)])
     assert list(got["label"]) == ["a", ""]
     assert len(read_segments(pd.DataFrame({"start": [0.0], "end": [1.0]}))) == 1
+
+
+def test_cli_live_missing_camera_is_one_line(capfd):
+    from fau.cli import main
+
+    assert main(["live", "--source", "99", "--json"]) == 2
+    err = capfd.readouterr().err  # capfd: OpenCV's native log lines go to fd 2
+    assert err.endswith("fau: error: cannot open camera 99 (no such camera, or it is in use)\n")
+    assert "OpenCV" not in err and "WARN" not in err and "VIDEOIO" not in err
+    assert "frames analysed" not in err  # no empty live summary

@@ -91,5 +91,6 @@ def run(args: argparse.Namespace) -> int:
                                           "faces": faces}) + "\n")
                     out.flush()
     finally:
-        print(f"fau live: {stats.summary()}", file=sys.stderr)
+        if stats.offered or stats.analysed:  # nothing to sum up when the source never opened
+            print(f"fau live: {stats.summary()}", file=sys.stderr)
     return 0

@@ -106,11 +106,7 @@ def open_source(source: str | int, *, realtime: bool = True) -> tuple[_Slot, thr
     """
     slot, stop = _Slot(), threading.Event()
     if _is_camera(source):
-        import cv2
-
-        cap = cv2.VideoCapture(int(source))
-        if not cap.isOpened():
-            raise FauError(f"cannot open camera {source!r}")
+        cap = _open_camera(int(source))
         target = _camera_loop
         args = (cap, slot, stop)
     else:
@@ -121,6 +117,26 @@ def open_source(source: str | int, *, realtime: bool = True) -> tuple[_Slot, thr
         args = (frames, slot, stop, realtime)
     threading.Thread(target=target, args=args, name="fau-live-source", daemon=True).start()
     return slot, stop
+
+
+def _open_camera(index: int):
+    """``cv2.VideoCapture(index)``, or `FauError`; OpenCV's own log lines (each backend it
+    tries reports its failure on stderr, ~12 lines for a missing camera) are silenced
+    while it opens, so the error is one line."""
+    import cv2
+
+    log_api = cv2.utils.logging
+    level = log_api.getLogLevel()
+    log_api.setLogLevel(log_api.LOG_LEVEL_SILENT)
+    try:
+        cap = cv2.VideoCapture(index)
+        opened = cap.isOpened()
+    finally:
+        log_api.setLogLevel(level)
+    if not opened:
+        cap.release()
+        raise FauError(f"cannot open camera {index} (no such camera, or it is in use)")
+    return cap
 
 
 def _camera_loop(cap, slot: _Slot, stop: threading.Event) -> None:
