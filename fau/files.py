@@ -56,6 +56,10 @@ def check_output(path: str | os.PathLike, *, overwrite: bool = False,
         raise FauError(f"{str(out)!r} exists; choose another name or pass --overwrite")
     if not out.parent.exists():
         raise FauError(f"folder {str(out.parent)!r} does not exist")
+    if not out.parent.is_dir():
+        raise FauError(f"{what} {str(out)!r}: {str(out.parent)!r} is a file, not a folder")
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise FauError(f"{what} {str(out)!r}: the folder {str(out.parent)!r} is not writable")
     return out
 
 
@@ -75,7 +79,8 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[
     -----
     The temporary file is in the same folder (so the rename is atomic on POSIX and
     Windows local file systems), gets the usual permissions (umask) and is removed if
-    the block raises.
+    the block raises. A failure of the file system (no permission, disk full, a
+    read-only or special folder) is raised as `FauError` naming the file.
     """
     out = Path(path)
     if not overwrite:
@@ -91,9 +96,18 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[
         if not overwrite and out.exists():
             raise FauError(f"{str(out)!r} appeared while it was being written; nothing replaced")
         os.replace(tmp, out)
+    except OSError as exc:
+        _remove(tmp)
+        raise FauError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _remove(tmp)
         raise
+
+
+def _remove(tmp: Path) -> None:
+    """Delete a temporary file if it is there (quietly: this runs while failing)."""
+    with contextlib.suppress(OSError):
+        tmp.unlink(missing_ok=True)
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None], *,

@@ -191,3 +191,40 @@ def test_cli_live_missing_camera_is_one_line(capfd):
     assert err.endswith("fau: error: cannot open camera 99 (no such camera, or it is in use)\n")
     assert "OpenCV" not in err and "WARN" not in err and "VIDEOIO" not in err
     assert "frames analysed" not in err  # no empty live summary
+
+
+def test_unwritable_output_is_a_fau_error(tmp_path, monkeypatch):
+    from fau.files import atomic_path, check_output, write_table
+
+    df = pd.DataFrame({"a": [1]})
+    blocker = tmp_path / "file"
+    blocker.write_text("keep")
+    with pytest.raises(FauError, match="is a file, not a folder"):
+        check_output(blocker / "x.csv")
+    with pytest.raises(FauError, match="is a file, not a folder"):
+        write_table(df, blocker / "x.csv")
+    assert blocker.read_text() == "keep"
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    # A folder that the file system refuses at write time (as /sys does for root).
+    monkeypatch.setattr(Path, "touch", refuse)
+    with pytest.raises(FauError, match=r"cannot write .*x\.csv'?: Permission denied"):
+        write_table(df, tmp_path / "x.csv")
+    monkeypatch.undo()
+    with pytest.raises(FauError, match="No space left on device"):
+        with atomic_path(tmp_path / "y.bin") as tmp:
+            tmp.write_bytes(b"half")
+            raise OSError(28, "No space left on device")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_cli_image_unwritable_folder_is_one_line(tmp_path, capsys):
+    from fau.cli import main
+
+    blocker = tmp_path / "file"
+    blocker.write_text("keep")
+    assert main(["image", str(IMAGE), "--out", str(blocker / "x.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a file, not a folder" in err
