@@ -19,8 +19,9 @@ report = sys.argv[2] if len(sys.argv) > 2 else "video_report.html"
 segments = [(0.0, 1.0, "first second"), (1.0, 60.0, "rest")]  # (start s, end s, label)
 
 with fau.Detector() as det:
+    # An existing REPORT is never replaced (a FauError says so; overwrite=True would).
     result = fau.run_video_job(det, video, fau.JobOutputs(report=report), segments=segments,
-                               overwrite=True, fps=10)  # 10 analysed frames per second
+                               fps=10)  # 10 analysed frames per second
 
 frames, events = result.frames, result.events
 print(frames[["frame", "timestamp", "track_id", "AU06", "AU12", "happiness", "expression"]]

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import fau
+import fau.files
 import fau.plot
 import fau.video
 
@@ -33,6 +34,7 @@ figures = {
 }
 for name, fig in figures.items():
     path = out / f"plot_{name}.png"
-    fig.savefig(path, dpi=100)
+    # Atomic, and an existing file is never replaced (FauError).
+    fau.files.atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
     print(f"{name}: {path} ({len(fig.axes)} axes)")
 print(f"{len(frames)} rows, {frames['track_id'].nunique()} track(s), {len(events)} events")
