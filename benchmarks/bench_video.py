@@ -40,7 +40,8 @@ before each measurement; ``--json`` writes the raw results.
 
     python benchmarks/bench_video.py                   # full 10 minutes
     python benchmarks/bench_video.py --seconds 60      # first minute only (quick)
-    python benchmarks/bench_video.py --only-startup --startup --repeat 5
+    python benchmarks/bench_video.py --skip-10min --startup --repeat 5 \
+        --tree before=/tmp/fau-before    # git worktree add --detach /tmp/fau-before COMMIT
     python benchmarks/bench_video.py --hour --skip-10min
 """
 
@@ -355,15 +356,17 @@ def _run_child(what: str, seconds: float | None, video: Path, fps: float | None 
     return out
 
 
-def _cli_startup(clip: Path) -> dict:
-    """``fau video CLIP`` as a user runs it: wall and CPU seconds, peak RSS (MB)."""
+def _cli_startup(clip: Path, tree: Path = ROOT) -> dict:
+    """``fau video CLIP`` as a user runs it, from source ``tree`` (first on the path):
+    wall and CPU seconds, peak RSS (MB)."""
     out = clip.with_suffix(".parquet")
     cmd = [sys.executable, "-m", "fau", "video", str(clip), "--out", str(out), "--no-progress",
            "--overwrite"]
     load = os.getloadavg()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    res = subprocess.run(cmd, capture_output=True, text=True, env=_ENV)
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=tree,
+                         env=dict(_ENV, PYTHONPATH=str(tree)))
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if res.returncode != 0:
@@ -379,11 +382,14 @@ def _row(name: str, r: dict, fps_video: float) -> str:
             f"| {r['fps'] / r['cores']:.0f} | {r['rss_mb']:.0f} | {r['load_before'][0]} |")
 
 
-def _startup(results: dict, repeat: int) -> None:
+def _startup(results: dict, repeat: int, trees: dict[str, Path]) -> None:
     clip = make_clip()
     runs: dict[str, list[dict]] = {"cli": [], "first": [], "bare": []}
+    runs.update({f"cli:{name}": [] for name in trees})
     for _ in range(repeat):
         runs["cli"].append(_cli_startup(clip))
+        for name, tree in trees.items():
+            runs[f"cli:{name}"].append(_cli_startup(clip, tree))
         runs["first"].append(_run_child("first", None, clip))
         runs["bare"].append(_run_child("bare-first", None, clip))
     results["startup"] = runs
@@ -398,6 +404,10 @@ def _startup(results: dict, repeat: int) -> None:
     c, f, b = med["cli"], med["first"], med["bare"]
     print(f"| `fau video CLIP --out CLIP.parquet --no-progress` | | {c['wall_s']:.2f} "
           f"| {c['cpu_s']:.2f} | {c['rss_mb']:.0f} |")
+    for name in trees:
+        t = med[f"cli:{name}"]
+        print(f"| the same, source tree {name!r} | | {t['wall_s']:.2f} | {t['cpu_s']:.2f} "
+              f"| {t['rss_mb']:.0f} |")
     print(f"| library: `fau.Detector().detect_video(CLIP)` | {f['first_frame_s']:.2f} "
           f"| {f['total_s']:.2f} | {f['cpu_s']:.2f} | {f['rss_mb']:.0f} |")
     print(f"| bare FaceLandmarker: import, create, 30 frames | {b['first_frame_s']:.2f} "
@@ -480,6 +490,9 @@ def main() -> None:
     ap.add_argument("--skip-10min", action="store_true", help="no 10-minute rows")
     ap.add_argument("--startup", action="store_true", help="also the 1-s clip start-up")
     ap.add_argument("--repeat", type=int, default=5, help="start-up runs of each kind")
+    ap.add_argument("--tree", action="append", default=[], metavar="NAME=PATH",
+                    help="--startup: also run `fau video` from this source tree (e.g. a "
+                         "`git worktree` of an older commit), interleaved")
     ap.add_argument("--json", help="write raw results here")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--fps", type=float, default=None, help=argparse.SUPPRESS)
@@ -503,7 +516,8 @@ def main() -> None:
         if args.hour:
             _hour(results, args.hour_bare)
         if args.startup:
-            _startup(results, args.repeat)
+            trees = dict(t.split("=", 1) for t in args.tree)
+            _startup(results, args.repeat, {k: Path(v).resolve() for k, v in trees.items()})
     finally:
         results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
         if args.json:
