@@ -238,7 +238,11 @@ class BlazeFace:
         """
         height, width = image.shape[:2]
         it, inp, reg, cls = self._interpreter(height, width)
-        tensor = image.astype(np.float32) * (1.0 / 127.5) - 1.0  # [-1, 1] (MediaPipe)
+        # [-1, 1] (MediaPipe), in place: two temporaries of a 304×224 input cost 0.75 ms
+        # (fresh pages each call), the in-place passes 0.08 ms
+        tensor = image.astype(np.float32)
+        tensor *= 1.0 / 127.5
+        tensor -= 1.0
         it.set_tensor(inp, tensor[None])
         it.invoke()
         logits = it.get_tensor(cls)[0, :, 0]

@@ -162,7 +162,8 @@ class MediaPipeBackend:
     # -- landmarks --------------------------------------------------------------------
     def mesh_in_roi(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, float]:
         """Landmarks (478, 3) in image pixels and face presence (0-1) for one ROI."""
-        patch = crop(image, roi, LANDMARK_SIDE).astype(np.float32) * (1.0 / 255.0)
+        patch = crop(image, roi, LANDMARK_SIDE).astype(np.float32)
+        patch *= 1.0 / 255.0  # in place: no second 786-kB temporary (see BlazeFace.__call__)
         self._lmk.set_tensor(self._lmk_in, patch[None])
         self._lmk.invoke()
         pts = self._lmk.get_tensor(self._lmk_points).reshape(N_LANDMARKS, 3).astype(np.float64)
