@@ -98,6 +98,10 @@ EYE_CLOSURE = {"AU43": 0.5, "AU45": 0.5}
 #: Seed of the random subject halves (``--resample``).
 SEED = 0
 LANDMARK_COLUMNS = [f"{a}_{i}" for a in "xyz" for i in range(478)]
+#: FER-2013 meshes of every image (``benchmarks/extract_fer.py``), for ``--fer-neutral``.
+FER_MESH = ROOT / "cache" / "fer_mesh.npz"
+#: Index of "neutral" in fer2013.npz's ``ferplus_columns``; ``split`` code of PrivateTest.
+FERPLUS_NEUTRAL, FER_PRIVATE_TEST = 0, 2
 
 
 def coded_aus(text: str) -> set[int]:
@@ -203,13 +207,17 @@ def best_threshold(x: np.ndarray, y: np.ndarray, neutrals: list[np.ndarray],
 
 
 def choose_thresholds(peak: pd.DataFrame, neutral: pd.DataFrame, manifest: pd.DataFrame,
-                      london_neutral: pd.DataFrame) -> pd.DataFrame:
+                      london_neutral: pd.DataFrame,
+                      fer_neutral: tuple[pd.DataFrame, pd.DataFrame] | None = None
+                      ) -> pd.DataFrame:
     """Occurrence thresholds under the neutral-firing constraint, with 5-fold CV by subject.
 
     The F1 counts the peak frames (coded presence) and the neutral first frames (every AU
     absent); the constraint holds on the ckplus_dev neutral frames and the London neutral
-    photos. Out of fold: the threshold is chosen on the other folds' subjects (London
-    people are split into the same number of folds) and scored on the fold's."""
+    photos, and with ``fer_neutral`` = (constraint faces, held-out faces) also on the
+    first (the held-out rate is reported). Out of fold: the threshold is chosen on the
+    other folds' subjects (London people are split into the same number of folds) and
+    scored on the fold's."""
     codes = manifest["aus"].map(coded_aus)
     has_neutral = manifest["neutral_image"].notna().to_numpy()
     subjects = manifest["subject_id"].to_numpy(str)
@@ -231,7 +239,8 @@ def choose_thresholds(peak: pd.DataFrame, neutral: pd.DataFrame, manifest: pd.Da
             t, f1, rule = EYE_CLOSURE[name], np.nan, "0.5 (not coded)"
         else:
             enough = y_peak.sum() >= MIN_POSITIVES_F1
-            t, f1 = best_threshold(x, y if enough else np.zeros_like(y), [x[neu], lon])
+            extra = [fer_neutral[0][name].to_numpy(float)] if fer_neutral else []
+            t, f1 = best_threshold(x, y if enough else np.zeros_like(y), [x[neu], lon] + extra)
             rule = "max F1 (neutral <= 10%)" if enough else "neutral bound (few coded)"
         pred = np.zeros(len(x), bool)
         lon_pred = np.zeros(len(lon), bool)
@@ -241,7 +250,7 @@ def choose_thresholds(peak: pd.DataFrame, neutral: pd.DataFrame, manifest: pd.Da
             else:
                 yk = y[train] if y_peak.sum() >= MIN_POSITIVES_F1 else np.zeros(len(train), bool)
                 tk = best_threshold(x[train], yk, [x[train][neu[train]],
-                                                   lon[lon_fold != k]])[0]
+                                                   lon[lon_fold != k]] + extra)[0]
             pred[test] = x[test] > tk
             lon_pred[lon_fold == k] = lon[lon_fold == k] > tk
         cv = f1_score(y, pred) if y.any() and not np.isnan(f1) else np.nan
@@ -252,6 +261,11 @@ def choose_thresholds(peak: pd.DataFrame, neutral: pd.DataFrame, manifest: pd.Da
                      "CV CK+ neutral on": float(pred[neu].mean()),
                      "CV London neutral on": float(lon_pred.mean()),
                      "shipped": AU_THRESHOLDS[name]})
+        if fer_neutral:
+            rows[-1]["F1 (_c, peak)"] = (f1_score(y_peak, peak[name].to_numpy(float) > t)
+                                         if y_peak.any() else np.nan)
+            rows[-1]["FER+ neutral on (held out)"] = float(
+                np.mean(fer_neutral[1][name].to_numpy(float) > t))
     return pd.DataFrame(rows)
 
 
@@ -358,6 +372,21 @@ def london_table(smile: pd.DataFrame, neutral: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def fer_neutral_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """AU tables of the FER-2013 faces whose FER+ majority vote is neutral: Training and
+    PublicTest (for the constraint), PrivateTest (held out). Meshes from `FER_MESH`."""
+    from fau.expression.features import mesh_blocks
+
+    m = np.load(FER_MESH)
+    z = np.load(SHARED / "fer2013.npz")
+    votes = z["ferplus_votes"][:, :8].astype(float)
+    neutral = (votes.argmax(axis=1) == FERPLUS_NEUTRAL) & (votes.sum(axis=1) > 0)
+    au = mesh_blocks(m["landmarks"], m["blendshapes"], m["presence"])["au"]
+    table = pd.DataFrame(au, columns=list(AU_NAMES))
+    held = z["split"] == FER_PRIVATE_TEST
+    return table[neutral & ~held], table[neutral & held]
+
+
 def load_tables(manifest: pd.DataFrame, people: list[str], lon_s: pd.DataFrame,
                 lon_n: pd.DataFrame, *, from_cache: bool) -> tuple[list[pd.DataFrame], float]:
     """Face tables (with landmarks) of the CK+ peak and neutral crops and the London
@@ -457,6 +486,9 @@ def main() -> None:
                     help="also score MediaPipe's blendshapes mapped to AUs (a peer)")
     ap.add_argument("--thresholds", action="store_true",
                     help="choose the occurrence thresholds (fau.au.AU_THRESHOLDS) and print them")
+    ap.add_argument("--fer-neutral", action="store_true",
+                    help="with --thresholds: also print thresholds that keep FER+ neutral "
+                         f"faces under the limit (needs {FER_MESH})")
     ap.add_argument("--resample", type=int, default=0, metavar="N",
                     help="N random subject halves: held-out AUC per AU, mean and worst column")
     args = ap.parse_args()
@@ -497,6 +529,13 @@ def main() -> None:
     print(f"\nAUs coded in 3 to {args.min_positives - 1} sequences (too few to rely on; "
           "not in the mean)")
     print(few.to_markdown(index=False, floatfmt=".3f"))
+    codes = manifest["aus"].map(coded_aus)
+    is26, is27 = (codes.map(lambda c, a=a: a in c).to_numpy() for a in (26, 27))
+    for col in ("AU26", "AU27"):
+        x = peak[col].to_numpy(float)
+        sel = (is26 | is27) & np.isfinite(x)
+        print(f"{col} on the AU26 ({int(is26.sum())}) vs AU27 ({int(is27.sum())}) sequences "
+              f"(CK+ codes one or the other): AUC for AU26 {_auc(is26[sel], x[sel]):.3f}")
     if args.resample:
         print_resample(peak, neutral, manifest, list(tab["AU"]), list(few["AU"]),
                        args.resample)
@@ -519,6 +558,25 @@ def main() -> None:
         print(thr.to_markdown(index=False, floatfmt=".3f"))
         print("AU_THRESHOLDS = {" + ", ".join(f'"{a}": {t:.3f}' for a, t in
                                            zip(thr["AU"], thr["threshold"])) + "}")
+        if args.fer_neutral:
+            fer = fer_neutral_tables()
+            alt = choose_thresholds(peak, neutral, manifest, plain, fer)
+            codes = manifest["aus"].map(coded_aus)
+            coded = {a: codes.map(lambda c, n=int(a[2:]): n in c).to_numpy() for a in alt["AU"]}
+            base = pd.DataFrame([{
+                "AU": a,
+                "shipped F1 (_c, peak)": (f1_score(coded[a], peak[a].to_numpy(float)
+                                                   > AU_THRESHOLDS[a])
+                                          if coded[a].any() else np.nan),
+                "shipped: FER+ neutral on (held out)":
+                    float(np.mean(fer[1][a].to_numpy(float) > AU_THRESHOLDS[a])),
+            } for a in alt["AU"]])
+            cols = ["threshold", "F1 (_c, peak)", "CV F1 (by subject)",
+                    "FER+ neutral on (held out)"]
+            print(f"\nAlternative: the limit also on {len(fer[0])} FER+ majority-neutral "
+                  f"FER-2013 faces (Training, PublicTest); held out: {len(fer[1])} "
+                  "(PrivateTest)")
+            print(base.join(alt[cols]).to_markdown(index=False, floatfmt=".3f"))
     print(f"\nLondon set: smiling vs the same person's neutral photo, {len(people)} people")
     print(london_table(smile, plain).to_markdown(index=False, floatfmt=".3f"))
     occ = plain.reindex(columns=list(AU_OCCURRENCE_NAMES)).mean()
