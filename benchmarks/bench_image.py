@@ -9,11 +9,12 @@ the script records the process's CPU time per call (all threads; mean), which lo
 other processes changes far less, and the threads each system keeps busy (CPU time /
 wall time). Prints markdown tables.
 
-Systems: the bare landmarker (IMAGE mode, blendshapes and matrices on, ``num_faces=1``);
-``fau.Detector()`` (the default: the finer detector views on the detector's own thread,
-`fau.landmarks.MediaPipeBackend` ``detector_thread``); the same with every model run on
-the calling thread (``detector_thread=False``, as ``Detector(num_threads=1)`` does); and
-``expression_model=None``.
+Systems: the bare landmarker (IMAGE mode, blendshapes and matrices on, ``num_faces=1``;
+it runs its graph on two MediaPipe executor threads that take turns, XNNPACK on one
+thread: one core at most); ``fau.Detector()`` (the default: the finer detector views on
+the detector's thread while the landmark model runs, the appearance CNN on its own
+thread, two onnxruntime threads); ``fau.Detector(num_threads=1)`` (every model on the
+calling thread, one thread each: like with like); and ``expression_model=None``.
 
 Stages (fau's own code paths, called as ``detect_image`` calls them, one at a time):
 
@@ -37,6 +38,7 @@ import argparse
 import os
 import platform
 import statistics
+import threading
 import time
 from pathlib import Path
 
@@ -65,6 +67,34 @@ def _threads() -> dict[str, int]:
     return out
 
 
+def _thread_cpu() -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) of each thread of this process, by thread id."""
+    tick = os.sysconf("SC_CLK_TCK")
+    py_names = {t.native_id: t.name for t in threading.enumerate()}  # fau-detector, ...
+    out = {}
+    for t in os.listdir("/proc/self/task"):
+        try:
+            name = py_names.get(int(t)) or Path(f"/proc/self/task/{t}/comm").read_text().strip()
+            stat = Path(f"/proc/self/task/{t}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(t)] = (name, (int(stat[11]) + int(stat[12])) / tick)
+    return out
+
+
+def _busy_threads(call, n: int) -> str:
+    """Which threads did the CPU work of ``n`` calls: name and share of the CPU time."""
+    before = _thread_cpu()
+    for _ in range(n):
+        call()
+    after = _thread_cpu()
+    used = {t: after[t][1] - before.get(t, (None, 0.0))[1] for t in after}
+    total = sum(used.values()) or 1.0
+    busy = sorted(((v / total, after[t][0]) for t, v in used.items() if v / total >= 0.02),
+                  reverse=True)
+    return ", ".join(f"{name} {share:.0%}" for share, name in busy)
+
+
 def main() -> None:
     import mediapipe as mp
     from mediapipe.tasks.python import vision
@@ -73,9 +103,8 @@ def main() -> None:
     import fau
     from fau.io import load_image
     from fau.landmarks.blazeface import weighted_nms
-    from fau.landmarks.mediapipe import MediaPipeBackend
     from fau.pipeline import mesh_features
-    from fau.resources import DEFAULT_MAX_FACES, model_path
+    from fau.resources import model_path
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=200)
@@ -94,10 +123,8 @@ def main() -> None:
     threads_before = _threads()
 
     def make(model, serial=False):
-        kw = {} if args.min_face is None else {"min_face": args.min_face}
-        backend = MediaPipeBackend(num_threads=args.threads or 1, detector_thread=not serial,
-                                   max_faces=DEFAULT_MAX_FACES + 1, **kw)
-        return fau.Detector(expression_model=model, num_threads=args.threads, backend=backend)
+        threads = 1 if serial else args.threads
+        return fau.Detector(expression_model=model, num_threads=threads, min_face=args.min_face)
 
     with vision.FaceLandmarker.create_from_options(opts) as bare, \
             make(args.model) as det, make(args.model, serial=True) as det1, \
@@ -135,6 +162,7 @@ def main() -> None:
         for _ in range(10):  # warm-up
             for f in calls.values():
                 f()
+        busy_threads = {k: _busy_threads(systems[k], 40) for k in ("bare", "fau", "fau_serial")}
         wall: dict[str, list[float]] = {k: [] for k in calls}
         cpu: dict[str, list[float]] = {k: [] for k in calls}
         load0 = os.getloadavg()
@@ -157,6 +185,8 @@ def main() -> None:
           f"{args.repeats}; fau threads {args.threads}; min_face {fd.min_face:g} px")
     print(f"threads the bare landmarker started: {threads_bare}; this process at the end: "
           f"{threads_fau}")
+    for k, v in busy_threads.items():
+        print(f"CPU time of 40 calls by thread, {k}: {v}")
     print()
     print("| system | median wall ms / call | ratio to bare | CPU ms / call | CPU ratio "
           "| threads busy (CPU / wall) |")
@@ -164,7 +194,7 @@ def main() -> None:
     names = {
         "bare": "bare MediaPipe FaceLandmarker (Tasks, IMAGE mode)",
         "fau": f"fau `detect_image` ({args.model}, DataFrame included)",
-        "fau_serial": f"fau `detect_image` ({args.model}), detector_thread=False",
+        "fau_serial": f"fau `detect_image` ({args.model}), `num_threads=1` (one thread)",
         "fau_noexpr": "fau `detect_image` (expression_model=None)",
     }
     for k, label in names.items():
