@@ -214,6 +214,20 @@ def test_one_sided_corner_moves_one_side(dy, dz):
             (moved[IDX[f"{name}_L"]] + moved[IDX[f"{name}_R"]]) / 2)
 
 
+@settings(max_examples=40, deadline=None)
+@given(drop=st.floats(-0.5, 3.0), widen=st.floats(-0.6, 0.8))
+def test_jaw_drop_counts_up_to_the_mouth_widening(drop, widen):
+    """AU26 = min(descent of the lower lip 17, widening of the mouth 61-291), in IOD: a
+    drop beyond the widening (a stretched, narrowing mouth) is AU27, never more AU26."""
+    mandible = (17, 84, 314, 181, 405, 152, 14)
+    moved = aus(_moved({**{i: (0, -drop, 0) for i in mandible},
+                        61: (-widen / 2, 0, 0), 291: (widen / 2, 0, 0)}))
+    assert moved[IDX["AU26"]] == pytest.approx(min(drop, widen) / IOD_CM, abs=1e-9)
+    more = aus(_moved({**{i: (0, -drop - 0.5, 0) for i in mandible},
+                       61: (-widen / 2, 0, 0), 291: (widen / 2, 0, 0)}))
+    assert more[IDX["AU27"]] > moved[IDX["AU27"]]  # the extra drop opens the lips more
+
+
 def test_registries_cover_every_au():
     assert set(AU_DEFINITIONS) == set(AU_UNITS) == set(AU_LANDMARKS) == set(AU_NAMES)
     assert {AU_UNITS[n] for n in ("AU43", "AU45")} == {"neutral eye openings"}
