@@ -358,21 +358,18 @@ def _run_child(what: str, seconds: float | None, video: Path, fps: float | None 
 
 def _cli_startup(clip: Path, tree: Path = ROOT) -> dict:
     """``fau video CLIP`` as a user runs it, from source ``tree`` (first on the path):
-    wall and CPU seconds, peak RSS (MB)."""
+    wall and CPU seconds and peak RSS (MB) of that process (GNU ``/usr/bin/time``)."""
     out = clip.with_suffix(".parquet")
-    cmd = [sys.executable, "-m", "fau", "video", str(clip), "--out", str(out), "--no-progress",
-           "--overwrite"]
+    cmd = ["/usr/bin/time", "-f", "FAU-TIME %e %U %S %M", sys.executable, "-m", "fau", "video",
+           str(clip), "--out", str(out), "--no-progress", "--overwrite"]
     load = os.getloadavg()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=tree,
                          env=dict(_ENV, PYTHONPATH=str(tree)))
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if res.returncode != 0:
         raise SystemExit(f"fau video failed:\n{res.stderr[-3000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall_s": wall, "cpu_s": cpu, "rss_mb": after.ru_maxrss / 1024.0,
+    line = [ln for ln in res.stderr.splitlines() if ln.startswith("FAU-TIME ")][-1]
+    wall, user, system, rss_kb = (float(v) for v in line.split()[1:])
+    return {"wall_s": wall, "cpu_s": user + system, "rss_mb": rss_kb / 1024.0,
             "load_before": [round(x, 2) for x in load]}
 
 
