@@ -196,6 +196,10 @@ def cmd_pack(a: argparse.Namespace) -> None:
     fold = np.full(len(keep), -1, np.int8)
     tr = split[keep] == 0
     fold[tr] = make_folds(images[tr], label[tr], seed=a.seed)
+    if a.folds:  # only the Training rows of these folds (a smaller carry for `logits`)
+        sub = np.isin(fold, [int(v) for v in a.folds.split(",")]) & tr
+        keep, images, label, votes, fold = keep[sub], images[sub], label[sub], votes[sub], fold[sub]
+        tr = tr[sub]
     t = time.time()
     if a.jpeg:  # lossy, smaller: the device call carries at most 64 MiB
         ok, tiles = cv2.imencode(".jpg", tile(images), [cv2.IMWRITE_JPEG_QUALITY, a.jpeg])
@@ -788,45 +792,71 @@ def cmd_finalize(a: argparse.Namespace) -> None:
 
 # ============================================================================ logits (CPU)
 def cmd_logits(a: argparse.Namespace) -> None:
-    """Stacking logits from ONNX files on the exact FER-2013 pixels (no torch needed).
+    """Stacking logits from ONNX files (no torch needed).
 
     Training rows get the logits of the fold model that did not train on them (folds
     from ``--pack``, the same `make_folds` split the GPU run used); PublicTest and
-    PrivateTest rows get the full model's. Writes ``--cache`` as ``finalize`` does.
+    PrivateTest rows get the full model's, on the exact FER-2013 pixels. ``--part train``
+    does only the Training rows, from the pixels in the pack (run where many cores are:
+    the GPU machine, which has no ``fer2013.npz``); ``--part test`` computes the test rows here
+    (``cache/cnn_logits_test.npz``) and ``--part merge --merge TRAIN.npz ...`` writes
+    ``--cache`` as ``finalize`` does.
     """
     import onnxruntime as ort
+
+    pk = load_packed(a.pack)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = a.threads
+
+    def run(path, x):
+        sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        x = x[:, None].astype(np.float32)
+        outs = [sess.run(None, {"image": x[i:i + 512]}) for i in range(0, len(x), 512)]
+        return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
+
+    onnx_dir = Path(a.onnx_dir)
+    if a.part == "train":
+        tr = np.flatnonzero(pk["split"] == 0)
+        f7 = np.full((len(tr), 7), np.nan, np.float32)
+        f8 = np.full((len(tr), 8), np.nan, np.float32)
+        for k in range(N_FOLDS):
+            m = pk["fold"][tr] == k
+            if not m.any():  # a pack of some folds only (--folds)
+                continue
+            f7[m], f8[m] = run(onnx_dir / f"{a.prefix}_f{k}.onnx", pk["images"][tr][m])
+            print(f"fold {k}: {int(m.sum())} rows", flush=True)
+        np.savez(a.cache, index=pk["index"][tr], fold=pk["fold"][tr], fer2013_logits=f7,
+                 ferplus_logits=f8)
+        print(f"wrote {a.cache}")
+        return
     from fer_eval import load_fer
 
     d = load_fer(a.npz)
     n = len(d["labels"])
-    pk = np.load(a.pack)
-    fold = np.full(n, -1, np.int8)
-    fold[pk["index"]] = pk["fold"]
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = a.threads
-
-    def run(path, rows):
-        sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-        x = d["images"][rows][:, None].astype(np.float32)
-        outs = [sess.run(None, {"image": x[i:i + 512]}) for i in range(0, len(x), 512)]
-        return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
-
     f7 = np.full((n, 7), np.nan, np.float32)
     f8 = np.full((n, 8), np.nan, np.float32)
+    fold = np.full(n, -1, np.int8)
     test = np.flatnonzero(d["split"] > 0)
-    f7[test], f8[test] = run(Path(a.onnx_dir) / f"{a.prefix}_full.onnx", test)
-    for k in range(N_FOLDS):
-        rows = np.flatnonzero((d["split"] == 0) & (fold == k))
-        f7[rows], f8[rows] = run(Path(a.onnx_dir) / f"{a.prefix}_f{k}.onnx", rows)
-        print(f"fold {k}: {len(rows)} rows", flush=True)
+    test_file = Path(a.cache).with_name("cnn_logits_test.npz")
+    if a.part == "test":
+        t7, t8 = run(onnx_dir / f"{a.prefix}_full.onnx", d["images"][test])
+        np.savez(test_file, index=test, fer2013_logits=t7, ferplus_logits=t8)
+        print(f"wrote {test_file}")
+        return
+    z = np.load(test_file)
+    f7[z["index"]], f8[z["index"]] = z["fer2013_logits"], z["ferplus_logits"]
+    for part in a.merge:
+        z = np.load(part)
+        f7[z["index"]], f8[z["index"]], fold[z["index"]] = z["fer2013_logits"], z["ferplus_logits"], z["fold"]
     assert not np.isnan(f7).any() and not np.isnan(f8).any(), "rows without logits"
     tr = d["split"] == 0
     oof = float((f7[tr].argmax(1) == d["labels"][tr]).mean())
-    np.savez_compressed(a.cache, fer2013_logits=f7, ferplus_logits=f8, fold=np.where(tr, fold, -1),
+    np.savez_compressed(a.cache, fer2013_logits=f7, ferplus_logits=f8, fold=fold,
                         classes=np.array(FAU_CLASSES), info=np.array(json.dumps({
                             "onnx_dir": str(a.onnx_dir), "prefix": a.prefix,
                             "oof_train_acc_fer2013": oof,
-                            "rows": "exact FER-2013 pixels, onnxruntime CPU; Training rows out-of-fold"})))
+                            "rows": "test rows: exact FER-2013 pixels, onnxruntime CPU; Training "
+                                    "rows out-of-fold, on the JPEG q95 pixels of the pack"})))
     print(f"wrote {a.cache}; out-of-fold Training accuracy (fer2013 head) {oof:.4f}")
 
 
@@ -840,6 +870,7 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--splits", default="0,1", help="FER-2013 splits to pack (0 Training, 1 PublicTest)")
     p.add_argument("--jpeg", type=int, default=0, help="JPEG quality (0: lossless WebP)")
+    p.add_argument("--folds", default="", help="keep only the Training rows of these folds")
     for nm in ("train", "launch"):
         p = sub.add_parser(nm)
         p.add_argument("--data", default=".carry/fer_trainval.npz")
@@ -873,6 +904,9 @@ def main(argv=None) -> None:
     p.add_argument("--pack", default=str(REPO / ".carry" / "fer_trainval_q95.npz"), help="folds")
     p.add_argument("--onnx-dir", default=str(REPO / "cache" / "cnn_v2"))
     p.add_argument("--prefix", default="rob")
+    p.add_argument("--part", choices=["train", "test", "merge"], default="merge")
+    p.add_argument("--merge", nargs="+", default=[str(REPO / "cache" / "cnn_logits_train.npz")],
+                   help="--part test: the --part train output(s)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--cache", default=str(REPO / "cache" / "cnn_logits.npz"))
     a = ap.parse_args(argv)

@@ -35,6 +35,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shlex
 import sys
@@ -172,6 +173,10 @@ def main() -> None:
                     help="FER+: weight of extra FER-2013 hard-label rows (0: none)")
     ap.add_argument("--name", default="", help="model name (default: labels, or 'geometric')")
     ap.add_argument("--out", default="", help="also write the model file here")
+    ap.add_argument("--dump", default="",
+                    help="write the feature matrix and targets here for benchmarks/xgb_remote.py, then stop")
+    ap.add_argument("--booster", default="",
+                    help="use this booster (UBJSON, trained by benchmarks/xgb_remote.py) instead of training")
     ap.add_argument("--ship", action="store_true",
                     help="write fau/models/expression_<name>.npz")
     ap.add_argument("--results", default=str(ROOT / "benchmarks/results"))
@@ -203,15 +208,31 @@ def main() -> None:
     if args.flip:  # mirrored Training faces: exact for geometry, L/R swapped
         Xm = model.assemble(load_blocks(Path(args.mesh), Path(args.cnn), mirror=True))
         Xtr, ytr, wtr = np.vstack([Xtr, Xm[tr]]), np.concatenate([ytr, ytr]), np.concatenate([wtr, wtr])
-    dtr = xgb.DMatrix(Xtr, label=ytr, weight=wtr, feature_names=model.feature_names)
-    dva = xgb.DMatrix(X[va], label=yva, weight=wva, feature_names=model.feature_names)
     params = dict(PARAMS, num_class=len(classes), nthread=args.threads, max_depth=args.max_depth,
                   eta=args.eta)
-    booster = xgb.train(
-        params, dtr, num_boost_round=MAX_ROUNDS, evals=[(dva, "PublicTest")],
-        early_stopping_rounds=EARLY_STOP, verbose_eval=200,
-    )
-    booster = booster[: booster.best_iteration + 1]
+    if args.dump:  # train where there are more cores (benchmarks/xgb_remote.py)
+        out = Path(args.dump)
+        out.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(out / f"X_{args.variant}.npz", X=X,
+                            feature_names=np.array(model.feature_names))
+        np.savez_compressed(out / f"T_{args.labels}_h{args.hard_weight:g}.npz",
+                            tr=tr, ytr=ytr, wtr=wtr, va=va, yva=yva, wva=wva,
+                            params=np.array(json.dumps(params)),
+                            max_rounds=MAX_ROUNDS, early_stop=EARLY_STOP)
+        log.info("wrote %s (%d x %d)", out, *X.shape)
+        return
+    if args.booster:
+        booster = xgb.Booster()
+        booster.load_model(args.booster)
+        params = dict(params, **json.loads(booster.attr("params") or "{}"))
+    else:
+        dtr = xgb.DMatrix(Xtr, label=ytr, weight=wtr, feature_names=model.feature_names)
+        dva = xgb.DMatrix(X[va], label=yva, weight=wva, feature_names=model.feature_names)
+        booster = xgb.train(
+            params, dtr, num_boost_round=MAX_ROUNDS, evals=[(dva, "PublicTest")],
+            early_stopping_rounds=EARLY_STOP, verbose_eval=200,
+        )
+        booster = booster[: booster.best_iteration + 1]
     model.booster = booster
     fit_s = time.time() - t0
 

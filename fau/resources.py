@@ -25,8 +25,9 @@ __all__ = [
 ]
 
 #: Bundled expression models, by name (file ``fau/models/expression_<name>.npz``; see
-#: docs/model_card.md): ``ferplus`` (8 classes, FER+ labels), ``fer2013`` (7 classes).
-EXPRESSION_MODELS: tuple[str, ...] = ("ferplus", "fer2013")
+#: docs/model_card.md): ``ferplus`` (8 classes, FER+ labels), ``fer2013`` (7 classes),
+#: ``geometric`` (8 classes, FER+ labels, movements of the mesh only: no appearance CNN).
+EXPRESSION_MODELS: tuple[str, ...] = ("ferplus", "fer2013", "geometric")
 #: The model `fau.Detector` and every command use when none is named.
 DEFAULT_EXPRESSION_MODEL = "ferplus"
 #: Most faces analysed per image or frame unless told otherwise (`fau.Detector`, the
