@@ -228,3 +228,26 @@ def test_cli_image_unwritable_folder_is_one_line(tmp_path, capsys):
     assert main(["image", str(IMAGE), "--out", str(blocker / "x.csv")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is a file, not a folder" in err
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--db", "nonsense://x"], "cannot open the job database 'nonsense://x'"),
+    (["--data-dir", "FILE"], "is a file, not a folder"),
+])
+def test_cli_serve_bad_storage_is_one_line(flags, message, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("fastapi")
+    from fau.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "FILE").write_text("keep")
+    assert main(["serve", "--port", "8799", *flags]) == 2  # before any server starts
+    err = capsys.readouterr().err
+    assert err.startswith("fau: error: ") and err.count("\n") == 1 and message in err
+    assert (tmp_path / "FILE").read_text() == "keep"
+
+
+def test_error_messages_of_several_lines_print_as_one():
+    from fau.cli.common import one_line
+
+    assert one_line(FauError("cannot open x: refused\n\tIs it running?\n")) == (
+        "cannot open x: refused; Is it running?")

@@ -16,7 +16,7 @@ import sys
 from typing import Sequence
 
 from ..errors import FauError
-from .common import add_verbosity
+from .common import add_verbosity, one_line
 
 __all__ = ["main"]
 
@@ -106,7 +106,7 @@ def _run(argv: Sequence[str] | None) -> int:
     try:
         return int(args.func(args) or 0)
     except FauError as exc:
-        print(f"fau: error: {exc}", file=sys.stderr)
+        print(f"fau: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("fau: interrupted", file=sys.stderr)

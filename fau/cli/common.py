@@ -11,7 +11,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..detector import Detector
 
 __all__ = ["add_detector_options", "add_min_face_option", "add_verbosity", "detector_from_args",
-           "model_choice", "MODEL_CHOICES", "DEFAULT_MAX_FACES"]
+           "model_choice", "one_line", "MODEL_CHOICES", "DEFAULT_MAX_FACES"]
 
 #: ``--model`` values: the bundled expression models and ``none`` (AUs only).
 MODEL_CHOICES: tuple[str, ...] = EXPRESSION_MODELS + ("none",)
@@ -56,3 +56,9 @@ def detector_from_args(args: argparse.Namespace, **options) -> "Detector":
 
     return Detector(expression_model=model_choice(args.model), max_faces=args.max_faces,
                     min_face=getattr(args, "min_face", None), **options)
+
+
+def one_line(exc: BaseException) -> str:
+    """An error message on one line (the CLI promises one line on stderr): the lines of a
+    message of several (e.g. a database driver's) are joined with "; "."""
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())

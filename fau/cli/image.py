@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..errors import FauError
-from .common import add_detector_options, add_min_face_option, detector_from_args
+from .common import add_detector_options, add_min_face_option, detector_from_args, one_line
 
 __all__ = ["register", "run", "SUMMARY"]
 
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
             except FauError as exc:
                 if not args.keep_going:
                     raise
-                print(f"fau: error: {exc}", file=sys.stderr)
+                print(f"fau: error: {one_line(exc)}", file=sys.stderr)
                 status = 2
                 continue
             if df.empty:

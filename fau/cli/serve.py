@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
             expression_model_path(settings.expression_model)
         except FauError as exc:
             raise FauError(f"{exc} (or serve action units only: --model none)") from None
+    _check_storage(settings)
     app = create_app(settings)
     log.warning("fau serve on http://%s:%d (data: %s, auth: %s, CORS: %s)", args.host, args.port,
                 settings.data_dir, "token" if settings.token else "off",
@@ -93,3 +94,23 @@ def run(args: argparse.Namespace) -> int:
     run_server(app, settings, host=args.host, port=args.port,
                log_level="info" if args.verbose else "warning")
     return 0
+
+
+def _check_storage(settings) -> None:
+    """Fail now, in one line, on a data folder or job database the server could not open
+    (inside the server's startup the same error is a long traceback and exit status 3)."""
+    import os
+
+    from ..serve.store import JobStore
+
+    folder = settings.data_dir
+    if folder.exists() and not folder.is_dir():
+        raise FauError(f"--data-dir {str(folder)!r} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FauError(f"--data-dir {str(folder)!r} cannot be created: {exc.strerror or exc}"
+                       ) from None
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise FauError(f"--data-dir {str(folder)!r} is not a writable folder")
+    JobStore(settings.database_url).close()  # a bad URL, a missing driver: FauError
