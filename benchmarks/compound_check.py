@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import cross_dataset as xd  # noqa: E402
-from fau.au import AU_NAMES, AU_THRESHOLDS, align, au_intensities  # noqa: E402
+from fau.au import align, au_intensities  # noqa: E402
 from fau.expression import compound as cp  # noqa: E402
 from fau.expression.appearance import AppearanceModel  # noqa: E402
 from fau.expression.features import mesh_blocks  # noqa: E402
@@ -51,13 +51,19 @@ def auc(pos: np.ndarray, neg: np.ndarray) -> float:
     return float(((d > 0).sum() + 0.5 * (d == 0).sum()) / d.size)
 
 
+#: The round-1 thresholds (the 90th percentile of FER-2013 neutral faces, round-1 AU
+#: definitions; fau.expression.compound before issue 14), for comparison.
+ROUND1_THRESHOLDS = {
+    "AU01": 0.087, "AU02": 0.081, "AU04": -0.004, "AU05": 0.079, "AU06": 0.029,
+    "AU07": 0.023, "AU09": 0.065, "AU10": 0.097, "AU12": 0.062, "AU14": 0.060,
+    "AU15": 0.036, "AU17": 0.277, "AU20": 0.048, "AU23": 0.016, "AU25": 0.044,
+    "AU26": 0.112, "AU45": 0.308,
+}
+
+
 def thresholds_variants() -> dict[str, dict[str, float] | None]:
-    """AU threshold sets compared: fau's current ones and the FACS-chosen ones."""
-    facs = dict(AU_THRESHOLDS)
-    for side in ("L", "R"):  # the one-sided AUs use their bilateral AU's threshold
-        facs[f"AU12_{side}"] = AU_THRESHOLDS["AU12"]
-        facs[f"AU14_{side}"] = AU_THRESHOLDS["AU14"]
-    return {"current": None, "facs_ckplus": {k: v for k, v in facs.items() if k in AU_NAMES}}
+    """AU threshold sets compared: the round-1 ones and the shipped (FACS-chosen) ones."""
+    return {"round1_fer2013_p90": ROUND1_THRESHOLDS, "shipped_AU_THRESHOLDS": None}
 
 
 def facs_check(thresholds) -> dict[str, dict]:
