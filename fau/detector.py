@@ -36,10 +36,11 @@ class Detector:
 
     Parameters
     ----------
-    expression_model : {"ferplus", "fer2013"} or None
+    expression_model : {"ferplus", "fer2013", "geometric"} or None
         Bundled expression model (`fau.resources.EXPRESSION_MODELS`): ``"ferplus"`` (8
-        classes incl. contempt, trained on FER+ crowd labels; default) or ``"fer2013"``
-        (7 classes; its ``contempt`` column is 0). ``None`` skips expression scoring
+        classes incl. contempt, trained on FER+ crowd labels; default), ``"fer2013"``
+        (7 classes; its ``contempt`` column is 0) or ``"geometric"`` (8 classes from the
+        face's movements alone, no appearance model; docs/model_card.md). ``None`` skips expression scoring
         (the probability columns are NaN, ``expression`` and ``compound`` NA).
     max_faces : int
         Most faces analysed per image (default `DEFAULT_MAX_FACES` = 32). When an image

@@ -344,7 +344,7 @@ def run_batch(
         Frames analysed per second of video (None: every frame).
     report : bool
         Also write an HTML report per video.
-    expression_model : {"ferplus", "fer2013"} or None
+    expression_model : {"ferplus", "fer2013", "geometric"} or None
         Passed to `fau.Detector` (`fau.resources.EXPRESSION_MODELS`); None skips
         expression scoring (columns NaN).
     max_faces : int
