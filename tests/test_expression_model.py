@@ -116,3 +116,16 @@ def test_corrupt_bundled_file_is_refused(tmp_path, monkeypatch):
         assert ExpressionModel.load(outside).classes
     finally:
         model_files.bundled_digests.cache_clear()
+
+
+def test_geometric_model_explains_with_movements_only(data_dir):
+    """The bundled movements-only model: no appearance CNN, explanations all movement."""
+    img = data_dir / "cremad_hap.jpg"
+    with fau.Detector(expression_model="geometric") as det:
+        assert not det.model.uses_appearance
+        ex = det.explain(str(img))
+        faces = det.detect_image(str(img))
+    assert len(faces) == 1 and faces.iloc[0]["expression"] == "happiness"
+    assert set(ex["source"]) == {"movement"} and (ex["appearance_share"] == 0).all()
+    g = ex.groupby(["face", "expression"]).first()
+    assert np.allclose(g["bias"] + g["movement"], g["logit"], atol=1e-3)
