@@ -152,6 +152,8 @@ class VideoResult:
         Name of the expression model used.
     title : str or None
         Title of the report (default: the video's file name).
+    media_name : str or None
+        The name the ELAN file links the video by (default: the analysed path).
     written : dict
         Output kind → path of every file written.
     """
@@ -163,6 +165,7 @@ class VideoResult:
     summary: dict[str, Any]
     model: str | None = None
     title: str | None = None
+    media_name: str | None = None
     written: dict[str, Path] = field(default_factory=dict)
 
     def report_html(self) -> str:
@@ -220,7 +223,8 @@ def _write_openface(result: VideoResult, path: Path, overwrite: bool) -> None:
 def _write_elan(result: VideoResult, path: Path, overwrite: bool) -> None:
     from .export import elan_document
 
-    text = elan_document(result.frames, result.events, result.segments, eaf_path=path)
+    text = elan_document(result.frames, result.events, result.segments, eaf_path=path,
+                         media_name=result.media_name)
     write_text(path, text, overwrite=overwrite)
 
 
@@ -301,6 +305,7 @@ def analyse_video(
     segments: Any = None,
     meta: Mapping[str, Any] | None = None,
     title: str | None = None,
+    media_name: str | None = None,
     **detect: Any,
 ) -> VideoResult:
     """Steps 2-4 of a job (no files written): analyse, events, summaries.
@@ -317,6 +322,8 @@ def analyse_video(
         Fields put first in the JSON summary (e.g. the input's name).
     title : str or None
         Report title (default: the video's file name).
+    media_name : str or None
+        File name the ELAN output links the video by (`VideoResult.media_name`).
     **detect
         Keyword arguments of `fau.video.detect_video` (``fps``, ``start``, ``end``,
         ``baseline``, ``progress``, ``threaded``, ...).
@@ -330,7 +337,7 @@ def analyse_video(
     summary = {**dict(meta or {}), **summary_of(frames, events, seg_summary)}
     model = getattr(detector, "expression_model_name", None)
     return VideoResult(frames=frames, events=events, segments=seg, segment_summary=seg_summary,
-                       summary=summary, model=model, title=title)
+                       summary=summary, model=model, title=title, media_name=media_name)
 
 
 def run_video_job(
@@ -342,6 +349,7 @@ def run_video_job(
     overwrite: bool = False,
     meta: Mapping[str, Any] | None = None,
     title: str | None = None,
+    media_name: str | None = None,
     before_write: Callable[[VideoResult], None] | None = None,
     **detect: Any,
 ) -> VideoResult:
@@ -363,6 +371,9 @@ def run_video_job(
         Fields put first in the JSON summary.
     title : str or None
         Report title (default: the video's file name).
+    media_name : str or None
+        The user's name of the video when ``path`` is a copy under another name (a
+        service upload): the ELAN output links ``./<media_name>`` beside itself.
     before_write : callable or None
         Called with the result before anything is written; raise to write nothing
         (e.g. the input changed during the analysis, or the job was cancelled).
@@ -393,7 +404,8 @@ def run_video_job(
     if outputs.report is not None and not report_supported():
         raise FauError("HTML reports need fau.report and matplotlib, which this "
                        "installation lacks")
-    result = analyse_video(detector, path, segments=segments, meta=meta, title=title, **detect)
+    result = analyse_video(detector, path, segments=segments, meta=meta, title=title,
+                           media_name=media_name, **detect)
     if before_write is not None:
         before_write(result)
     result.write(outputs, overwrite=overwrite)

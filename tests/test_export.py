@@ -169,6 +169,17 @@ def test_elan_file_reads_back_with_pympi(tmp_path):
     assert eaf.media_descriptors[0]["MEDIA_URL"].endswith("clip.mp4")
 
 
+def test_elan_links_an_upload_by_the_users_file_name(tmp_path):
+    # a service analyses its copy of the upload: the link names the user's file, beside the .eaf
+    upload = tmp_path / "server" / "jobs" / "0f3a" / "input.mp4"
+    root = _parse(elan_document(video_table(), events_table(), None, media=upload,
+                                media_name="C:\\Users\\me\\interview 3.mp4",
+                                eaf_path=tmp_path / "x.eaf"))
+    media = root.find("HEADER/MEDIA_DESCRIPTOR")
+    assert media.get("MEDIA_URL") == media.get("RELATIVE_MEDIA_URL") == "./interview 3.mp4"
+    assert "server" not in ET.tostring(root, encoding="unicode")
+
+
 def test_speaking_runs_split_at_gaps():
     df = video_table(tracks=(0,))
     assert speaking_runs(df) == [(0, pytest.approx(10 / 30), pytest.approx(40 / 30))]

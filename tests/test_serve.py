@@ -362,6 +362,9 @@ def test_video_job_lifecycle(client):
     for name, url in downloads.items():
         got = client.get(url)
         assert got.status_code == 200 and got.content == (folder / name).read_bytes(), name
+    # the ELAN file links the user's own file name, beside itself, not the server's copy
+    eaf = (folder / "elan.eaf").read_text()
+    assert 'MEDIA_URL="./passwd"' in eaf and str(folder.parent.parent) not in eaf
     assert_error(client.get(f"/v1/jobs/{job_id}/files/input.flv"), 404, "not_found")
     assert_error(client.get(f"/v1/jobs/{job_id}/files/..%2Ffau.db"), 404, "not_found")
     if job["has_report"]:

@@ -125,6 +125,7 @@ def elan_document(
     segments: pd.DataFrame | None = None,
     *,
     media: str | os.PathLike | None = None,
+    media_name: str | None = None,
     eaf_path: str | os.PathLike | None = None,
     author: str = "fau",
     date: str | None = None,
@@ -141,6 +142,11 @@ def elan_document(
         `fau.video.read_segments` rows (``start``, ``end``, ``label``).
     media : path or None
         The video to link (default ``frames.attrs["video"]["path"]``); None: no link.
+    media_name : str or None
+        Link the video by this file name alone, in the .eaf's own folder
+        (``./<name>``), instead of by ``media``'s path: for a file analysed under another
+        name than the user's (a service upload), so the link neither names a server path
+        nor misses the user's copy. ``media`` still gives the default ``DATE``.
     eaf_path : path or None
         Where the document will be saved, for the relative media URL.
     author : str
@@ -179,7 +185,11 @@ def elan_document(
     eaf.remove_tier("default")
     eaf.remove_linguistic_type("default-lt")
     eaf.add_linguistic_type(LINGUISTIC_TYPE, timealignable=True, graphicreferences=False)
-    if media is not None:
+    if media_name is not None:
+        name = "./" + str(media_name).replace("\\", "/").rsplit("/", 1)[-1]
+        mime = mimetypes.guess_type(name)[0] or "video/*"
+        eaf.add_linked_file(name, relpath=name, mimetype=mime)
+    elif media is not None:
         _media(eaf, media, eaf_path)
     seg = _Lanes(eaf, "segments")
     seg.ensure()

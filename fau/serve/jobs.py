@@ -341,7 +341,7 @@ class JobManager:
             detect["fps"] = float(job["fps"])
         return run_video_job(det, src, outputs, segments=segments, overwrite=True,
                              meta={"filename": job["filename"]}, title=job["filename"],
-                             before_write=before_write, **detect)
+                             media_name=job["filename"], before_write=before_write, **detect)
 
     # -- maintenance -------------------------------------------------------------------
     def sweep(self) -> dict[str, int]:
