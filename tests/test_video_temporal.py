@@ -113,6 +113,21 @@ def test_explicit_baseline_window():
     assert auto.shape == given.shape
 
 
+@pytest.mark.parametrize("bad", [(2, 1), (1, 1), (float("nan"), 1), (-5, -1), (0, float("inf")),
+                                 "0 1", (1,), (0, 1, 2), ("a", 1)])
+def test_bad_baseline_window_is_refused(bad):
+    with pytest.raises(FauError, match="baseline must be"):
+        add_temporal(synthetic(n=30), baseline=bad)
+
+
+def test_baseline_window_outside_a_track_warns(caplog):
+    df = synthetic(n=60)  # 2 s
+    with caplog.at_level("WARNING", logger="fau.video.temporal"):
+        out = add_temporal(df, baseline=(50, 60))
+    assert "no frame in the baseline window 50-60 s" in caplog.text
+    np.testing.assert_allclose(out["AU12_rel"], add_temporal(df)["AU12_rel"])
+
+
 def test_neutral_baseline_picks_least_active_frames():
     au = np.zeros((100, 3))
     au[:30] = 1.0  # active

@@ -33,7 +33,7 @@ from ..pipeline import RowChunks
 from ..limits import MAX_VIDEO_PIXELS
 from .reader import DecodeStats, VideoFrame, VideoInfo, iter_frames
 from .speech import add_speech
-from .temporal import add_temporal
+from .temporal import add_temporal, check_baseline
 from .tracking import DETECT_EVERY_S, Tracker
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -149,8 +149,11 @@ def detect_video(
     # Voice activity of the audio track, once per file, on its own thread (onnxruntime
     # releases the GIL) while the frames are analysed.
     voice_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fau-voice")
+    # (only for a file that is there: a bad path gets the reader's error, not a log line
+    # about audio first)
+    local = isinstance(path, (str, os.PathLike)) and "://" not in str(path)
     voice = (voice_pool.submit(_voice, path, start, end)
-             if audio and "://" not in str(path) else None)
+             if audio and local and os.path.isfile(path) else None)
     tracker = Tracker(detector.backend, max_faces=detector.max_faces,
                       min_face_score=detector.min_face_score, detect_every=detect_every)
     try:
@@ -218,11 +221,7 @@ def _persons(df: pd.DataFrame, ids: dict[int, int]) -> pd.DataFrame:
 
 
 def _check_options(baseline, detect_every: float) -> tuple[float, float] | None:
-    if baseline is not None:
-        try:
-            baseline = (float(baseline[0]), float(baseline[1]))
-        except (TypeError, ValueError, IndexError):
-            raise FauError(f"baseline must be (start, end) seconds, got {baseline!r}") from None
+    baseline = check_baseline(baseline)
     if detect_every <= 0:
         raise FauError(f"detect_every must be > 0 seconds, got {detect_every!r}")
     return baseline

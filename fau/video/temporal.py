@@ -66,6 +66,7 @@ micro-expression detection.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -77,6 +78,8 @@ from ..au.geometry import AU_NAMES
 from ..errors import FauError
 from ..expression.labels import EXPRESSIONS
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "OneEuro",
     "FilterParams",
@@ -86,6 +89,7 @@ __all__ = [
     "smooth",
     "neutral_baseline",
     "add_temporal",
+    "check_baseline",
     "find_events",
     "RunningBaseline",
     "EVENT_COLUMNS",
@@ -264,6 +268,28 @@ def neutral_baseline(
     return np.nanmedian(au[neutral], axis=0), neutral
 
 
+def check_baseline(baseline: object) -> tuple[float, float] | None:
+    """Validate a ``baseline=(start, end)`` window (seconds, 0 <= start < end, finite).
+
+    Raises
+    ------
+    FauError
+        Not two numbers, not finite, negative, or start >= end.
+    """
+    if baseline is None:
+        return None
+    try:
+        if isinstance(baseline, (str, bytes)) or len(baseline) != 2:  # type: ignore[arg-type]
+            raise TypeError
+        lo, hi = float(baseline[0]), float(baseline[1])  # type: ignore[index]
+    except (TypeError, ValueError, IndexError):
+        raise FauError(f"baseline must be (start, end) in seconds, got {baseline!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo < 0 or hi <= lo:
+        raise FauError(f"baseline must be (start, end) seconds with 0 <= start < end, got "
+                       f"({lo:g}, {hi:g})")
+    return lo, hi
+
+
 def add_temporal(
     df: pd.DataFrame,
     *,
@@ -289,6 +315,7 @@ def add_temporal(
     DataFrame
         A new table (rows in the input order).
     """
+    baseline = check_baseline(baseline)
     # A shallow copy: pandas' copy-on-write keeps ``df`` unchanged, and an hour of rows
     # (~165 MB) is not duplicated to add a few columns.
     out = df.copy(deep=False)
@@ -313,6 +340,10 @@ def add_temporal(
             sel = (t >= baseline[0]) & (t <= baseline[1])
             if sel.any():
                 base, neu = np.nanmedian(s[sel], axis=0), sel
+            else:
+                log.warning("track %s has no frame in the baseline window %g-%g s (it is seen "
+                            "%.2f-%.2f s): its automatic neutral baseline is used",
+                            df["track_id"].iloc[idx[0]], baseline[0], baseline[1], t[0], t[-1])
         if base is None:
             base, neu = neutral_baseline(s, bilateral=bil)
         au_rel[idx] = s - base
