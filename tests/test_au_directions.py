@@ -7,6 +7,8 @@ import pytest
 
 import fau
 
+pytestmark = pytest.mark.shared
+
 N_PER_CLASS = 80  # PrivateTest images per class, first in file order
 
 
