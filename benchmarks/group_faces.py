@@ -36,6 +36,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from fau.video.tracking import iou  # (x0, y0, x1, y1) boxes
+
 ROOT = Path(__file__).resolve().parents[1]
 LONDON = ROOT.parent / "shared" / "data" / "london"
 CACHE = ROOT / "cache" / "london_landmarks.npz"
@@ -171,15 +173,6 @@ def make_canvas(layout, bg: str, photos, marks, rng: np.random.Generator,
                                [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(60, 96))])
         canvas.image = np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1])
     return canvas
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def match(truth: list[np.ndarray], found: np.ndarray) -> tuple[np.ndarray, int]:

@@ -32,6 +32,7 @@ from fau.landmarks.pyramid import (
     level_scales,
     plan_views,
 )
+from fau.video.tracking import iou
 
 DATA = Path(__file__).parent / "data"
 FRAMES = ("ang", "dis", "fea", "hap", "neu", "sad")
@@ -126,14 +127,6 @@ def frames(detector):
     return out
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    return w * h / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h)
-
-
 def _group_image(frames, widths, size=(720, 1280), seed=0):
     """Faces of the given widths (px) on a noisy background, one per grid cell."""
     import cv2
@@ -169,7 +162,7 @@ def test_group_image_recall_and_no_false_boxes(detector, frames, seed) -> None:
     df = detector.detect_image(canvas)
     found = [np.array([r.face_x, r.face_y, r.face_x + r.face_w, r.face_y + r.face_h])
              for r in df.itertuples()]
-    best = [max((_iou(t, f) for f in found), default=0.0) for t in truth]
+    best = [max((iou(t, f) for f in found), default=0.0) for t in truth]
     assert all(b >= 0.5 for b in best), f"missed faces (IoU per true face): {best}"
     assert len(found) == len(truth), f"{len(found)} boxes for {len(truth)} faces"
 
