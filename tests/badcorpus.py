@@ -16,6 +16,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from helpers import clip_frames, write_video  # tests/ is on sys.path (pytest, or as a script)
 from PIL import Image
 
 DATA = Path(__file__).parent / "data"
@@ -25,35 +26,6 @@ DATA = Path(__file__).parent / "data"
 def face_rgb(name: str = "hap") -> np.ndarray:
     """A committed CREMA-D frame (480×360 px RGB) with one frontal face."""
     return np.asarray(Image.open(DATA / f"cremad_{name}.jpg").convert("RGB"))
-
-
-def clip_frames(name: str = "HAP") -> list[np.ndarray]:
-    """The RGB frames of a committed CREMA-D clip (56 frames of 480×360 at 30 fps)."""
-    path = DATA / "cremad" / f"1001_DFA_{name}_XX.flv"
-    with av.open(str(path)) as c:
-        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
-
-
-def write_video(path: Path, frames, *, codec: str = "libx264", rate: int = 30,
-                options: dict | None = None, container_options: dict | None = None,
-                rotation: int | None = None, pix_fmt: str = "yuv420p",
-                fmt: str | None = None) -> Path:
-    """Encode RGB frames with PyAV (``rotation``: display matrix, degrees counter-clockwise)."""
-    frames = list(frames)
-    h, w = frames[0].shape[:2]
-    with av.open(str(path), "w", format=fmt, options=container_options or {}) as out:
-        st = out.add_stream(codec, rate=rate, options=options or {})
-        st.width, st.height, st.pix_fmt = w, h, pix_fmt
-        if rotation is not None:
-            st.set_display_rotation(rotation)
-        for i, img in enumerate(frames):
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-            vf.pts = i
-            for pkt in st.encode(vf):
-                out.mux(pkt)
-        for pkt in st.encode():
-            out.mux(pkt)
-    return path
 
 
 def _even(img: np.ndarray) -> np.ndarray:
