@@ -328,13 +328,18 @@ def add_temporal(
     au_s, au_rel = extra[:, : len(aus)], extra[:, len(aus) : 2 * len(aus)]
     ex_s = extra[:, 2 * len(aus) :]
     neutral = np.zeros(len(df), dtype=bool)
+    times = df["timestamp"].to_numpy(dtype=np.float64)
+    au_all = df[aus].to_numpy(dtype=np.float64)
+    ex_all = df[exprs].to_numpy(dtype=np.float64)
     for _, idx in df.groupby("track_id", sort=True).indices.items():
-        idx = idx[np.argsort(df["timestamp"].to_numpy()[idx], kind="stable")]
-        t = df["timestamp"].to_numpy(dtype=np.float64)[idx]
-        s = smooth(df[aus].to_numpy(dtype=np.float64)[idx], t, AU_FILTER)
+        idx = idx[np.argsort(times[idx], kind="stable")]
+        t = times[idx]
+        # one track in row order (one person): no copy of its rows (an hour: 23 MB)
+        whole = len(idx) == len(df) and bool((np.diff(idx) == 1).all())
+        s = smooth(au_all if whole else au_all[idx], t, AU_FILTER)
         au_s[idx] = s
         if exprs:
-            ex_s[idx] = smooth(df[exprs].to_numpy(dtype=np.float64)[idx], t, EXPRESSION_FILTER)
+            ex_s[idx] = smooth(ex_all if whole else ex_all[idx], t, EXPRESSION_FILTER)
         base, neu = None, None
         if baseline is not None:
             sel = (t >= baseline[0]) & (t <= baseline[1])
@@ -346,7 +351,8 @@ def add_temporal(
                             df["track_id"].iloc[idx[0]], baseline[0], baseline[1], t[0], t[-1])
         if base is None:
             base, neu = neutral_baseline(s, bilateral=bil)
-        au_rel[idx] = s - base
+        s -= base  # in place: s is not used again
+        au_rel[idx] = s
         neutral[idx] = neu
     names = ([f"{a}_smooth" for a in aus] + [f"{a}_rel" for a in aus]
              + [f"{e}_smooth" for e in exprs])
