@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -36,11 +35,18 @@ def det():
         yield d
 
 
+# Peak RSS of the interpreter itself, in MB: VmHWM of /proc/self/status. Not ru_maxrss, which a
+# child started from a large process (the pytest run) inherits from it across fork and exec.
+_PEAK_MB_DEF = ("def peak_mb():\n"
+                "    for line in open('/proc/self/status'):\n"
+                "        if line.startswith('VmHWM:'):\n"
+                "            return int(line.split()[1]) // 1024\n")
+
+
 def _run_cli(args: list[str]) -> tuple[int, str, int]:
     """Run ``fau ARGS`` in a fresh interpreter: exit status, stderr, its peak RSS (MB)."""
-    script = ("import resource, sys\nfrom fau.cli import main\nrc = main(sys.argv[1:])\n"
-              "print('PEAK_MB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
-              "sys.exit(rc)")
+    script = (f"import sys\n{_PEAK_MB_DEF}\nfrom fau.cli import main\nrc = main(sys.argv[1:])\n"
+              "print('PEAK_MB', peak_mb())\nsys.exit(rc)")
     proc = subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
                           text=True, cwd=ROOT, timeout=600)
     peak = int(proc.stdout.rsplit("PEAK_MB", 1)[1].split()[0])
@@ -244,9 +250,7 @@ def test_stats_as_dict_is_json_ready(corpus):
 # --- 5. memory on images -----------------------------------------------------------------------
 def _extra_peak_mb(setup: str, code: str) -> int:
     """Peak RSS (MB) that ``code`` adds in a fresh interpreter after ``setup`` ran."""
-    rss = "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024"
-    script = (f"import resource\n{setup}\nbase = {rss}\n{code}\n"
-              f"print({rss} - base)")
+    script = f"{_PEAK_MB_DEF}\n{setup}\nbase = peak_mb()\n{code}\nprint(peak_mb() - base)"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          cwd=ROOT, timeout=300, check=True)
     return int(out.stdout.split()[-1])

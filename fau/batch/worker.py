@@ -130,7 +130,19 @@ def _decoding_fields(decoding: dict[str, Any]) -> dict[str, Any]:
 
 
 def _peak_rss_mb() -> float | None:
-    """Peak resident memory of this process so far (MiB; None where unknown)."""
+    """Peak resident memory of this process so far (MiB; None where unknown).
+
+    Linux: ``VmHWM`` of ``/proc/self/status``, the high-water mark of this process's own
+    memory; ``ru_maxrss`` would report a larger parent's peak for a worker started by fork and
+    exec. Elsewhere ``ru_maxrss``.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)  # the value is in kB
+    except OSError:
+        pass
     try:
         import resource
     except ImportError:  # pragma: no cover - Windows
