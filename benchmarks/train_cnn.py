@@ -913,7 +913,8 @@ def cmd_logits(a: argparse.Namespace) -> None:
     does only the Training rows, from the pixels in the pack (run where many cores are:
     the GPU machine, which has no ``fer2013.npz``); ``--part test`` computes the test rows here
     (``cache/cnn_logits_test.npz``) and ``--part merge --merge TRAIN.npz ...`` writes
-    ``--cache`` as ``finalize`` does.
+    ``--cache`` as ``finalize`` does. ``--part all`` does everything here, every row on the
+    exact FER-2013 pixels (the pack gives only the folds).
     """
     import onnxruntime as ort
 
@@ -950,26 +951,39 @@ def cmd_logits(a: argparse.Namespace) -> None:
     f8 = np.full((n, 8), np.nan, np.float32)
     fold = np.full(n, -1, np.int8)
     test = np.flatnonzero(d["split"] > 0)
-    test_file = Path(a.cache).with_name("cnn_logits_test.npz")
-    if a.part == "test":
+    test_file = Path(a.cache).with_name(Path(a.cache).stem + "_test.npz")
+    rows = ("test rows: exact FER-2013 pixels, onnxruntime CPU; Training rows out-of-fold, on "
+            "the JPEG pixels of the pack")
+    if a.part == "all":
+        tr_rows = np.flatnonzero(d["split"] == 0)
+        where = {int(i): j for j, i in enumerate(pk["index"])}
+        kfold = pk["fold"][[where[int(i)] for i in tr_rows]]
+        for k in range(N_FOLDS):
+            r = tr_rows[kfold == k]
+            f7[r], f8[r] = run(onnx_dir / f"{a.prefix}_f{k}.onnx", d["images"][r])
+            fold[r] = k
+            print(f"fold {k}: {len(r)} rows", flush=True)
+        f7[test], f8[test] = run(onnx_dir / f"{a.prefix}_full.onnx", d["images"][test])
+        rows = ("every row on the exact FER-2013 pixels with onnxruntime on the CPU: Training rows "
+                "out-of-fold (fold models), PublicTest/PrivateTest rows by the full model")
+    elif a.part == "test":
         t7, t8 = run(onnx_dir / f"{a.prefix}_full.onnx", d["images"][test])
         np.savez(test_file, index=test, fer2013_logits=t7, ferplus_logits=t8)
         print(f"wrote {test_file}")
         return
-    z = np.load(test_file)
-    f7[z["index"]], f8[z["index"]] = z["fer2013_logits"], z["ferplus_logits"]
-    for part in a.merge:
-        z = np.load(part)
-        f7[z["index"]], f8[z["index"]], fold[z["index"]] = z["fer2013_logits"], z["ferplus_logits"], z["fold"]
+    else:
+        z = np.load(test_file)
+        f7[z["index"]], f8[z["index"]] = z["fer2013_logits"], z["ferplus_logits"]
+        for part in a.merge:
+            z = np.load(part)
+            f7[z["index"]], f8[z["index"]], fold[z["index"]] = z["fer2013_logits"], z["ferplus_logits"], z["fold"]
     assert not np.isnan(f7).any() and not np.isnan(f8).any(), "rows without logits"
     tr = d["split"] == 0
     oof = float((f7[tr].argmax(1) == d["labels"][tr]).mean())
     np.savez_compressed(a.cache, fer2013_logits=f7, ferplus_logits=f8, fold=fold,
                         classes=np.array(FAU_CLASSES), info=np.array(json.dumps({
                             "onnx_dir": str(a.onnx_dir), "prefix": a.prefix,
-                            "oof_train_acc_fer2013": oof,
-                            "rows": "test rows: exact FER-2013 pixels, onnxruntime CPU; Training "
-                                    "rows out-of-fold, on the JPEG q95 pixels of the pack"})))
+                            "oof_train_acc_fer2013": oof, "rows": rows})))
     print(f"wrote {a.cache}; out-of-fold Training accuracy (fer2013 head) {oof:.4f}")
 
 
@@ -1024,7 +1038,7 @@ def main(argv=None) -> None:
     p.add_argument("--pack", default=str(REPO / ".carry" / "fer_trainval_q95.npz"), help="folds")
     p.add_argument("--onnx-dir", default=str(REPO / "cache" / "cnn_v2"))
     p.add_argument("--prefix", default="rob")
-    p.add_argument("--part", choices=["train", "test", "merge"], default="merge")
+    p.add_argument("--part", choices=["train", "test", "merge", "all"], default="merge")
     p.add_argument("--merge", nargs="+", default=[str(REPO / "cache" / "cnn_logits_train.npz")],
                    help="--part test: the --part train output(s)")
     p.add_argument("--threads", type=int, default=2)
