@@ -12,7 +12,7 @@ from __future__ import annotations
 __all__ = [
     "MIN_SIDE", "MAX_SIDE", "MAX_PIXELS", "MAX_VIDEO_PIXELS", "MAX_FRAME_RATE",
     "MAX_CONSECUTIVE_DECODE_ERRORS", "GAP_INTERVALS", "TAIL_INTERVALS", "TAIL_FRACTION",
-    "MAX_GAPS_LISTED", "IMAGE_FORMATS",
+    "MAX_GAPS_LISTED", "IMAGE_FORMATS", "MAX_DETECTOR_PIXELS",
 ]
 
 #: Smallest accepted image or video side (pixels). Below it the face mesh cannot be
@@ -27,6 +27,16 @@ MAX_SIDE = 20_000
 #: beyond any camera photo (a 61 MP full-frame sensor is 9504×6336); checked from the
 #: header before decoding.
 MAX_PIXELS = 100_000_000
+
+#: Largest image the face detector works on (pixels): its pyramid's finest level
+#: (`fau.landmarks.pyramid`), where a face of ``min_face`` pixels is 14 px
+#: (``MIN_FACE_INPUT``, the smallest face BlazeFace short range finds reliably). Equal
+#: to ``MAX_PIXELS * (14 / 30)**2`` (30 px: the default ``min_face``), so the default
+#: holds on every image fau accepts; a smaller ``min_face`` on a larger image is raised
+#: to ``14 * sqrt(pixels / MAX_DETECTOR_PIXELS)`` (logged). Bounds detection on 100 MP
+#: at about 6 s of CPU on one core and a 65 MB working copy (docs/benchmarks.md,
+#: "Large images").
+MAX_DETECTOR_PIXELS = 21_777_778
 
 #: Largest accepted video frame (pixels): 4096×2160 = 8.8 MP, DCI 4K, which holds UHD
 #: 4K (3840×2160) in either orientation. Lower than `MAX_PIXELS` because a video keeps

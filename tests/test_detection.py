@@ -29,6 +29,7 @@ from fau.landmarks.pyramid import (
     MIN_FACE_INPUT,
     TILE_OVERLAP,
     border_view,
+    effective_min_face,
     level_scales,
     plan_views,
 )
@@ -78,6 +79,59 @@ def test_views_tile_every_level(h: int, w: int, min_face: float) -> None:
             assert spans[0][0] == 0 and spans[-1][0] + spans[-1][1] >= length
             for (a, na), (b, _) in zip(spans, spans[1:]):
                 assert a + na - b >= min(TILE_OVERLAP, length)  # neighbours overlap
+
+
+@settings(max_examples=300, deadline=None)
+@given(h=st.integers(16, 20000), w=st.integers(16, 20000), min_face=st.floats(8, 400))
+def test_no_two_finer_levels_are_near_equal(h: int, w: int, min_face: float) -> None:
+    """The fewest finer levels, evenly spaced: neighbours at least sqrt(LEVEL_RATIO) apart."""
+    scales = level_scales(h, w, min_face=min_face, side=128)
+    finer = scales[1:]
+    for a, b in zip(finer, finer[1:]):
+        assert b / a >= math.sqrt(LEVEL_RATIO) * (1 - 1e-9), scales
+    if finer:
+        assert finer[-1] == pytest.approx(MIN_FACE_INPUT / min_face)
+        needed = math.ceil(math.log(finer[-1] / scales[0]) / math.log(LEVEL_RATIO) - 1e-9)
+        assert len(finer) == max(1, needed)
+
+
+@pytest.mark.parametrize("h,w", [(10000, 10000), (1100, 1650), (4912, 7360)])
+def test_the_sizes_that_had_near_equal_levels(h: int, w: int) -> None:
+    """10000² ran scales 0.461 and 0.467 (36 tiles each), 1650 px 0.466 and 0.467."""
+    scales = level_scales(h, w, min_face=30, side=128)
+    assert min(b / a for a, b in zip(scales[1:], scales[2:]) or [LEVEL_RATIO]) > 2.4
+    views = plan_views(h, w, min_face=30)
+    assert len({v.scale for v in views}) == len(scales)
+
+
+def test_the_detector_working_image_is_capped() -> None:
+    from fau.limits import MAX_DETECTOR_PIXELS, MAX_PIXELS
+    from fau.landmarks.detection import DEFAULT_MIN_FACE
+
+    # the default min_face is never raised on an image fau accepts (any aspect ratio)
+    assert MAX_DETECTOR_PIXELS >= MAX_PIXELS * (MIN_FACE_INPUT / DEFAULT_MIN_FACE) ** 2
+    assert MAX_DETECTOR_PIXELS < 1.001 * MAX_PIXELS * (MIN_FACE_INPUT / DEFAULT_MIN_FACE) ** 2
+    for h, w in ((10000, 10000), (5000, 20000), (20000, 5000)):
+        assert effective_min_face(h, w, min_face=DEFAULT_MIN_FACE,
+                                  max_pixels=MAX_DETECTOR_PIXELS) == DEFAULT_MIN_FACE
+    # a smaller min_face on a 100 MP image: the finest level stays within the cap
+    mf = effective_min_face(10000, 10000, min_face=8, max_pixels=MAX_DETECTOR_PIXELS)
+    assert mf == pytest.approx(14 * math.sqrt(1e8 / MAX_DETECTOR_PIXELS))
+    scales = level_scales(10000, 10000, min_face=8, side=128, max_pixels=MAX_DETECTOR_PIXELS)
+    assert (10000 * scales[-1]) ** 2 <= MAX_DETECTOR_PIXELS * (1 + 1e-9)
+    assert MIN_FACE_INPUT / scales[-1] == pytest.approx(mf)
+    views = plan_views(10000, 10000, min_face=8, max_pixels=MAX_DETECTOR_PIXELS)
+    finest = max(views, key=lambda v: v.scale)
+    assert finest.level_width * finest.level_height <= MAX_DETECTOR_PIXELS * 1.001
+
+
+def test_640x480_plan_is_unchanged() -> None:
+    """MediaPipe's letterbox plus one 30-px level: the plan the speed figures are for."""
+    views = plan_views(480, 640, min_face=30)
+    assert [(v.width, v.height, v.letterbox) for v in views] == [
+        (128, 128, True), (304, 224, False)]
+    assert views[1].scale == pytest.approx(14 / 30)
+    assert (views[1].level_width, views[1].level_height) == (299, 224)
 
 
 def test_border_view_is_a_padded_letterbox() -> None:
@@ -191,6 +245,105 @@ def test_max_faces_stops_measuring(frames) -> None:
     canvas, _ = _group_image(frames, [60] * 6)
     with MediaPipeBackend(max_faces=2, num_threads=1) as backend:
         assert len(backend.detect(canvas)) == 2
+
+
+def _model_bytes() -> bytes:
+    import io
+    import zipfile
+
+    from fau.resources import face_landmarker_bytes
+
+    with zipfile.ZipFile(io.BytesIO(face_landmarker_bytes())) as bundle:
+        return bundle.read("face_detector.tflite")
+
+
+def test_interpreter_cache_is_bounded_in_pixels() -> None:
+    from fau.landmarks.blazeface import BlazeFace
+
+    model = BlazeFace(_model_bytes(), SHORT_RANGE, max_pixels=128 * 128 * 2)
+    for h, w in ((128, 128), (128, 160), (128, 128), (160, 160), (128, 128), (512, 512)):
+        model(np.zeros((h, w, 3), np.uint8))
+        assert sum(a * b for a, b in model.shapes) <= 128 * 128 * 2 or len(model.shapes) == 1
+        assert model.shapes[-1] == (h, w)  # the one just used is kept
+    assert model.shapes == [(512, 512)]  # larger than the budget: alone
+    model.close()
+    assert model.shapes == []
+
+
+def test_capped_min_face_is_logged_once_and_faces_still_found(frames, caplog) -> None:
+    import logging
+
+    from fau.landmarks.detection import FaceDetector
+
+    canvas, truth = _group_image(frames, [60, 90, 120], size=(480, 640))
+    det = FaceDetector(_model_bytes(), min_face=20, max_pixels=240 * 320)
+    with caplog.at_level(logging.WARNING, logger="fau.landmarks.detection"):
+        found = det.detect(canvas)
+        det.detect(canvas)
+    warned = [r.getMessage() for r in caplog.records if "min_face=20" in r.getMessage()]
+    assert len(warned) == 1 and "640×480 image: faces from 28 px" in warned[0], warned
+    finest = max(det.last_views, key=lambda v: v.scale)
+    assert finest.level_width * finest.level_height <= 240 * 320
+    boxes = [np.r_[d.box[:2], d.box[0] + d.box[2], d.box[1] + d.box[3]] for d in found]
+    assert all(max(iou(t, b) for b in boxes) > 0.3 for t in truth)
+    with pytest.raises(fau.FauError, match="max_pixels"):
+        FaceDetector(b"", max_pixels=100)
+
+
+def _big_canvas(frames, h: int, w: int, widths, seed: int = 0):
+    """Faces of ``widths`` px side by side (one shelf) on tiled noise, built from uint8
+    slices (no float temporaries: this is for images of tens of megapixels)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    patch = np.clip(rng.normal(128, 40, (256, 256, 3)), 0, 255).astype(np.uint8)
+    canvas = np.empty((h, w, 3), np.uint8)
+    for y in range(0, h, 256):
+        for x in range(0, w, 256):
+            canvas[y : y + 256, x : x + 256] = patch[: h - y, : w - x]
+    truth, x = [], 16
+    for i, face_w in enumerate(widths):
+        img, box = frames[i % len(frames)]
+        s = face_w / (box[2] - box[0])
+        bw, bh = box[2] - box[0], box[3] - box[1]  # the face with 40% context
+        x0, y0 = max(0, int(box[0] - 0.4 * bw)), max(0, int(box[1] - 0.4 * bh))
+        x1 = min(img.shape[1], int(box[2] + 0.4 * bw))
+        y1 = min(img.shape[0], int(box[3] + 0.4 * bh))
+        cut = cv2.resize(img[y0:y1, x0:x1], None, fx=s, fy=s,
+                         interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+        y = int(rng.integers(0, h - cut.shape[0] + 1))
+        canvas[y : y + cut.shape[0], x : x + cut.shape[1]] = cut
+        truth.append((box - [x0, y0, x0, y0]) * s + [x, y, x, y])
+        x += cut.shape[1] + 16
+    return canvas, truth
+
+
+def _rows_and_best_iou(df, truth):
+    found = [np.array([r.face_x, r.face_y, r.face_x + r.face_w, r.face_y + r.face_h])
+             for r in df.itertuples()]
+    return found, [max((iou(t, f) for f in found), default=0.0) for t in truth]
+
+
+@pytest.mark.slow
+def test_faces_in_a_24_megapixel_photo(detector, frames) -> None:
+    """Faces of 32-1000 px on 6000×4000: two finer levels, the finest tiled."""
+    canvas, truth = _big_canvas(frames, 4000, 6000, [1000, 300, 90, 45, 32])
+    df = detector.detect_image(canvas)
+    views = detector.backend.detector.last_views
+    assert len({v.scale for v in views}) == 3 and len(views) > 3  # letterbox, 2 levels, tiles
+    found, best = _rows_and_best_iou(df, truth)
+    assert all(b >= 0.5 for b in best), best
+    assert len(found) == len(truth)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("face_w,seed", [(450, 0), (600, 5), (800, 0)])
+def test_one_large_face_in_a_phone_photo_is_one_row(detector, frames, face_w, seed) -> None:
+    """4032×3024 with one close face: the finest level sees it beyond its band and boxes
+    parts of it; those meshes lie inside the face's own and are not second faces."""
+    canvas, truth = _big_canvas(frames[seed:] + frames[:seed], 3024, 4032, [face_w], seed)
+    found, best = _rows_and_best_iou(detector.detect_image(canvas), truth)
+    assert len(found) == 1 and best[0] >= 0.8, (len(found), best)
 
 
 @pytest.mark.parametrize("bad", [0, 4, -1, float("nan"), True])

@@ -27,6 +27,7 @@ __all__ = [
     "CanonicalFace",
     "canonical_face",
     "Roi",
+    "same_face",
 ]
 
 #: Public names loaded on first access, and the submodule that defines each.
@@ -37,6 +38,7 @@ _LAZY = {
     "CanonicalFace": "canonical",
     "canonical_face": "canonical",
     "Roi": "roi",
+    "same_face": "mediapipe",
 }
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "weighted_nms",
     "box_iou",
     "N_KEYPOINTS",
+    "CACHE_PIXELS",
 ]
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,14 @@ N_KEYPOINTS = 6
 #: Logit clipping before the sigmoid (``score_clipping_thresh: 100.0`` in MediaPipe's
 #: options; 80 keeps ``exp`` finite in float32 and changes no score above 1e-35).
 SCORE_CLIP = 80.0
+#: Input pixels of the LiteRT interpreters one `BlazeFace` keeps allocated (1.5 Mpx).
+#: An interpreter holds about 150 bytes per input pixel (measured with
+#: ``resize_tensor_input`` + ``allocate_tensors``: +29 MB at 432×432, +108 MB at
+#: 816×816, +162 MB at 1024×1024, RSS), so this bounds the cache at ~230 MB; it holds
+#: the two finer views of a 4K video frame (480×272 and tiles of 992×1008: 1.13 Mpx),
+#: which re-detection uses about once a second, while a 100 MP photo's levels (432²,
+#: 816² and 944² tiles) replace one another instead of piling up.
+CACHE_PIXELS = 1_500_000
 
 
 @dataclass(frozen=True)
@@ -181,9 +190,10 @@ class BlazeFace:
         Its input size, anchors and thresholds.
     num_threads : int or None
         LiteRT threads (None: LiteRT's default).
-    max_shapes : int
-        Input shapes kept allocated at once (one LiteRT interpreter each; video frames
-        keep one shape, so one interpreter per pyramid level stays warm).
+    max_pixels : int
+        Input pixels of the interpreters kept allocated at once (one LiteRT interpreter
+        per input shape, least recently used dropped first, before a new one is built;
+        the one in use is kept whatever its size; `CACHE_PIXELS`).
     """
 
     def __init__(
@@ -192,12 +202,12 @@ class BlazeFace:
         spec: BlazeFaceSpec,
         *,
         num_threads: int | None = None,
-        max_shapes: int = 6,
+        max_pixels: int = CACHE_PIXELS,
     ) -> None:
         self.spec = spec
         self._model = model
         self._threads = num_threads
-        self._max_shapes = int(max_shapes)
+        self._max_pixels = int(max_pixels)
         self._interpreters: OrderedDict[tuple[int, int], tuple] = OrderedDict()
         self._anchors: dict[tuple[int, int], np.ndarray] = {}
 
@@ -212,6 +222,11 @@ class BlazeFace:
 
         if not self.spec.resizable and key != (self.spec.side, self.spec.side):
             raise ValueError(f"{self.spec.name} takes only {self.spec.side}² inputs, got {key}")
+        # make room first: a 944×944 interpreter holds ~140 MB (see CACHE_PIXELS)
+        while self._interpreters and (sum(h * w for h, w in self._interpreters)
+                                      + height * width > self._max_pixels):
+            old, _ = self._interpreters.popitem(last=False)
+            self._anchors.pop(old, None)
         kwargs = {} if self._threads is None else {"num_threads": int(self._threads)}
         it = Interpreter(model_content=self._model, **kwargs)
         inp = it.get_input_details()[0]["index"]
@@ -225,9 +240,6 @@ class BlazeFace:
         entry = (it, inp, reg, cls)
         self._interpreters[key] = entry
         self._anchors[key] = anchor_centres(self.spec, height, width)
-        while len(self._interpreters) > self._max_shapes:
-            old, _ = self._interpreters.popitem(last=False)
-            self._anchors.pop(old, None)
         return entry
 
     def __call__(self, image: np.ndarray, min_score: float | None = None) -> RawDetections:
@@ -260,6 +272,11 @@ class BlazeFace:
         boxes = np.concatenate([centre - half, centre + half], axis=1)
         kps = raw[:, 4:].reshape(-1, N_KEYPOINTS, 2) + anchors[:, None, :]
         return RawDetections(boxes, kps, scores)
+
+    @property
+    def shapes(self) -> list[tuple[int, int]]:
+        """Input shapes (height, width) with an interpreter allocated, oldest use first."""
+        return list(self._interpreters)
 
     def close(self) -> None:
         """Drop the interpreters (LiteRT frees them with the objects)."""

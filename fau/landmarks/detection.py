@@ -16,14 +16,17 @@ landmark-model run, so a one-face image pays for it in parallel instead of in se
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass
+from itertools import groupby
 
 import numpy as np
 
 from ..errors import FauError
+from ..limits import MAX_DETECTOR_PIXELS
 from .blazeface import (
     SHORT_RANGE,
     BlazeFace,
@@ -32,10 +35,19 @@ from .blazeface import (
     box_iou,
     weighted_nms,
 )
-from .pyramid import HANDOVER, MIN_FACE_INPUT, View, border_view, plan_views
+from .pyramid import (
+    HANDOVER,
+    MIN_FACE_INPUT,
+    View,
+    border_view,
+    effective_min_face,
+    plan_views,
+)
 from .roi import LANDMARK_ROI_SCALE, Roi
 
 __all__ = ["Detection", "FaceDetector", "DEFAULT_MIN_FACE", "SMALLEST_MIN_FACE"]
+
+log = logging.getLogger(__name__)
 
 #: Default smallest face to find (landmark-box width, pixels). Faces this small give
 #: a landmark crop of ~45 px, upscaled 5.7× for the landmark model; recall measured per
@@ -130,6 +142,11 @@ class FaceDetector:
         LiteRT threads (None: LiteRT's default).
     spec : BlazeFaceSpec
         Model description (`fau.landmarks.blazeface.SHORT_RANGE`).
+    max_pixels : int
+        Most pixels of the pyramid's finest level (`fau.limits.MAX_DETECTOR_PIXELS`,
+        which the default ``min_face`` never reaches on an image fau accepts): on a
+        larger image faces from `fau.landmarks.pyramid.effective_min_face` pixels are
+        looked for instead of ``min_face``, with a logged warning (once per image size).
     """
 
     def __init__(
@@ -140,6 +157,7 @@ class FaceDetector:
         min_score: float | None = None,
         num_threads: int | None = None,
         spec: BlazeFaceSpec = SHORT_RANGE,
+        max_pixels: int = MAX_DETECTOR_PIXELS,
     ) -> None:
         if isinstance(min_face, bool) or not float(min_face) >= SMALLEST_MIN_FACE:
             raise FauError(
@@ -147,7 +165,12 @@ class FaceDetector:
             )
         if min_score is not None and not 0.0 < float(min_score) < 1.0:
             raise FauError(f"min_score must be in (0, 1), got {min_score!r}")
+        if isinstance(max_pixels, bool) or not int(max_pixels) >= spec.side * spec.side:
+            raise FauError(f"max_pixels must be at least {spec.side * spec.side}, "
+                           f"got {max_pixels!r}")
         self.min_face = float(min_face)
+        self.max_pixels = int(max_pixels)
+        self._capped_sizes: set[tuple[int, int]] = set()  # sizes already warned about
         self.min_score = spec.min_score if min_score is None else float(min_score)
         self.spec = spec
         self.model = BlazeFace(model, spec, num_threads=num_threads)
@@ -161,27 +184,35 @@ class FaceDetector:
     def views(self, height: int, width: int) -> list[View]:
         """The detector runs for an image of this size (`fau.landmarks.pyramid`)."""
         return plan_views(height, width, min_face=self.min_face, side=self.spec.side,
-                          align=self.spec.align)
+                          align=self.spec.align, max_pixels=self.max_pixels)
 
     def run_views(self, image: np.ndarray, views: list[View], *,
                   model: BlazeFace | None = None) -> RawDetections:
         """Raw (un-merged) detections of ``views`` of an RGB image, in image pixels.
 
         ``model``: the interpreters to run them on (default `model`; the finer levels
-        use `fine_model` when they run on an executor's thread).
+        use `fine_model` when they run on an executor's thread). Letterbox views are
+        resized from ``image`` as MediaPipe does; the other levels from one working
+        copy, the image shrunk once to the finest level among ``views`` (low-pass
+        filtered, `_resize`), so that a huge image is read in full once and only one
+        level besides the working copy exists at a time.
         """
         model = self.model if model is None else model
+        finest = max((v for v in views if not v.letterbox), key=lambda v: v.scale,
+                     default=None)
+        work = None
+        if finest is not None:
+            work = _resize(image, finest.level_width, finest.level_height, antialias=True)
         parts = []
-        levels: dict[tuple[int, int, bool], np.ndarray] = {}
-        for view in views:
-            key = (view.level_width, view.level_height, view.letterbox)
-            if key not in levels:
-                levels[key] = _resize(image, view.level_width, view.level_height,
-                                      antialias=not view.letterbox)
-            raw = model(_window(levels[key], view), self.min_score)
-            if len(raw.scores):
-                parts.append(raw.mapped(view.scale, view.left / view.scale,
-                                        view.top / view.scale))
+        for (lw, lh, letterbox), group in groupby(
+                views, key=lambda v: (v.level_width, v.level_height, v.letterbox)):
+            level = _resize(image if letterbox else work, lw, lh, antialias=not letterbox)
+            for view in group:
+                raw = model(_window(level, view), self.min_score)
+                if len(raw.scores):
+                    parts.append(raw.mapped(view.scale, view.left / view.scale,
+                                            view.top / view.scale))
+            del level
         return RawDetections.concatenate(parts)
 
     def stages(self, image: np.ndarray, *, executor: Executor | None = None,
@@ -203,6 +234,12 @@ class FaceDetector:
         """
         h, w = image.shape[:2]
         views = self.views(h, w)
+        smallest = effective_min_face(h, w, min_face=self.min_face, max_pixels=self.max_pixels)
+        if smallest > self.min_face * (1.0 + 1e-9) and (h, w) not in self._capped_sizes:
+            self._capped_sizes.add((h, w))
+            log.warning("%d×%d image: faces from %.0f px wide are looked for, not from "
+                        "min_face=%g px (the detector works on at most %.1f megapixels)",
+                        w, h, smallest, self.min_face, self.max_pixels / 1e6)
         first, finer = views[:1], views[1:]
         self.last_views = list(views)
         pending: Future | None = None

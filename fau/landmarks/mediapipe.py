@@ -37,7 +37,7 @@ from .detection import DEFAULT_MIN_FACE, Detection, FaceDetector
 from .litert import native_stderr_silenced
 from .roi import LANDMARK_ROI_SCALE, Roi, crop, eye_angle, roi_from_points
 
-__all__ = ["MediaPipeBackend", "Detection"]
+__all__ = ["MediaPipeBackend", "Detection", "same_face", "landmark_box", "CONTAINED"]
 
 log = logging.getLogger(__name__)
 
@@ -206,9 +206,9 @@ class MediaPipeBackend:
         The detector's boxes are measured by the landmark model stage by stage
         (`fau.landmarks.detection.FaceDetector.stages`: the letterbox's faces while the
         finer levels still run, then theirs), each stage strongest first; a mesh is
-        kept when its face presence is at least ``min_presence`` and its landmark box
-        does not overlap an already kept face (IoU > `DUPLICATE_IOU`: two boxes on one
-        face), until ``max_faces`` faces are kept (so beyond the cap, larger faces are
+        kept when its face presence is at least ``min_presence`` and it is not an
+        already kept face again (`same_face`: two boxes on one face; the larger of the
+        two meshes is kept), until ``max_faces`` faces are kept (so beyond the cap, larger faces are
         measured first). ``timestamp_ms`` is accepted for interface compatibility;
         tracking lives in `fau.video`.
         """
@@ -225,7 +225,12 @@ class MediaPipeBackend:
                     if face.presence < self.min_presence:
                         continue
                     box = landmark_box(face.landmarks)
-                    if boxes and (box_iou(box, np.array(boxes)) > DUPLICATE_IOU).any():
+                    same = same_face(box, np.array(boxes)) if boxes else np.zeros(0, bool)
+                    if same.any():  # one face twice: keep its larger mesh (see same_face)
+                        j = int(np.flatnonzero(same)[0])
+                        if _area(box) > _area(boxes[j]):
+                            kept[j] = (max(kept[j][0], det.score), face)
+                            boxes[j] = box
                         continue
                     kept.append((det.score, face))
                     boxes.append(box)
@@ -269,6 +274,40 @@ class MediaPipeBackend:
 #: (``AssociationNormRectCalculator`` at ``min_tracking_confidence`` 0.5,
 #: ``face_landmarker_graph.cc``).
 DUPLICATE_IOU = 0.5
+
+
+#: Share of the smaller of two landmark boxes lying inside the other above which they
+#: are one face: the detector boxed part of a large face (the pyramid's finer levels
+#: see a face larger than their band, e.g. a 450-800 px face on a 4032×3024 photo is
+#: 210-370 px in the finest level's input, beyond `MAX_FACE_INPUT` = 160), and the
+#: landmark model fitted a smaller mesh inside that part. Measured on 4032×3024 photos
+#: of one CREMA-D face 250-1300 px wide (48 photos, `benchmarks/large_images.py
+#: --single`): 10 gave such second meshes, each lying wholly (1.00) inside the face's
+#: own mesh box at IoU 0.06-0.41; 0.8 leaves room for landmark jitter while two real
+#: faces 80% inside one another's box cannot both be visible.
+CONTAINED = 0.8
+
+
+def _area(box: np.ndarray) -> float:
+    return float((box[2] - box[0]) * (box[3] - box[1]))
+
+
+def same_face(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Which of the landmark boxes ``boxes`` (n, 4) are the face of ``box`` again.
+
+    Two boxes (x0, y0, x1, y1, pixels) are one face when their IoU exceeds
+    `DUPLICATE_IOU` or at least `CONTAINED` of the smaller one lies inside the other.
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    ix = np.clip(np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]), 0, None)
+    iy = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0, None)
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    smaller = np.maximum(np.minimum(areas, _area(box)), 1e-12)
+    return (box_iou(box, boxes) > DUPLICATE_IOU) | (ix * iy / smaller >= CONTAINED)
 
 
 def landmark_box(landmarks: np.ndarray) -> np.ndarray:

@@ -7,12 +7,18 @@ faces from ``min_face`` pixels up to the whole frame, the image is seen at sever
 scales (a pyramid):
 
 * level 0: the whole image letterboxed into 128×128 (MediaPipe's own view: close-ups);
-* finer levels, each `LEVEL_RATIO` times the scale of the one before, the last at
+* finer levels, as few as cover the scales from the letterbox's to the finest with
+  at most `LEVEL_RATIO` between neighbours, spaced evenly (in log scale), the last at
   ``MIN_FACE_INPUT / min_face`` so that a ``min_face``-pixel face is
   `MIN_FACE_INPUT` pixels in the model's input. A level is one run on the whole
   resized image (the model is fully convolutional), or, where that is larger than
   `MAX_INPUT` pixels a side, overlapping tiles (overlap `TILE_OVERLAP`: every face the
   level is meant to find lies whole in one tile).
+
+The finest level is also capped at ``max_pixels`` (`fau.limits.MAX_DETECTOR_PIXELS`):
+on a larger image the smallest face looked for grows to
+``MIN_FACE_INPUT * sqrt(height * width / max_pixels)`` (`effective_min_face`), so the
+detector's work is bounded whatever ``min_face`` asks for.
 
 Face sizes are widths of the tight box of the 478 landmarks (the ``face_w`` column).
 """
@@ -27,6 +33,7 @@ __all__ = [
     "plan_views",
     "border_view",
     "level_scales",
+    "effective_min_face",
     "MIN_FACE_INPUT",
     "MAX_FACE_INPUT",
     "LEVEL_RATIO",
@@ -97,18 +104,40 @@ def _letterbox(height: int, width: int, side: int, scale: float) -> View:
     return View(scale, lw, lh, -((side - lw) // 2), -((side - lh) // 2), side, side, True)
 
 
-def level_scales(height: int, width: int, *, min_face: float, side: int) -> list[float]:
+def _finest_scale(height: int, width: int, min_face: float, max_pixels: float | None) -> float:
+    finest = MIN_FACE_INPUT / float(min_face)
+    if max_pixels is not None:
+        finest = min(finest, math.sqrt(float(max_pixels) / (float(height) * float(width))))
+    return finest
+
+
+def effective_min_face(height: int, width: int, *, min_face: float,
+                       max_pixels: float | None = None) -> float:
+    """Smallest face (image pixels) the pyramid looks for: ``min_face``, or more where
+    the finest level would exceed ``max_pixels`` (its scale is then
+    ``sqrt(max_pixels / (height * width))``)."""
+    return MIN_FACE_INPUT / _finest_scale(height, width, min_face, max_pixels)
+
+
+def level_scales(height: int, width: int, *, min_face: float, side: int,
+                 max_pixels: float | None = None) -> list[float]:
     """Scales (input pixels per image pixel) of the pyramid levels, coarsest first.
 
-    Level 0 is the letterbox (``side / max(height, width)``); each further level is
-    `LEVEL_RATIO` times finer, the last exactly ``MIN_FACE_INPUT / min_face``.
+    Level 0 is the letterbox (``side / max(height, width)``); the finer levels are the
+    fewest that reach the finest scale, ``MIN_FACE_INPUT / min_face`` (or less: see
+    `effective_min_face`), with at most `LEVEL_RATIO` between neighbours, spaced by
+    one equal ratio: so no two finer levels are closer than ``sqrt(LEVEL_RATIO)``
+    (a plan that steps by `LEVEL_RATIO` from the letterbox and clips the last step
+    ran two near-equal levels, e.g. scales 0.461 and 0.467 on a 10000² image, 0.466
+    and 0.467 on a 1650-px one). The finest is the last.
     """
     s0 = side / max(height, width)
-    scales = [s0]
-    finest = MIN_FACE_INPUT / float(min_face)
-    while scales[-1] < finest * (1.0 - 1e-9):
-        scales.append(min(scales[-1] * LEVEL_RATIO, finest))
-    return scales
+    finest = _finest_scale(height, width, min_face, max_pixels)
+    if finest <= s0 * (1.0 + 1e-9):
+        return [s0]
+    n = max(1, math.ceil(math.log(finest / s0) / math.log(LEVEL_RATIO) - 1e-9))
+    step = (finest / s0) ** (1.0 / n)
+    return [s0] + [s0 * step**i for i in range(1, n)] + [finest]
 
 
 def _tiles(length: int, align: int) -> list[tuple[int, int]]:
@@ -122,7 +151,8 @@ def _tiles(length: int, align: int) -> list[tuple[int, int]]:
 
 
 def plan_views(
-    height: int, width: int, *, min_face: float, side: int = 128, align: int = 16
+    height: int, width: int, *, min_face: float, side: int = 128, align: int = 16,
+    max_pixels: float | None = None,
 ) -> list[View]:
     """Detector runs that find faces from ``min_face`` pixels to the whole image.
 
@@ -137,13 +167,15 @@ def plan_views(
     align : int
         Input sides of the finer levels are multiples of this (the model's largest
         stride, 16 px).
+    max_pixels : float or None
+        Most pixels of the finest level (`effective_min_face`; None: no cap).
 
     Returns
     -------
     list of View
         The letterbox first, then each finer level's run or tiles.
     """
-    scales = level_scales(height, width, min_face=min_face, side=side)
+    scales = level_scales(height, width, min_face=min_face, side=side, max_pixels=max_pixels)
     views = [_letterbox(height, width, side, scales[0])]
     for scale in scales[1:]:
         lw, lh = max(1, round(width * scale)), max(1, round(height * scale))
