@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..landmarks.base import FaceMesh
+from ..landmarks.mediapipe import same_face
 from .identity import TrackSpan, link_tracks
 
 __all__ = ["Tracker", "Track", "DETECT_EVERY_S", "MATCH_IOU", "DUPLICATE_IOU", "REACQUIRE_S"]
@@ -205,7 +206,8 @@ class Tracker:
             if mesh.presence < self.min_face_score:
                 continue
             mbox = box_of(mesh.landmarks)
-            if any(iou(mbox, t.box) >= DUPLICATE_IOU for t in self.tracks):
+            # IoU > DUPLICATE_IOU, or a mesh inside a tracked face's (a part of a large face)
+            if self.tracks and same_face(mbox, np.array([t.box for t in self.tracks])).any():
                 continue
             self._start(mesh, timestamp)
 
