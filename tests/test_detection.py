@@ -346,6 +346,21 @@ def test_one_large_face_in_a_phone_photo_is_one_row(detector, frames, face_w, se
     assert len(found) == 1 and best[0] >= 0.8, (len(found), best)
 
 
+@pytest.mark.slow
+def test_one_close_face_in_a_4k_frame_is_one_track(frames) -> None:
+    """The video tracker applies the same rule: 12 of 24 such 4K frames (faces of
+    500-800 px) started 2-3 tracks when it compared landmark boxes by IoU alone."""
+    from fau.landmarks.mediapipe import MediaPipeBackend
+    from fau.video.tracking import Tracker
+
+    canvas, truth = _big_canvas(frames, 2160, 3840, [600], seed=0)
+    with MediaPipeBackend() as backend:
+        out = Tracker(backend).update(canvas, 0.0)
+    assert len(out) == 1
+    assert iou(truth[0], np.r_[out[0][1].landmarks[:, :2].min(0),
+                               out[0][1].landmarks[:, :2].max(0)]) > 0.8
+
+
 @pytest.mark.parametrize("bad", [0, 4, -1, float("nan"), True])
 def test_bad_min_face_is_a_fau_error(bad) -> None:
     from fau.landmarks.detection import FaceDetector
