@@ -230,7 +230,8 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         name = r["size"] + (" grey" if r["flat"] else "")
-        found = f"{r['hits']}/{r['faces']}" if r["faces"] else f"{r['rows']} rows"
+        found = (f"{r['hits']}/{r['faces']} ({r['rows']} rows)" if r["faces"]
+                 else f"{r['rows']} rows")
         print(f"| {name} | {r['views']} ({r['view_pixels'] / 1e6:.1f}) "
               f"| {r['detect_faces_s']:.2f} ({r['detect_faces_cpu_s']:.2f}) "
               f"| {r['detect_image_s']:.2f} ({r['detect_image_cpu_s']:.2f}) "
