@@ -286,8 +286,9 @@ def test_capped_min_face_is_logged_once_and_faces_still_found(frames, caplog) ->
     assert finest.level_width * finest.level_height <= 240 * 320
     boxes = [np.r_[d.box[:2], d.box[0] + d.box[2], d.box[1] + d.box[3]] for d in found]
     assert all(max(iou(t, b) for b in boxes) > 0.3 for t in truth)
-    with pytest.raises(fau.FauError, match="max_pixels"):
-        FaceDetector(b"", max_pixels=100)
+    for bad in (100, float("nan"), True):
+        with pytest.raises(fau.FauError, match="max_pixels"):
+            FaceDetector(b"", max_pixels=bad)
 
 
 def _big_canvas(frames, h: int, w: int, widths, seed: int = 0):

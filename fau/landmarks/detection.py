@@ -165,7 +165,7 @@ class FaceDetector:
             )
         if min_score is not None and not 0.0 < float(min_score) < 1.0:
             raise FauError(f"min_score must be in (0, 1), got {min_score!r}")
-        if isinstance(max_pixels, bool) or not int(max_pixels) >= spec.side * spec.side:
+        if isinstance(max_pixels, bool) or not float(max_pixels) >= spec.side * spec.side:
             raise FauError(f"max_pixels must be at least {spec.side * spec.side}, "
                            f"got {max_pixels!r}")
         self.min_face = float(min_face)
