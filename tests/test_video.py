@@ -97,6 +97,35 @@ def test_expression_scores_when_model_present():
     assert np.allclose(sm.sum(axis=1), 1.0, atol=1e-4)
 
 
+def test_float32_columns_match_the_float64_path(det, results, monkeypatch):
+    """Float columns are float32 (``timestamp`` float64); each face column is the
+    float64 path's value rounded to float32, the smoothed, baseline-relative and speech
+    columns agree to float32 precision, and the events are the same."""
+    import fau.video.detect as video_detect
+
+    df32 = results["HAP"]
+    monkeypatch.setattr(video_detect, "VIDEO_FLOAT_DTYPE", np.float64)
+    df64 = det.detect_video(clip("HAP"))
+    assert list(df64.columns) == list(df32.columns)
+    assert df32["timestamp"].dtype == np.float64 and df64["timestamp"].dtype == np.float64
+    floats = [c for c in df64.columns if df64[c].dtype == np.float64 and c != "timestamp"]
+    assert len(floats) == len(df32.columns) - 9  # all but 3 int, 2 bool, 3 text, timestamp
+    wrong = [c for c in floats if df32[c].dtype != np.float32]
+    assert not wrong, wrong
+    other = [c for c in df64.columns if c not in floats]
+    pd.testing.assert_frame_equal(df32[other], df64[other])
+    face = [c for c in floats if c in fau.pipeline.FACE_COLUMNS]
+    np.testing.assert_array_equal(df32[face].to_numpy(), df64[face].to_numpy(np.float32))
+    later = [c for c in floats if c not in face]
+    assert {"AU12_smooth", "AU12_rel", "lip_motion", "speech_prob"} <= set(later)
+    np.testing.assert_allclose(df32[later].to_numpy(np.float64), df64[later].to_numpy(),
+                               rtol=1e-6, atol=1e-7)
+    ev32, ev64 = fau.video.find_events(df32), fau.video.find_events(df64)
+    assert len(ev64) > 0
+    pd.testing.assert_frame_equal(ev32.drop(columns="peak"), ev64.drop(columns="peak"))
+    np.testing.assert_allclose(ev32["peak"], ev64["peak"], rtol=1e-6, atol=1e-7)
+
+
 def test_expression_columns_nan_without_model(results):
     df = results["HAP"]
     assert df["happiness"].isna().all() and df["expression"].isna().all()

@@ -40,7 +40,7 @@ from .tracking import DETECT_EVERY_S, Tracker
 if TYPE_CHECKING:  # pragma: no cover
     from ..detector import Detector
 
-__all__ = ["detect_video", "VIDEO_COLUMNS", "QUEUE_FRAMES", "CHUNK_ROWS"]
+__all__ = ["detect_video", "VIDEO_COLUMNS", "VIDEO_FLOAT_DTYPE", "QUEUE_FRAMES", "CHUNK_ROWS"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,14 @@ QUEUE_FRAMES = 8
 #: Face rows turned into a DataFrame at once (about 1.5 ms per DataFrame and ~1 ms per
 #: expression-model call are paid per chunk, not per frame; ~4 MB of feature blocks).
 CHUNK_ROWS = 256
+#: Dtype of the video table's float columns, except ``timestamp`` (float64: an hour is
+#: 3600 s, where float32 would keep only ~0.2 ms). float32 holds 7 significant digits,
+#: far finer than the landmarks the values come from (the landmark model runs in
+#: float16/float32), and halves the rows: an hour of 30-fps video with one face is
+#: 108,000 rows of 184 such columns (121 face columns, 60 of `add_temporal`, 3 of
+#: `add_speech`), 159 MB in float64, 79 MB in float32 (docs/benchmarks.md, "An hour of
+#: video").
+VIDEO_FLOAT_DTYPE = np.float32
 #: The columns `detect_video` puts before those of `Detector.detect_image`.
 VIDEO_COLUMNS = ("frame", "timestamp", "track_id")
 #: Per-row index of the video table: the three `VIDEO_COLUMNS` and the face's position
@@ -194,7 +202,8 @@ def _face_rows(detector: "Detector", tracker: Tracker, source: Iterator[VideoFra
     pool = (ThreadPoolExecutor(max_workers=1, thread_name_prefix="fau-appearance")
             if threaded and pipeline.appearance is not None else None)
     try:
-        rows = RowChunks(pipeline, _ROW_INDEX, landmarks=landmarks, executor=pool)
+        rows = RowChunks(pipeline, _ROW_INDEX, landmarks=landmarks, executor=pool,
+                         float_dtype=VIDEO_FLOAT_DTYPE)
         analysed = _analyse_frames(source, tracker, rows, progress, expected)
         return _persons(rows.result(), tracker.identities()), analysed
     finally:

@@ -141,11 +141,15 @@ def add_speech(df: pd.DataFrame, voice: VoiceActivity | None) -> pd.DataFrame:
     DataFrame
         A new table, rows in the input order: ``voice_prob`` (0-1, NaN without audio or
         outside it), ``lip_motion`` (IOD), ``speech_prob`` (0-1) and ``speaking`` (bool).
+        The float columns have the dtype of ``AU25`` (float32 in a `detect_video`
+        table; computed in float64).
     """
     # A shallow copy: pandas' copy-on-write keeps ``df`` unchanged, and an hour of rows
-    # (~165 MB) is not duplicated to add a few columns.
+    # (~80 MB) is not duplicated to add a few columns.
     out = df.copy(deep=False)
     n = len(df)
+    dtype = (np.float32 if _LIP_COLUMN in df.columns and df[_LIP_COLUMN].dtype == np.float32
+             else np.float64)
     voice_p = np.full(n, np.nan)
     lip = np.full(n, np.nan)
     prob = np.zeros(n)
@@ -173,8 +177,8 @@ def add_speech(df: pd.DataFrame, voice: VoiceActivity | None) -> pd.DataFrame:
             vp = np.nan_to_num(voice_p[idx], nan=0.0)
             prob[idx] = vp * gate
             speaking[idx] = voice.speech_at(t) & (gate >= 0.5)
-    out["voice_prob"] = voice_p
-    out["lip_motion"] = lip
-    out["speech_prob"] = prob
+    out["voice_prob"] = voice_p.astype(dtype, copy=False)
+    out["lip_motion"] = lip.astype(dtype, copy=False)
+    out["speech_prob"] = prob.astype(dtype, copy=False)
     out["speaking"] = speaking
     return out

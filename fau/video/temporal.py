@@ -216,26 +216,46 @@ class OneEuro:
         return self.x.copy()
 
 
-def smooth(values: np.ndarray, times: np.ndarray, params: FilterParams = AU_FILTER) -> np.ndarray:
-    """One-Euro-filter the rows of ``values`` (n, k) taken at ``times`` (n,) seconds."""
-    out = np.empty(np.shape(values), dtype=np.float64)
+def smooth(values: np.ndarray, times: np.ndarray, params: FilterParams = AU_FILTER, *,
+           out: np.ndarray | None = None) -> np.ndarray:
+    """One-Euro-filter the rows of ``values`` (n, k) taken at ``times`` (n,) seconds.
+
+    The filter runs in float64 whatever the dtype of ``values``; ``out`` (n, k), if
+    given, receives the result (rounded to its dtype, e.g. a float32 column block of
+    the table) and is returned; otherwise a new float64 array is.
+    """
+    if out is None:
+        out = np.empty(np.shape(values), dtype=np.float64)
+    elif out.shape != np.shape(values):
+        raise ValueError(f"out has shape {out.shape}, values {np.shape(values)}")
     f = OneEuro(params)
     for i in range(len(out)):
         out[i] = f(values[i], float(times[i]))
     return out
 
 
-def _activity(au: np.ndarray) -> np.ndarray:
+def _activity(au: np.ndarray, columns: np.ndarray | None = None) -> np.ndarray:
     """Per-frame activity: summed rise of every AU above the person's own low end.
 
     Activity = Σ over columns of max(0, x − p10), where ``p10`` is the column's 10th
     percentile over the frames (the least of that movement the person shows); in the
     AUs' own unit (fractions of the IOD), so large movements weigh more than jitter.
+    ``columns``: the column indices summed (default: all).
     """
+    au = np.asarray(au)
+    act = np.zeros(len(au))
     if len(au) == 0:
-        return np.zeros(0)
-    ref = np.nanpercentile(au, ACTIVITY_LOW_PERCENTILE, axis=0)
-    return np.nansum(np.clip(au - ref, 0.0, None), axis=1)
+        return act
+    # one column at a time, in float64 whatever the table's dtype: an hour of rows
+    # needs a few 1-MB columns, not several copies of the whole (n, k) block
+    for j in range(au.shape[1]) if columns is None else columns:
+        x = au[:, j].astype(np.float64)
+        if not np.isfinite(x).any():
+            continue  # an all-NaN column adds nothing (nanpercentile would warn)
+        x -= np.nanpercentile(x, ACTIVITY_LOW_PERCENTILE)
+        np.clip(x, 0.0, None, out=x)
+        act += np.nan_to_num(x, nan=0.0, copy=False)
+    return act
 
 
 def neutral_baseline(
@@ -261,8 +281,7 @@ def neutral_baseline(
     neutral = np.zeros(n, dtype=bool)
     if n == 0:
         return np.full(au.shape[1], np.nan), neutral
-    cols = au if bilateral is None else au[:, bilateral]
-    act = _activity(cols)
+    act = _activity(au, None if bilateral is None else np.flatnonzero(bilateral))
     k = min(n, max(MIN_BASELINE_FRAMES, int(math.ceil(BASELINE_QUANTILE * n))))
     neutral[np.argsort(act, kind="stable")[:k]] = True
     return np.nanmedian(au[neutral], axis=0), neutral
@@ -313,33 +332,42 @@ def add_temporal(
     Returns
     -------
     DataFrame
-        A new table (rows in the input order).
+        A new table (rows in the input order). The new float columns have the dtype of
+        the AU columns (float32 in a `detect_video` table, `fau.video.VIDEO_FLOAT_DTYPE`;
+        the filter and the baseline rule compute in float64).
     """
     baseline = check_baseline(baseline)
     # A shallow copy: pandas' copy-on-write keeps ``df`` unchanged, and an hour of rows
-    # (~165 MB) is not duplicated to add a few columns.
+    # (~80 MB) is not duplicated to add a few columns.
     out = df.copy(deep=False)
     aus = [a for a in AU_NAMES if a in df.columns]
     exprs = [e for e in EXPRESSIONS if e in df.columns]
     bil = np.array([a in BILATERAL_AUS for a in aus])
+    dtype = _float_dtype(df, aus + exprs)
     # The new float columns in one array, added without a copy (pd.concat under
-    # copy-on-write): an hour of video is 57 MB of them, not twice that.
-    extra = np.full((len(df), 2 * len(aus) + len(exprs)), np.nan)
+    # copy-on-write): an hour of video is 26 MB of them in float32, not twice that.
+    extra = np.full((len(df), 2 * len(aus) + len(exprs)), np.nan, dtype=dtype)
     au_s, au_rel = extra[:, : len(aus)], extra[:, len(aus) : 2 * len(aus)]
     ex_s = extra[:, 2 * len(aus) :]
     neutral = np.zeros(len(df), dtype=bool)
     times = df["timestamp"].to_numpy(dtype=np.float64)
-    au_all = df[aus].to_numpy(dtype=np.float64)
-    ex_all = df[exprs].to_numpy(dtype=np.float64)
+    au_all = df[aus].to_numpy(dtype=dtype)
+    ex_all = df[exprs].to_numpy(dtype=dtype)
     for _, idx in df.groupby("track_id", sort=True).indices.items():
         idx = idx[np.argsort(times[idx], kind="stable")]
         t = times[idx]
-        # one track in row order (one person): no copy of its rows (an hour: 23 MB)
+        # one track in row order (one person): no copy of its rows, the filter writes
+        # straight into the new columns
         whole = len(idx) == len(df) and bool((np.diff(idx) == 1).all())
-        s = smooth(au_all if whole else au_all[idx], t, AU_FILTER)
-        au_s[idx] = s
-        if exprs:
-            ex_s[idx] = smooth(ex_all if whole else ex_all[idx], t, EXPRESSION_FILTER)
+        if whole:
+            s = smooth(au_all, t, AU_FILTER, out=au_s)
+            if exprs:
+                smooth(ex_all, t, EXPRESSION_FILTER, out=ex_s)
+        else:
+            s = smooth(au_all[idx], t, AU_FILTER)
+            au_s[idx] = s
+            if exprs:
+                ex_s[idx] = smooth(ex_all[idx], t, EXPRESSION_FILTER)
         base, neu = None, None
         if baseline is not None:
             sel = (t >= baseline[0]) & (t <= baseline[1])
@@ -351,8 +379,11 @@ def add_temporal(
                             df["track_id"].iloc[idx[0]], baseline[0], baseline[1], t[0], t[-1])
         if base is None:
             base, neu = neutral_baseline(s, bilateral=bil)
-        s -= base  # in place: s is not used again
-        au_rel[idx] = s
+        if whole:
+            np.subtract(s, base, out=au_rel, casting="same_kind")
+        else:
+            s -= base  # in place: s is not used again
+            au_rel[idx] = s
         neutral[idx] = neu
     names = ([f"{a}_smooth" for a in aus] + [f"{a}_rel" for a in aus]
              + [f"{e}_smooth" for e in exprs])
@@ -364,6 +395,14 @@ def add_temporal(
         out["expression_smooth"] = np.full(len(df), None, dtype=object)
     out["neutral_frame"] = neutral
     return out
+
+
+def _float_dtype(df: pd.DataFrame, names: list[str]) -> np.dtype:
+    """float32 when every column of ``names`` is float32 (a `detect_video` table), else
+    float64."""
+    if names and all(df[c].dtype == np.float32 for c in names):
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
 
 
 def _runs(values: np.ndarray, high: float, low: float) -> list[tuple[int, int, int]]:
