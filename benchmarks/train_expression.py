@@ -117,6 +117,17 @@ def load_blocks(mesh_path: Path, cnn_path: Path | None, *, mirror: bool = False
     return blocks
 
 
+def cnn_provenance(cnn_path: Path) -> dict:
+    """Where the appearance logits of the training rows came from (the logits file's
+    own ``info``: ONNX files, which rows are out-of-fold), for the model's ``info``."""
+    info = {}
+    with np.load(cnn_path) as c:
+        if "info" in c.files:
+            info = json.loads(str(c["info"]))
+    return {"logits_file": str(cnn_path.relative_to(ROOT) if cnn_path.is_relative_to(ROOT)
+                               else cnn_path), **info}
+
+
 def targets(data: dict, labels: str, split: int, hard_weight: float = 0.0
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Training rows, class indices and weights (FER+: one row per voted class).
@@ -261,8 +272,7 @@ def main() -> None:
         "privatetest_accuracy": metrics["accuracy"], "privatetest_macro_f1": metrics["macro_f1"],
         "privatetest_ece": metrics["ece"], "train_seconds": round(fit_s, 1),
         "data": "FER-2013 Training (28,709), FER+ votes; features from benchmarks/extract_fer.py",
-        "appearance_cnn": "fau/models/appearance_cnn.onnx; Training rows out-of-fold "
-                          "(cache/cnn_logits.npz, benchmarks/train_cnn.py logits)",
+        "appearance_cnn": cnn_provenance(Path(args.cnn)) if "appearance" in wanted else None,
         "au_names": list(model.au_names), "trained": time.strftime("%Y-%m-%d"),
     }
     fer_eval.write_result(

@@ -129,3 +129,41 @@ def test_geometric_model_explains_with_movements_only(data_dir):
     assert set(ex["source"]) == {"movement"} and (ex["appearance_share"] == 0).all()
     g = ex.groupby(["face", "expression"]).first()
     assert np.allclose(g["bias"] + g["movement"], g["logit"], atol=1e-3)
+
+
+def _late_model() -> tuple[ExpressionModel, ExpressionModel]:
+    """A movements-only tiny model and the same booster with a late-fusion CNN term."""
+    mov = _tiny_model(("au", "pose"))
+    w = np.zeros((3, 15))
+    w[0, 0], w[1, 10], w[2, 13] = 0.7, -0.4, 1.1
+    late = ExpressionModel(mov.booster, mov.classes, ("au", "pose", "appearance"),
+                           temperature=mov.temperature, logit_offsets=[0.1, 0.0, -0.3],
+                           appearance_weights=w)
+    return mov, late
+
+
+def test_late_fusion_adds_the_cnn_term_to_the_movement_logits(tmp_path):
+    mov, late = _late_model()
+    b = _blocks(25, seed=4)
+    xm, xl = mov.assemble(b), late.assemble(b)
+    assert late.late_fusion and late.booster_feature_names == mov.feature_names
+    expected = mov.logits(xm) + b["appearance"].astype(np.float64) @ late.appearance_weights.T
+    assert np.allclose(late.logits(xl), expected + [0.1, 0.0, -0.3], atol=1e-5)
+    # The appearance part of an explanation is exactly the linear CNN term.
+    src = logit_sources(late, b)
+    term = (b["appearance"].astype(np.float64) @ late.appearance_weights.T).ravel()
+    assert np.allclose(src.appearance.to_numpy(), term, atol=1e-5)
+    assert np.allclose(src.bias + src.movement + src.appearance, src.logit, atol=1e-4)
+    assert np.allclose(src.logit.to_numpy(), late.logits(xl).ravel(), atol=1e-4)
+    path = tmp_path / "late.npz"
+    late.save(path)
+    back = ExpressionModel.load(path)
+    assert back.late_fusion and np.allclose(back.appearance_weights, late.appearance_weights)
+    assert np.allclose(back.predict_proba(xl), late.predict_proba(xl))
+
+
+def test_late_fusion_weights_need_the_appearance_block():
+    mov, late = _late_model()
+    with pytest.raises(fau.FauError, match="appearance"):
+        ExpressionModel(mov.booster, mov.classes, ("au", "pose"),
+                        appearance_weights=late.appearance_weights)

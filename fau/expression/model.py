@@ -6,6 +6,14 @@ softmax temperature fitted on FER-2013 PublicTest, per-class logit offsets (logi
 adjustment against the training set's class priors; Menon et al., "Long-tail learning
 via logit adjustment", ICLR 2021) and its provenance. Bundled files are digest-checked
 when they are loaded (`fau.expression.model_files`).
+
+The appearance CNN's logits enter a model in one of two ways: as features of the booster
+(stacking: the trees read them, which needs out-of-fold CNN logits for every training
+row), or, when the file has ``appearance_weights``, as a linear term added to the
+booster's calibrated logits (late fusion: the booster reads the movement blocks only,
+and ``logit = margin / temperature + appearance_weights @ cnn_logits + offset``, the
+weights fitted on PublicTest; the appearance part of an explanation is then exactly
+that term).
 """
 
 from __future__ import annotations
@@ -108,6 +116,10 @@ class ExpressionModel:
     logit_offsets : ndarray, (n_classes,)
         Added to every calibrated logit (0: none). Logit adjustment
         ``-tau * log(prior)`` lifts classes that are rare in the training labels.
+    appearance_weights : ndarray, (n_classes, 15), optional
+        Late fusion (see module docs): the booster does not read the ``appearance``
+        block; its 15 CNN logits are added to the calibrated logits through this matrix
+        (logit units per CNN logit unit). None: the booster reads every block.
     """
 
     booster: object
@@ -119,10 +131,16 @@ class ExpressionModel:
     info: dict = field(default_factory=dict)
     au_names: tuple[str, ...] = AU_NAMES
     logit_offsets: np.ndarray | None = None
+    appearance_weights: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         offsets = np.zeros(len(self.classes)) if self.logit_offsets is None else self.logit_offsets
         self.logit_offsets = np.asarray(offsets, dtype=np.float64).reshape(len(self.classes))
+        if self.appearance_weights is not None:
+            if "appearance" not in self.blocks:
+                raise FauError("appearance_weights given for a model without the appearance block")
+            self.appearance_weights = np.asarray(self.appearance_weights, dtype=np.float64
+                                                 ).reshape(len(self.classes), len(APPEARANCE_NAMES))
         missing = [a for a in self.au_names if a not in AU_NAMES]
         if missing:
             raise FauError(f"expression model reads AUs this fau does not measure: {missing}")
@@ -144,6 +162,27 @@ class ExpressionModel:
     def uses_appearance(self) -> bool:
         return "appearance" in self.blocks
 
+    @property
+    def late_fusion(self) -> bool:
+        """True when the CNN logits enter linearly (`appearance_weights`), not as trees."""
+        return self.appearance_weights is not None
+
+    @property
+    def booster_feature_names(self) -> list[str]:
+        """The columns the booster reads: every feature, or all but the appearance block."""
+        names: list[str] = []
+        for b in self.blocks:
+            if not (self.late_fusion and b == "appearance"):
+                names += block_columns(b, self.n_shape, self.au_names)
+        return names
+
+    def _split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Booster columns and (late fusion) the appearance columns of a feature matrix."""
+        if not self.late_fusion:
+            return x, None
+        app = np.array([n.startswith("cnn_") for n in self.feature_names], dtype=bool)
+        return x[:, ~app], x[:, app].astype(np.float64)
+
     def assemble(self, blocks: dict[str, np.ndarray]) -> np.ndarray:
         """Stack the needed blocks into the model's feature matrix (n, n_features).
 
@@ -164,14 +203,24 @@ class ExpressionModel:
 
     # -- scoring ---------------------------------------------------------------------
     def _margins(self, x: np.ndarray) -> np.ndarray:
+        """Raw booster margins (n, n_classes) of a full feature matrix (`assemble`)."""
         if len(x) == 0:
             return np.zeros((0, len(self.classes)))
-        m = self.booster.inplace_predict(x, predict_type="margin")  # type: ignore[attr-defined]
+        xb, _ = self._split(x)
+        m = self.booster.inplace_predict(xb, predict_type="margin")  # type: ignore[attr-defined]
         return np.asarray(m, dtype=np.float64).reshape(len(x), len(self.classes))
 
+    def _appearance_term(self, x: np.ndarray) -> np.ndarray:
+        """Late fusion's linear appearance logits (n, n_classes); zeros otherwise."""
+        _, xa = self._split(x)
+        if xa is None:
+            return np.zeros((len(x), len(self.classes)))
+        return xa @ self.appearance_weights.T  # type: ignore[union-attr]
+
     def logits(self, x: np.ndarray) -> np.ndarray:
-        """Calibrated logits (n, n_classes): margin / temperature + `logit_offsets`."""
-        return self._margins(x) / self.temperature + self.logit_offsets
+        """Calibrated logits (n, n_classes): margin / temperature (+ the late-fusion
+        appearance term) + `logit_offsets`."""
+        return self._margins(x) / self.temperature + self._appearance_term(x) + self.logit_offsets
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Calibrated probabilities (n, 8) in `EXPRESSIONS` order (absent classes 0)."""
@@ -199,19 +248,22 @@ class ExpressionModel:
         """
         import xgboost as xgb
 
-        names = self.feature_names
-        dm = xgb.DMatrix(x, feature_names=names)
+        names = self.booster_feature_names
+        xb, _ = self._split(x)
+        dm = xgb.DMatrix(xb, feature_names=names)
         raw = self.booster.predict(dm, pred_contribs=True)  # type: ignore[attr-defined]
         raw = np.asarray(raw).reshape(len(x), len(self.classes), len(names) + 1)
         raw = raw / self.temperature
         groups: list[str] = []
-        for n in names:
+        for n in self.feature_names:
             g = explanation_group(n)
             if g not in groups:
                 groups.append(g)
         gi = np.array([groups.index(explanation_group(n)) for n in names])
         contrib = np.zeros((len(x), len(self.classes), len(groups)))
         np.add.at(contrib, (slice(None), slice(None), gi), raw[:, :, :-1])
+        if self.late_fusion:
+            contrib[:, :, groups.index("appearance")] += self._appearance_term(x)
         return contrib, groups, raw[:, :, -1] + self.logit_offsets
 
     # -- persistence -----------------------------------------------------------------
@@ -227,6 +279,9 @@ class ExpressionModel:
             "logit_offsets": [float(v) for v in self.logit_offsets],  # type: ignore[union-attr]
             "format": 2,
         }
+        if self.late_fusion:
+            meta["appearance_weights"] = self.appearance_weights.tolist()  # type: ignore[union-attr]
+            meta["format"] = 3
         arrays = {
             "booster": np.frombuffer(raw, dtype=np.uint8),
             "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
@@ -264,4 +319,6 @@ class ExpressionModel:
             info=meta.get("info", {}),
             au_names=tuple(meta.get("au_names", LEGACY_AU_NAMES)),
             logit_offsets=np.asarray(meta["logit_offsets"]) if "logit_offsets" in meta else None,
+            appearance_weights=(np.asarray(meta["appearance_weights"])
+                                if "appearance_weights" in meta else None),
         )
