@@ -70,6 +70,7 @@ import logging
 import math
 from collections import deque
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -464,35 +465,48 @@ def find_events(
     if df.empty or "track_id" not in df.columns:
         return _event_table(rows)
     has_speech = "speaking" in df.columns
-    for tid, g in df.groupby("track_id", sort=True):
-        g = g.sort_values("timestamp", kind="stable")
-        t = g["timestamp"].to_numpy(dtype=np.float64)
-        frames = g["frame"].to_numpy() if "frame" in g.columns else np.arange(len(g))
-        talk = g["speaking"].to_numpy(dtype=bool) if has_speech else None
+    times = df["timestamp"].to_numpy(dtype=np.float64)
+    for tid, idx in df.groupby("track_id", sort=True).indices.items():
+        # the track's rows by time, one column at a time: an hour of rows is never copied
+        # whole (a group's DataFrame would be)
+        idx = idx[np.argsort(times[idx], kind="stable")]
+
+        def column(name: str, dtype=np.float64) -> np.ndarray:
+            return df[name].to_numpy(dtype=dtype)[idx]
+
+        t = times[idx]
+        frames = column("frame", None) if "frame" in df.columns else np.arange(len(idx))
+        talk = column("speaking", bool) if has_speech else None
         step = _interval(t)
-        neutral = g["neutral_frame"].to_numpy(bool) if "neutral_frame" in g else np.ones(len(g), bool)
-        series = []
-        for a in BILATERAL_AUS:
-            col = f"{a}_rel"
-            if col not in g.columns:
-                continue
-            v = g[col].to_numpy(dtype=np.float64)
-            ref = v[neutral] if neutral.any() else v
-            ref = ref[np.isfinite(ref)]
-            noise = _MAD_TO_SD * float(np.median(np.abs(ref - np.median(ref)))) if len(ref) else 0.0
-            floor = EVENT_MIN_EYE_OPENING if AU_UNITS.get(a) == EYE_OPENING_UNIT else EVENT_MIN_IOD
-            high = max(floor, EVENT_K * noise)
-            series.append(("au", a, v, high, high / 2.0))
-        if expressions:
-            for e in EXPRESSIONS:
-                col = f"{e}_smooth"
-                if e == "neutral" or col not in g.columns:
+        neutral = (column("neutral_frame", bool) if "neutral_frame" in df.columns
+                   else np.ones(len(idx), bool))
+
+        def series() -> Iterator[tuple[str, str, np.ndarray, float, float]]:
+            """(kind, name, values, high, low) of each series, made as it is used."""
+            for a in BILATERAL_AUS:
+                col = f"{a}_rel"
+                if col not in df.columns:
                     continue
-                v = g[col].to_numpy(dtype=np.float64)
-                if not np.isfinite(v).any():
-                    continue
-                series.append(("expression", e, v, EXPRESSION_HIGH, EXPRESSION_LOW))
-        for kind, name, v, high, low in series:
+                v = column(col)
+                ref = v[neutral] if neutral.any() else v
+                ref = ref[np.isfinite(ref)]
+                noise = (_MAD_TO_SD * float(np.median(np.abs(ref - np.median(ref))))
+                         if len(ref) else 0.0)
+                floor = (EVENT_MIN_EYE_OPENING if AU_UNITS.get(a) == EYE_OPENING_UNIT
+                         else EVENT_MIN_IOD)
+                high = max(floor, EVENT_K * noise)
+                yield "au", a, v, high, high / 2.0
+            if expressions:
+                for e in EXPRESSIONS:
+                    col = f"{e}_smooth"
+                    if e == "neutral" or col not in df.columns:
+                        continue
+                    v = column(col)
+                    if not np.isfinite(v).any():
+                        continue
+                    yield "expression", e, v, EXPRESSION_HIGH, EXPRESSION_LOW
+
+        for kind, name, v, high, low in series():
             for i, k, j in _runs(v, high, low):
                 during = (
                     pd.NA if talk is None
