@@ -159,6 +159,19 @@ def test_elan_document_structure(tmp_path):
     assert last and int(last[0]) >= len(ids)
 
 
+def test_elan_eye_closure_events_are_labelled_in_eye_openings():
+    """AU43 and AU45 are fractions of the neutral eye opening, not of the IOD (fau.au.AU_UNITS)."""
+    ev = pd.DataFrame([
+        (0, "au", "AU43", 0.5, 0.6, 0.8, 11 / 30, 0.95, 15, 18, 24, False, False),
+        (0, "au", "AU45", 1.0, 1.1, 1.2, 6 / 30, 0.80, 30, 33, 36, False, False),
+        (0, "au", "AU12", 1.5, 1.6, 1.8, 9 / 30, 0.06, 45, 48, 54, False, False),
+    ], columns=EVENT_COLUMNS)
+    anns = _annotations(_parse(elan_document(video_table(), ev, None)))
+    labels = sorted(v for k, t in anns.items() if "AU events" in k for _, _, v in t)
+    assert labels == ["AU12 (peak 0.060 IOD)", "AU43 (peak 0.950 opening)",
+                      "AU45 (peak 0.800 opening)"]
+
+
 def test_elan_file_reads_back_with_pympi(tmp_path):
     from pympi.Elan import Eaf
 

@@ -40,6 +40,14 @@ LINGUISTIC_TYPE = "fau"
 EAF_FORMAT = "3.0"
 
 
+def _unit(au: str) -> str:
+    """The unit of an AU event's peak in a label: ``IOD``, or ``opening`` for the eye
+    closures (AU43, AU45), measured in neutral eye openings (``fau.au.AU_UNITS``)."""
+    from ..au import AU_UNITS, IOD_UNIT
+
+    return "IOD" if AU_UNITS.get(au, IOD_UNIT) == IOD_UNIT else "opening"
+
+
 def _ms(t: float) -> int:
     return int(round(float(t) * 1000.0))
 
@@ -213,7 +221,7 @@ def elan_document(
                 continue
             start, end = _ms(e.onset), _ms(e.onset + e.duration)
             if e.kind == "au":
-                value = f"{e.name} (peak {e.peak:.3f} {'IOD' if e.name != 'AU45' else 'opening'})"
+                value = f"{e.name} (peak {e.peak:.3f} {_unit(e.name)})"
                 during = getattr(e, "during_speech", None)
                 if during is not None and not pd.isna(during) and bool(during):
                     value += ", during speech"
