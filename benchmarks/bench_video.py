@@ -240,12 +240,36 @@ def m_decode(kind: str, seconds: float, video: Path) -> dict:
             "cores": (_cpu_s() - c0) / dt}
 
 
+def _status_mb(key: str) -> float:
+    """A ``/proc/self/status`` memory figure (MB), e.g. ``VmRSS``; NaN where absent."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024.0  # kB
+    except OSError:
+        pass
+    return float("nan")
+
+
+#: Video seconds between two memory samples of `m_fau` (its ``memory`` series).
+MEMORY_EVERY_S = 60.0
+
+
 def m_fau(fps: float | None, seconds: float, video: Path, threads: int | None = None) -> dict:
     import fau
 
+    # [video s, VmRSS MB, VmHWM MB] at the first analysed frame and every MEMORY_EVERY_S
+    # of video: the last one is the frame loop's peak (to within a minute of video),
+    # before the table is made, smoothed and given its speech columns
+    series: list[list[float]] = []
+
+    def progress(t: float) -> None:
+        if not series or t >= series[-1][0] + MEMORY_EVERY_S:
+            series.append([round(t, 1), _status_mb("VmRSS"), _status_mb("VmHWM")])
+
     with fau.Detector(num_threads=threads) as det:
         t0, c0 = time.perf_counter(), _cpu_s()
-        df = det.detect_video(video, fps=fps, end=seconds)
+        df = det.detect_video(video, fps=fps, end=seconds, progress=progress)
         dt = time.perf_counter() - t0
         cores = (_cpu_s() - c0) / dt
     n = df.attrs["analysed_frames"]
@@ -254,6 +278,7 @@ def m_fau(fps: float | None, seconds: float, video: Path, threads: int | None = 
             "tracks": int(df["track_id"].nunique()), "seconds": dt, "fps": n / dt,
             "video_s": n / (fps or FPS), "rss_mb": _rss_mb(), "model": det.expression_model_name,
             "counts": df.attrs["counts"], "cores": cores, "threads": threads,
+            "memory": series, "loop_rss_mb": series[-1][2] if series else None,
             "speaking": float(df["speaking"].mean()) if len(df) else None}
 
 
@@ -489,6 +514,11 @@ def _hour(results: dict, bare: bool) -> None:
                    FPS))
     print(f"\nfau: {r['rows']} rows × {r['columns']} columns ({r['table_mb']:.0f} MB as a "
           f"DataFrame), {r['tracks']} track(s); tracker counters {r['counts']}")
+    mem = r["memory"]
+    print(f"memory (VmRSS / VmHWM, MB): first analysed frame {mem[0][1]:.0f} / {mem[0][2]:.0f}; "
+          + "; ".join(f"{t / 60:.0f} min {rss:.0f} / {hwm:.0f}" for t, rss, hwm in mem[1:]
+                      if round(t) % 600 < MEMORY_EVERY_S)
+          + f"; frame loop's peak {r['loop_rss_mb']:.0f}, whole run's {r['rss_mb']:.0f}")
 
 
 def main() -> None:

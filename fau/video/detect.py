@@ -50,6 +50,12 @@ QUEUE_FRAMES = 8
 #: Face rows turned into a DataFrame at once (about 1.5 ms per DataFrame and ~1 ms per
 #: expression-model call are paid per chunk, not per frame; ~4 MB of feature blocks).
 CHUNK_ROWS = 256
+#: Analysed frames between two returns of the C heap's free memory to the system during
+#: the frame loop (`_release_free_memory`; 300 frames = 10 s of 30-fps video). Without
+#: them the freed-but-kept blocks of four threads held 20-25 MB more after 5 minutes of
+#: 640×480 video (438-446 MB against 418-426 MB, ``benchmarks/bench_video.py``'s video;
+#: docs/benchmarks.md, "An hour of video"); one call takes well under a millisecond.
+TRIM_EVERY_FRAMES = 300
 #: Dtype of the video table's float columns, except ``timestamp`` (float64: an hour is
 #: 3600 s, where float32 would keep only ~0.2 ms). float32 holds 7 significant digits,
 #: far finer than the landmarks the values come from (the landmark model runs in
@@ -253,6 +259,8 @@ def _analyse_frames(source: Iterator[VideoFrame], tracker: Tracker, rows: RowChu
                      [(vf.index, vf.timestamp, tid, i) for i, (tid, _) in enumerate(faces)])
             if len(rows) >= CHUNK_ROWS:
                 rows.flush()
+        if analysed % TRIM_EVERY_FRAMES == 0:
+            _release_free_memory()
         if progress is not None:
             progress(vf.timestamp)
     return analysed
@@ -266,6 +274,7 @@ def _release_free_memory() -> None:
     large arrays made after the loop (the smoothed columns, `add_temporal`) get fresh
     pages: after a 60-s video 70 MB of the process's 549 MB were such free blocks
     (measured with ``benchmarks/bench_video.py``'s video, docs/benchmarks.md "Video").
+    It is called every `TRIM_EVERY_FRAMES` analysed frames and after the loop.
     Elsewhere than glibc (no ``malloc_trim``) nothing is done.
     """
     try:
