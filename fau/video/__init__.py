@@ -10,7 +10,7 @@ See ``docs/video.md`` for the tracking (one id per person), speaking, gaze, smoo
 baseline and event rules.
 """
 
-from .detect import CHUNK_ROWS, QUEUE_FRAMES, VIDEO_COLUMNS, detect_video
+from .detect import CHUNK_ROWS, QUEUE_FRAMES, VIDEO_COLUMNS, VIDEO_FLOAT_DTYPE, detect_video
 from .reader import VideoFrame, VideoInfo, iter_frames, probe
 from .identity import link_tracks, signature_distance, signature_sample
 from .segments import read_segments, summarize_segments
@@ -32,6 +32,7 @@ from .tracking import Tracker
 __all__ = [
     "detect_video",
     "VIDEO_COLUMNS",
+    "VIDEO_FLOAT_DTYPE",
     "QUEUE_FRAMES",
     "CHUNK_ROWS",
     "VideoFrame",
