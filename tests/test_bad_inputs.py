@@ -63,6 +63,28 @@ def test_video_over_the_pixel_limit_is_refused_from_the_header(corpus):
     assert probe(p).width == 640  # the default limit holds it
 
 
+def test_pixel_limit_error_names_its_own_limit(corpus):
+    """A limit other than DCI 4K is not illustrated by "4096×2160"; the error carries the size."""
+    from fau.video.reader import VideoTooLarge
+
+    p = bc.sized_video(corpus, 640, 640, frames=3)
+    with pytest.raises(VideoTooLarge) as exc:
+        probe(p, max_pixels=100_000)
+    assert "4096×2160" not in str(exc.value) and (exc.value.width, exc.value.height) == (640, 640)
+    assert isinstance(exc.value, FauError)
+
+
+def test_a_frame_size_ffmpeg_refuses_to_learn_is_named_in_the_error(corpus):
+    """MJPEG frames carry their size in the frame: over the bound FFmpeg reports 0×0 and
+    decodes nothing; the error says why instead of only 'a damaged packet'."""
+    from helpers import write_video
+
+    p = write_video(corpus / "mjpeg.avi", [np.zeros((64, 96, 3), np.uint8)] * 3,
+                    codec="mjpeg", pix_fmt="yuvj420p")
+    with pytest.raises(FauError, match=r"no frame size: frames of more than 4,000 pixels"):
+        list(iter_frames(p, max_pixels=4_000))
+
+
 def test_cli_refuses_a_video_above_the_limit_with_bounded_memory(corpus):
     p = bc.huge_video(corpus, side=3200, frames=2)  # 10.2 MP > MAX_VIDEO_PIXELS (8.8 MP)
     assert 3200 * 3200 > MAX_VIDEO_PIXELS

@@ -313,6 +313,22 @@ def test_limit_messages_are_exact():
 
 
 @needs_video
+def test_a_video_over_ffmpegs_bound_is_answered_as_too_large(tmp_path, monkeypatch):
+    """Frames over the header reader's bound (jobs.probe: fau.limits.MAX_PIXELS; the issue's
+    16000² video) are 'video_too_large' with the video limit, not 'invalid_video' quoting
+    FFmpeg's bound."""
+    from fau.limits import MAX_VIDEO_PIXELS
+
+    monkeypatch.setattr(jobs_mod, "MAX_PIXELS", 1_000_000)  # stands in for 100 MP: no 2.7-GB file
+    big = badcorpus.write_video(tmp_path / "big.mp4", [np.zeros((1024, 1280, 3), np.uint8)])
+    with make_client(tmp_path) as c:
+        body = assert_error(c.post("/v1/videos", files={"file": ("big.mp4", big.read_bytes())}),
+                            422, "video_too_large")
+        assert "1280×1024" in body["detail"] and f"{MAX_VIDEO_PIXELS:,}" in body["detail"]
+        assert c.get("/v1/jobs").json()["total"] == 0
+
+
+@needs_video
 def test_fps_nan_and_frame_sizes_are_refused_at_upload(tmp_path):
     from fau.limits import MAX_VIDEO_PIXELS
 

@@ -79,10 +79,24 @@ from ..limits import (
 )
 from ..paths import check_input_file
 
-__all__ = ["VideoInfo", "VideoFrame", "DecodeStats", "Orientation", "probe", "check_limits",
-           "iter_frames", "to_rgb", "Sampler", "STOP", "DEFAULT_FPS", "check_sampling"]
+__all__ = ["VideoInfo", "VideoFrame", "DecodeStats", "Orientation", "VideoTooLarge", "probe",
+           "check_limits", "iter_frames", "to_rgb", "Sampler", "STOP", "DEFAULT_FPS",
+           "check_sampling"]
 
 log = logging.getLogger(__name__)
+
+
+class VideoTooLarge(FauError):
+    """A video whose frames (from its header) have more pixels than the limit allows.
+
+    A `fau.FauError`; ``width`` and ``height`` (pixels) are the header's frame size, so a
+    caller (the web service) can answer it with its own code and limit.
+    """
+
+    def __init__(self, message: str, width: int, height: int) -> None:
+        super().__init__(message)
+        self.width, self.height = int(width), int(height)
+
 
 #: Nominal frame rate (frames/s) assumed when a stream declares none; used only to
 #: invent a timestamp for a frame without PTS and as the unit of gaps and resets.
@@ -296,8 +310,9 @@ def check_limits(info: VideoInfo, *, max_pixels: int = MAX_VIDEO_PIXELS,
     Raises
     ------
     FauError
-        A side under `fau.limits.MIN_SIDE`, more than ``max_pixels`` pixels, or a declared
-        duration over ``max_duration_s`` (by more than one frame interval).
+        A side under `fau.limits.MIN_SIDE`, more than ``max_pixels`` pixels
+        (`VideoTooLarge`), or a declared duration over ``max_duration_s`` (by more than
+        one frame interval).
     """
     w, h = info.width, info.height
     if w and h and (w < MIN_SIDE or h < MIN_SIDE):
@@ -306,10 +321,11 @@ def check_limits(info: VideoInfo, *, max_pixels: int = MAX_VIDEO_PIXELS,
             "each side to find a face"
         )
     if w * h > max_pixels:
-        raise FauError(
+        example = " (e.g. 4096×2160)" if max_pixels == MAX_VIDEO_PIXELS else ""
+        raise VideoTooLarge(
             f"{info.path!r}: the video is {w}×{h} px ({w * h:,} pixels per frame); fau "
-            f"accepts at most {max_pixels:,} pixels per frame (e.g. 4096×2160); scale it "
-            "down first (ffmpeg -i in.mp4 -vf scale=-2:2160 out.mp4)"
+            f"accepts at most {max_pixels:,} pixels per frame{example}; scale it "
+            "down first (ffmpeg -i in.mp4 -vf scale=-2:2160 out.mp4)", w, h
         )
     if max_duration_s is not None and info.duration is not None:
         step = 1.0 / (info.fps or DEFAULT_FPS)
@@ -606,7 +622,7 @@ def iter_frames(
             timeline.finish()
     finally:
         container.close()
-    _finish(ds, vinfo, step, where)
+    _finish(ds, vinfo, step, where, max_pixels)
 
 
 def _decode(container, stream, ds: DecodeStats, stop) -> Iterator[list]:
@@ -692,10 +708,16 @@ class _Orienter:
         return self.orientation.apply(rgb)
 
 
-def _finish(ds: DecodeStats, vinfo: VideoInfo, step: float, where: str) -> None:
+def _finish(ds: DecodeStats, vinfo: VideoInfo, step: float, where: str,
+            max_pixels: int = MAX_VIDEO_PIXELS) -> None:
     """After decoding: no frame is an error; a short tail is truncation; log damage."""
     if ds.decoded == 0:
         why = f": {ds.error}" if ds.error else ""
+        if not (vinfo.width and vinfo.height):
+            # FFmpeg learns the size of some codecs' frames (MJPEG) only by decoding one,
+            # which its max_pixels bound refuses for a frame over the limit: size 0×0
+            why += (f" (the header gives no frame size: frames of more than {max_pixels:,} "
+                    "pixels are refused undecoded)")
         raise FauError(f"no video frame could be decoded from {where!r}{why}")
     declared = vinfo.duration
     last = (ds.last_timestamp or 0.0) + step  # the end of the last frame

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from ...errors import FauError
 from ...files import write_table
 from ...limits import MAX_VIDEO_PIXELS, MIN_SIDE
+from ...video.reader import VideoTooLarge
 from ..jobs import new_job_id, probe, public_error, read_upload_segments
 from ..auth import require_token
 from ..errors import ApiError, documented_errors
@@ -49,6 +50,14 @@ def more_than(value: float, limit: float) -> str:
     return repr(float(value))
 
 
+def too_large(w: int, h: int) -> ApiError:
+    """The 422 ``video_too_large`` answer for frames of ``w``×``h`` px (over
+    `fau.limits.MAX_VIDEO_PIXELS`)."""
+    return ApiError(422, "video_too_large",
+                    f"the video's frames are {w}×{h} px ({w * h:,} pixels); fau accepts at most "
+                    f"{MAX_VIDEO_PIXELS:,} pixels per frame (e.g. 4096×2160; downscale it first)")
+
+
 def check_video(meta: dict[str, Any], max_video_s: float) -> None:
     """422 for a video whose header says it is too long, or whose frames are too large
     (over `fau.limits.MAX_VIDEO_PIXELS`) or too small (under `fau.limits.MIN_SIDE`).
@@ -63,9 +72,7 @@ def check_video(meta: dict[str, Any], max_video_s: float) -> None:
                        f"accepts at most {max_video_s:g} s (--max-video-s)")
     w, h = int(meta.get("width") or 0), int(meta.get("height") or 0)
     if w * h > MAX_VIDEO_PIXELS:
-        raise ApiError(422, "video_too_large",
-                       f"the video's frames are {w}×{h} px ({w * h:,} pixels); fau accepts at most "
-                       f"{MAX_VIDEO_PIXELS:,} pixels per frame (e.g. 4096×2160; downscale it first)")
+        raise too_large(w, h)
     if w and h and (w < MIN_SIDE or h < MIN_SIDE):
         raise ApiError(422, "invalid_video",
                        f"the video's frames are {w}×{h} px; fau needs at least {MIN_SIDE} px a side "
@@ -117,6 +124,8 @@ async def post_video(
         size = await run_in_threadpool(_save, file, head, folder, dest)
         try:
             meta = await run_in_threadpool(probe, dest)
+        except VideoTooLarge as exc:  # over FFmpeg's bound (jobs.probe), so over the video limit
+            raise too_large(exc.width, exc.height) from None
         except FauError as exc:
             raise ApiError(422, "invalid_video", public_error(exc, folder, file.filename)) from None
         check_video(meta, svc.settings.max_video_s)
