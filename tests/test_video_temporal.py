@@ -270,3 +270,39 @@ def test_sampler_matches_brute_force(gaps, fps, start_ms, length_ms):
         if d:
             got.append(t)
     assert got == pytest.approx(_reference(ts, fps, start, end))
+
+
+def test_smooth_into_a_float32_block_is_the_float64_result_rounded():
+    rng = np.random.default_rng(3)
+    x = np.abs(np.cumsum(rng.normal(0, 0.01, (400, 5)), axis=0))
+    t = np.cumsum(rng.uniform(0.02, 0.05, 400))
+    want = smooth(x, t)
+    block = np.full((400, 9), np.nan, np.float32)
+    got = smooth(x.astype(np.float32), t, out=block[:, 2:7])
+    assert np.shares_memory(got, block)  # written in place, returned
+    np.testing.assert_allclose(block[:, 2:7], want, rtol=3e-7, atol=1e-9)
+    assert np.isnan(block[:, :2]).all() and np.isnan(block[:, 7:]).all()
+    with pytest.raises(ValueError):
+        smooth(x, t, out=np.empty((400, 4)))
+
+
+@pytest.mark.parametrize("tracks", [1, 2])
+def test_float32_table_gets_float32_columns_within_rounding(tracks):
+    """add_temporal and add_speech keep a float32 table float32 (timestamp float64) and
+    agree with the float64 table to float32 precision; the events are the same."""
+    df64 = synthetic(n=600, tracks=tracks, pulses=[("AU12", 8.0, 1.0, 0.2), ("AU25", 3.0, 2.0, 0.1)])
+    floats = [c for c in df64.columns if df64[c].dtype == np.float64 and c != "timestamp"]
+    df32 = df64.astype({c: np.float32 for c in floats})
+    out64 = fau.video.add_speech(add_temporal(df64), None)
+    out32 = fau.video.add_speech(add_temporal(df32), None)
+    assert out32["timestamp"].dtype == np.float64
+    new = [c for c in out64.columns if out64[c].dtype == np.float64 and c != "timestamp"]
+    assert {"AU12_smooth", "AU12_rel", "happiness_smooth", "lip_motion"} <= set(new)
+    assert all(out32[c].dtype == np.float32 for c in new)
+    np.testing.assert_allclose(out32[new].to_numpy(np.float64), out64[new].to_numpy(),
+                               rtol=1e-6, atol=1e-7)
+    assert (out32["neutral_frame"] == out64["neutral_frame"]).all()
+    assert (out32["expression_smooth"] == out64["expression_smooth"]).all()
+    ev32, ev64 = find_events(out32), find_events(out64)
+    assert len(ev64) >= tracks
+    pd.testing.assert_frame_equal(ev32.drop(columns="peak"), ev64.drop(columns="peak"))
