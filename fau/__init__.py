@@ -33,6 +33,13 @@ _LAZY: dict[str, str] = {
     "Pipeline": "fau.pipeline",
 }
 
+#: Subpackages and modules reachable as ``fau.<name>`` after a plain ``import fau`` (the
+#: documented ``fau.video.read_segments``, ``fau.files.write_table``, ...), imported on
+#: first use like the names above.
+_SUBMODULES = frozenset({"au", "audio", "batch", "export", "expression", "files", "io", "job",
+                         "landmarks", "limits", "pipeline", "plot", "report", "resources",
+                         "serve", "video"})
+
 __all__ = ["Detector", "FauError", "AU_NAMES", "EXPRESSIONS", "EXPRESSION_MODELS",
            "load_image", "run_batch", "run_video_job", "JobOutputs", "Pipeline",
            "__version__"]
@@ -50,6 +57,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def __getattr__(name: str) -> Any:
     """Import a public name on first use (PEP 562)."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")  # binds fau.<name> itself
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'fau' has no attribute {name!r}")
