@@ -34,6 +34,7 @@ Usage::
     python benchmarks/cross_dataset.py table                    # shipped models
     python benchmarks/cross_dataset.py table --model NAME=path/to/expression.npz[@path/to/cnn.onnx] \\
         --cnn-only NAME=path/to/cnn.onnx --out benchmarks/results/cross_dataset.json
+    python benchmarks/cross_dataset.py merge A.json B.json --out ablations.json  # one table
 
 The markdown table is printed and written next to the JSON (``.md``).
 """
@@ -516,6 +517,27 @@ def cmd_table(a: argparse.Namespace) -> None:
     log.info("wrote %s (%.0f s, load %.1f)", out, time.time() - t0, results["loadavg_1min"])
 
 
+def cmd_merge(a: argparse.Namespace) -> None:
+    """Several ``table`` outputs (same caches) as one JSON and markdown table."""
+    merged: dict = {"command": [], "loadavg_1min": [], "seconds": 0.0, "models": {}}
+    for path in a.inputs:
+        r = json.loads(Path(path).read_text())
+        merged["command"].append(r["command"])
+        merged["loadavg_1min"].append(r["loadavg_1min"])
+        merged["seconds"] += r.get("seconds", 0.0)
+        for k in ("london_groups", "london_group_n"):
+            merged.setdefault(k, r.get(k))
+        rename = dict(x.split("=", 1) for x in a.rename or [])
+        for name, m in r["models"].items():
+            name = rename.get(f"{Path(path).name}:{name}", name)
+            if name not in merged["models"]:
+                merged["models"][name] = m
+    out = Path(a.out)
+    out.write_text(json.dumps(merged, indent=1))
+    out.with_suffix(".md").write_text(markdown(merged))
+    print(markdown(merged))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -529,9 +551,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--allow-stale", action="store_true",
                    help="design runs: go on when the cache predates a code change (recorded)")
     p.add_argument("--out", default=str(ROOT / "benchmarks/results/cross_dataset.json"))
+    p = sub.add_parser("merge", help="several table JSONs -> one JSON + markdown")
+    p.add_argument("inputs", nargs="+")
+    p.add_argument("--out", required=True)
+    p.add_argument("--rename", action="append",
+                   help="FILE:NAME=NEW: a model of one input under another name (e.g. the "
+                        "shipped models of an earlier run)")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    {"extract": cmd_extract, "table": cmd_table}[a.cmd](a)
+    {"extract": cmd_extract, "table": cmd_table, "merge": cmd_merge}[a.cmd](a)
 
 
 if __name__ == "__main__":
