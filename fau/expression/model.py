@@ -180,7 +180,10 @@ class ExpressionModel:
         """Booster columns and (late fusion) the appearance columns of a feature matrix."""
         if not self.late_fusion:
             return x, None
-        app = np.array([n.startswith("cnn_") for n in self.feature_names], dtype=bool)
+        app = getattr(self, "_app_mask", None)
+        if app is None or len(app) != x.shape[1]:  # computed once per model
+            app = np.array([n.startswith("cnn_") for n in self.feature_names], dtype=bool)
+            self._app_mask = app
         return x[:, ~app], x[:, app].astype(np.float64)
 
     def assemble(self, blocks: dict[str, np.ndarray]) -> np.ndarray:
