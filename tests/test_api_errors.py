@@ -233,6 +233,9 @@ def test_cli_image_unwritable_folder_is_one_line(tmp_path, capsys):
 @pytest.mark.parametrize("flags, message", [
     (["--db", "nonsense://x"], "cannot open the job database 'nonsense://x'"),
     (["--data-dir", "FILE"], "is a file, not a folder"),
+    # `--token "$FAU_TOKEN"` with the variable unset must not start an open server
+    (["--token", ""], "--token is empty"),
+    (["--token", "  "], "--token is empty"),
 ])
 def test_cli_serve_bad_storage_is_one_line(flags, message, tmp_path, capsys, monkeypatch):
     pytest.importorskip("fastapi")

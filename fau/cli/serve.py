@@ -58,6 +58,9 @@ def settings_from_args(args: argparse.Namespace):
     """`fau.serve.Settings` from parsed arguments over ``FAU_*`` variables."""
     from ..serve import Settings
 
+    if args.token is not None and not args.token.strip():
+        raise FauError("--token is empty (an unset variable in --token \"$VAR\"?); give a token, "
+                       "or leave --token out to run without one")
     overrides = dict(
         db_url=args.db, data_dir=args.data_dir, max_upload_mb=args.max_upload_mb,
         max_video_s=args.max_video_s, retention_h=args.retention_h, token=args.token,
