@@ -161,6 +161,8 @@ class Detector:
         ``max_faces``, in the backend's order of detector score, are kept).
         """
         self._check_open()
+        if not isinstance(cropped, (bool, np.bool_)):
+            raise FauError(f"cropped must be True or False, got {cropped!r}")
         rgb = load_image(image)
         if cropped:
             return rgb, [self.backend.mesh_from_crop(rgb)]
@@ -264,6 +266,8 @@ class Detector:
         if isinstance(images, (str, bytes, bytearray, memoryview, np.ndarray, os.PathLike)):
             raise FauError(f"detect_images takes a list of images, got one {type(images).__name__}"
                            "; use detect_image for a single image")
+        if not isinstance(images, Iterable):
+            raise FauError(f"detect_images takes a list of images, got {type(images).__name__}")
         frames = []
         no_face = []
         for i, image in enumerate(images):

@@ -174,6 +174,10 @@ def write_table(df: Any, path: str | os.PathLike, *, overwrite: bool = False) ->
     run's wall time (``VOLATILE_ATTRS``) so the same analysis writes the same bytes.
     Refuses to replace an existing file unless ``overwrite``.
     """
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise FauError(f"write_table writes a pandas DataFrame, got {type(df).__name__}")
     out = Path(path)
     fmt = TABLE_FORMATS.get(out.suffix.lower())
     if fmt is None:

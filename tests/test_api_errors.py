@@ -62,6 +62,15 @@ def test_detect_images_refuses_a_single_image(det):
         det.detect_images(np.zeros((64, 64, 3), np.uint8))
 
 
+def test_detect_images_and_cropped_of_wrong_type(det):
+    with pytest.raises(FauError, match="takes a list of images, got NoneType"):
+        det.detect_images(None)
+    with pytest.raises(FauError, match="takes a list of images, got int"):
+        det.detect_images(3)
+    with pytest.raises(FauError, match="cropped must be True or False, got 'yes'"):
+        det.detect_image(IMAGE, cropped="yes")
+
+
 def test_closed_detector_says_so():
     d = fau.Detector(expression_model=None)
     d.close()

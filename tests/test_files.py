@@ -30,6 +30,13 @@ def _table() -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".json", ".parquet"])
+def test_write_table_refuses_what_is_not_a_dataframe(tmp_path, suffix):
+    with pytest.raises(FauError, match="writes a pandas DataFrame, got list"):
+        write_table([1, 2], tmp_path / f"t{suffix}")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json", ".parquet"])
 def test_write_table_round_trip(tmp_path, suffix):
     out = write_table(_table(), tmp_path / f"t{suffix}")
     if suffix == ".csv":
