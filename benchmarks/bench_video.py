@@ -42,6 +42,7 @@ before each measurement; ``--json`` writes the raw results.
 
     python benchmarks/bench_video.py                   # full 10 minutes
     python benchmarks/bench_video.py --seconds 60      # first minute only (quick)
+    python benchmarks/bench_video.py --every-only      # fau and bare, every frame only
     python benchmarks/bench_video.py --skip-10min --startup --repeat 5 \
         --tree before=/tmp/fau-before    # git worktree add --detach /tmp/fau-before COMMIT
     python benchmarks/bench_video.py --hour --skip-10min
@@ -450,16 +451,18 @@ def _startup(results: dict, repeat: int, trees: dict[str, Path]) -> None:
           f"| {b['total_s']:.2f} | {b['cpu_s']:.2f} | {b['rss_mb']:.0f} |")
 
 
-def _ten_minutes(results: dict, seconds: float) -> None:
+def _ten_minutes(results: dict, seconds: float, every_only: bool = False) -> None:
+    """The 10-minute rows; ``every_only``: only fau and the bare landmarker, every frame."""
     video = make_video()
     dec_s = min(seconds, 100.0)
-    for kind in ("pyav-threads", "pyav-1thread", "pyav-swscale", "opencv"):
+    decoders = () if every_only else ("pyav-threads", "pyav-1thread", "pyav-swscale", "opencv")
+    for kind in decoders:
         results[f"decode/{kind}"] = r = _run_child("decode", dec_s, video, kind=kind)
         print(f"decode {kind}: {r['fps']:.0f} frames/s (load {r['load_before'][0]})", flush=True)
     end = seconds if seconds < SECONDS else None
-    for fps in (None, 5.0):
+    for fps in (None,) if every_only else (None, 5.0):
         tag = "every" if fps is None else f"fps{fps:g}"
-        for what, kind in (("fau", ""), ("bare", ""), ("fau", "2")):
+        for what, kind in (("fau", ""), ("bare", "")) + (() if every_only else (("fau", "2"),)):
             key = f"{what}/{tag}" + ("/2threads" if kind == "2" else "")
             results[key] = r = _run_child(what, end, video, fps=fps, kind=kind)
             print(f"{key}: {r['fps']:.1f} frames/s, {r['rss_mb']:.0f} MB, {r['cores']:.2f} cores "
@@ -468,13 +471,15 @@ def _ten_minutes(results: dict, seconds: float) -> None:
     print("| run | analysed frames | frames/s | × real time | CPU cores used | frames per CPU-s "
           "| peak RSS (MB) | load avg (1 min) before |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for kind in ("pyav-threads", "pyav-1thread", "pyav-swscale", "opencv"):
+    for kind in decoders:
         r = results[f"decode/{kind}"]
         print(f"| decode only, {kind} | {r['frames']} | {r['fps']:.0f} | {r['fps'] / FPS:.1f} "
               f"| {r['cores']:.2f} | {r['fps'] / r['cores']:.0f} | {r['rss_mb']:.0f} "
               f"| {r['load_before'][0]} |")
     for tag in ("every", "fps5"):
         for key in (f"fau/{tag}", f"fau/{tag}/2threads", f"bare/{tag}"):
+            if key not in results:
+                continue
             r = results[key]
             if key.startswith("fau"):
                 name = ("fau detect_video (Detector()" if not r["threads"]
@@ -529,6 +534,8 @@ def main() -> None:
     ap.add_argument("--hour-bare", action="store_true",
                     help="with --hour: the bare landmarker on the hour too")
     ap.add_argument("--skip-10min", action="store_true", help="no 10-minute rows")
+    ap.add_argument("--every-only", action="store_true",
+                    help="10-minute rows: only fau and the bare landmarker, every frame")
     ap.add_argument("--startup", action="store_true", help="also the 1-s clip start-up")
     ap.add_argument("--repeat", type=int, default=5, help="start-up runs of each kind")
     ap.add_argument("--tree", action="append", default=[], metavar="NAME=PATH",
@@ -553,7 +560,7 @@ def main() -> None:
                      "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
     try:
         if not args.skip_10min:
-            _ten_minutes(results, args.seconds)
+            _ten_minutes(results, args.seconds, every_only=args.every_only)
         if args.hour:
             _hour(results, args.hour_bare)
         if args.startup:
