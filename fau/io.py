@@ -11,7 +11,9 @@ told to try no other format, so EPS is never handed to Ghostscript and a text fi
 
 16-bit data (files and ``uint16`` arrays) is scaled to 8 bits by 1/257. A ``uint16``
 array (or 16-bit file) whose values all lie in 0-255 is refused: it is 8-bit data in a
-16-bit container (scaling it would give a black image; guessing would be silent).
+16-bit container (scaling it would give a black image; guessing would be silent); one
+whose values all lie below `LOW_BITS_MAX` (10- or 12-bit samples) is converted with a
+logged warning (it comes out nearly black).
 32-bit integer and floating-point pixels (TIFF modes ``I`` and ``F``) are refused: their
 range is not knowable from the file (raw sensor counts, 0-1 floats, full-range data).
 
@@ -24,6 +26,7 @@ the 300 MB result, not the several full-size copies a whole-image conversion mak
 from __future__ import annotations
 
 import io
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -42,6 +45,13 @@ __all__ = ["ImageSource", "load_image", "as_rgb", "MIN_SIDE", "MAX_SIDE", "MAX_P
 #: Bytes of decoded pixels converted to RGB at a time (16 MB: small beside a large
 #: image, large enough that the per-strip overhead, ~50 µs, does not matter).
 STRIP_BYTES = 16 * 2**20
+#: Below this largest value, 16-bit data is taken for 10- or 12-bit samples (camera and
+#: scientific formats store them in 16-bit words; 4096 = 2**12): scaled by 1/257 they
+#: come out nearly black (at most 15 of 255), so a warning is logged.
+LOW_BITS_MAX = 4096
+
+log = logging.getLogger(__name__)
+
 #: EXIF/TIFF tag number of the orientation (EXIF 2.32, tag 0x0112).
 _ORIENTATION_TAG = 0x0112
 
@@ -68,7 +78,16 @@ def _from_16bit(a: np.ndarray, what: str) -> np.ndarray:
             "data in a 16-bit container, which scaled by 1/257 would be black; convert it "
             "with array.astype('uint8') (or save the file as 8-bit)"
         )
+    _warn_low_bits(top, what)
     return (a // 257).astype(np.uint8)
+
+
+def _warn_low_bits(top: int, what: str) -> None:
+    if top < LOW_BITS_MAX:
+        log.warning("%s holds 16-bit values that all lie below %d (max %d): 10- or 12-bit "
+                    "data in a 16-bit container comes out nearly black (1/257 scaling); "
+                    "scale it to the full 16-bit range first (12-bit: array << 4)",
+                    what, LOW_BITS_MAX, top)
 
 
 def as_rgb(array: np.ndarray, what: str = "image array") -> np.ndarray:
@@ -150,6 +169,7 @@ def _pil_to_rgb(img: Image.Image, what: str) -> np.ndarray:
                 "8-bit data in a 16-bit file, which scaled by 1/257 would be black; save "
                 "it as an 8-bit image"
             )
+        _warn_low_bits(int(hi), what)
     w, h = img.size
     _check_size(w, h, what)
     out = np.empty((h, w, 3), np.uint8)

@@ -94,6 +94,25 @@ def test_16bit_png(tmp_path, face_rgb):
     assert abs(int(out[..., 0].astype(int).mean()) - int(face_rgb.mean())) <= 2
 
 
+def test_10_and_12_bit_data_in_16_bits_is_warned_not_silent(tmp_path, face_rgb, caplog):
+    """10/12-bit samples in 16-bit words (0-1023, 0-4095) scale to a near-black image:
+    a warning says so; full-range 16-bit data gives none."""
+    ten = face_rgb.astype(np.uint16) * 4  # 0-1020
+    with caplog.at_level("WARNING", logger="fau.io"):
+        assert load_image(ten).max() <= 3
+    assert "10- or 12-bit" in caplog.text and "max 1020" in caplog.text
+    caplog.clear()
+    p = tmp_path / "g12.png"
+    Image.fromarray((face_rgb.mean(axis=2) * 16).astype(np.uint16)).save(p)  # 0-4080
+    with caplog.at_level("WARNING", logger="fau.io"):
+        load_image(p)
+    assert "10- or 12-bit" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="fau.io"):
+        load_image(face_rgb.astype(np.uint16) * 257)
+    assert caplog.text == ""
+
+
 def test_rgba_composited_on_white(tmp_path, face_rgb):
     rgba = np.dstack([face_rgb, np.full(face_rgb.shape[:2], 255, np.uint8)])
     rgba[:10, :10, 3] = 0
