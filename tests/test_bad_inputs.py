@@ -184,6 +184,7 @@ def test_mpegts_timestamp_reset_stays_monotonic_and_samples_right(corpus):
     stats = DecodeStats()
     ts = [f.timestamp for f in iter_frames(p, stats=stats)]
     assert len(ts) == 112 and stats.timestamp_resets == 1
+    assert ts[0] == 0.0  # the 90-kHz start exactly, not FFmpeg's rounded microseconds (-3e-7 s)
     assert (np.diff(ts) > 0).all()
     assert ts[-1] == pytest.approx(111 / 30, abs=0.01)
     sampled = [f.timestamp for f in iter_frames(p, fps=5)]

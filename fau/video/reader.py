@@ -587,7 +587,7 @@ def iter_frames(
             stream.thread_type = "AUTO"  # FFmpeg frame/slice threads inside the decoder
         else:
             stream.codec_context.thread_count = max(1, int(decoder_threads))
-        origin = (container.start_time or 0) / 1e6  # microseconds → s
+        origin = _origin(container, stream)
         step = 1.0 / (vinfo.fps or DEFAULT_FPS)
         ds.expected = vinfo.frames or (
             int(round(vinfo.duration * vinfo.fps)) if vinfo.duration and vinfo.fps else None)
@@ -623,6 +623,21 @@ def iter_frames(
     finally:
         container.close()
     _finish(ds, vinfo, step, where, max_pixels)
+
+
+def _origin(container, stream) -> float:
+    """The container's start time (s), which every timestamp is counted from.
+
+    FFmpeg gives it in microseconds, rounded; when it is the video stream's own start
+    (the usual case), the stream's exact value is used, so that the first frame is at 0
+    and not at -3e-7 s (MPEG-TS: a 90-kHz start of 6000 ticks reads 66,667 µs).
+    """
+    start = (container.start_time or 0) / 1e6  # microseconds → s
+    if stream.start_time is not None and stream.time_base:
+        exact = float(stream.start_time * stream.time_base)
+        if abs(exact - start) <= 1e-6:  # one AV_TIME_BASE tick
+            return exact
+    return start
 
 
 def _decode(container, stream, ds: DecodeStats, stop) -> Iterator[list]:
