@@ -167,3 +167,14 @@ def test_late_fusion_weights_need_the_appearance_block():
     with pytest.raises(fau.FauError, match="appearance"):
         ExpressionModel(mov.booster, mov.classes, ("au", "pose"),
                         appearance_weights=late.appearance_weights)
+
+
+def test_bundled_models_read_todays_au_columns_and_fuse_appearance_linearly():
+    """The shipped heads were trained on this fau's AU columns (not the legacy 21); the
+    two CNN models add the CNN's logits through one weight (late fusion)."""
+    for name in fau.EXPRESSION_MODELS:
+        m = ExpressionModel.load(model_path(f"expression_{name}.npz"))
+        assert m.au_names == AU_NAMES, name
+        if m.uses_appearance:
+            assert m.late_fusion and np.count_nonzero(m.appearance_weights) == len(m.classes)
+            assert not any(n.startswith("cnn_") for n in m.booster_feature_names)

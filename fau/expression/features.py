@@ -3,7 +3,7 @@
 A face is described by named blocks, each a function of the face mesh or the image:
 
 ``au``
-    The 21 geometric AU intensities (`fau.au.AU_NAMES`).
+    The geometric AU intensities (`fau.au.AU_NAMES`: 22 AUs in 26 columns).
 ``pose``
     Head pitch, yaw, roll (degrees).
 ``shape``
@@ -69,7 +69,7 @@ def mesh_blocks(
     Returns
     -------
     dict
-        ``landmarks``, ``au`` (n, 21), ``pose`` (n, 3), ``gaze`` (n, 2: yaw, pitch in
+        ``landmarks``, ``au`` (n, len(AU_NAMES)), ``pose`` (n, 3), ``gaze`` (n, 2: yaw, pitch in
         degrees, `fau.au.gaze`), ``shape`` (n, 1404) raw offsets,
         ``blendshapes`` (n, 52), ``presence`` (n,).
     """
