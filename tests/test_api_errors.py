@@ -263,3 +263,21 @@ def test_error_messages_of_several_lines_print_as_one():
 
     assert one_line(FauError("cannot open x: refused\n\tIs it running?\n")) == (
         "cannot open x: refused; Is it running?")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["video", str(VIDEO), "--max-faces", "0"], "max_faces must be a whole number"),
+    (["video", str(VIDEO), "--min-face", "0"], "min_face must be"),
+    (["video", str(VIDEO), "--fps", "0"], "fps must be > 0"),
+    (["batch", str(VIDEO), "--out", "OUT", "--jobs", "0"], "jobs must be a whole number"),
+])
+def test_cli_errors_are_the_only_line_on_stderr(argv, message, tmp_path, capsys, monkeypatch):
+    """No progress bar text before (or redrawn after) the error: without a terminal there
+    is no bar, and a bad detector option fails before the bar is drawn."""
+    from fau.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2  # no --no-progress
+    err = capsys.readouterr().err
+    assert err.startswith("fau: error: ") and err.count("\n") == 1 and message in err, err
+    assert "\r" not in err

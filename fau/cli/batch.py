@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
 
     total = len(collect_inputs(args.inputs))
     counts = {"ok": 0, "failed": 0, "skipped": 0}
-    bar = tqdm(total=total, unit="video", file=sys.stderr, dynamic_ncols=True)
+    # disable=None: no bar when stderr is not a terminal (a log file, a pipe, a test)
+    bar = tqdm(total=total, unit="video", file=sys.stderr, dynamic_ncols=True, disable=None)
 
     def progress(rec: dict[str, Any]) -> None:
         counts[rec["status"]] += 1

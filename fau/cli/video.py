@@ -55,8 +55,9 @@ def _progress_bar(args: argparse.Namespace):
     total = round(hi - lo, 2) if hi is not None and hi > lo else None
     fmt = ("{l_bar}{bar}| {n:.1f}/{total_fmt} s of video [{elapsed}<{remaining}]" if total
            else "{desc}: {n:.1f} s of video [{elapsed}]")
-    bar = tqdm(total=total, unit="s", desc=Path(args.path).name, disable=args.no_progress,
-               file=sys.stderr, bar_format=fmt)
+    # disable=None: no bar when stderr is not a terminal (a log file, a pipe, a test)
+    bar = tqdm(total=total, unit="s", desc=Path(args.path).name,
+               disable=True if args.no_progress else None, file=sys.stderr, bar_format=fmt)
     done = [lo]
 
     def progress(t: float) -> None:
@@ -77,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
                          report=args.report, openface=args.openface_csv, elan=args.elan)
     outputs.check(video=args.path, overwrite=args.overwrite,
                   has_segments=args.segments is not None, segments=args.segments)
-    bar, progress = _progress_bar(args)
-    with detector_from_args(args) as det:
+    with detector_from_args(args) as det:  # bad detector options fail before the bar shows
+        bar, progress = _progress_bar(args)
         try:
             result = run_video_job(
                 det, args.path, outputs, segments=args.segments, overwrite=args.overwrite,
