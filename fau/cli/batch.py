@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Analyse many videos in parallel and resumably. INPUT: video files, folders "
             "(searched recursively) or .csv manifests (column 'path', optional 'segments'). "
-            "Writes one folder per video (frames.parquet, summary.json, report.html) and "
+            "Writes one folder per video (frames.parquet, summary.json, openface.csv, "
+            "annotations.eaf; report.html with --report) and "
             "DIR/index.csv. Rerunning skips videos whose outputs are complete. Exit status: 0 "
             "all ok or skipped, 1 some videos failed (see index.csv), 2 bad arguments."))
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="video files, folders, manifests")
