@@ -331,6 +331,12 @@ def test_report_written_or_clear_error(tmp_path):
     assert index["status"].tolist() == ["ok"], index["error"].tolist()
     html = (tmp_path / "out" / index.loc[0, "name"] / "report.html").read_text()
     assert html.lstrip().lower().startswith("<!doctype html")
+    # rerun without --report (new options: the video is redone): the old report, of the
+    # earlier analysis, does not stay beside the new tables
+    again = fau.run_batch([CLIPS[0]], tmp_path / "out", jobs=1, report=False, **FAST)
+    assert again["status"].tolist() == ["ok"]
+    folder = tmp_path / "out" / again.loc[0, "name"]
+    assert not (folder / "report.html").exists() and (folder / FRAMES_FILE).is_file()
 
 
 # -- command line ------------------------------------------------------------------------------

@@ -40,6 +40,9 @@ ELAN_FILE = "annotations.eaf"
 #: Written when a worker starts a video, removed when it ends (ok or failed): a file left
 #: behind means the worker process died while analysing that video.
 RUNNING_FILE = "running.json"
+#: Every output file a video's folder can hold (which ones a run writes depends on its
+#: options: `_outputs`).
+OUTPUT_FILES = (FRAMES_FILE, SUMMARY_FILE, REPORT_FILE, OPENFACE_FILE, ELAN_FILE)
 
 _local = threading.local()
 
@@ -223,6 +226,10 @@ def run_job(job: Job) -> dict[str, Any]:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / DONE_MARKER).unlink(missing_ok=True)
+        for name in set(OUTPUT_FILES) - set(_output_names(job)):
+            # an output of an earlier run with other options (report.html without --report
+            # now) would sit beside this run's files, describing another analysis
+            (folder / name).unlink(missing_ok=True)
         write_json(folder / RUNNING_FILE, {"pid": os.getpid(), "host": socket.gethostname(),
                                            "started": time.time()}, overwrite=True)
         key = job_key(job)
