@@ -217,3 +217,24 @@ def test_voice_activity_of_a_window_scores_only_that_window(tmp_path):
     assert part.start[0] == pytest.approx(10.0, abs=0.05) and len(part.prob) < len(whole.prob) / 3
     assert voice_activity(path, end=5.0).start[-1] < 10.0
     assert voice_activity(clip_path("ANG"), start=30.0) is None  # nothing left to score
+
+
+def test_audio_is_opened_under_the_video_frame_limit(monkeypatch):
+    """FFmpeg decodes a video frame while it opens a file; opened for its audio, a
+    16000×16000 video must not get that frame allocated (detect_video peaked at 783 MB
+    refusing it, 365 MB with the bound; the video reader has the same bound)."""
+    import av
+
+    from fau.limits import MAX_VIDEO_PIXELS
+
+    seen = []
+    real_open = av.open
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("options") or {})
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(av, "open", spy)
+    assert audio_info(clip_path("HAP")) is not None
+    assert sum(len(b) for _, b in iter_audio(clip_path("HAP"))) > 0
+    assert len(seen) == 2 and all(o.get("max_pixels") == str(MAX_VIDEO_PIXELS) for o in seen)

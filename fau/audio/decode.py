@@ -23,6 +23,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import FauError
+from ..limits import MAX_VIDEO_PIXELS
 
 __all__ = ["SAMPLE_RATE", "MAX_DRIFT_S", "AudioInfo", "audio_info", "iter_audio"]
 
@@ -63,7 +64,9 @@ def _open(path: str | os.PathLike):
     if "://" not in src and not Path(src).is_file():
         raise FauError(f"video file not found: {src!r}")
     try:
-        return av.open(src, mode="r")
+        # FFmpeg decodes a video frame or two while it reads the header: the video limit
+        # holds here too, so a 16000×16000 frame is never allocated for its audio track
+        return av.open(src, mode="r", options={"max_pixels": str(MAX_VIDEO_PIXELS)})
     except (av.FFmpegError, OSError) as exc:
         raise FauError(f"cannot read {src!r} as a media file: {exc}") from None
 
