@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 #: Steps in the order a job runs them (``--steps`` picks among them).
-STEPS = ("temporal", "speech", "events", "summary", "parquet", "csv")
+STEPS = ("temporal", "speech", "events", "summary", "parquet", "csv", "json")
 FPS = 30.0  # frames/s of the generated table
 
 
@@ -116,6 +116,7 @@ def main() -> None:
             state["df"], state.get("events", find_events(state["df"])), None)),
         "parquet": lambda: write_table(state["df"], tmp / "frames.parquet", overwrite=True),
         "csv": lambda: write_table(state["df"], tmp / "frames.csv", overwrite=True),
+        "json": lambda: write_table(state["df"], tmp / "frames.json", overwrite=True),
     }
     try:
         for s in STEPS:
@@ -123,6 +124,7 @@ def main() -> None:
                 run(s, actions[s])
     finally:
         for f in tmp.iterdir():
+            print(f"{f.name}: {f.stat().st_size / 1e6:.0f} MB")
             f.unlink()
         tmp.rmdir()
     df = state["df"]
