@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["FauError"]
+__all__ = ["FauError", "ModelFileError"]
 
 
 class FauError(ValueError):
@@ -13,4 +13,13 @@ class FauError(ValueError):
     stream, an unknown option) is a ``FauError`` whose message says what was wrong
     and, where it helps, what would be accepted. The command-line interface prints
     the message on one line and exits with status 2.
+    """
+
+
+class ModelFileError(FauError):
+    """A model file of fau's own installation is missing, unreadable or corrupt.
+
+    Not the caller's input: the web service answers it as a server fault (500) rather
+    than blaming the request; the command line still prints it on one line (exit 2).
+    The remedy is to reinstall fau.
     """

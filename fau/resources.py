@@ -11,7 +11,7 @@ import hashlib
 from importlib import resources
 from pathlib import Path
 
-from .errors import FauError
+from .errors import FauError, ModelFileError
 
 __all__ = [
     "EXPRESSION_MODELS",
@@ -42,10 +42,10 @@ FACE_LANDMARKER_BYTES = 3_758_596
 
 
 def model_path(name: str) -> Path:
-    """Return the path of a bundled model file, raising `FauError` if it is missing."""
+    """Return the path of a bundled model file, raising `ModelFileError` if it is missing."""
     path = Path(str(resources.files("fau") / "models" / name))
     if not path.is_file():
-        raise FauError(
+        raise ModelFileError(
             f"bundled model file {name!r} is missing from {path.parent}; "
             "reinstall fau (the package ships all its model files)"
         )
@@ -57,7 +57,7 @@ def face_landmarker_bytes() -> bytes:
     data = model_path(FACE_LANDMARKER_TASK).read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if len(data) != FACE_LANDMARKER_BYTES or digest != FACE_LANDMARKER_SHA256:
-        raise FauError(
+        raise ModelFileError(
             f"bundled {FACE_LANDMARKER_TASK} is corrupt (sha256 {digest}, {len(data)} bytes; "
             f"expected {FACE_LANDMARKER_SHA256}, {FACE_LANDMARKER_BYTES} bytes)"
         )

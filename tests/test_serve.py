@@ -143,6 +143,33 @@ def test_image_bad_inputs(client):
     assert_error(client.get("/v1/images"), 405, "method_not_allowed")
 
 
+def test_a_corrupt_model_file_is_a_server_fault_not_the_request(client, monkeypatch):
+    from fau.errors import ModelFileError
+    from fau.serve.routes import images
+
+    def broken(*a, **k):
+        raise ModelFileError("bundled model file 'expression_ferplus.npz' is corrupt; reinstall fau")
+
+    monkeypatch.setattr(images, "analyse_image", broken)
+    face = png_bytes(np.full((64, 64, 3), 128, np.uint8))
+    body = assert_error(post_image(client, face), 500, "internal_error")
+    assert "reinstall fau" in body["detail"]
+
+
+def test_bundled_model_file_with_a_wrong_digest_is_a_model_file_error(tmp_path, monkeypatch):
+    from fau.errors import FauError, ModelFileError
+    from fau.expression import model_files
+    from fau.resources import model_path
+
+    real = model_path("expression_geometric.npz")
+    monkeypatch.setattr(model_files, "bundled_digests", lambda: {real.name: "0" * 64})
+    with pytest.raises(ModelFileError, match="corrupt"):
+        model_files.read_checked(real)
+    with pytest.raises(FauError) as err:  # a file of the user's own: their input
+        model_files.read_checked(tmp_path / "missing.npz")
+    assert not isinstance(err.value, ModelFileError)
+
+
 def test_upload_too_large(tmp_path):
     with make_client(tmp_path, max_upload_mb=0.05) as c:  # 51,200 bytes
         big = HAP_JPG + b"\0" * 60_000

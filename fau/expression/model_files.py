@@ -3,7 +3,7 @@
 ``fau/models/SHA256SUMS`` lists, in ``sha256sum`` format, the digest of every expression
 model file that ships in ``fau/models/`` (``expression_*.npz``, ``appearance_cnn.onnx``).
 `read_checked` reads a file and, when it is one of the bundled files, refuses it unless
-its digest matches: a truncated or swapped model file gives a `fau.FauError` naming it,
+its digest matches: a truncated or swapped model file gives a `fau.ModelFileError` naming it,
 never silently different scores. Files outside ``fau/models/`` (candidates scored by the
 benchmarks) are read as they are.
 """
@@ -14,7 +14,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import FauError
+from ..errors import FauError, ModelFileError
 from ..resources import model_path
 
 __all__ = ["read_checked", "bundled_digests", "DIGESTS_FILE"]
@@ -40,24 +40,27 @@ def read_checked(path: str | Path) -> bytes:
 
     Raises
     ------
+    ModelFileError
+        A bundled file cannot be read, or its digest is wrong or missing from
+        ``SHA256SUMS``.
     FauError
-        The file cannot be read, or it is a bundled file whose digest is wrong or
-        missing from ``SHA256SUMS``.
+        A file outside ``fau/models/`` cannot be read.
     """
     p = Path(path)
+    bundled = p.resolve().parent == model_path(DIGESTS_FILE).parent.resolve()
     try:
         data = p.read_bytes()
     except OSError as exc:
-        raise FauError(f"cannot read model file {str(p)!r}: {exc.strerror}") from None
-    bundled = model_path(DIGESTS_FILE).parent
-    if p.resolve().parent != bundled.resolve():
+        error = ModelFileError if bundled else FauError
+        raise error(f"cannot read model file {str(p)!r}: {exc.strerror}") from None
+    if not bundled:
         return data
     expected = bundled_digests().get(p.name)
     digest = hashlib.sha256(data).hexdigest()
     if expected is None:
-        raise FauError(f"bundled model file {p.name!r} is not listed in fau/models/{DIGESTS_FILE}")
+        raise ModelFileError(f"bundled model file {p.name!r} is not listed in fau/models/{DIGESTS_FILE}")
     if digest != expected:
-        raise FauError(
+        raise ModelFileError(
             f"bundled model file {p.name!r} is corrupt (sha256 {digest}, expected {expected}); "
             "reinstall fau"
         )

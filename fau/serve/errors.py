@@ -34,6 +34,8 @@ _DESCRIPTIONS = {
          "(invalid_image), unreadable video (invalid_video), video over --max-video-s "
          "(video_too_long), frames over the pixel limit (video_too_large), bad segments "
          "CSV (invalid_segments)",
+    500: "a fault of the server, not of the request: a bug, or a model file of fau's "
+         "installation missing or corrupt (code internal_error; reinstall fau)",
     501: "this installation cannot analyse videos (code video_unavailable)",
 }
 

@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from ..au.geometry import AU_NAMES
 from ..detector import Detector
-from ..errors import FauError
+from ..errors import FauError, ModelFileError
 from ..expression.features import POSE_NAMES
 from ..expression.labels import EXPRESSIONS
 from ..video.live import LiveAnalyzer
@@ -202,7 +202,8 @@ async def serve_stream(ws: WebSocket, *, pool: DetectorPool, streams: StreamDete
                 async with gate.slot(data):
                     res = await pool.run_plain(lambda: analyse_frame(analyzer, data, t_recv - t_open))
             except FauError as exc:
-                await session.send(StreamError(seq=seq, code="invalid_image", detail=str(exc)).model_dump())
+                code = "internal_error" if isinstance(exc, ModelFileError) else "invalid_image"
+                await session.send(StreamError(seq=seq, code=code, detail=str(exc)).model_dump())
                 continue
             await session.send({
                 "type": "result", "seq": seq, "received": session.received, "dropped": dropped,

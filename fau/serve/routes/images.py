@@ -7,7 +7,7 @@ from typing import Optional
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse
 
-from ...errors import FauError
+from ...errors import FauError, ModelFileError
 from ..analysis import analyse_image
 from ..auth import require_token
 from ..errors import ApiError, documented_errors
@@ -29,7 +29,7 @@ async def read_upload(upload: UploadFile) -> bytes:
 
 
 @router.post(
-    "/v1/images", response_model=ImageResult, responses=documented_errors(401, 413, 415, 422),
+    "/v1/images", response_model=ImageResult, responses=documented_errors(401, 413, 415, 422, 500),
     summary="Analyse one image (multipart field 'file'): faces, AUs, expression scores",
 )
 async def post_image(
@@ -53,6 +53,8 @@ async def post_image(
         async with svc.gate.slot(data):
             result = await svc.pool.run(lambda det: analyse_image(
                 det, data, explain=want_explain, blendshapes=blendshapes))
+    except ModelFileError as exc:  # fau's own installation, not the request
+        raise ApiError(500, "internal_error", str(exc)) from None
     except FauError as exc:
         raise ApiError(422, "invalid_image", str(exc)) from None
     result["model"] = svc.pool.model_name
