@@ -28,6 +28,7 @@ __all__ = [
     "write_json",
     "write_table",
     "to_json_safe",
+    "table_json",
     "check_output",
     "remove_stale_temporaries",
     "TABLE_FORMATS",
@@ -163,6 +164,38 @@ def write_json(path: str | os.PathLike, obj: Any, *, overwrite: bool = False) ->
     return write_text(path, text + "\n", overwrite=overwrite)
 
 
+#: Significant decimal digits of a float32 value in JSON (`table_json`): 7, float32's
+#: precision (24-bit significand: log10(2**24) = 7.2 digits). Without this a float32 0.1
+#: is written from its float64 value, 0.1000000015.
+FLOAT32_JSON_DIGITS = 7
+
+
+def table_json(df: Any, *, double_precision: int = 10) -> str:
+    """A DataFrame as a JSON list of records (NaN/NA as null, ``/`` not escaped).
+
+    pandas writes every float with ``double_precision`` decimals of its float64 value,
+    so a float32 column (the video tables' AUs, `fau.video.VIDEO_FLOAT_DTYPE`) would show
+    its binary rounding (0.1 as 0.1000000015): those columns are first rounded to
+    `FLOAT32_JSON_DIGITS` significant digits (as float64, the nearest to that decimal).
+    """
+    import numpy as np
+
+    f32 = [c for c in df.columns if df[c].dtype == np.float32]
+    if f32:
+        df = df.copy(deep=False)
+        for c in f32:
+            x = df[c].to_numpy(np.float64)
+            ok = np.isfinite(x) & (x != 0)
+            exp = np.floor(np.log10(np.abs(np.where(ok, x, 1.0))))
+            scale = 10.0 ** (FLOAT32_JSON_DIGITS - 1 - exp)
+            df[c] = np.where(ok, np.round(x * scale) / scale, x)
+    text = df.to_json(orient="records", date_format="iso", double_precision=double_precision)
+    # pandas escapes every "/" as "\/"; valid JSON but not what people expect to read.
+    # Only an escaped slash produces the two characters backslash-slash here (a literal
+    # backslash is written as two), so the replacement is exact.
+    return text.replace("\\/", "/")
+
+
 #: Rows per piece of a table written as JSON (`write_table`): ~20 MB of text for a video
 #: table's rows (~5 kB each).
 JSON_CHUNK_ROWS = 4096
@@ -188,17 +221,14 @@ def write_table(df: Any, path: str | os.PathLike, *, overwrite: bool = False) ->
     if fmt is None:
         raise FauError(f"a table file must end in one of {', '.join(TABLE_FORMATS)}: {str(out)!r}")
     if fmt == "json":
-        # pandas escapes every "/" as "\/"; valid JSON but not what people expect to read.
-        # Only an escaped slash produces the two characters backslash-slash here (a
-        # literal backslash is written as two), so the replacement is exact.
         # Written `JSON_CHUNK_ROWS` records at a time: an hour of video rows is ~540 MB of
         # JSON, which one string, its replacement and its bytes held three times (+1 GB).
         def write_records(tmp: str) -> None:
             with open(tmp, "w", encoding="utf-8", newline="") as f:
                 f.write("[")
                 for i in range(0, len(df), JSON_CHUNK_ROWS):
-                    part = df.iloc[i : i + JSON_CHUNK_ROWS].to_json(orient="records", indent=None)
-                    f.write(("," if i else "") + part[1:-1].replace("\\/", "/"))
+                    part = table_json(df.iloc[i : i + JSON_CHUNK_ROWS])
+                    f.write(("," if i else "") + part[1:-1])
                 f.write("]")
 
         return atomic_write(out, write_records, overwrite=overwrite)

@@ -113,3 +113,24 @@ def test_check_output_and_json_safety(tmp_path):
                                    "e": [None]}
     write_json(tmp_path / "s.json", value)
     assert json.loads((tmp_path / "s.json").read_text())["b"] == [0, 1]
+
+
+def test_float32_columns_are_written_to_json_at_float32_precision(tmp_path):
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from fau.files import table_json, write_table
+
+    df = pd.DataFrame({"timestamp": np.array([0.1, 3600.0333333], np.float64),
+                       "AU12": np.array([0.1, -1.2345678e-4], np.float32),
+                       "AU25": np.array([np.nan, 0.0], np.float32), "path": ["a/b", "c"]})
+    text = table_json(df)
+    assert '"AU12":0.1,' in text and "0.1000000015" not in text and "a/b" in text
+    rows = json.loads(text)
+    assert rows[1]["AU12"] == -1.234568e-4 and rows[0]["AU25"] is None and rows[1]["AU25"] == 0.0
+    assert rows[1]["timestamp"] == 3600.0333333  # float64 columns as before
+    assert abs(rows[1]["AU12"] / float(df["AU12"].iloc[1]) - 1) < 5e-7  # 7 significant digits
+    out = write_table(df, tmp_path / "t.json")
+    assert json.loads(out.read_text()) == rows

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from ...files import table_json
 from ..auth import require_token
 from ..errors import ApiError, documented_errors
 from ..jobs import JOB_ID
@@ -118,7 +119,7 @@ def table_body(path: Path, fmt: str, job_id: str, table: str) -> tuple[str, str,
         df = df.astype({c: object for c in df.columns if isinstance(df[c].dtype, pd.StringDtype)})
         return (neutralise_formulas(df).to_csv(index=False), "text/csv; charset=utf-8",
                 {"Content-Disposition": f'attachment; filename="{name}"'})
-    text = df.to_json(orient="records", date_format="iso", double_precision=10)
+    text = table_json(df)
     body = '{"id":%s,"table":%s,"columns":%s,"rows":%s}' % (
         json.dumps(job_id), json.dumps(table), json.dumps(list(map(str, df.columns))), text)
     return body, "application/json", {}
