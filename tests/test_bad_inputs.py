@@ -526,7 +526,11 @@ def test_batch_stops_cleanly_on_a_signal(tmp_path, signame):
     proc = subprocess.Popen([sys.executable, "-m", "fau", "batch", str(videos), "--out", str(out),
                              "--jobs", "2", "--model", "none"], cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)  # its own process group, like a terminal
+                            start_new_session=True,  # its own process group, like a terminal
+                            # Ctrl-C's default action, even when this test run inherited
+                            # SIGINT ignored (started with & from a script; Python, and so
+                            # fau batch, then rightly leave it ignored)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while not list(out.glob("*/running.json")) and time.monotonic() < deadline:
