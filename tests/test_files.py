@@ -134,3 +134,32 @@ def test_float32_columns_are_written_to_json_at_float32_precision(tmp_path):
     assert abs(rows[1]["AU12"] / float(df["AU12"].iloc[1]) - 1) < 5e-7  # 7 significant digits
     out = write_table(df, tmp_path / "t.json")
     assert json.loads(out.read_text()) == rows
+
+
+def test_parquet_is_written_in_row_groups_and_reads_back_as_to_parquet(tmp_path, monkeypatch):
+    import numpy as np
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    import fau.files
+    from fau.files import write_table
+
+    monkeypatch.setattr(fau.files, "PARQUET_CHUNK_ROWS", 4)
+    n = 10
+    df = pd.DataFrame({"frame": np.arange(n), "AU12": np.linspace(0, 1, n, dtype=np.float32),
+                       "expression": pd.array([None] * 5 + ["happiness"] * 5, dtype="string"),
+                       "compound": pd.Series([None] * 6 + ["happily surprised"] * 4, dtype=object)})
+    df.attrs = {"fps": 30.0, "seconds": 2.5, "decoding": {"lost": 0}}
+    out = write_table(df, tmp_path / "t.parquet")
+    assert pq.ParquetFile(out).metadata.num_row_groups == 3
+    back = pd.read_parquet(out)
+    ref = df.copy()
+    ref.attrs = {}
+    ref.to_parquet(tmp_path / "ref.parquet", index=False)
+    pd.testing.assert_frame_equal(back, pd.read_parquet(tmp_path / "ref.parquet"))
+    assert back.attrs == {"fps": 30.0, "decoding": {"lost": 0}}  # the wall time is not kept
+    again = df.copy()
+    again.attrs = {**df.attrs, "seconds": 9.0}  # another run's wall time: the same bytes
+    assert write_table(again, tmp_path / "t2.parquet").read_bytes() == out.read_bytes()
+    empty = write_table(df.iloc[:0], tmp_path / "e.parquet")
+    assert list(pd.read_parquet(empty).columns) == list(df.columns)
