@@ -306,3 +306,16 @@ def test_float32_table_gets_float32_columns_within_rounding(tracks):
     ev32, ev64 = find_events(out32), find_events(out64)
     assert len(ev64) >= tracks
     pd.testing.assert_frame_equal(ev32.drop(columns="peak"), ev64.drop(columns="peak"))
+
+
+def test_find_events_refuses_what_is_not_a_video_table():
+    import pandas as pd
+
+    from fau import FauError
+    from fau.video import find_events
+
+    with pytest.raises(FauError, match=r"a DataFrame\), got NoneType"):
+        find_events(None)
+    with pytest.raises(FauError, match="no track_id, timestamp column"):
+        find_events(pd.DataFrame({"AU12": [0.1]}))
+    assert find_events(pd.DataFrame()).empty  # no rows: no events

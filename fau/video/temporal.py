@@ -461,9 +461,15 @@ def find_events(
     """
     if speech_aus not in ("exclude", "keep"):
         raise FauError(f"speech_aus must be 'exclude' or 'keep', got {speech_aus!r}")
+    if not isinstance(df, pd.DataFrame):
+        raise FauError(f"find_events takes a detect_video table (a DataFrame), got {type(df).__name__}")
     rows = []
-    if df.empty or "track_id" not in df.columns:
+    if df.empty:
         return _event_table(rows)
+    missing = [c for c in ("track_id", "timestamp") if c not in df.columns]
+    if missing:
+        raise FauError(f"find_events needs a detect_video table; this one has no {', '.join(missing)} "
+                       "column (an image table has no tracks or times)")
     has_speech = "speaking" in df.columns
     times = df["timestamp"].to_numpy(dtype=np.float64)
     for tid, idx in df.groupby("track_id", sort=True).indices.items():
