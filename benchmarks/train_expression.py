@@ -163,6 +163,27 @@ def fit_temperature(margins: np.ndarray, y: np.ndarray) -> float:
     return float(minimize_scalar(nll, bounds=(0.3, 5.0), method="bounded").x)
 
 
+def save_model(model: ExpressionModel, out: str | None, ship_name: str | None,
+               priv_y: np.ndarray, proba: np.ndarray, *, title: str) -> None:
+    """Save ``model`` to ``out`` (if given) and, with ``ship_name``, ship it.
+
+    Shipping writes ``fau/models/expression_<ship_name>.npz`` and its PrivateTest
+    reliability diagram ``docs/img/reliability_<ship_name>.png``.
+    """
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        model.save(out)
+        log.info("wrote %s", out)
+    if ship_name:
+        path = ROOT / "fau" / "models" / f"expression_{ship_name}.npz"
+        model.save(path)
+        img = ROOT / "docs" / "img"
+        img.mkdir(parents=True, exist_ok=True)
+        fer_eval.reliability_diagram(priv_y, proba, img / f"reliability_{ship_name}.png",
+                                     title=title)
+        log.info("wrote %s (%.1f MB)", path, path.stat().st_size / 1e6)
+
+
 def main() -> None:
     import xgboost as xgb
 
@@ -286,20 +307,8 @@ def main() -> None:
              "(%d rounds, T=%.3f, %.0f s)", args.variant, args.labels, pub_acc,
              metrics["accuracy"], metrics["macro_f1"], metrics["ece"],
              booster.num_boosted_rounds(), model.temperature, time.time() - t0)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        model.save(args.out)
-        log.info("wrote %s", args.out)
-    if args.ship:
-        out = ROOT / "fau" / "models" / f"expression_{ship_name}.npz"
-        model.save(out)
-        img = ROOT / "docs" / "img"
-        img.mkdir(parents=True, exist_ok=True)
-        fer_eval.reliability_diagram(
-            priv_y, proba, img / f"reliability_{ship_name}.png",
-            title=f"fau {args.variant} ({args.labels}), PrivateTest",
-        )
-        log.info("wrote %s (%.1f MB)", out, out.stat().st_size / 1e6)
+    save_model(model, args.out, ship_name if args.ship else None, priv_y, proba,
+               title=f"fau {args.variant} ({args.labels}), PrivateTest")
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import fer_eval  # noqa: E402
-from train_expression import load_blocks  # noqa: E402
+from train_expression import load_blocks, save_model  # noqa: E402
 from fau.expression.appearance import AppearanceModel  # noqa: E402
 from fau.expression.labels import EXPRESSIONS  # noqa: E402
 from fau.expression.model import APPEARANCE_NAMES, ExpressionModel  # noqa: E402
@@ -174,18 +174,8 @@ def main() -> None:
              "macro-F1 %.4f ECE %.4f (%.0f s)", args.labels, heads, args.tau, a,
              np.round(b, 3).tolist(), pub_acc, metrics["accuracy"], metrics["macro_f1"],
              metrics["ece"], time.time() - t0)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        model.save(args.out)
-        log.info("wrote %s", args.out)
-    if args.ship:
-        out = ROOT / "fau" / "models" / f"expression_{args.labels}.npz"
-        model.save(out)
-        img = ROOT / "docs" / "img"
-        img.mkdir(parents=True, exist_ok=True)
-        fer_eval.reliability_diagram(priv_y, proba, img / f"reliability_{args.labels}.png",
-                                     title=f"fau late fusion ({args.labels}), PrivateTest")
-        log.info("wrote %s", out)
+    save_model(model, args.out, args.labels if args.ship else None, priv_y, proba,
+               title=f"fau late fusion ({args.labels}), PrivateTest")
     print(json.dumps({"a": a, "b": b.tolist(), "publictest": pub_acc,
                       "privatetest": metrics["accuracy"]}))
 
