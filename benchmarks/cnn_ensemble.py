@@ -1,0 +1,148 @@
+"""One appearance-CNN ONNX file from several trained ones: the mean of their logits.
+
+fau's appearance model is one ONNX graph (``image`` ``[N, 1, 48, 48]`` raw grey 0–255 →
+``fer2013_logits`` ``[N, 7]``, ``ferplus_logits`` ``[N, 8]``; docs/cnn.md). This script
+combines member graphs of that interface (written by ``train_cnn.py train --onnx-out``)
+into one graph of the same interface, so fau's runtime code does not change:
+
+    fer2013_logits = mean_m fer2013_logits_m,   ferplus_logits = mean_m ferplus_logits_m
+
+``--no-flip`` first removes each member's built-in test-time mirror (the graph runs the
+batch and its mirror, then averages the halves): the member then costs one pass instead of
+two. Two different networks without the mirror cost what one network with it costs, and
+score higher on PublicTest (docs/cnn.md, *Ensemble*).
+
+Needs the ``onnx`` package (benchmark tooling only; fau itself runs the result with
+onnxruntime)::
+
+    python benchmarks/cnn_ensemble.py --no-flip --out cache/ens/e2.onnx \\
+        fau/models/appearance_cnn.onnx cache/mn_onnx/mn_r1aug.onnx
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+OUTPUTS = ("fer2013_logits", "ferplus_logits")
+INPUT = "image"
+#: Gemm (fully connected) output of each head inside a ``train_cnn.py`` export: the
+#: head's logits before the mirror average.
+HEAD_TAG = {"fer2013_logits": "/fer2013/", "ferplus_logits": "/ferplus/"}
+
+
+def _prune(graph) -> None:
+    """Drop nodes no graph output depends on."""
+    need = {o.name for o in graph.output}
+    alive = []
+    for node in reversed(list(graph.node)):
+        if set(node.output) & need:
+            alive.append(node)
+            need |= set(node.input)
+    del graph.node[:]
+    graph.node.extend(reversed(alive))
+
+
+def strip_flip(model):
+    """The member without its mirror pass: heads read straight from their Gemm nodes."""
+    from onnx import helper
+
+    g = model.graph
+    concat = [n for n in g.node if n.op_type == "Concat" and INPUT in n.input]
+    if len(concat) != 1:
+        raise SystemExit("no mirror Concat on the input: is flip-TTA in this graph?")
+    cat = concat[0].output[0]
+    for node in g.node:
+        for i, x in enumerate(node.input):
+            if x == cat:
+                node.input[i] = INPUT
+    heads = {}
+    for out, tag in HEAD_TAG.items():
+        gemm = [n.output[0] for n in g.node if n.op_type == "Gemm" and tag in n.output[0]]
+        if len(gemm) != 1:
+            raise SystemExit(f"cannot find the {out} head's Gemm node")
+        heads[out] = gemm[0]
+    keep = [n for n in g.node if not set(n.output) & set(OUTPUTS)]
+    del g.node[:]
+    g.node.extend(keep)
+    for out, src in heads.items():
+        g.node.append(helper.make_node("Identity", [src], [out]))
+    _prune(g)
+    return model
+
+
+def combine(members: list):
+    """One graph: every member on the shared input, the logits averaged."""
+    import onnx
+    from onnx import compose, helper, numpy_helper
+    import numpy as np
+
+    parts = []
+    for i, m in enumerate(members):
+        p = compose.add_prefix(m, prefix=f"m{i}_")
+        for node in p.graph.node:  # the shared input keeps its name
+            for j, x in enumerate(node.input):
+                if x == f"m{i}_{INPUT}":
+                    node.input[j] = INPUT
+        parts.append(p)
+    nodes, inits = [], []
+    for p in parts:
+        nodes += list(p.graph.node)
+        inits += list(p.graph.initializer)
+    scale = numpy_helper.from_array(np.array(1.0 / len(parts), np.float32), "ens_scale")
+    for out in OUTPUTS:
+        nodes.append(helper.make_node("Sum", [f"m{i}_{out}" for i in range(len(parts))],
+                                      [f"{out}_sum"]))
+        nodes.append(helper.make_node("Mul", [f"{out}_sum", "ens_scale"], [out]))
+    inp = [x for x in members[0].graph.input if x.name == INPUT]
+    outs = [x for x in members[0].graph.output]
+    graph = helper.make_graph(nodes, "fau_appearance_ensemble", inp, outs,
+                              initializer=inits + [scale])
+    model = helper.make_model(graph, opset_imports=list(members[0].opset_import),
+                              producer_name="fau benchmarks/cnn_ensemble.py")
+    model.ir_version = members[0].ir_version
+    onnx.checker.check_model(model)
+    return model
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("members", nargs="+", help="ONNX files with fau's appearance interface")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--no-flip", action="store_true", help="remove each member's mirror pass")
+    ap.add_argument("--recipe", default="", help="text kept in the file's metadata")
+    a = ap.parse_args(argv)
+    try:
+        import onnx
+    except ImportError:
+        sys.exit("this script needs the onnx package: pip install onnx")
+    out = Path(a.out)
+    if out.exists() and any(out.resolve() == Path(m).resolve() for m in a.members):
+        sys.exit("--out must not be one of the members")
+    members, meta = [], []
+    for path in a.members:
+        m = onnx.load(path)
+        names = ([i.name for i in m.graph.input], sorted(o.name for o in m.graph.output))
+        if names != ([INPUT], sorted(OUTPUTS)):
+            sys.exit(f"{path}: inputs/outputs {names}, expected {INPUT} -> {OUTPUTS}")
+        meta.append({"file": Path(path).name,
+                     "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+                     "metadata": {p.key: p.value for p in m.metadata_props}})
+        members.append(strip_flip(m) if a.no_flip else m)
+    model = combine(members)
+    props = {"classes": meta[0]["metadata"].get("classes", ""),
+             "flip_tta": "0" if a.no_flip else meta[0]["metadata"].get("flip_tta", "1"),
+             "ensemble": json.dumps(meta), "recipe": a.recipe or "mean of member logits"}
+    for k, v in props.items():
+        model.metadata_props.add(key=k, value=v)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(out))
+    print(f"{out}: {len(members)} members, flip {'off' if a.no_flip else 'as built'}, "
+          f"{out.stat().st_size:,} bytes")
+
+
+if __name__ == "__main__":
+    main()

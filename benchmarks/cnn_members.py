@@ -1,0 +1,122 @@
+"""Choose the members of fau's ensemble appearance CNN on PublicTest (issue 14, fourth pass).
+
+Two steps (docs/cnn.md, *Ensemble*):
+
+``logits``  every candidate ONNX network (fau's interface: ``image`` → ``fer2013_logits``,
+            ``ferplus_logits``) on FER-2013 PublicTest + PrivateTest (the exact pixels) and on
+            the cross-dataset sets' 48×48 patches (`cross_dataset.set_patches`, as the
+            `Detector` cuts them), cached as ``cache/ens/<stem>.npz``. A member without its
+            mirror pass is its own file (``cnn_ensemble.py --no-flip`` of one member, named
+            ``<stem>_nf.onnx``).
+``search``  every combination of up to five cached networks (one copy of each network, with
+            or without the mirror) whose CPU cost fits a budget, ranked by the mean of the
+            two PublicTest accuracies of the averaged logits (FER-2013 labels with the 7-class
+            head, FER+ majority with the 8-class head). PrivateTest is not looked at.
+
+Usage::
+
+    python benchmarks/cnn_members.py logits fau/models/appearance_cnn.onnx cache/members/*.onnx ...
+    python benchmarks/cnn_members.py search --budget 3.0 4.3 5.5 8.0 --pool r1 r1_nf ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import cross_dataset as xd  # noqa: E402
+import fer_eval  # noqa: E402
+from fau.expression.appearance import AppearanceModel  # noqa: E402
+
+CACHE = ROOT / "cache" / "ens"
+#: CPU time per face (ms, onnxruntime, one thread, batch 1; process CPU time, the figure
+#: least changed by load; docs/cnn.md *CPU latency* and *ImageNet-pretrained MobileNetV2*).
+COST_MS = {"vgg": 3.73, "vgg_nf": 2.42, "mn": 3.68, "mn_nf": 1.42}
+XD_SETS = ("ckplus", "london", "cremad")
+
+
+def cmd_logits(a: argparse.Namespace) -> None:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    fer = fer_eval.load_fer()
+    rows = np.flatnonzero(fer["split"] >= 1)
+    patches = {"fer": fer["images"][rows]}
+    for name in XD_SETS:
+        f = CACHE / f"patches_{name}.npy"
+        if not f.exists():
+            np.save(f, xd.set_patches(name, xd.load_set(name)))
+        patches[name] = np.load(f)
+    np.save(CACHE / "fer_rows.npy", rows)
+    for path in a.onnx:
+        stem = "r1" if Path(path).name == "appearance_cnn.onnx" and a.bundled_as_r1 else Path(path).stem
+        dst = CACHE / f"{stem}.npz"
+        if dst.exists() and not a.force:
+            continue
+        t = time.time()
+        am = AppearanceModel(num_threads=2, path=path)
+        np.savez(dst, **{k: np.concatenate([am.logits(v[i:i + 256]) for i in range(0, len(v), 256)])
+                         for k, v in patches.items()})
+        print(f"{stem}: {time.time() - t:.0f} s", flush=True)
+
+
+def public_accuracy(logits: dict[str, np.ndarray], fer: dict) -> tuple[float, float]:
+    """PublicTest accuracy: FER-2013 labels (7-class head), FER+ majority (8-class head)."""
+    rows = np.load(CACHE / "fer_rows.npy")
+    pub = fer["split"][rows] == 1
+    y7, maj = fer["labels"][rows], fer["ferplus_labels"][rows]
+    m8 = pub & (maj >= 0)
+    z = logits["fer"]
+    return float((z[pub, :7].argmax(1) == y7[pub]).mean()), float((z[m8, 7:].argmax(1) == maj[m8]).mean())
+
+
+def kind(stem: str) -> str:
+    return ("mn" if stem.startswith("mn") else "vgg") + ("_nf" if stem.endswith("_nf") else "")
+
+
+def cmd_search(a: argparse.Namespace) -> None:
+    fer = fer_eval.load_fer()
+    pool = a.pool or sorted(p.stem for p in CACHE.glob("*.npz"))
+    cache = {n: np.load(CACHE / f"{n}.npz")["fer"] for n in pool}
+    found = []
+    for k in range(1, a.max_members + 1):
+        for combo in itertools.combinations(pool, k):
+            bases = [c.removesuffix("_nf") for c in combo]
+            cost = sum(COST_MS[kind(c)] for c in combo)
+            if len(set(bases)) < len(bases) or cost > max(a.budget):
+                continue
+            acc7, acc8 = public_accuracy({"fer": np.mean([cache[c] for c in combo], 0)}, fer)
+            found.append((cost, (acc7 + acc8) / 2, acc7, acc8, combo))
+    for budget in a.budget:
+        print(f"CPU budget {budget} ms per face")
+        for r in sorted([r for r in found if r[0] <= budget], key=lambda r: -r[1])[: a.top]:
+            print(f"  {r[0]:.2f} ms  mean {r[1]:.4f}  FER-2013 {r[2]:.4f}  FER+ {r[3]:.4f}  "
+                  f"{' + '.join(r[4])}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("logits")
+    p.add_argument("onnx", nargs="+")
+    p.add_argument("--force", action="store_true")
+    p.add_argument("--bundled-as-r1", action="store_true",
+                   help="cache the bundled appearance_cnn.onnx as 'r1' (the round-1 network)")
+    p = sub.add_parser("search")
+    p.add_argument("--budget", type=float, nargs="+", default=[3.0, 4.3, 5.5, 8.0])
+    p.add_argument("--max-members", type=int, default=5)
+    p.add_argument("--top", type=int, default=5)
+    p.add_argument("--pool", nargs="+", help="cached stems to combine (default: all)")
+    a = ap.parse_args(argv)
+    {"logits": cmd_logits, "search": cmd_search}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()
