@@ -4,7 +4,8 @@
 worker (`fau.batch`) and by the web service's job workers. The steps:
 
 1. check every output path before the (long) analysis (`JobOutputs.check`);
-2. read the segments (`fau.video.read_segments`), if any;
+2. read the segments (`fau.video.read_segments`), if any, and refuse one that starts at
+   or after the end of the video (the duration in its header, as the web service does);
 3. analyse the video (`fau.Detector.detect_video`: tracking, AUs, expressions,
    smoothing, baselines);
 4. find events (`fau.video.find_events`) and summarise per segment
@@ -298,6 +299,17 @@ def summary_of(frames: pd.DataFrame, events: pd.DataFrame,
     }
 
 
+def _header_duration_s(path: str | os.PathLike, max_pixels: int | None) -> float | None:
+    """The duration the video's header declares (s; nothing decoded; None where it has
+    none, as in browser MediaRecorder WebM: segments are then not checked against it,
+    as in the web service). Raises what `fau.video.reader.probe` raises for a file that
+    is not a usable video."""
+    from .video.reader import probe
+
+    kw = {} if max_pixels is None else {"max_pixels": int(max_pixels)}
+    return probe(path, **kw).duration
+
+
 def analyse_video(
     detector: "Detector",
     path: str | os.PathLike,
@@ -317,7 +329,8 @@ def analyse_video(
     path : str or path-like
         The video.
     segments : path, bytes, DataFrame, list or None
-        Anything `fau.video.read_segments` reads.
+        Anything `fau.video.read_segments` reads; a segment that starts at or after the
+        end of the video (its header's duration) is refused before the analysis.
     meta : mapping or None
         Fields put first in the JSON summary (e.g. the input's name).
     title : str or None
@@ -330,7 +343,9 @@ def analyse_video(
     """
     from .video import find_events, read_segments, summarize_segments
 
-    seg = read_segments(segments) if segments is not None else None  # bad file: fail early
+    seg = None
+    if segments is not None:  # a bad file, or a segment past the video's end: fail early
+        seg = read_segments(segments, max_s=_header_duration_s(path, detect.get("max_pixels")))
     frames = detector.detect_video(path, **detect)
     events = find_events(frames)
     seg_summary = summarize_segments(frames, seg, events) if seg is not None else None
@@ -389,8 +404,9 @@ def run_video_job(
     Raises
     ------
     FauError
-        A bad output path (before any analysis), bad segments, an unreadable video, a
-        report without `fau.report`.
+        A bad output path (before any analysis), bad segments (also one that starts
+        at or after the video's end, by its header's duration; before any analysis), an
+        unreadable video, a report without `fau.report`.
     """
     if outputs is None:
         outputs = JobOutputs()

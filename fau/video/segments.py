@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import os
-from typing import Iterable, Union
+from typing import Callable, Iterable, Union
 
 import numpy as np
 import pandas as pd
@@ -85,7 +85,10 @@ def read_segments(
     max_rows : int or None
         Most segments accepted.
     max_s : float or None
-        Length of the video (s): a segment that starts after it is an error.
+        Length of the video (s): a segment that starts at or after it is an error (one
+        that starts before it and ends after it is kept). None: not checked. The web
+        service and `fau.job.run_video_job` (``fau video``, batch) pass the duration
+        in the video's header.
     allow_empty : bool
         False: a table without segments is an error.
 
@@ -99,8 +102,8 @@ def read_segments(
     ------
     FauError
         Missing/unreadable file, not CSV or not UTF-8, missing columns, non-numeric or
-        negative times, ``end <= start``, too many rows or too large; CSV errors name
-        the line (the header is line 1).
+        negative times, ``end <= start``, a segment starting at or after ``max_s``, too
+        many rows or too large; CSV errors name the line (the header is line 1).
     """
     seg, what, is_csv = _source_table(source)
     seg.columns = [str(c).strip().lower() for c in seg.columns]
@@ -128,15 +131,31 @@ def read_segments(
         out[col] = v.to_numpy()
     checks = ((out["start"] < 0, "start is negative"),
               (out["end"] <= out["start"], "end must be after start"))
-    if max_s is not None:
-        checks += ((out["start"] > max_s, f"starts after the end of the video ({max_s:.2f} s)"),)
     for bad, message in checks:
         if bad.any():
             raise FauError(f"{where(int(bad.to_numpy().argmax()))}: {message}")
     labels = seg["label"].reset_index(drop=True) if "label" in seg.columns else None
     out["label"] = ("" if labels is None
                     else labels.where(labels.notna(), "").astype(str).str.strip().to_numpy())
+    if max_s is not None:
+        _check_inside_video(out, float(max_s), where)
     return out
+
+
+def _check_inside_video(seg: pd.DataFrame, duration_s: float,
+                        where: Callable[[int], str]) -> None:
+    """Refuse the first segment that starts at or after the video's end (it could hold
+    no frame); one that only ends after it is kept (its summary covers the frames up to
+    the end)."""
+    past = (seg["start"] >= duration_s).to_numpy()
+    if not past.any():
+        return
+    i = int(past.argmax())
+    s = seg.iloc[i]
+    label = f" {s['label']!r}" if s["label"] else ""
+    raise FauError(f"{where(i)}: segment {i}{label} (start {s['start']:g} s, end "
+                   f"{s['end']:g} s) starts at or after the end of the video, which lasts "
+                   f"{duration_s:g} s")
 
 
 def summarize_segments(
