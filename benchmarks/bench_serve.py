@@ -54,6 +54,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fau.limits import peak_rss_mb  # the server's VmHWM (MiB), read by its pid
+
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE = ROOT / "tests" / "data" / "cremad_hap.jpg"
 CLIP = ROOT / "tests" / "data" / "cremad" / "1001_DFA_HAP_XX.flv"
@@ -458,17 +460,6 @@ async def check_jobs(base: str, token: str, out: dict, timeout: float = 300.0) -
         if total != out["jobs_submitted"] + len(out["lying_ids"]):  # a job row vanished or appeared
             out["errors"].append(f"{total} jobs in the database, {out['jobs_submitted']} good and "
                                  f"{len(out['lying_ids'])} lying ones submitted")
-
-
-def peak_rss_mb(pid: int) -> float | None:
-    """Peak resident memory of a process (``VmHWM``, MiB; Linux)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 async def hostile_load(base: str, port: int, args: argparse.Namespace, inputs: dict[str, bytes]) -> dict:

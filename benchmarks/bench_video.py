@@ -64,6 +64,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from fau.limits import peak_rss_mb  # noqa: E402  (VmHWM: this process's own peak, MiB)
+
 CACHE = ROOT / "cache"
 VIDEO = CACHE / "bench_video_640x480_30fps_600s_av.mp4"
 HOUR = CACHE / "bench_video_640x480_30fps_3600s_av.mp4"
@@ -190,18 +192,6 @@ def make_hour(path: Path = HOUR, copies: int = HOUR_COPIES) -> Path:
 
 
 # --- measurements (each runs in its own subprocess) -------------------------------------
-def _rss_mb() -> float:
-    """Peak RSS of this process (MB): VmHWM; ru_maxrss would include the parent's
-    pre-exec peak on Linux."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0  # kB
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 def _cpu_s() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -237,7 +227,7 @@ def m_decode(kind: str, seconds: float, video: Path) -> dict:
             n += 1
         cap.release()
     dt = time.perf_counter() - t0
-    return {"frames": n, "seconds": dt, "fps": n / dt, "rss_mb": _rss_mb(),
+    return {"frames": n, "seconds": dt, "fps": n / dt, "rss_mb": peak_rss_mb(),
             "cores": (_cpu_s() - c0) / dt}
 
 
@@ -266,7 +256,7 @@ def m_fau(fps: float | None, seconds: float, video: Path, threads: int | None = 
 
     def progress(t: float) -> None:
         if not series or t >= series[-1][0] + MEMORY_EVERY_S:
-            series.append([round(t, 1), _status_mb("VmRSS"), _status_mb("VmHWM")])
+            series.append([round(t, 1), _status_mb("VmRSS"), peak_rss_mb()])
 
     with fau.Detector(num_threads=threads) as det:
         t0, c0 = time.perf_counter(), _cpu_s()
@@ -277,7 +267,8 @@ def m_fau(fps: float | None, seconds: float, video: Path, threads: int | None = 
     return {"frames": n, "decoded": df.attrs["decoded_frames"], "rows": len(df),
             "columns": df.shape[1], "table_mb": df.memory_usage(deep=True).sum() / 1e6,
             "tracks": int(df["track_id"].nunique()), "seconds": dt, "fps": n / dt,
-            "video_s": n / (fps or FPS), "rss_mb": _rss_mb(), "model": det.expression_model_name,
+            "video_s": n / (fps or FPS), "rss_mb": peak_rss_mb(),
+            "model": det.expression_model_name,
             "counts": df.attrs["counts"], "cores": cores, "threads": threads,
             "memory": series, "loop_rss_mb": series[-1][2] if series else None,
             "speaking": float(df["speaking"].mean()) if len(df) else None}
@@ -310,7 +301,7 @@ def m_bare(fps: float | None, seconds: float, video: Path) -> dict:
             n += 1
     dt = time.perf_counter() - t0
     return {"frames": n, "found": found, "seconds": dt, "fps": n / dt,
-            "landmarker_fps": n / busy, "video_s": n / (fps or FPS), "rss_mb": _rss_mb(),
+            "landmarker_fps": n / busy, "video_s": n / (fps or FPS), "rss_mb": peak_rss_mb(),
             "cores": (_cpu_s() - c0) / dt}
 
 
@@ -324,7 +315,7 @@ def m_first_frame(video: Path, started: float) -> dict:
         df = det.detect_video(video, progress=lambda t: first or first.append(time.time()))
     done = time.time()
     return {"first_frame_s": first[0] - started, "total_s": done - started,
-            "rows": len(df), "rss_mb": _rss_mb(), "cpu_s": _cpu_s()}
+            "rows": len(df), "rss_mb": peak_rss_mb(), "cpu_s": _cpu_s()}
 
 
 def m_bare_first_frame(video: Path, started: float) -> dict:
@@ -346,7 +337,7 @@ def m_bare_first_frame(video: Path, started: float) -> dict:
                                 int(round(vf.timestamp * 1000)))
             first = first or time.time()
     return {"first_frame_s": first - started, "total_s": time.time() - started,
-            "rss_mb": _rss_mb(), "cpu_s": _cpu_s()}
+            "rss_mb": peak_rss_mb(), "cpu_s": _cpu_s()}
 
 
 def _child(args: argparse.Namespace) -> None:

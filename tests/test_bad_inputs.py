@@ -35,21 +35,21 @@ def det():
         yield d
 
 
-# Peak RSS of the interpreter itself, in MB: VmHWM of /proc/self/status. Not ru_maxrss, which a
-# child started from a large process (the pytest run) inherits from it across fork and exec.
-_PEAK_MB_DEF = ("def peak_mb():\n"
-                "    for line in open('/proc/self/status'):\n"
-                "        if line.startswith('VmHWM:'):\n"
-                "            return int(line.split()[1]) // 1024\n")
+# Peak RSS of the child interpreter itself (MiB), read in the child: fau.limits.peak_rss_mb
+# (VmHWM of /proc/self/status; not ru_maxrss, which a child started from a large process, the
+# pytest run, inherits from it across fork and exec). Importing it loads only fau/__init__.py,
+# fau/errors.py and fau/limits.py (0.85 MB of RSS measured), which fau.cli imports anyway and
+# which comes before the base of _extra_peak_mb.
+_PEAK_MB_DEF = "from fau.limits import peak_rss_mb as peak_mb\n"
 
 
-def _run_cli(args: list[str]) -> tuple[int, str, int]:
-    """Run ``fau ARGS`` in a fresh interpreter: exit status, stderr, its peak RSS (MB)."""
+def _run_cli(args: list[str]) -> tuple[int, str, float]:
+    """Run ``fau ARGS`` in a fresh interpreter: exit status, stderr, its peak RSS (MiB)."""
     script = (f"import sys\n{_PEAK_MB_DEF}\nfrom fau.cli import main\nrc = main(sys.argv[1:])\n"
               "print('PEAK_MB', peak_mb())\nsys.exit(rc)")
     proc = subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
                           text=True, cwd=ROOT, timeout=600)
-    peak = int(proc.stdout.rsplit("PEAK_MB", 1)[1].split()[0])
+    peak = float(proc.stdout.rsplit("PEAK_MB", 1)[1].split()[0])
     return proc.returncode, proc.stderr, peak
 
 
@@ -271,12 +271,12 @@ def test_stats_as_dict_is_json_ready(corpus):
 
 
 # --- 5. memory on images -----------------------------------------------------------------------
-def _extra_peak_mb(setup: str, code: str) -> int:
-    """Peak RSS (MB) that ``code`` adds in a fresh interpreter after ``setup`` ran."""
+def _extra_peak_mb(setup: str, code: str) -> float:
+    """Peak RSS (MiB) that ``code`` adds in a fresh interpreter after ``setup`` ran."""
     script = f"{_PEAK_MB_DEF}\n{setup}\nbase = peak_mb()\n{code}\nprint(peak_mb() - base)"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          cwd=ROOT, timeout=300, check=True)
-    return int(out.stdout.split()[-1])
+    return float(out.stdout.split()[-1])
 
 
 @pytest.mark.slow

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sys
 import threading
 import time
 import traceback
@@ -22,6 +21,7 @@ from typing import Any
 from ..errors import FauError
 from .inputs import VideoInput
 from ..files import write_json
+from ..limits import peak_rss_mb
 from ..job import JobOutputs, run_video_job
 from .store import DONE_MARKER, fingerprint, read_complete_marker, write_marker
 
@@ -120,38 +120,22 @@ def _record(job: Job, status: str, **fields: Any) -> dict[str, Any]:
         "seconds": None,
         "cpu_s": None,
         "worker": f"{socket.gethostname()}:{os.getpid()}",
-        "worker_peak_rss_mb": _peak_rss_mb(),
+        "worker_peak_rss_mb": _worker_peak_mb(),
     }
     rec.update(fields)
     return rec
+
+
+def _worker_peak_mb() -> float | None:
+    """This worker's peak resident memory so far (MiB, to 0.1; `fau.limits.peak_rss_mb`)."""
+    peak = peak_rss_mb()
+    return None if peak is None else round(peak, 1)
 
 
 def _decoding_fields(decoding: dict[str, Any]) -> dict[str, Any]:
     """The index columns of a video's decode statistics (`fau.video.reader.DecodeStats`)."""
     return {"truncated": decoding.get("truncated"), "lost_frames": decoding.get("lost"),
             "decode_errors": decoding.get("decode_errors")}
-
-
-def _peak_rss_mb() -> float | None:
-    """Peak resident memory of this process so far (MiB; None where unknown).
-
-    Linux: ``VmHWM`` of ``/proc/self/status``, the high-water mark of this process's own
-    memory; ``ru_maxrss`` would report a larger parent's peak for a worker started by fork and
-    exec. Elsewhere ``ru_maxrss``.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return round(int(line.split()[1]) / 1024, 1)  # the value is in kB
-    except OSError:
-        pass
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - Windows
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
 def _detector(options: dict[str, Any]):
