@@ -1,6 +1,6 @@
 """Choose the members of fau's ensemble appearance CNN on PublicTest (issue 14, fourth pass).
 
-Two steps (docs/cnn.md, *Ensemble*):
+Steps (docs/cnn.md, *Ensemble*):
 
 ``logits``  every candidate ONNX network (fau's interface: ``image`` → ``fer2013_logits``,
             ``ferplus_logits``) on FER-2013 PublicTest + PrivateTest (the exact pixels) and on
@@ -12,6 +12,8 @@ Two steps (docs/cnn.md, *Ensemble*):
             or without the mirror) whose CPU cost fits a budget, ranked by the mean of the
             two PublicTest accuracies of the averaged logits (FER-2013 labels with the 7-class
             head, FER+ majority with the 8-class head). PrivateTest is not looked at.
+``teacher`` the mean logits of several networks on the Training images, the targets of a
+            distilled network (``train_cnn.py train --teacher``).
 
 Usage::
 
@@ -67,6 +69,24 @@ def cmd_logits(a: argparse.Namespace) -> None:
         print(f"{stem}: {time.time() - t:.0f} s", flush=True)
 
 
+def cmd_teacher(a: argparse.Namespace) -> None:
+    """Mean logits of the teacher networks on every FER-2013 image (exact pixels), for
+    distillation (``train_cnn.py train --teacher``): ``index`` (row of fer2013.npz) and
+    ``logits`` (n, 15: 7 FER-2013 then 8 FER+, fau order)."""
+    fer = fer_eval.load_fer()
+    rows = np.flatnonzero(np.isin(fer["split"], [int(v) for v in a.splits.split(",")]))
+    total = np.zeros((len(rows), 15), np.float64)
+    for path in a.onnx:
+        t = time.time()
+        am = AppearanceModel(num_threads=2, path=path)
+        total += np.concatenate([am.logits(fer["images"][rows[i:i + 512]])
+                                 for i in range(0, len(rows), 512)])
+        print(f"{Path(path).name}: {time.time() - t:.0f} s", flush=True)
+    np.savez(a.out, index=rows, logits=(total / len(a.onnx)).astype(np.float32),
+             members=np.array([Path(p).name for p in a.onnx]))
+    print(f"wrote {a.out}: {len(rows)} rows, {len(a.onnx)} teachers")
+
+
 def public_accuracy(logits: dict[str, np.ndarray], fer: dict) -> tuple[float, float]:
     """PublicTest accuracy: FER-2013 labels (7-class head), FER+ majority (8-class head)."""
     rows = np.load(CACHE / "fer_rows.npy")
@@ -109,13 +129,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--force", action="store_true")
     p.add_argument("--bundled-as-r1", action="store_true",
                    help="cache the bundled appearance_cnn.onnx as 'r1' (the round-1 network)")
+    p = sub.add_parser("teacher")
+    p.add_argument("onnx", nargs="+")
+    p.add_argument("--splits", default="0", help="FER-2013 splits (0 Training)")
+    p.add_argument("--out", default=str(ROOT / ".carry" / "teacher_logits.npz"))
     p = sub.add_parser("search")
     p.add_argument("--budget", type=float, nargs="+", default=[3.0, 4.3, 5.5, 8.0])
     p.add_argument("--max-members", type=int, default=5)
     p.add_argument("--top", type=int, default=5)
     p.add_argument("--pool", nargs="+", help="cached stems to combine (default: all)")
     a = ap.parse_args(argv)
-    {"logits": cmd_logits, "search": cmd_search}[a.cmd](a)
+    {"logits": cmd_logits, "teacher": cmd_teacher, "search": cmd_search}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -91,6 +91,13 @@ DEFAULTS = dict(
     p_lowres=0.0,   # down to LOWRES_SIDES px (area), back up to 48 (bilinear)
     p_noise=0.0,    # additive Gaussian noise, sigma uniform in [0, NOISE_MAX] grey levels
     p_jpeg=0.0,     # JPEG-like 8x8 DCT quantisation, quality uniform in JPEG_QUALITY
+    # Distillation (issue 14, fourth pass): ``teacher`` = an npz of ``cnn_members.py teacher``
+    # (mean logits of several networks per FER-2013 row); the loss becomes
+    # (1 - kd_alpha) * (labels' loss) + kd_alpha * kd_t**2 * KL(teacher || student) at
+    # temperature kd_t, for each head (Hinton et al. 2015). 0 = off.
+    teacher="",
+    kd_alpha=0.0,
+    kd_t=2.0,
 )
 #: Limits of the photometric augmentation (grey levels / px / JPEG quality). They span
 #: what other sources of faces do to a 48-px face: webcam noise, motion and focus blur,
@@ -494,6 +501,18 @@ def cmd_train(a: argparse.Namespace) -> None:
     P = torch.from_numpy(soft_targets(d["votes"])).to(dev)
     Pm = (P.sum(1) > 0).float()
     maj = ferplus_majority(d["votes"])
+    TL = None
+    if cfg["kd_alpha"] > 0:
+        if cfg["mixup"] > 0 or not cfg["teacher"]:
+            raise SystemExit("--kd-alpha needs --teacher and no --mixup")
+        t = np.load(cfg["teacher"])
+        pos = {int(r): i for i, r in enumerate(t["index"])}
+        have = np.array([int(r) in pos for r in d["index"]])
+        tl = np.zeros((len(d["index"]), 15), np.float32)
+        tl[have] = t["logits"][[pos[int(r)] for r in d["index"][have]]]
+        if not have[split == 0].all():
+            raise SystemExit(f"{cfg['teacher']} lacks {int((~have[split == 0]).sum())} Training rows")
+        TL = torch.from_numpy(tl).to(dev)
     tr_idx = torch.from_numpy(np.flatnonzero(tr)).to(dev)
     if a.limit:
         tr_idx = tr_idx[: a.limit]
@@ -579,6 +598,11 @@ def cmd_train(a: argparse.Namespace) -> None:
                 l8b = (-(pt[j] * ls).sum(1) * pm[j]).sum() / pm[j].sum().clamp(min=1)
                 l8 = lam * l8a + (1 - lam) * l8b
             loss = l7 + cfg["w_ferplus"] * l8
+            if TL is not None:
+                T, tl = cfg["kd_t"], TL[idx]
+                kd = sum(F.kl_div(F.log_softmax(o / T, 1), F.softmax(t_ / T, 1), reduction="batchmean")
+                         for o, t_ in ((o7, tl[:, :7]), (o8, tl[:, 7:])))
+                loss = (1 - cfg["kd_alpha"]) * loss + cfg["kd_alpha"] * T * T * kd
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
