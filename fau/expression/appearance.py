@@ -1,7 +1,9 @@
 """Appearance features: fau's small CNN on a FER-2013-like grey face patch.
 
-The CNN (``fau/models/appearance_cnn.onnx``, trained from scratch on FER-2013 Training
-by ``benchmarks/train_cnn.py``; see ``docs/cnn.md``) reads a 48×48 grey patch framed the
+The CNN (``fau/models/appearance_cnn.onnx``: two networks trained on FER-2013 Training by
+``benchmarks/train_cnn.py``, a VGG-style one from scratch and an ImageNet-initialised
+MobileNetV2, whose logits the one graph averages (``benchmarks/cnn_ensemble.py``); see
+``docs/cnn.md``) reads a 48×48 grey patch framed the
 way FER-2013 frames faces. For a face found in a larger image the patch is cut from the
 landmarks: a square, rolled so the eyes are level, centred and sized from the landmark
 box with the median framing of FER-2013 Training faces (`FER_FRAMING`). A face crop
