@@ -55,11 +55,13 @@ SINGLE_WIDTHS = (250, 350, 450, 600, 800, 1000, 1300)
 
 
 def peak_mb() -> float:
-    """Peak resident memory of this interpreter (MB): ``VmHWM`` of /proc/self/status."""
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024.0
-    raise RuntimeError("no VmHWM in /proc/self/status")
+    """Peak resident memory of this interpreter (MiB): `fau.limits.peak_rss_mb` (VmHWM)."""
+    from fau.limits import peak_rss_mb
+
+    mb = peak_rss_mb()
+    if mb is None:
+        raise SystemExit("this benchmark reads VmHWM from /proc: Linux only")
+    return mb
 
 
 def build_image(height: int, width: int, faces: list[tuple[np.ndarray, np.ndarray]],
