@@ -17,7 +17,8 @@ Steps (docs/cnn.md, *Ensemble*):
 
 Usage::
 
-    python benchmarks/cnn_members.py logits fau/models/appearance_cnn.onnx cache/members/*.onnx ...
+    git show 37a5d20:fau/models/appearance_cnn.onnx > cache/members/r1.onnx   # the round-1 network
+    python benchmarks/cnn_members.py logits cache/members/*.onnx cache/noflip/*_nf.onnx ...
     python benchmarks/cnn_members.py search --budget 3.0 4.3 5.5 8.0 --pool r1 r1_nf ...
 """
 
@@ -58,7 +59,7 @@ def cmd_logits(a: argparse.Namespace) -> None:
         patches[name] = np.load(f)
     np.save(CACHE / "fer_rows.npy", rows)
     for path in a.onnx:
-        stem = "r1" if Path(path).name == "appearance_cnn.onnx" and a.bundled_as_r1 else Path(path).stem
+        stem = Path(path).stem
         dst = CACHE / f"{stem}.npz"
         if dst.exists() and not a.force:
             continue
@@ -127,8 +128,6 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("logits")
     p.add_argument("onnx", nargs="+")
     p.add_argument("--force", action="store_true")
-    p.add_argument("--bundled-as-r1", action="store_true",
-                   help="cache the bundled appearance_cnn.onnx as 'r1' (the round-1 network)")
     p = sub.add_parser("teacher")
     p.add_argument("onnx", nargs="+")
     p.add_argument("--splits", default="0", help="FER-2013 splits (0 Training)")
