@@ -421,7 +421,16 @@ def _startup(results: dict, repeat: int, trees: dict[str, Path]) -> None:
         runs["first"].append(_run_child("first", None, clip))
         runs["bare"].append(_run_child("bare-first", None, clip))
     results["startup"] = runs
-    med = {k: {m: statistics.median(r[m] for r in v) for m in v[0] if m != "load_before"}
+    def median(values: list) -> float | None:
+        """Median of the measured values; None when none was measured (``fau video`` shows
+        no progress bar, so no first-frame time, when stderr is not a terminal: 4a0f3c8)."""
+        got = [x for x in values if x is not None]
+        return statistics.median(got) if got else None
+
+    def s2(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.2f}"
+
+    med = {k: {m: median([r[m] for r in v]) for m in v[0] if m != "load_before"}
            for k, v in runs.items()}
     loads = [r["load_before"][0] for v in runs.values() for r in v]
     print(f"\nstart-up on {clip.relative_to(ROOT)} (30 frames, 1 s with audio), median of "
@@ -430,11 +439,11 @@ def _startup(results: dict, repeat: int, trees: dict[str, Path]) -> None:
           "| peak RSS (MB) |")
     print("|---|---:|---:|---:|---:|")
     c, f, b = med["cli"], med["first"], med["bare"]
-    print(f"| `fau video CLIP --out CLIP.parquet` | {c['first_frame_s']:.2f} | {c['wall_s']:.2f} "
+    print(f"| `fau video CLIP --out CLIP.parquet` | {s2(c['first_frame_s'])} | {c['wall_s']:.2f} "
           f"| {c['cpu_s']:.2f} | {c['rss_mb']:.0f} |")
     for name in trees:
         t = med[f"cli:{name}"]
-        print(f"| the same, source tree {name!r} | {t['first_frame_s']:.2f} | {t['wall_s']:.2f} "
+        print(f"| the same, source tree {name!r} | {s2(t['first_frame_s'])} | {t['wall_s']:.2f} "
               f"| {t['cpu_s']:.2f} | {t['rss_mb']:.0f} |")
     print(f"| library: `fau.Detector().detect_video(CLIP)` | {f['first_frame_s']:.2f} "
           f"| {f['total_s']:.2f} | {f['cpu_s']:.2f} | {f['rss_mb']:.0f} |")
