@@ -119,9 +119,11 @@ def detect_video(
     progress : callable or None
         Called with each analysed frame's timestamp (s), e.g. to drive a progress bar.
     threaded : bool
-        Decode on a separate thread, with FFmpeg's own decoder threads (default).
-        False decodes in the calling thread with one decoder thread, so the whole
-        analysis stays on one core (for batch workers that run one video per core).
+        Decode on a separate thread (default). False decodes in the calling thread, so
+        the whole analysis stays on one core (for batch workers that run one video per
+        core). Either way FFmpeg decodes with the same settings
+        (`fau.video.reader.DECODER_THREADS`), so the frames are the same, damaged
+        files included.
     max_pixels, max_duration_s : int, float or None
         Frame-size (pixels) and decoded-duration (s) limits (`fau.video.iter_frames`).
     audio : bool
@@ -157,7 +159,7 @@ def detect_video(
     stats = DecodeStats()
     stop = threading.Event()
     frames = iter_frames(path, fps=fps, start=start, end=end, info=info, stats=stats, stop=stop,
-                         decoder_threads=None if threaded else 1, max_pixels=max_pixels,
+                         max_pixels=max_pixels,
                          max_duration_s=max_duration_s)
     source = _threaded(frames, stop) if threaded else frames
     t_wall = time.perf_counter()

@@ -21,8 +21,11 @@ lie: decoding stops with `fau.FauError` as soon as a frame lies past the limit.
 
 Damage
 ------
-A packet the decoder rejects is skipped and counted, and decoding goes on with the next
-one (as ``ffmpeg`` does); after `fau.limits.MAX_CONSECUTIVE_DECODE_ERRORS` rejected
+Every front end (``fau video``, ``fau batch``, the web service's jobs, `iter_frames`
+called directly) decodes with the same decoder settings, `DECODER_THREADS` FFmpeg
+decoder thread and no frame threading, so a damaged file gives the same frames
+whichever of them reads it. A packet the decoder rejects is skipped and counted, and
+decoding goes on with the next one (as ``ffmpeg`` does); after `fau.limits.MAX_CONSECUTIVE_DECODE_ERRORS` rejected
 packets in a row, or when the demuxer gives up, decoding stops and the file is reported
 truncated. What was lost is reported in `DecodeStats`: frames decoded against the
 header's count, packets rejected, frames the decoder had to conceal, gaps in time, a
@@ -59,6 +62,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import os
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -81,7 +85,7 @@ from ..paths import check_input_file
 
 __all__ = ["VideoInfo", "VideoFrame", "DecodeStats", "Orientation", "VideoTooLarge", "probe",
            "check_limits", "iter_frames", "to_rgb", "Sampler", "STOP", "DEFAULT_FPS",
-           "check_sampling"]
+           "check_sampling", "DECODER_THREADS"]
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +111,19 @@ DEFAULT_FPS = 30.0
 #: is a late frame (dropped, as a player drops it; it happens after a damaged packet)
 #: unless the next frame follows it (then it is a reset too).
 REORDER_FRAMES = 16
+#: FFmpeg decoder threads every fau front end decodes with (`iter_frames`' default), and
+#: slice threading only (``thread_type="SLICE"``), never frame threading. With frame
+#: threads FFmpeg reports a damaged packet's error one or more packets late and drops
+#: the frames still in flight: of the 56-frame face MP4 cut to 90% of its bytes
+#: (tests/badcorpus.py ``cut_faststart_mp4``), FFmpeg's automatic threads (frame +
+#: slice, one per core) decoded 40 frames and counted no damaged packet, one thread 42
+#: frames and the damaged packet; cut to 70% / 50%: 27 / 13 against 29 / 15. With
+#: several slice threads the decoder conceals heavy damage differently (other pixels
+#: in the frames after it, same frame count). One thread costs no speed on fau's
+#: videos (measured 2026-12-01 on the 2-core guest, docs/reliability.md "Videos"
+#: section): decoding to RGB ran at 1,000-1,400 frames/s at 640×480 and 140-210
+#: frames/s at 1920×1080 either way, far above the ~68 frames/s of the analysis.
+DECODER_THREADS = 1
 #: Tolerance (s) when comparing timestamps with sampling ticks and ``start``/``end``
 #: (below any real frame interval: 1 ms = 1/1000 s, the finest common time base).
 _EPS = 1e-6
@@ -548,8 +565,11 @@ def iter_frames(
     stop : threading.Event or None
         Decoding ends early when it is set.
     decoder_threads : int or None
-        FFmpeg decoder threads; None lets FFmpeg choose (frame + slice threads, one
-        per core), 1 keeps decoding on the calling thread's core.
+        FFmpeg decoder threads. None (default, what every fau front end uses):
+        `DECODER_THREADS`, one, on the calling thread's core. A larger number adds
+        slice threads (for experiments: heavy damage is then concealed with other
+        pixels); frame threading is never used (it loses frames of a damaged file, see
+        `DECODER_THREADS`).
     max_pixels : int
         Largest frame accepted (pixels; default `fau.limits.MAX_VIDEO_PIXELS`).
     max_duration_s : float or None
@@ -571,6 +591,7 @@ def iter_frames(
         part-way yields what decoded and logs a warning (see `DecodeStats`).
     """
     fps, start, end = check_sampling(fps, start, end)
+    threads = _check_decoder_threads(decoder_threads)
     if max_duration_s is not None:
         max_duration_s = _check_limit_s(max_duration_s)
     ds = stats if stats is not None else DecodeStats()
@@ -583,10 +604,10 @@ def iter_frames(
             info.append(vinfo)
         stream = container.streams.video[0]
         stream.codec_context.options = {"max_pixels": str(int(max_pixels))}
-        if decoder_threads is None:
-            stream.thread_type = "AUTO"  # FFmpeg frame/slice threads inside the decoder
-        else:
-            stream.codec_context.thread_count = max(1, int(decoder_threads))
+        # The same decoder settings for every caller (see DECODER_THREADS): frame
+        # threading would lose the frames in flight at a damaged packet.
+        stream.thread_type = "SLICE"
+        stream.codec_context.thread_count = threads
         origin = _origin(container, stream)
         step = 1.0 / (vinfo.fps or DEFAULT_FPS)
         ds.expected = vinfo.frames or (
@@ -748,6 +769,15 @@ def _finish(ds: DecodeStats, vinfo: VideoInfo, step: float, where: str,
             f" of {ds.expected} expected" if ds.expected else "", ds.decode_errors,
             ds.late_frames, ds.gap_count, ds.gap_seconds, ds.timestamp_resets,
         )
+
+
+def _check_decoder_threads(value) -> int:
+    """``decoder_threads`` → FFmpeg's thread count (None → `DECODER_THREADS`)."""
+    if value is None:
+        return DECODER_THREADS
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise FauError(f"decoder_threads must be None or a whole number >= 1, got {value!r}")
+    return int(value)
 
 
 def _check_limit_s(value) -> float:
