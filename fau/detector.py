@@ -18,6 +18,7 @@ import pandas as pd
 
 from .errors import FauError
 from .io import ImageSource, load_image
+from .limits import MAX_SIDE
 from .landmarks.base import FaceMesh, LandmarkBackend
 from .pipeline import BLENDSHAPE_COLUMNS, BOX_COLUMNS, FACE_COLUMNS, Blocks, Pipeline, columns
 from .resources import DEFAULT_EXPRESSION_MODEL, DEFAULT_MAX_FACES
@@ -60,7 +61,9 @@ class Detector:
         web service).
     min_face : float or None
         Smallest face to look for (landmark-box width, pixels; None: 30, the default of
-        `fau.landmarks.detection.DEFAULT_MIN_FACE`). The detector's cost grows with
+        `fau.landmarks.detection.DEFAULT_MIN_FACE`), from
+        `fau.landmarks.detection.SMALLEST_MIN_FACE` (8) to `fau.limits.MAX_SIDE`
+        (20,000, the largest image side fau accepts). The detector's cost grows with
         (image side / ``min_face``)²: on a 640×480 image 30 px adds a 304×224 detector
         run to MediaPipe's 128×128 letterbox, 70 px or more runs the letterbox alone
         (docs/landmarks.md, "Face detection"). Only for the default backend.
@@ -343,6 +346,15 @@ def _check_options(max_faces: object, min_face_score: object, num_threads: objec
                        f"{num_threads!r}")
     if min_face is not None and (not real(min_face) or not math.isfinite(min_face)):
         raise FauError(f"min_face must be None or a number of pixels, got {min_face!r}")
+    if min_face is not None:
+        from .landmarks.detection import SMALLEST_MIN_FACE
+
+        # A face is never wider than the image, and no image fau accepts has a side over
+        # MAX_SIDE (fau.limits): a larger min_face would look for no face at all.
+        if not SMALLEST_MIN_FACE <= min_face <= MAX_SIDE:
+            raise FauError(
+                f"min_face must be between {SMALLEST_MIN_FACE:g} and {MAX_SIDE} pixels (the "
+                f"largest image side fau accepts, fau.limits.MAX_SIDE), got {min_face!r}")
     if backend is not None and not all(callable(getattr(backend, m, None))
                                        for m in ("detect", "mesh_from_crop", "close")):
         raise FauError(f"backend must be a fau.landmarks.LandmarkBackend (detect, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from ..limits import MAX_SIDE
 from ..resources import DEFAULT_EXPRESSION_MODEL, DEFAULT_MAX_FACES, EXPRESSION_MODELS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,7 +36,8 @@ def add_min_face_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-face", type=float, default=None, metavar="PX",
                    help="smallest face to look for, landmark-box width in pixels (default "
                         "30; larger is faster: 70 or more on a 640x480 image runs "
-                        "MediaPipe's single detector view)")
+                        "MediaPipe's single detector view; at most "
+                        f"{MAX_SIDE}, the largest image side fau accepts)")
 
 
 def add_verbosity(p: argparse.ArgumentParser) -> None:
