@@ -119,10 +119,12 @@ REORDER_FRAMES = 16
 #: slice, one per core) decoded 40 frames and counted no damaged packet, one thread 42
 #: frames and the damaged packet; cut to 70% / 50%: 27 / 13 against 29 / 15. With
 #: several slice threads the decoder conceals heavy damage differently (other pixels
-#: in the frames after it, same frame count). One thread costs no speed on fau's
-#: videos (measured 2026-12-01 on the 2-core guest, docs/reliability.md "Videos"
-#: section): decoding to RGB ran at 1,000-1,400 frames/s at 640×480 and 140-210
-#: frames/s at 1920×1080 either way, far above the ~68 frames/s of the analysis.
+#: in the frames after it, same frame count). Speed (2026-12-01, the 2-core guest;
+#: docs/reliability.md "Videos" section): decoding alone is up to 1.6× slower than with
+#: frame threads when the second core is idle (930 against 1,500 frames/s at 640×480),
+#: the same when it is busy; `detect_video` end to end (decoding on its own thread,
+#: which PyAV runs without the GIL) the same at load 3-5 (69.6 against 68.5 frames/s)
+#: and up to ~10% slower at load 1-2.
 DECODER_THREADS = 1
 #: Tolerance (s) when comparing timestamps with sampling ticks and ``start``/``end``
 #: (below any real frame interval: 1 ms = 1/1000 s, the finest common time base).
