@@ -455,6 +455,8 @@ def _ten_minutes(results: dict, seconds: float, every_only: bool = False) -> Non
     """The 10-minute rows; ``every_only``: only fau and the bare landmarker, every frame."""
     video = make_video()
     dec_s = min(seconds, 100.0)
+    # pyav-1thread is how fau decodes (fau.video.reader.DECODER_THREADS, 4c8704f);
+    # pyav-threads is FFmpeg's automatic threading, kept for comparison.
     decoders = () if every_only else ("pyav-threads", "pyav-1thread", "pyav-swscale", "opencv")
     for kind in decoders:
         results[f"decode/{kind}"] = r = _run_child("decode", dec_s, video, kind=kind)
