@@ -98,7 +98,7 @@ def combine(members: list):
                                       [f"{out}_sum"]))
         nodes.append(helper.make_node("Mul", [f"{out}_sum", "ens_scale"], [out]))
     inp = [x for x in members[0].graph.input if x.name == INPUT]
-    outs = [x for x in members[0].graph.output]
+    outs = list(members[0].graph.output)
     graph = helper.make_graph(nodes, "fau_appearance_ensemble", inp, outs,
                               initializer=inits + [scale])
     model = helper.make_model(graph, opset_imports=list(members[0].opset_import),

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import cross_dataset as xd  # noqa: E402
 import fer_eval  # noqa: E402
-from fau.expression.appearance import AppearanceModel  # noqa: E402
+from train_fusion import cnn_logits  # noqa: E402
 
 CACHE = ROOT / "cache" / "ens"
 #: CPU time per face (ms, onnxruntime, one thread, batch 1; process CPU time, the figure
@@ -64,9 +64,7 @@ def cmd_logits(a: argparse.Namespace) -> None:
         if dst.exists() and not a.force:
             continue
         t = time.time()
-        am = AppearanceModel(num_threads=2, path=path)
-        np.savez(dst, **{k: np.concatenate([am.logits(v[i:i + 256]) for i in range(0, len(v), 256)])
-                         for k, v in patches.items()})
+        np.savez(dst, **{k: cnn_logits(v, Path(path)) for k, v in patches.items()})
         print(f"{stem}: {time.time() - t:.0f} s", flush=True)
 
 
@@ -79,9 +77,7 @@ def cmd_teacher(a: argparse.Namespace) -> None:
     total = np.zeros((len(rows), 15), np.float64)
     for path in a.onnx:
         t = time.time()
-        am = AppearanceModel(num_threads=2, path=path)
-        total += np.concatenate([am.logits(fer["images"][rows[i:i + 512]])
-                                 for i in range(0, len(rows), 512)])
+        total += cnn_logits(fer["images"][rows], Path(path))
         print(f"{Path(path).name}: {time.time() - t:.0f} s", flush=True)
     np.savez(a.out, index=rows, logits=(total / len(a.onnx)).astype(np.float32),
              members=np.array([Path(p).name for p in a.onnx]))

@@ -37,10 +37,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import cross_dataset as xd  # noqa: E402
 import fer_eval  # noqa: E402
 from train_expression import MAX_ROUNDS, EARLY_STOP, load_blocks, targets  # noqa: E402
-from train_fusion import fit_blend, weight_matrix  # noqa: E402
+from train_fusion import cnn_logits, fit_late_fusion  # noqa: E402
 from fau.expression.features import mesh_blocks  # noqa: E402
 from fau.expression.labels import EXPRESSIONS  # noqa: E402
-from fau.expression.model import APPEARANCE_NAMES, ExpressionModel  # noqa: E402
+from fau.expression.model import ExpressionModel  # noqa: E402
+from fau.resources import model_path  # noqa: E402
 
 MOVEMENTS = ROOT / "cache" / "cand3" / "geometric_e30.npz"  # the shipped ferplus's booster
 N_FOLDS = 5
@@ -91,45 +92,31 @@ def cmd_dump(a: argparse.Namespace) -> None:
     print(f"wrote {out}: X {X.shape}, London weight {a.weight}, folds {np.bincount(folds)}")
 
 
-def fused(mov: ExpressionModel, booster_path: Path, X: np.ndarray, cnn: np.ndarray,
-          pub: np.ndarray, pub_y: np.ndarray, tau: float) -> ExpressionModel:
+def fused(mov: ExpressionModel, booster_path: Path, x_pub: np.ndarray, pub_y: np.ndarray,
+          tau: float) -> ExpressionModel:
     """A ferplus late fusion around one booster, fitted as train_fusion.py fits it."""
     import xgboost as xgb
 
     booster = xgb.Booster()
     booster.load_model(str(booster_path))
-    model = ExpressionModel(
-        booster=booster, classes=mov.classes, blocks=tuple(mov.blocks) + ("appearance",),
-        shape_mean=mov.shape_mean, shape_components=mov.shape_components, au_names=mov.au_names,
-        appearance_weights=np.zeros((len(mov.classes), len(APPEARANCE_NAMES))))
-    margins = model._margins(np.hstack([X[pub], cnn[pub]]))
-    a_, b = fit_blend(margins, cnn[pub].astype(np.float64), pub_y, mov.classes, ("ferplus",))
-    model.temperature = 1.0 / a_
-    model.appearance_weights = weight_matrix(mov.classes, ("ferplus",), b)
-    model.logit_offsets = -tau * np.log(np.asarray(mov.info["class_prior"], np.float64))
-    return model
+    return fit_late_fusion(mov, x_pub, pub_y, ("ferplus",), tau, booster=booster)[0]
 
 
 def cmd_evaluate(a: argparse.Namespace) -> None:
-    from fau.expression.appearance import AppearanceModel
-
     mov, X, lon = features()
     data = fer_eval.load_fer()
     n_fer = len(data["split"])
-    am = AppearanceModel(num_threads=2)
-    sets = {"fer": data["images"]}
-    cnn_fer = np.concatenate([am.logits(sets["fer"][i:i + 512]) for i in range(0, n_fer, 512)])
-    lon_patch = xd.set_patches("london", lon)
-    cnn_lon = am.logits(lon_patch)
+    cnn = model_path("appearance_cnn.onnx")
+    cnn_fer = cnn_logits(data["images"], cnn)
+    cnn_lon = cnn_logits(xd.set_patches("london", lon), cnn)
     pub_idx, pub_y, _ = fer_eval.protocol_data(data, "ferplus", 1)
     priv_idx, priv_y, _ = fer_eval.protocol_data(data, "ferplus", 2)
     ck = xd.load_set("ckplus")
-    ck_patch = xd.set_patches("ckplus", ck)
     ckb = mesh_blocks(ck["landmarks"][ck["found"]], ck["blendshapes"][ck["found"]],
                       ck["presence"][ck["found"]])
     ck_x = np.full((len(ck["found"]), X.shape[1]), np.nan, np.float32)
     ck_x[ck["found"]] = mov.assemble(ckb)
-    cnn_ck = am.logits(ck_patch)
+    cnn_ck = cnn_logits(xd.set_patches("ckplus", ck), cnn)
     Xf = np.hstack([X[:n_fer], cnn_fer])
     Xl = np.hstack([X[n_fer:], cnn_lon])
     Xc = np.hstack([ck_x, cnn_ck])
@@ -143,11 +130,11 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
                                      ("london", lambda k: f"lr_f{k}.ubj", "lr_all.ubj")):
         cv = np.full((len(found), len(EXPRESSIONS)), np.nan)
         for k in range(N_FOLDS):
-            m = fused(mov, boosters / fold_file(k), X[:n_fer], cnn_fer, pub_idx, pub_y, a.tau)
+            m = fused(mov, boosters / fold_file(k), Xf[pub_idx], pub_y, a.tau)
             held = (folds == k) & found
             cv[held] = m.predict_proba(Xl[held])
         r_cv = xd.evaluate_set("london", lon, cv, None)
-        m = fused(mov, boosters / all_file, X[:n_fer], cnn_fer, pub_idx, pub_y, a.tau)
+        m = fused(mov, boosters / all_file, Xf[pub_idx], pub_y, a.tau)
         pub_acc = float((m.predict_proba(Xf[pub_idx]).argmax(1) == pub_y).mean())
         priv_acc = float((m.predict_proba(Xf[priv_idx]).argmax(1) == priv_y).mean())
         ckp = np.full((len(ck["found"]), len(EXPRESSIONS)), np.nan)

@@ -87,6 +87,33 @@ def fit_blend(margins: np.ndarray, cnn: np.ndarray, y: np.ndarray, classes: tupl
     return float(r.x[0]), np.asarray(r.x[1:])
 
 
+def fit_late_fusion(mov: ExpressionModel, x_pub: np.ndarray, y_pub: np.ndarray,
+                    heads: tuple[str, ...], tau: float, booster=None
+                    ) -> tuple[ExpressionModel, float, np.ndarray]:
+    """The late-fusion model around a movements-only model's booster (or ``booster``, one
+    trained on the same features), fitted on PublicTest.
+
+    ``x_pub``: PublicTest rows of the fused model's feature matrix (movement features, then
+    the 15 CNN logits; `ExpressionModel.assemble` of the blocks plus ``appearance``).
+    ``a`` (1 / temperature) and the CNN weights ``b`` come from `fit_blend`; the logit
+    adjustment is ``-tau * log(prior)`` with the movement model's class prior. Returns the
+    model, ``a`` and ``b``.
+    """
+    classes = mov.classes
+    model = ExpressionModel(
+        booster=mov.booster if booster is None else booster, classes=classes,
+        blocks=tuple(mov.blocks) + ("appearance",),
+        shape_mean=mov.shape_mean, shape_components=mov.shape_components,
+        au_names=mov.au_names, appearance_weights=np.zeros((len(classes), len(APPEARANCE_NAMES))),
+    )
+    cnn = model._split(x_pub)[1]
+    a, b = fit_blend(model._margins(x_pub), cnn, y_pub, classes, heads)
+    model.temperature = 1.0 / a
+    model.appearance_weights = weight_matrix(classes, heads, b)
+    model.logit_offsets = -tau * np.log(np.asarray(mov.info["class_prior"], dtype=np.float64))
+    return model, a, b
+
+
 def cnn_logits(images: np.ndarray, onnx: Path) -> np.ndarray:
     """(n, 15) logits of the CNN on 48×48 grey images, through fau's appearance code."""
     am = AppearanceModel(num_threads=2, path=onnx)
@@ -125,19 +152,12 @@ def main() -> None:
     pos = {int(r): i for i, r in enumerate(rows)}
     pub, priv = [np.array([pos[int(r)] for r in ix]) for ix in (pub_idx, priv_idx)]
 
-    model = ExpressionModel(
-        booster=mov.booster, classes=mov.classes, blocks=tuple(mov.blocks) + ("appearance",),
-        shape_mean=mov.shape_mean, shape_components=mov.shape_components,
-        au_names=mov.au_names, appearance_weights=np.zeros((len(classes), len(APPEARANCE_NAMES))),
-    )
-    x = model.assemble(blocks)
-    margins = model._margins(x)
-    a, b = fit_blend(margins[pub], blocks["appearance"][pub].astype(np.float64), pub_y,
-                     mov.classes, heads)
+    x = ExpressionModel(booster=None, classes=mov.classes,
+                        blocks=tuple(mov.blocks) + ("appearance",), shape_mean=mov.shape_mean,
+                        shape_components=mov.shape_components, au_names=mov.au_names,
+                        ).assemble(blocks)
+    model, a, b = fit_late_fusion(mov, x[pub], pub_y, heads, args.tau)
     prior = np.asarray(mov.info["class_prior"], dtype=np.float64)
-    model.temperature = 1.0 / a
-    model.appearance_weights = weight_matrix(mov.classes, heads, b)
-    model.logit_offsets = -args.tau * np.log(prior)
 
     proba = model.predict_proba(x[priv])[:, : len(names)]
     metrics = fer_eval.evaluate(priv_y, proba, names)
