@@ -43,7 +43,14 @@ from train_fusion import cnn_logits  # noqa: E402
 CACHE = ROOT / "cache" / "ens"
 #: CPU time per face (ms, onnxruntime, one thread, batch 1; process CPU time, the figure
 #: least changed by load; docs/cnn.md *CPU latency* and *ImageNet-pretrained MobileNetV2*).
-COST_MS = {"vgg": 3.73, "vgg_nf": 2.42, "mn": 3.68, "mn_nf": 1.42}
+#: int8 CPU time over float32 CPU time of the same network without mirror (train_cnn.latency,
+#: one thread, 1000 runs, vgg_s2 and mn_s3 interleaved 3 times, load 1.1-1.3; medians of
+#: 0.37/0.29/0.49 and 0.64/0.74/0.46; docs/cnn.md *Int8*).
+INT8_RATIO = {"vgg": 0.366, "mn": 0.637}
+COST_MS = {"vgg": 3.73, "vgg_nf": 2.42, "mn": 3.68, "mn_nf": 1.42,
+           # int8 copies (``cnn_quantize.py``, named ``<stem>_q8``): the fp32 cost times the
+           # measured int8/fp32 CPU ratio of that network type (docs/cnn.md *Int8*).
+           "vgg_nf_q8": 2.42 * INT8_RATIO["vgg"], "mn_nf_q8": 1.42 * INT8_RATIO["mn"]}
 XD_SETS = ("ckplus", "london", "cremad")
 
 
@@ -95,7 +102,11 @@ def public_accuracy(logits: dict[str, np.ndarray], fer: dict) -> tuple[float, fl
 
 
 def kind(stem: str) -> str:
-    return ("mn" if stem.startswith("mn") else "vgg") + ("_nf" if stem.endswith("_nf") else "")
+    """Cost class of a cached stem: network type, ``_nf`` without mirror, ``_q8`` int8."""
+    q8 = stem.endswith("_q8")
+    stem = stem.removesuffix("_q8")
+    return (("mn" if stem.startswith("mn") else "vgg") + ("_nf" if stem.endswith("_nf") else "")
+            + ("_q8" if q8 else ""))
 
 
 def cmd_search(a: argparse.Namespace) -> None:
@@ -105,7 +116,7 @@ def cmd_search(a: argparse.Namespace) -> None:
     found = []
     for k in range(1, a.max_members + 1):
         for combo in itertools.combinations(pool, k):
-            bases = [c.removesuffix("_nf") for c in combo]
+            bases = [c.removesuffix("_q8").removesuffix("_nf") for c in combo]
             cost = sum(COST_MS[kind(c)] for c in combo)
             if len(set(bases)) < len(bases) or cost > max(a.budget):
                 continue
