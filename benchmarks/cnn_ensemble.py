@@ -46,6 +46,11 @@ def _prune(graph) -> None:
     graph.node.extend(reversed(alive))
 
 
+def has_flip(model) -> bool:
+    """Whether the graph still runs its mirror pass (a Concat of the input with its flip)."""
+    return any(n.op_type == "Concat" and INPUT in n.input for n in model.graph.node)
+
+
 def strip_flip(model):
     """The member without its mirror pass: heads read straight from their Gemm nodes."""
     from onnx import helper
@@ -132,15 +137,26 @@ def main(argv: list[str] | None = None) -> None:
                      "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
                      "metadata": {p.key: p.value for p in m.metadata_props}})
         members.append(strip_flip(m) if a.no_flip else m)
+    flips = {has_flip(m) for m in members}
+    if len(flips) > 1:
+        sys.exit("members differ in their mirror pass: all with it or all without (--no-flip)")
     model = combine(members)
     props = {"classes": meta[0]["metadata"].get("classes", ""),
-             "flip_tta": "0" if a.no_flip else meta[0]["metadata"].get("flip_tta", "1"),
+             "flip_tta": "1" if flips.pop() else "0",
              "ensemble": json.dumps(meta), "recipe": a.recipe or "mean of member logits"}
+    # The members' int8 settings, without their own source file (kept per member in `ensemble`).
+    quant = {json.dumps({k: v for k, v in json.loads(m["metadata"]["quantization"]).items()
+                         if not k.startswith("source")}) if "quantization" in m["metadata"] else ""
+             for m in meta}
+    if len(quant) > 1:
+        sys.exit("members differ in their quantisation: all float32 or all int8 alike")
+    if q := quant.pop():
+        props["quantization"] = q
     for k, v in props.items():
         model.metadata_props.add(key=k, value=v)
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(out))
-    print(f"{out}: {len(members)} members, flip {'off' if a.no_flip else 'as built'}, "
+    print(f"{out}: {len(members)} members, flip {'on' if props['flip_tta'] == '1' else 'off'}, "
           f"{out.stat().st_size:,} bytes")
 
 

@@ -27,6 +27,8 @@ Needs the ``onnx`` package (benchmark tooling only; fau runs the result with onn
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -90,15 +92,42 @@ def quantize(src: Path, dst: Path, images: np.ndarray) -> None:
         )
 
 
+#: What ``quantize`` does, kept in the output's ``metadata_props`` as ``quantization``.
+SETTINGS = {"format": "QDQ", "activations": "uint8 per tensor", "weights": "int8 per channel, 7-bit range",
+            "calibration": "Percentile 99.999", "calibration_set": "FER-2013 Training"}
+
+
+def tag(path: Path, src: Path, n_images: int, seed: int) -> None:
+    """Write the settings and the source into ``path``'s metadata; fix ``flip_tta``."""
+    import onnx
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from cnn_ensemble import has_flip
+
+    model = onnx.load(str(path))
+    props = {p.key: p.value for p in model.metadata_props}
+    props = {k: v for k, v in props.items() if not k.startswith("onnx.")}  # tool stamps
+    props["flip_tta"] = "1" if has_flip(model) else "0"
+    props["quantization"] = json.dumps({**SETTINGS, "calibration_images": n_images, "seed": seed,
+                                        "source": src.name,
+                                        "source_sha256": hashlib.sha256(src.read_bytes()).hexdigest()})
+    del model.metadata_props[:]
+    for k, v in props.items():
+        model.metadata_props.add(key=k, value=v)
+    onnx.save(model, str(path))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("src", type=Path, help="float32 ONNX graph (fau's CNN interface)")
     ap.add_argument("dst", type=Path, help="int8 ONNX file to write (must not exist)")
     ap.add_argument("--images", type=int, default=1024, help="calibration images (Training)")
+    ap.add_argument("--seed", type=int, default=0, help="which Training images calibrate")
     a = ap.parse_args(argv)
     if a.dst.exists():
         raise SystemExit(f"{a.dst} exists: not overwritten")
-    quantize(a.src, a.dst, calibration_images(a.images))
+    quantize(a.src, a.dst, calibration_images(a.images, a.seed))
+    tag(a.dst, a.src, a.images, a.seed)
     print(f"wrote {a.dst} ({a.dst.stat().st_size} bytes)")
 
 
