@@ -12,6 +12,9 @@ Steps (docs/cnn.md, *Ensemble*):
             or without the mirror) whose CPU cost fits a budget, ranked by the mean of the
             two PublicTest accuracies of the averaged logits (FER-2013 labels with the 7-class
             head, FER+ majority with the 8-class head). PrivateTest is not looked at.
+``cost``    CPU time per face of ONNX files (``train_cnn.latency``: one face, batch 1, process
+            CPU time), the files interleaved over ``--rounds`` rounds so that load hits all alike;
+            prints each file's per-round figures and their median.
 ``teacher`` the mean logits of several networks on the Training images, the targets of a
             distilled network (``train_cnn.py train --teacher``).
 
@@ -75,6 +78,23 @@ def cmd_logits(a: argparse.Namespace) -> None:
         print(f"{stem}: {time.time() - t:.0f} s", flush=True)
 
 
+def cmd_cost(a: argparse.Namespace) -> None:
+    import os
+
+    from train_cnn import latency
+
+    cpu = {p: [] for p in a.onnx}
+    load = [os.getloadavg()[0]]
+    for _ in range(a.rounds):
+        for p in a.onnx:
+            cpu[p].append(latency(p, reps=a.reps, threads=a.threads)["batch1_process_cpu_ms"])
+        load.append(os.getloadavg()[0])
+    print(f"process CPU ms per face, {a.threads} thread(s), {a.reps} runs x {a.rounds} rounds, "
+          f"1-min load {min(load):.1f}-{max(load):.1f}")
+    for p, v in cpu.items():
+        print(f"  {np.median(v):6.2f}  ({' / '.join(f'{x:.2f}' for x in v)})  {p}")
+
+
 def cmd_teacher(a: argparse.Namespace) -> None:
     """Mean logits of the teacher networks on every FER-2013 image (exact pixels), for
     distillation (``train_cnn.py train --teacher``): ``index`` (row of fer2013.npz) and
@@ -135,6 +155,11 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("logits")
     p.add_argument("onnx", nargs="+")
     p.add_argument("--force", action="store_true")
+    p = sub.add_parser("cost")
+    p.add_argument("onnx", nargs="+")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--reps", type=int, default=1000)
+    p.add_argument("--rounds", type=int, default=3)
     p = sub.add_parser("teacher")
     p.add_argument("onnx", nargs="+")
     p.add_argument("--splits", default="0", help="FER-2013 splits (0 Training)")
@@ -145,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--top", type=int, default=5)
     p.add_argument("--pool", nargs="+", help="cached stems to combine (default: all)")
     a = ap.parse_args(argv)
-    {"logits": cmd_logits, "teacher": cmd_teacher, "search": cmd_search}[a.cmd](a)
+    {"logits": cmd_logits, "cost": cmd_cost, "teacher": cmd_teacher, "search": cmd_search}[a.cmd](a)
 
 
 if __name__ == "__main__":
