@@ -1,9 +1,10 @@
 """Appearance features: fau's small CNN on a FER-2013-like grey face patch.
 
-The CNN (``fau/models/appearance_cnn.onnx``: two networks trained on FER-2013 Training by
-``benchmarks/train_cnn.py``, a VGG-style one from scratch and an ImageNet-initialised
-MobileNetV2, whose logits the one graph averages (``benchmarks/cnn_ensemble.py``); see
-``docs/cnn.md``) reads a 48×48 grey patch framed the
+The CNN (``fau/models/appearance_cnn.onnx``: four networks trained on FER-2013 Training by
+``benchmarks/train_cnn.py``, two VGG-style ones from scratch and two ImageNet-initialised
+MobileNetV2, in 8-bit integer arithmetic (``benchmarks/cnn_quantize.py``), whose logits the
+one graph averages (``benchmarks/cnn_ensemble.py``); see ``docs/cnn.md``) reads a 48×48 grey
+patch framed the
 way FER-2013 frames faces. For a face found in a larger image the patch is cut from the
 landmarks: a square, rolled so the eyes are level, centred and sized from the landmark
 box with the median framing of FER-2013 Training faces (`FER_FRAMING`). A face crop
