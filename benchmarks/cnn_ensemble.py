@@ -46,6 +46,19 @@ def _prune(graph) -> None:
     graph.node.extend(reversed(alive))
 
 
+def prune_opsets(model) -> None:
+    """Keep only the opset imports that the graph's nodes use (the default domain always).
+
+    onnxruntime's quantisation pre-processing stamps every domain it knows (``ai.onnx.ml``
+    version 5 among them), and onnxruntime 1.17, the oldest version fau supports, refuses to
+    load a file that imports a domain version newer than it knows, used or not.
+    """
+    used = {n.domain for n in model.graph.node} | {""}
+    keep = [o for o in model.opset_import if o.domain in used]
+    del model.opset_import[:]
+    model.opset_import.extend(keep)
+
+
 def has_flip(model) -> bool:
     """Whether the graph still runs its mirror pass (a Concat of the input with its flip)."""
     return any(n.op_type == "Concat" and INPUT in n.input for n in model.graph.node)
@@ -154,6 +167,7 @@ def main(argv: list[str] | None = None) -> None:
         props["quantization"] = q
     for k, v in props.items():
         model.metadata_props.add(key=k, value=v)
+    prune_opsets(model)
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(out))
     print(f"{out}: {len(members)} members, flip {'on' if props['flip_tta'] == '1' else 'off'}, "

@@ -98,11 +98,12 @@ SETTINGS = {"format": "QDQ", "activations": "uint8 per tensor", "weights": "int8
 
 
 def tag(path: Path, src: Path, n_images: int, seed: int) -> None:
-    """Write the settings and the source into ``path``'s metadata; fix ``flip_tta``."""
+    """Write the settings and the source into ``path``'s metadata; fix ``flip_tta``; drop
+    the opset imports no node uses (`cnn_ensemble.prune_opsets`)."""
     import onnx
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from cnn_ensemble import has_flip
+    from cnn_ensemble import has_flip, prune_opsets
 
     model = onnx.load(str(path))
     props = {p.key: p.value for p in model.metadata_props}
@@ -114,6 +115,7 @@ def tag(path: Path, src: Path, n_images: int, seed: int) -> None:
     del model.metadata_props[:]
     for k, v in props.items():
         model.metadata_props.add(key=k, value=v)
+    prune_opsets(model)
     onnx.save(model, str(path))
 
 
