@@ -181,6 +181,24 @@ def frames(detector):
     return out
 
 
+#: Context cut around a face box on each side when a test places a face on a canvas
+#: (fraction of the box's width/height): enough forehead and chin for the detector.
+FACE_CONTEXT = 0.4
+
+
+def _cut_face(img: np.ndarray, box: np.ndarray, scale: float, interpolation: int):
+    """The face of ``box`` with `FACE_CONTEXT` around it, resized by ``scale``; and the
+    cut's top-left corner in ``img`` (px)."""
+    import cv2
+
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    x0, y0 = max(0, int(box[0] - FACE_CONTEXT * bw)), max(0, int(box[1] - FACE_CONTEXT * bh))
+    x1 = min(img.shape[1], int(box[2] + FACE_CONTEXT * bw))
+    y1 = min(img.shape[0], int(box[3] + FACE_CONTEXT * bh))
+    cut = cv2.resize(img[y0:y1, x0:x1], None, fx=scale, fy=scale, interpolation=interpolation)
+    return cut, (x0, y0)
+
+
 def _group_image(frames, widths, size=(720, 1280), seed=0):
     """Faces of the given widths (px) on a noisy background, one per grid cell."""
     import cv2
@@ -195,11 +213,7 @@ def _group_image(frames, widths, size=(720, 1280), seed=0):
         img, box = frames[i % len(frames)]
         s = face_w / (box[2] - box[0])
         # cut the face with 40% context around its box, scale it, place it in its cell
-        bw, bh = box[2] - box[0], box[3] - box[1]
-        x0, y0 = max(0, int(box[0] - 0.4 * bw)), max(0, int(box[1] - 0.4 * bh))
-        x1 = min(img.shape[1], int(box[2] + 0.4 * bw))
-        y1 = min(img.shape[0], int(box[3] + 0.4 * bh))
-        cut = cv2.resize(img[y0:y1, x0:x1], None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+        cut, (x0, y0) = _cut_face(img, box, s, interpolation=cv2.INTER_AREA)
         cx = (i % cols) * cell_w + int(rng.integers(0, max(1, cell_w - cut.shape[1])))
         cy = (i // cols) * cell_h + int(rng.integers(0, max(1, cell_h - cut.shape[0])))
         ch, cw = min(cut.shape[0], h - cy), min(cut.shape[1], w - cx)
@@ -306,12 +320,8 @@ def _big_canvas(frames, h: int, w: int, widths, seed: int = 0):
     for i, face_w in enumerate(widths):
         img, box = frames[i % len(frames)]
         s = face_w / (box[2] - box[0])
-        bw, bh = box[2] - box[0], box[3] - box[1]  # the face with 40% context
-        x0, y0 = max(0, int(box[0] - 0.4 * bw)), max(0, int(box[1] - 0.4 * bh))
-        x1 = min(img.shape[1], int(box[2] + 0.4 * bw))
-        y1 = min(img.shape[0], int(box[3] + 0.4 * bh))
-        cut = cv2.resize(img[y0:y1, x0:x1], None, fx=s, fy=s,
-                         interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+        cut, (x0, y0) = _cut_face(img, box, s,  # the face with 40% context
+                                  interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
         y = int(rng.integers(0, h - cut.shape[0] + 1))
         canvas[y : y + cut.shape[0], x : x + cut.shape[1]] = cut
         truth.append((box - [x0, y0, x0, y0]) * s + [x, y, x, y])
