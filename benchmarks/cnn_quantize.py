@@ -11,7 +11,8 @@ and fully connected layers on 8-bit integer kernels.
 Settings and why:
 
 * ``QUInt8`` activations with ``QInt8`` weights (U8S8): the fastest pair on x86
-  (2.3 ms against 3.3 ms of CPU per face for S8S8 on this VM, docs/cnn.md *Int8*).
+  (1.5–1.8 ms against 2.5 ms of CPU per face for S8S8, two networks, on this VM;
+  docs/cnn.md *Int8*).
 * ``reduce_range=True``: weights use 7 bits. x86 CPUs without VNNI compute U8S8 dot products
   with ``VPMADDUBSW``, whose 16-bit intermediate sums can saturate; 7-bit weights cannot
   overflow it (onnxruntime quantisation docs; OpenVINO's "saturation issue" note). It costs
@@ -19,9 +20,14 @@ Settings and why:
 * ``Percentile`` calibration (99.999th percentile of each activation's magnitude on the
   calibration images): MinMax lost 0.2 points on both PublicTest protocols, Percentile none.
 
+Quantise one network at a time and join the int8 members with ``cnn_ensemble.py``: the
+calibrator keeps every activation of every calibration image in memory (four networks and
+1,024 images needed 24 GB). The output keeps only the opset imports its nodes use
+(`cnn_ensemble.prune_opsets`), so that onnxruntime 1.17, fau's minimum, loads it.
+
 Needs the ``onnx`` package (benchmark tooling only; fau runs the result with onnxruntime)::
 
-    python benchmarks/cnn_quantize.py cache/ens/e3.onnx cache/q8/e3_q8.onnx
+    python benchmarks/cnn_quantize.py cache/noflip/vgg_s2_nf.onnx cache/q8/vgg_s2_nf_q8.onnx
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import fer_eval  # noqa: E402
+from cnn_ensemble import has_flip, prune_opsets  # noqa: E402
 
 INPUT = "image"
 #: Calibration batch (images per onnxruntime run while the ranges are collected).
@@ -93,8 +100,9 @@ def quantize(src: Path, dst: Path, images: np.ndarray) -> None:
 
 
 #: What ``quantize`` does, kept in the output's ``metadata_props`` as ``quantization``.
-SETTINGS = {"format": "QDQ", "activations": "uint8 per tensor", "weights": "int8 per channel, 7-bit range",
-            "calibration": "Percentile 99.999", "calibration_set": "FER-2013 Training"}
+SETTINGS = {"format": "QDQ", "activations": "uint8 per tensor",
+            "weights": "int8 per channel, 7-bit range", "calibration": "Percentile 99.999",
+            "calibration_set": "FER-2013 Training"}
 
 
 def tag(path: Path, src: Path, n_images: int, seed: int) -> None:
@@ -102,16 +110,13 @@ def tag(path: Path, src: Path, n_images: int, seed: int) -> None:
     the opset imports no node uses (`cnn_ensemble.prune_opsets`)."""
     import onnx
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from cnn_ensemble import has_flip, prune_opsets
-
     model = onnx.load(str(path))
     props = {p.key: p.value for p in model.metadata_props}
     props = {k: v for k, v in props.items() if not k.startswith("onnx.")}  # tool stamps
     props["flip_tta"] = "1" if has_flip(model) else "0"
+    source_sha = hashlib.sha256(src.read_bytes()).hexdigest()
     props["quantization"] = json.dumps({**SETTINGS, "calibration_images": n_images, "seed": seed,
-                                        "source": src.name,
-                                        "source_sha256": hashlib.sha256(src.read_bytes()).hexdigest()})
+                                        "source": src.name, "source_sha256": source_sha})
     del model.metadata_props[:]
     for k, v in props.items():
         model.metadata_props.add(key=k, value=v)

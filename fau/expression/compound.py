@@ -119,7 +119,8 @@ VARIANT_BONUS: float = 0.25
 #: the lowest grid value at which a pure basic expression (p = 0.9, its own AUs active)
 #: is not reported as a compound (at 0.3 a pure surprise becomes "awed"). At 0.35 a
 #: compound fires on 10.0% of the ckplus_dev CK+48 frames and 8.8% of the acted CREMA-D
-#: frames with the fifth pass's models (at 0.5: 1.8% and 3.5%); docs/compound.md (*Validation*). E.g. reached
+#: frames with the fifth pass's models (at 0.5: 1.8% and 3.5%); docs/compound.md
+#: (*Validation*). E.g. reached
 #: by two components at 0.45 / 0.45 with 40% AU evidence; not by one expression at 0.9
 #: with the others at 0.02 or less, whatever the AUs.
 MIN_COMPOUND_SCORE: float = 0.35
