@@ -59,9 +59,14 @@ def prune_opsets(model) -> None:
     model.opset_import.extend(keep)
 
 
+def mirror_concats(model) -> list:
+    """The graph's Concat nodes of the input with its flip (its mirror pass; one or none)."""
+    return [n for n in model.graph.node if n.op_type == "Concat" and INPUT in n.input]
+
+
 def has_flip(model) -> bool:
-    """Whether the graph still runs its mirror pass (a Concat of the input with its flip)."""
-    return any(n.op_type == "Concat" and INPUT in n.input for n in model.graph.node)
+    """Whether the graph still runs its mirror pass."""
+    return bool(mirror_concats(model))
 
 
 def strip_flip(model):
@@ -69,7 +74,7 @@ def strip_flip(model):
     from onnx import helper
 
     g = model.graph
-    concat = [n for n in g.node if n.op_type == "Concat" and INPUT in n.input]
+    concat = mirror_concats(model)
     if len(concat) != 1:
         raise SystemExit("no mirror Concat on the input: is flip-TTA in this graph?")
     cat = concat[0].output[0]

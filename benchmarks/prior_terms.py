@@ -13,8 +13,8 @@ logits up to a constant), so they need no retraining:
 
 Scored on FER+ PublicTest and PrivateTest (majority labels; meshes from ``cache/fer_mesh.npz``, CNN
 logits from the shipped file), ``ckplus_dev`` per sequence and London (the cached API
-probabilities and meshes of ``cross_dataset.py extract``; the same per-sequence rule as
-``cross_dataset.py``). ``ckplus_dev`` measures only.
+probabilities and meshes of ``cross_dataset.py extract``, scored by its ``per_group`` and
+``metrics``: a face not found counts wrong). ``ckplus_dev`` measures only.
 
 Usage::
 
@@ -34,9 +34,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import cross_dataset as xd  # noqa: E402
 import fer_eval  # noqa: E402
 from train_expression import load_blocks  # noqa: E402
-from train_fusion import cnn_logits  # noqa: E402
+from train_fusion import cnn_logits, nll  # noqa: E402
 from fau.au import AU_NAMES  # noqa: E402
 from fau.expression.compound import au_activation  # noqa: E402
 from fau.expression.features import mesh_blocks  # noqa: E402
@@ -69,17 +70,6 @@ def log_proba(p: np.ndarray) -> np.ndarray:
     return np.log(np.clip(p, 1e-12, 1.0))
 
 
-def per_sequence_accuracy(logp: np.ndarray, group: np.ndarray, label: np.ndarray) -> float:
-    """Majority of a sequence's frames, ties to the larger mean probability (cross_dataset.py)."""
-    hits = []
-    for g in np.unique(group):
-        z = logp[group == g]
-        votes = np.bincount(z.argmax(1), minlength=z.shape[1])
-        top = np.flatnonzero(votes == votes.max())
-        hits.append(top[np.argmax(np.exp(z).mean(0)[top])] == label[group == g][0])
-    return float(np.mean(hits))
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--neutral-term", action="store_true", help="P[:, neutral] = 1 - max P")
@@ -95,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
         sets[name] = (log_proba(model.predict_proba(model.assemble(blocks))),
                       prototype_scores(blocks["au"], a.neutral_term), y)
     for name in ("ckplus", "london"):
-        z = np.load(ROOT / "cache" / f"xd_{name}.npz")
+        z = xd.load_set(name)
         au = mesh_blocks(z["landmarks"], z["blendshapes"], z["presence"])["au"]
         sets[name] = (log_proba(z["api_proba"]), prototype_scores(au, a.neutral_term), z)
 
@@ -104,9 +94,10 @@ def main(argv: list[str] | None = None) -> None:
         for name, (lp, proto, y) in sets.items():
             z = lp + off + w * proto
             if name == "ckplus":
-                cells.append(f"CK+ {per_sequence_accuracy(z, y['group'], y['label']):.3f}")
+                acc = xd.metrics(*xd.per_group(y["label"], xd.softmax(z), y["group"]))["accuracy"]
+                cells.append(f"CK+ {acc:.3f}")
             elif name == "london":
-                cells.append(f"London {(z.argmax(1) == y['label']).mean():.3f}")
+                cells.append(f"London {xd.metrics(y['label'], xd.softmax(z))['accuracy']:.3f}")
             else:
                 cells.append(f"{name} {(z.argmax(1) == y).mean():.4f}")
         return "  ".join(cells)
@@ -117,14 +108,7 @@ def main(argv: list[str] | None = None) -> None:
         off[NEUTRAL] = d
         print(f"  d = {d:+.2f}: {score(off, 0.0)}")
     lp, proto, y = sets["PublicTest"]
-
-    def nll(w: np.ndarray) -> float:
-        z = lp + w[0] * proto
-        z = z - z.max(1, keepdims=True)
-        z = z - np.log(np.exp(z).sum(1, keepdims=True))
-        return float(-z[np.arange(len(y)), y].mean())
-
-    w_fit = float(minimize(nll, [0.0]).x[0])
+    w_fit = float(minimize(lambda w: nll(lp + w[0] * proto, y), [0.0]).x[0])
     print(f"FACS prototype term w * P (neutral term {'on' if a.neutral_term else 'off'}); "
           f"w fitted on PublicTest: {w_fit:.3f}")
     zero = np.zeros(len(EXPRESSIONS))
