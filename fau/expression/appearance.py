@@ -8,7 +8,9 @@ patch framed the
 way FER-2013 frames faces. For a face found in a larger image the patch is cut from the
 landmarks: a square, rolled so the eyes are level, centred and sized from the landmark
 box with the median framing of FER-2013 Training faces (`FER_FRAMING`). A face crop
-given with ``cropped=True`` is used as it is (resized to 48×48), as FER-2013 images are.
+given with ``cropped=True`` is used as it is (resized to 48×48), as FER-2013 images are,
+and so is an image that a found face fills (`fills_image`): one framed as tightly as
+FER-2013 frames faces, or tighter.
 It runs with onnxruntime on one thread (about 1-3 ms per face).
 """
 
@@ -24,7 +26,8 @@ from ..resources import model_path
 from ..landmarks.roi import Roi, crop, eye_angle, upright_box
 from .model_files import read_checked
 
-__all__ = ["AppearanceModel", "face_patch", "PATCH_SIDE", "FER_FRAMING"]
+__all__ = ["AppearanceModel", "face_patch", "fer_roi", "fills_image", "PATCH_SIDE", "FER_FRAMING",
+           "FILL_SHARE"]
 
 PATCH_SIDE = 48  # px, FER-2013 image size
 #: FER-2013 framing relative to the (eye-level) box of the 468 face landmarks:
@@ -34,11 +37,22 @@ PATCH_SIDE = 48  # px, FER-2013 image size
 FER_FRAMING: tuple[float, float] = (1.085, -0.042)
 
 
-def face_patch(image: np.ndarray, landmarks: np.ndarray | None, *, cropped: bool) -> np.ndarray:
-    """48×48 grey ``uint8`` patch of one face (see module docs for the framing)."""
-    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
-    if cropped or landmarks is None:
-        return cv2.resize(grey, (PATCH_SIDE, PATCH_SIDE), interpolation=cv2.INTER_AREA)
+#: A face fills its image when the square of its FER-2013 framing (`fer_roi`) is at least
+#: this share of the image's longer side: the image is then a face crop framed like a FER-2013
+#: image or tighter, and cutting the square from it would pad the patch with black borders
+#: that no training image has. 1.0: the square reaches past the image on its longer side.
+#: Measured on 800 FER-2013 PublicTest images through the face detector (`cropped=False`),
+#: shares 0.9-1.2 gave the same accuracy within 1 point; docs/benchmarks.md, "Face crops
+#: without cropped=True".
+FILL_SHARE = 1.0
+
+
+def fer_roi(landmarks: np.ndarray) -> Roi:
+    """The square a FER-2013 image would frame this face with (`FER_FRAMING`), pixels.
+
+    Rolled so the eyes are level; side ``1.085 ×`` the eye-level box height of the 468
+    face landmarks, centre shifted by ``-0.042 ×`` that height along the face's "down".
+    """
     angle = eye_angle(landmarks)
     centre, (_, height) = upright_box(landmarks[:468, :2], angle)
     height = float(height)
@@ -46,8 +60,27 @@ def face_patch(image: np.ndarray, landmarks: np.ndarray | None, *, cropped: bool
     side = max(height * side_ratio, 2.0)
     # Shift the centre along the face's own "down" direction.
     dx, dy = -math.sin(angle) * shift * height, math.cos(angle) * shift * height
-    roi = Roi(float(centre[0]) + dx, float(centre[1]) + dy, side, angle)
-    return _area_crop(grey, roi) if side > PATCH_SIDE else crop(grey, roi, PATCH_SIDE)
+    return Roi(float(centre[0]) + dx, float(centre[1]) + dy, side, angle)
+
+
+def fills_image(landmarks: np.ndarray, shape: tuple[int, ...], share: float = FILL_SHARE
+                ) -> bool:
+    """Whether the face fills an image of ``shape`` (H, W[, C]): its `fer_roi` side is at
+    least ``share`` × the image's longer side (see `FILL_SHARE`)."""
+    return fer_roi(landmarks).size >= share * max(int(shape[0]), int(shape[1]))
+
+
+def face_patch(image: np.ndarray, landmarks: np.ndarray | None, *, cropped: bool) -> np.ndarray:
+    """48×48 grey ``uint8`` patch of one face (see module docs for the framing).
+
+    The whole image, resized, when ``cropped`` or when the face fills it (`fills_image`);
+    else the face's `fer_roi` square.
+    """
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+    if cropped or landmarks is None or fills_image(landmarks, grey.shape):
+        return cv2.resize(grey, (PATCH_SIDE, PATCH_SIDE), interpolation=cv2.INTER_AREA)
+    roi = fer_roi(landmarks)
+    return _area_crop(grey, roi) if roi.size > PATCH_SIDE else crop(grey, roi, PATCH_SIDE)
 
 
 def _area_crop(grey: np.ndarray, roi: Roi) -> np.ndarray:
