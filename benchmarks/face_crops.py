@@ -19,9 +19,17 @@ frames, `cross_dataset.per_group`; measuring only); the London photos (800×800,
 of the side: no face fills them, so ``plain`` must equal ``before``). A face not found
 counts wrong.
 
+``--whole-image-check`` measures instead how far the whole-image landmark pass
+(`LandmarkBackend.mesh_from_crop`, the detector's fallback) can be trusted: every other
+London photo cut to a square ``k`` × its face's FER-2013 square (`fer_roi`; ``1 / k`` = the
+share the face fills), 256 px, the whole-image mesh against the detector's mesh mapped into
+the cut (mean error of the 468 face points over the inter-ocular distance), its presence,
+and the share measured from the whole-image mesh (what `WHOLE_IMAGE_FACE_SHARE` tests).
+
 Usage::
 
     python benchmarks/face_crops.py --split 2 --out benchmarks/results/face_crops.json
+    python benchmarks/face_crops.py --whole-image-check
 """
 
 from __future__ import annotations
@@ -72,13 +80,54 @@ def probabilities(det: fau.Detector, images: list, cropped: bool) -> np.ndarray:
     return out
 
 
+def whole_image_check() -> None:
+    """Print the whole-image pass's agreement with the detector's mesh per framing ``k``."""
+    from fau.expression.appearance import fer_roi
+    from fau.io import load_image
+    from fau.landmarks.roi import Roi, crop
+
+    lon = xd.load_set("london")
+    side_px = 256
+    ks = (1.0, 1.2, 1.4, 1.7, 2.0, 2.5, 3.0, 4.0)
+    rows: dict[float, list[tuple[float, float, float]]] = {k: [] for k in ks}
+    with fau.Detector(expression_model=None) as det:
+        for p in lon["path"][::2]:
+            img = load_image(str(xd.DATA / "london" / p))
+            _, faces = det.meshes(img)
+            if not faces:
+                continue
+            lm = faces[0].landmarks
+            fer = fer_roi(lm)
+            iod = float(np.linalg.norm(lm[33, :2] - lm[263, :2]))
+            for k in ks:
+                roi = Roi(fer.cx, fer.cy, fer.size * k, 0.0)
+                m = roi.to_crop(side_px)
+                ref = lm[:468, :2] @ m[:, :2].T + m[:, 2]
+                whole = det.backend.mesh_from_crop(crop(img, roi, side_px))
+                err = np.linalg.norm(whole.landmarks[:468, :2] - ref, axis=1).mean()
+                rows[k].append((whole.presence, err / (iod * side_px / roi.size),
+                                fer_roi(whole.landmarks).size / side_px))
+    print("| k | share filled (1/k) | measured share, median | presence >= 0.5 | "
+          "error / IOD, median | p95 | max | n |\n|---|---:|---:|---:|---:|---:|---:|---:|")
+    for k, v in rows.items():
+        a = np.array(v)
+        print(f"| {k} | {1 / k:.2f} | {np.median(a[:, 2]):.2f} | {np.mean(a[:, 0] >= 0.5):.3f} | "
+              f"{np.median(a[:, 1]):.3f} | {np.percentile(a[:, 1], 95):.3f} | {a[:, 1].max():.3f} "
+              f"| {len(a)} |")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--split", type=int, default=2, choices=[1, 2])
     ap.add_argument("--fer-n", type=int, default=0, help="FER images per protocol (0: all)")
     ap.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     ap.add_argument("--out", default="benchmarks/results/face_crops.json")
+    ap.add_argument("--whole-image-check", action="store_true",
+                    help="measure the whole-image landmark pass on London cuts instead")
     a = ap.parse_args(argv)
+    if a.whole_image_check:
+        whole_image_check()
+        return
     t0 = time.time()
     fer = fer_eval.load_fer()
     ck = xd.load_set("ckplus")
