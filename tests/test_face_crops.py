@@ -57,6 +57,7 @@ def test_patch_is_the_whole_image_when_the_face_fills_it(frame) -> None:
     assert np.abs(face_patch(wide, lm_wide, cropped=False).astype(int) - ref).mean() < 3.0
     assert np.abs(face_patch(wide, lm_wide, cropped=True).astype(int) - ref).mean() > 10.0
 
+
 def test_fill_share_is_measured_on_the_longer_side(frame) -> None:
     _, lm = frame
     side = fer_roi(lm).size
