@@ -7,10 +7,10 @@ that plain call on the sets where every image is a tight crop, in three modes:
 ``cropped``  ``detect_image(img, cropped=True)``: the documented crop path.
 ``before``   the plain call as it was before the face-filling rules: the detector's faces
              only, their patches always cut from the landmarks (`fills_image` patched to
-             False in `fau.expression.appearance` and `fau.detector`).
+             False, `fau.detector.whole_image_face` to None).
 ``plain``    the plain call now: a face that fills its image gets the whole image as its
              patch (`fau.expression.appearance.FILL_SHARE`), and when the detector finds
-             no face the whole image is tried (`fau.detector.WHOLE_IMAGE_FACE_SHARE`).
+             no face the whole image is tried (`fau.landmarks.whole_image`).
 
 Sets: FER-2013 PrivateTest (``--split 2``; PublicTest ``--split 1`` to choose) with its
 FER-2013 labels (``fer2013`` model) and FER+ majority labels (``ferplus`` model), a seeded
@@ -24,7 +24,8 @@ counts wrong.
 London photo cut to a square ``k`` × its face's FER-2013 square (`fer_roi`; ``1 / k`` = the
 share the face fills), 256 px, the whole-image mesh against the detector's mesh mapped into
 the cut (mean error of the 468 face points over the inter-ocular distance), its presence,
-and the share measured from the whole-image mesh (what `WHOLE_IMAGE_FACE_SHARE` tests).
+and the share measured from the whole-image mesh (its FER square over the side; the fallback
+keeps a face from 0.72 = 1.085 / 1.5: `fau.landmarks.whole_image.fills_crop`).
 
 Usage::
 
@@ -63,7 +64,7 @@ def mode(name: str) -> Iterator[bool]:
     """Yield the ``cropped`` flag of the mode; ``before`` switches the fill rules off."""
     if name == "before":
         off = mock.patch("fau.expression.appearance.fills_image", return_value=False)
-        off_det = mock.patch("fau.detector.fills_image", return_value=False)
+        off_det = mock.patch("fau.detector.whole_image_face", return_value=None)
         with off, off_det:
             yield False
     else:

@@ -17,11 +17,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import FauError
-from .expression.appearance import FER_FRAMING, fills_image
 from .io import ImageSource, load_image
 from .limits import MAX_SIDE
 from .landmarks.base import FaceMesh, LandmarkBackend
-from .landmarks.roi import LANDMARK_ROI_SCALE
+from .landmarks.whole_image import whole_image_face
 from .pipeline import BLENDSHAPE_COLUMNS, BOX_COLUMNS, FACE_COLUMNS, Blocks, Pipeline, columns
 from .resources import DEFAULT_EXPRESSION_MODEL, DEFAULT_MAX_FACES
 
@@ -32,16 +31,6 @@ __all__ = ["Detector", "FACE_COLUMNS", "BOX_COLUMNS", "BLENDSHAPE_COLUMNS", "col
            "DEFAULT_MAX_FACES"]
 
 log = logging.getLogger(__name__)
-
-#: When the face detector finds no face in an image, the landmark model is run once on the
-#: whole image (`LandmarkBackend.mesh_from_crop`), and its face is kept when its presence is
-#: at least ``min_face_score`` and it fills the image at least as much as faces fill
-#: MediaPipe's own landmark crops: the square of its FER-2013 framing (side 1.085 × face
-#: height, `fau.expression.appearance.fer_roi`) at least 1.085 / 1.5 = 0.72 of the image's
-#: longer side (1.5: `LANDMARK_ROI_SCALE`, MediaPipe's crop side per face size). This finds
-#: the faces of tight face crops (FER-2013, CK+48) that the detector misses because no
-#: margin is left around them; docs/benchmarks.md, "Face crops without cropped=True".
-WHOLE_IMAGE_FACE_SHARE = FER_FRAMING[0] / LANDMARK_ROI_SCALE
 
 
 class Detector:
@@ -175,7 +164,7 @@ class Detector:
         Logs a warning when the image has more than ``max_faces`` faces (the first
         ``max_faces``, in the backend's order of detector score, are kept). When the face
         detector finds none, the image may be one tight face crop: see
-        `WHOLE_IMAGE_FACE_SHARE`.
+        `fau.landmarks.whole_image`.
         """
         self._check_open()
         if not isinstance(cropped, (bool, np.bool_)):
@@ -185,9 +174,8 @@ class Detector:
             return rgb, [self.backend.mesh_from_crop(rgb)]
         faces = [f for f in self.backend.detect(rgb) if f.presence >= self.min_face_score]
         if not faces:
-            whole = self.backend.mesh_from_crop(rgb)
-            if (whole.presence >= self.min_face_score
-                    and fills_image(whole.landmarks, rgb.shape, WHOLE_IMAGE_FACE_SHARE)):
+            whole = whole_image_face(self.backend, rgb, self.min_face_score)
+            if whole is not None:
                 log.debug("%s: no face detected; the whole image is one (presence %.2f)",
                           _describe(image), whole.presence)
                 faces = [whole]
@@ -237,7 +225,7 @@ class Detector:
             exactly one row is returned, whatever the face-presence score. Without it
             (default) the face detector looks for faces, and a tight face crop is
             still read as one: when the detector finds none, the whole image is tried
-            (`WHOLE_IMAGE_FACE_SHARE`), and a face that fills its image gets the whole
+            (`fau.landmarks.whole_image`), and a face that fills its image gets the whole
             image as its appearance patch (`fau.expression.appearance.fills_image`).
             Use ``cropped=True`` for crops whose face-presence score may be low.
         landmarks : bool

@@ -1,6 +1,6 @@
 """Tight face crops without ``cropped=True``: the whole image as the patch, the whole image
 as the face when the detector finds none (`fau.expression.appearance.fills_image`,
-`fau.detector.WHOLE_IMAGE_FACE_SHARE`).
+`fau.landmarks.whole_image`).
 
 The faces are cut from the CREMA-D frame the repo ships (tests/data, ODbL) with its
 stored mesh (tests/data/mesh_cremad_hap.npy, image pixels).
@@ -82,7 +82,7 @@ class _MissingDetector:
     """A backend whose face detector finds nothing; its whole-image pass gives ``mesh``."""
 
     def __init__(self, mesh: FaceMesh) -> None:
-        self.mesh = mesh
+        self.whole = mesh
         self.crops = 0
 
     def detect(self, image: np.ndarray, *, timestamp_ms: int | None = None) -> list[FaceMesh]:
@@ -90,7 +90,7 @@ class _MissingDetector:
 
     def mesh_from_crop(self, image: np.ndarray) -> FaceMesh:
         self.crops += 1
-        return self.mesh
+        return self.whole
 
     def close(self) -> None:
         pass
@@ -114,3 +114,50 @@ def test_whole_image_face_when_the_detector_finds_none(frame, presence, border, 
     assert len(table) == int(found)
     if found:
         assert table["face_score"].iloc[0] == pytest.approx(presence)
+
+
+def test_video_tracker_takes_the_whole_frame_face(frame) -> None:
+    """The tracker (here its detection-only path: the stub cannot track) uses the same
+    fallback on a frame where the detector finds no face."""
+    from fau.video.tracking import Tracker
+
+    rgb, lm = frame
+    cut, lm_cut = _fer_cut(rgb, lm, 96)
+    backend = _MissingDetector(FaceMesh(lm_cut, np.zeros(52, np.float32), 0.9))
+    tracker = Tracker(backend)
+    assert [tid for tid, _ in tracker.update(cut, 0.0)] == [0]
+    doubt = _MissingDetector(FaceMesh(lm_cut, np.zeros(52, np.float32), 0.1))
+    assert Tracker(doubt).update(cut, 0.0) == [] and doubt.crops == 1
+    # tried again only after detect_every seconds while no face is followed
+    tracker = Tracker(doubt)
+    for t in (0.0, 0.1, 0.5, 0.99):
+        tracker.update(cut, t)
+    assert doubt.crops == 2
+    tracker.update(cut, 1.0)
+    assert doubt.crops == 3
+
+
+class _MissingTrackingDetector(_MissingDetector):
+    """The same, with the tracking interface: the tracker's own detection path."""
+
+    def detect_faces(self, image: np.ndarray) -> list:
+        return []
+
+    def roi_from_landmarks(self, landmarks: np.ndarray) -> Roi:
+        return fer_roi(landmarks)
+
+    def mesh(self, image: np.ndarray, roi: Roi, **kwargs: object) -> FaceMesh:
+        return self.mesh_
+
+
+def test_video_tracker_starts_a_track_from_the_whole_frame(frame) -> None:
+    from fau.video.tracking import Tracker
+
+    rgb, lm = frame
+    cut, lm_cut = _fer_cut(rgb, lm, 96)
+    mesh = FaceMesh(lm_cut, np.zeros(52, np.float32), 0.9)
+    backend = _MissingTrackingDetector(mesh)
+    backend.mesh_ = mesh
+    tracker = Tracker(backend)
+    assert [tid for tid, _ in tracker.update(cut, 0.0)] == [0] and backend.crops == 1
+    assert [tid for tid, _ in tracker.update(cut, 0.1)] == [0] and backend.crops == 1  # tracked

@@ -41,6 +41,7 @@ import numpy as np
 
 from ..landmarks.base import FaceMesh
 from ..landmarks.mediapipe import same_face
+from ..landmarks.whole_image import whole_image_face
 from .identity import TrackSpan, link_tracks
 
 __all__ = ["Tracker", "Track", "DETECT_EVERY_S", "MATCH_IOU", "DUPLICATE_IOU", "REACQUIRE_S"]
@@ -133,6 +134,7 @@ class Tracker:
         self.lost: list[Track] = []
         self._next_id = 0
         self._last_detect: float | None = None
+        self._last_whole: float | None = None  # last whole-frame landmark pass (seconds)
         self._can_track = all(
             hasattr(backend, a) for a in ("detect_faces", "mesh", "roi_from_landmarks")
         )
@@ -177,7 +179,7 @@ class Tracker:
 
     def reset(self) -> None:
         """Forget every track (ids keep counting up; their signatures are kept)."""
-        self.tracks, self.lost, self._last_detect = [], [], None
+        self.tracks, self.lost, self._last_detect, self._last_whole = [], [], None, None
 
     def identities(self) -> dict[int, int]:
         """Person id of every track seen so far (`fau.video.identity.link_tracks`).
@@ -194,6 +196,11 @@ class Tracker:
         # detect_faces already retries with a black border (a face filling the frame)
         # when the pyramid finds nothing: no second detector pass here.
         detections = self.backend.detect_faces(rgb)
+        if not detections and not self.tracks:
+            whole = self._whole_frame_face(rgb, timestamp)
+            if whole is not None:
+                self._start(whole, timestamp)
+            return
         for det in detections:
             if len(self.tracks) >= self.max_faces:
                 break
@@ -210,6 +217,19 @@ class Tracker:
             if self.tracks and same_face(mbox, np.array([t.box for t in self.tracks])).any():
                 continue
             self._start(mesh, timestamp)
+
+    def _whole_frame_face(self, rgb: np.ndarray, timestamp: float) -> FaceMesh | None:
+        """A face filling the frame that the detector missed (`fau.landmarks.whole_image`,
+        as for images), tried at most once per ``detect_every`` seconds while no face is
+        followed: one whole-frame pass costs about 18 ms, more than a frame with a face
+        (a faceless 640×480 clip: 10.6 → 29.4 ms per frame if tried on every frame, 12.2
+        ms as it is; docs/benchmarks.md, "Face crops without cropped=True")."""
+        if (self._last_whole is not None
+                and timestamp - self._last_whole < self.detect_every - 1e-9):
+            return None
+        self._last_whole = timestamp
+        self.counts["mesh_runs"] += 1
+        return whole_image_face(self.backend, rgb, self.min_face_score)
 
     def _start(self, mesh: FaceMesh, timestamp: float) -> None:
         box = box_of(mesh.landmarks)
@@ -244,6 +264,9 @@ class Tracker:
 
     def _update_by_detection(self, rgb: np.ndarray, timestamp: float) -> list[tuple[int, FaceMesh]]:
         meshes = [m for m in self.backend.detect(rgb) if m.presence >= self.min_face_score]
+        if not meshes and not self.tracks:
+            whole = self._whole_frame_face(rgb, timestamp)
+            meshes = [] if whole is None else [whole]
         meshes = meshes[: self.max_faces]
         self.counts["detector_runs"] += 1
         boxes = [box_of(m.landmarks) for m in meshes]
