@@ -270,7 +270,7 @@ def main() -> None:
 
     # Temperature on PublicTest (hard labels of the protocol).
     pub_idx, pub_y, _ = fer_eval.protocol_data(data, args.labels, 1)
-    model.temperature = fit_temperature(model._margins(X[pub_idx]), pub_y)
+    model.temperature = fit_temperature(model.margins(X[pub_idx]), pub_y)
     prior = class_prior(ytr, wtr, len(classes))
     model.logit_offsets = -args.tau * np.log(prior)
 

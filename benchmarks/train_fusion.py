@@ -106,8 +106,8 @@ def fit_late_fusion(mov: ExpressionModel, x_pub: np.ndarray, y_pub: np.ndarray,
         shape_mean=mov.shape_mean, shape_components=mov.shape_components,
         au_names=mov.au_names, appearance_weights=np.zeros((len(classes), len(APPEARANCE_NAMES))),
     )
-    cnn = model._split(x_pub)[1]
-    a, b = fit_blend(model._margins(x_pub), cnn, y_pub, classes, heads)
+    cnn = model.split_appearance(x_pub)[1]
+    a, b = fit_blend(model.margins(x_pub), cnn, y_pub, classes, heads)
     model.temperature = 1.0 / a
     model.appearance_weights = weight_matrix(classes, heads, b)
     model.logit_offsets = -tau * np.log(np.asarray(mov.info["class_prior"], dtype=np.float64))

@@ -176,7 +176,7 @@ class ExpressionModel:
                 names += block_columns(b, self.n_shape, self.au_names)
         return names
 
-    def _split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def split_appearance(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Booster columns and (late fusion) the appearance columns of a feature matrix."""
         if not self.late_fusion:
             return x, None
@@ -205,17 +205,17 @@ class ExpressionModel:
         return np.concatenate(parts, axis=1).astype(np.float32)
 
     # -- scoring ---------------------------------------------------------------------
-    def _margins(self, x: np.ndarray) -> np.ndarray:
+    def margins(self, x: np.ndarray) -> np.ndarray:
         """Raw booster margins (n, n_classes) of a full feature matrix (`assemble`)."""
         if len(x) == 0:
             return np.zeros((0, len(self.classes)))
-        xb, _ = self._split(x)
+        xb, _ = self.split_appearance(x)
         m = self.booster.inplace_predict(xb, predict_type="margin")  # type: ignore[attr-defined]
         return np.asarray(m, dtype=np.float64).reshape(len(x), len(self.classes))
 
     def _appearance_term(self, x: np.ndarray) -> np.ndarray:
         """Late fusion's linear appearance logits (n, n_classes); zeros otherwise."""
-        _, xa = self._split(x)
+        _, xa = self.split_appearance(x)
         if xa is None:
             return np.zeros((len(x), len(self.classes)))
         return xa @ self.appearance_weights.T  # type: ignore[union-attr]
@@ -223,7 +223,7 @@ class ExpressionModel:
     def logits(self, x: np.ndarray) -> np.ndarray:
         """Calibrated logits (n, n_classes): margin / temperature (+ the late-fusion
         appearance term) + `logit_offsets`."""
-        return self._margins(x) / self.temperature + self._appearance_term(x) + self.logit_offsets
+        return self.margins(x) / self.temperature + self._appearance_term(x) + self.logit_offsets
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Calibrated probabilities (n, 8) in `EXPRESSIONS` order (absent classes 0)."""
@@ -252,7 +252,7 @@ class ExpressionModel:
         import xgboost as xgb
 
         names = self.booster_feature_names
-        xb, _ = self._split(x)
+        xb, _ = self.split_appearance(x)
         dm = xgb.DMatrix(xb, feature_names=names)
         raw = self.booster.predict(dm, pred_contribs=True)  # type: ignore[attr-defined]
         raw = np.asarray(raw).reshape(len(x), len(self.classes), len(names) + 1)
