@@ -45,9 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import fer_eval  # noqa: E402
-from cnn_ensemble import has_flip, prune_opsets  # noqa: E402
+from cnn_ensemble import INPUT, has_flip, prune_opsets  # noqa: E402
 
-INPUT = "image"
 #: Calibration batch (images per onnxruntime run while the ranges are collected).
 CAL_BATCH = 64
 

@@ -147,7 +147,7 @@ class _MissingTrackingDetector(_MissingDetector):
         return fer_roi(landmarks)
 
     def mesh(self, image: np.ndarray, roi: Roi, **kwargs: object) -> FaceMesh:
-        return self.mesh_
+        return self.whole
 
 
 def test_video_tracker_starts_a_track_from_the_whole_frame(frame) -> None:
@@ -157,7 +157,6 @@ def test_video_tracker_starts_a_track_from_the_whole_frame(frame) -> None:
     cut, lm_cut = _fer_cut(rgb, lm, 96)
     mesh = FaceMesh(lm_cut, np.zeros(52, np.float32), 0.9)
     backend = _MissingTrackingDetector(mesh)
-    backend.mesh_ = mesh
     tracker = Tracker(backend)
     assert [tid for tid, _ in tracker.update(cut, 0.0)] == [0] and backend.crops == 1
     assert [tid for tid, _ in tracker.update(cut, 0.1)] == [0] and backend.crops == 1  # tracked

@@ -67,7 +67,11 @@ def fills_image(landmarks: np.ndarray, shape: tuple[int, ...], share: float = FI
                 ) -> bool:
     """Whether the face fills an image of ``shape`` (H, W[, C]): its `fer_roi` side is at
     least ``share`` × the image's longer side (see `FILL_SHARE`)."""
-    return fer_roi(landmarks).size >= share * max(int(shape[0]), int(shape[1]))
+    return _reaches(fer_roi(landmarks), shape, share)
+
+
+def _reaches(roi: Roi, shape: tuple[int, ...], share: float) -> bool:
+    return roi.size >= share * max(int(shape[0]), int(shape[1]))
 
 
 def face_patch(image: np.ndarray, landmarks: np.ndarray | None, *, cropped: bool) -> np.ndarray:
@@ -77,9 +81,9 @@ def face_patch(image: np.ndarray, landmarks: np.ndarray | None, *, cropped: bool
     else the face's `fer_roi` square.
     """
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
-    if cropped or landmarks is None or fills_image(landmarks, grey.shape):
+    roi = None if cropped or landmarks is None else fer_roi(landmarks)
+    if roi is None or _reaches(roi, grey.shape, FILL_SHARE):
         return cv2.resize(grey, (PATCH_SIDE, PATCH_SIDE), interpolation=cv2.INTER_AREA)
-    roi = fer_roi(landmarks)
     return _area_crop(grey, roi) if roi.size > PATCH_SIDE else crop(grey, roi, PATCH_SIDE)
 
 
