@@ -13,7 +13,7 @@ Systems: the bare landmarker (IMAGE mode, blendshapes and matrices on, ``num_fac
 it runs its graph on two MediaPipe executor threads that take turns, XNNPACK on one
 thread: one core at most); ``fau.Detector()`` (the default: the finer detector views on
 the detector's thread while the landmark model runs, the appearance CNN on its own
-thread, two onnxruntime threads); ``fau.Detector(num_threads=1)`` (every model on the
+thread, one onnxruntime thread, while the movements booster runs); ``fau.Detector(num_threads=1)`` (every model on the
 calling thread, one thread each: like with like); and ``expression_model=None``.
 
 Stages (fau's own code paths, called as ``detect_image`` calls them, one at a time):

@@ -55,8 +55,8 @@ class Detector:
         are small: measured faster than two), the face detector's finer pyramid levels
         on a second thread while the landmark model measures the letterbox's faces
         (`fau.landmarks.MediaPipeBackend` ``detector_thread``), and the appearance CNN
-        on up to two (measured 4.5 → 2.3 ms), on its own thread while the mesh blocks
-        are computed (`fau.pipeline.Pipeline` ``appearance_thread``). An integer sets
+        on one thread of its own while the mesh blocks and the movements booster are
+        computed (`fau.pipeline.Pipeline` ``appearance_thread``). An integer sets
         the models' threads (1 also keeps every model on the calling thread); use 1
         when several images or videos are processed in parallel (batch workers, the
         web service).
@@ -268,8 +268,7 @@ class Detector:
             Unreadable, truncated, too small or too large image.
         """
         rgb, faces = self.meshes(image, cropped=cropped)
-        return self.pipeline.table(self.pipeline.features(rgb, faces, cropped=cropped),
-                                   landmarks=landmarks)
+        return self.pipeline.analyse(rgb, faces, cropped=cropped, landmarks=landmarks)[0]
 
     def detect_images(
         self, images: Iterable[ImageSource], *, cropped: bool = False

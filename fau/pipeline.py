@@ -18,7 +18,6 @@ meets a face never imports XGBoost or onnxruntime.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Mapping, Sequence
@@ -200,11 +199,13 @@ class Pipeline:
         None: no expression scores (the probability columns are NaN, ``expression`` and
         ``compound`` NA).
     num_threads : int or None
-        Threads of the appearance CNN (None: up to two, measured 4.5 → 2.3 ms per face).
+        Threads of the appearance CNN (None: one; with ``appearance_thread`` two cost
+        more wall time than one, as the calling thread works meanwhile: measured in
+        docs/benchmarks.md, "Image speed").
     appearance_thread : bool
-        `features` runs the appearance CNN on a thread of its own (started on first
-        use, stopped by `close`) while the calling thread computes the mesh blocks
-        (onnxruntime releases the GIL).
+        `features` and `analyse` run the appearance CNN on a thread of its own (started
+        on first use, stopped by `close`) while the calling thread computes the mesh
+        blocks and (`analyse`) the movements booster (onnxruntime releases the GIL).
 
     Notes
     -----
@@ -249,8 +250,7 @@ class Pipeline:
             if model.uses_appearance:
                 from .expression.appearance import AppearanceModel
 
-                threads = self.num_threads or min(2, os.cpu_count() or 1)
-                self._appearance = AppearanceModel(num_threads=threads)
+                self._appearance = AppearanceModel(num_threads=self.num_threads or 1)
             self._model = model
 
     @property
@@ -291,61 +291,102 @@ class Pipeline:
         expression model reads it. ``cropped``: the image is one face crop (its patch is
         the whole image, see `fau.expression.appearance.face_patch`).
         """
-        logits: Future | np.ndarray | None = None
+        return self._blocks(image, meshes, cropped=cropped, margins=False)[0]
+
+    def analyse(self, image: np.ndarray, meshes: Sequence[FaceMesh], *,
+                cropped: bool = False, landmarks: bool = False) -> tuple[pd.DataFrame, Blocks]:
+        """The face table of one RGB image's faces and the feature blocks it was made from.
+
+        The same rows as ``table(features(image, meshes, cropped=cropped))``; with the
+        CNN on its own thread (``appearance_thread``) and a late-fusion model the
+        movements booster runs while the CNN does
+        (`fau.expression.model.ExpressionModel.movement_margins`), instead of after it.
+        The blocks serve `explain`.
+        """
+        blocks, margins = self._blocks(image, meshes, cropped=cropped, margins=True)
+        return self.table(blocks, landmarks=landmarks, margins=margins), blocks
+
+    def _blocks(self, image: np.ndarray, meshes: Sequence[FaceMesh], *, cropped: bool,
+                margins: bool) -> tuple[Blocks, np.ndarray | None]:
+        """`features`, and (``margins``) the booster's margins when computed meanwhile."""
+        logits: list[Future | np.ndarray] = []
         if meshes and self.appearance is not None:
             patches = self.patches(image, meshes, cropped=cropped)
             if self.appearance_thread:
                 if self._pool is None:
                     self._pool = ThreadPoolExecutor(max_workers=1,
                                                     thread_name_prefix="fau-appearance")
-                logits = self._pool.submit(self.appearance_logits, patches)
+                logits.append(self._pool.submit(self.appearance_logits, patches))
             else:
-                logits = self.appearance_logits(patches)
+                logits.append(self.appearance_logits(patches))
         blocks = mesh_features(meshes)
-        if logits is not None:
-            blocks["appearance"] = logits.result() if isinstance(logits, Future) else logits
-        return blocks
+        return blocks, self.join_appearance(blocks, logits, margins=margins)
+
+    def join_appearance(self, blocks: Blocks, logits: Sequence[Future | np.ndarray], *,
+                        margins: bool = True) -> np.ndarray | None:
+        """Put the CNN's logits (arrays, or futures of them, in face order) into
+        ``blocks["appearance"]``; none given: nothing is added.
+
+        While any of them is a future (the CNN on another thread) and ``margins`` is
+        true, the movements booster of a late-fusion model runs first, on the mesh
+        blocks alone; its margins are returned for `table` / `scores` (else None).
+        """
+        if not logits:
+            return None
+        found = None
+        if margins and self.model is not None and any(isinstance(r, Future) for r in logits):
+            found = self.model.movement_margins(blocks)
+        blocks["appearance"] = np.concatenate(
+            [r.result() if isinstance(r, Future) else r for r in logits], axis=0)
+        return found
 
     # -- rows ------------------------------------------------------------------------
-    def scores(self, blocks: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def scores(self, blocks: Mapping[str, np.ndarray], margins: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
         """Expression probabilities (n, 8; `EXPRESSIONS` order) and the most probable name.
 
         Without an expression model (or faces): NaN probabilities and NA names.
+        ``margins``: the booster's margins of these blocks, when already computed
+        (`join_appearance`).
         """
         n = len(blocks["landmarks"])
         model = self.model if n else None
         if model is None:
             return np.full((n, len(EXPRESSIONS)), np.nan), np.full(n, None, dtype=object)
-        proba = model.predict_proba(model.assemble(dict(blocks)))
+        proba = model.predict_proba(model.assemble(dict(blocks)), margins)
         return proba, np.asarray(EXPRESSIONS, dtype=object)[proba.argmax(axis=1)]
 
-    def table(self, blocks: Mapping[str, np.ndarray], *, landmarks: bool = False
-              ) -> pd.DataFrame:
+    def table(self, blocks: Mapping[str, np.ndarray], *, landmarks: bool = False,
+              margins: np.ndarray | None = None) -> pd.DataFrame:
         """One DataFrame row per face of ``blocks``; columns `columns(landmarks)`.
 
         Dtypes: ``face`` int64; ``expression`` and ``compound`` `TEXT_DTYPE` (NA where
         missing); every other column float64. The DataFrame is made from its four
         blocks at once (`face_table`): 0.05 ms for a one-face table against 1.6-1.9 ms
         for a float frame whose ``face`` and text columns are set afterwards (measured
-        at load average 18; docs/benchmarks.md, "Image speed").
+        at load average 18; docs/benchmarks.md, "Image speed"). ``margins`` as in
+        `scores`.
         """
-        floats, expression, compound = self.table_arrays(blocks, landmarks=landmarks)
+        floats, expression, compound = self.table_arrays(blocks, landmarks=landmarks,
+                                                         margins=margins)
         n = len(floats)
         return face_table(floats, np.arange(n, dtype=np.int64), expression, compound,
                           landmarks=landmarks)
 
-    def table_arrays(self, blocks: Mapping[str, np.ndarray], *, landmarks: bool = False
+    def table_arrays(self, blocks: Mapping[str, np.ndarray], *, landmarks: bool = False,
+                     margins: np.ndarray | None = None
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The values of `table`'s rows: its float columns (n, k) float64, in the order of
         `columns(landmarks)` without ``face``, ``expression`` and ``compound``, and
-        those two text columns (object arrays: str, or None where missing)."""
+        those two text columns (object arrays: str, or None where missing); ``margins``
+        as in `scores`."""
         lm = blocks["landmarks"]
         n = len(lm)
         if n:
             lo, hi = lm[:, :, :2].min(axis=1), lm[:, :, :2].max(axis=1)
         else:
             lo = hi = np.zeros((0, 2))
-        proba, expression = self.scores(blocks)
+        proba, expression = self.scores(blocks, margins)
         comp = compound_columns(blocks["au"], proba)
         numeric = [
             lo, hi - lo, np.asarray(blocks["presence"]).reshape(n, 1),
@@ -472,11 +513,9 @@ class RowChunks:
         if not self._meshes:
             return
         blocks = mesh_features(self._meshes)
-        if self._appearance is not None:
-            blocks["appearance"] = np.concatenate(
-                [r.result() if isinstance(r, Future) else r for r in self._logits], axis=0)
-        floats, expression, compound = self.pipeline.table_arrays(blocks,
-                                                                  landmarks=self.landmarks)
+        margins = self.pipeline.join_appearance(blocks, self._logits)
+        floats, expression, compound = self.pipeline.table_arrays(
+            blocks, landmarks=self.landmarks, margins=margins)
         n = len(floats)
         if self._rows + n > len(self._floats):
             self.reserve(max(2 * len(self._floats), self._rows + n, self.START_ROWS))

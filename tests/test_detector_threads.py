@@ -12,6 +12,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -124,6 +125,34 @@ def test_appearance_thread_gives_the_same_blocks() -> None:
         assert threaded._pool is None
         assert np.array_equal(threaded.features(rgb, faces)["appearance"], a["appearance"])
         threaded.close()
+
+
+@pytest.mark.parametrize("model", ["ferplus", "fer2013", "geometric"])
+def test_analyse_runs_the_booster_beside_the_cnn_with_the_same_rows(model) -> None:
+    """`Pipeline.analyse` (the booster's margins computed while the CNN runs on its
+    thread) gives exactly the rows of ``table(features())``, for every bundled model."""
+    from fau.pipeline import Pipeline
+
+    img = _frame("ang")
+    with fau.Detector(num_threads=1) as det:
+        rgb, faces = det.meshes(img)
+    threaded = Pipeline(model, appearance_thread=True)
+    calls = []
+    booster = threaded.model
+    booster_margins = booster.movement_margins
+    booster.movement_margins = lambda blocks: calls.append(1) or booster_margins(blocks)
+    table, blocks = threaded.analyse(rgb, faces)
+    pd.testing.assert_frame_equal(table, threaded.table(threaded.features(rgb, faces)),
+                                  check_exact=True)
+    assert len(table) == 1 and table["expression"].notna().all()
+    # late fusions run the booster early; the geometric model has no CNN to wait for
+    assert len(calls) == (0 if model == "geometric" else 1)
+    if booster.late_fusion:
+        x = booster.assemble(blocks)
+        np.testing.assert_array_equal(booster_margins(blocks), booster.margins(x))
+        with pytest.raises(fau.FauError, match="margins of shape"):
+            booster.predict_proba(x, np.zeros((2, len(booster.classes))))
+    threaded.close()
 
 
 def test_cli_scores_expressions_without_sklearn(tmp_path) -> None:

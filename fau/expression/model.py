@@ -186,13 +186,17 @@ class ExpressionModel:
             self._app_mask = app
         return x[:, ~app], x[:, app].astype(np.float64)
 
-    def assemble(self, blocks: dict[str, np.ndarray]) -> np.ndarray:
+    def assemble(self, blocks: dict[str, np.ndarray], *, appearance: bool = True) -> np.ndarray:
         """Stack the needed blocks into the model's feature matrix (n, n_features).
 
         ``blocks["shape"]`` holds raw `shape_offsets` (n, 1404); they are projected here.
+        ``appearance=False`` leaves the ``appearance`` block out (for a late fusion: the
+        booster's own columns, `booster_feature_names`).
         """
         parts = []
         for b in self.blocks:
+            if b == "appearance" and not appearance:
+                continue
             if b not in blocks:
                 raise FauError(f"expression model needs feature block {b!r}")
             x = np.asarray(blocks[b], dtype=np.float64)
@@ -207,11 +211,27 @@ class ExpressionModel:
     # -- scoring ---------------------------------------------------------------------
     def margins(self, x: np.ndarray) -> np.ndarray:
         """Raw booster margins (n, n_classes) of a full feature matrix (`assemble`)."""
-        if len(x) == 0:
+        return self._booster_margins(self.split_appearance(x)[0])
+
+    def movement_margins(self, blocks: dict[str, np.ndarray]) -> np.ndarray | None:
+        """A late fusion's booster margins (n, n_classes) from the movement blocks alone.
+
+        The booster of a late fusion does not read the appearance CNN, so its margins
+        can be computed before the CNN's logits exist (`fau.pipeline.Pipeline.analyse`
+        does this while the CNN runs on its thread) and passed to `logits` or
+        `predict_proba`; the same values as `margins` of the full matrix. None for a
+        model whose booster reads the CNN's logits (or reads no appearance at all:
+        nothing would be gained).
+        """
+        if not self.late_fusion:
+            return None
+        return self._booster_margins(self.assemble(blocks, appearance=False))
+
+    def _booster_margins(self, xb: np.ndarray) -> np.ndarray:
+        if len(xb) == 0:
             return np.zeros((0, len(self.classes)))
-        xb, _ = self.split_appearance(x)
         m = self.booster.inplace_predict(xb, predict_type="margin")  # type: ignore[attr-defined]
-        return np.asarray(m, dtype=np.float64).reshape(len(x), len(self.classes))
+        return np.asarray(m, dtype=np.float64).reshape(len(xb), len(self.classes))
 
     def _appearance_term(self, x: np.ndarray) -> np.ndarray:
         """Late fusion's linear appearance logits (n, n_classes); zeros otherwise."""
@@ -220,14 +240,24 @@ class ExpressionModel:
             return np.zeros((len(x), len(self.classes)))
         return xa @ self.appearance_weights.T  # type: ignore[union-attr]
 
-    def logits(self, x: np.ndarray) -> np.ndarray:
+    def logits(self, x: np.ndarray, margins: np.ndarray | None = None) -> np.ndarray:
         """Calibrated logits (n, n_classes): margin / temperature (+ the late-fusion
-        appearance term) + `logit_offsets`."""
-        return self.margins(x) / self.temperature + self._appearance_term(x) + self.logit_offsets
+        appearance term) + `logit_offsets`.
 
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities (n, 8) in `EXPRESSIONS` order (absent classes 0)."""
-        z = self.logits(x)
+        ``margins``: the booster's margins of ``x`` when already computed
+        (`movement_margins`); else the booster runs here.
+        """
+        if margins is None:
+            margins = self.margins(x)
+        elif np.shape(margins) != (len(x), len(self.classes)):
+            raise FauError(f"margins of shape {np.shape(margins)} given for {len(x)} faces "
+                           f"and {len(self.classes)} classes")
+        return margins / self.temperature + self._appearance_term(x) + self.logit_offsets
+
+    def predict_proba(self, x: np.ndarray, margins: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated probabilities (n, 8) in `EXPRESSIONS` order (absent classes 0);
+        ``margins`` as in `logits`."""
+        z = self.logits(x, margins)
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
         p /= p.sum(axis=1, keepdims=True)

@@ -158,8 +158,8 @@ def analyse_image(
     rgb = load_image(data)
     rgb, meshes = det.meshes(rgb)
     pipeline = det.pipeline
-    blocks = pipeline.features(rgb, meshes)
-    faces = faces_json(pipeline.table(blocks), blendshapes=blendshapes)
+    table, blocks = pipeline.analyse(rgb, meshes)
+    faces = faces_json(table, blendshapes=blendshapes)
     if explain and det.model is not None and faces:
         ex = explanation_json(pipeline.explain(blocks))
         for f in faces:

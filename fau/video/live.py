@@ -231,7 +231,7 @@ class LiveAnalyzer:
         if not faces:
             return []
         pipeline = self.detector.pipeline
-        table = pipeline.table(pipeline.features(rgb, [m for _, m in faces]))
+        table, _ = pipeline.analyse(rgb, [m for _, m in faces])
         au = table[list(AU_NAMES)].to_numpy(dtype=np.float64)
         ex = table[list(EXPRESSIONS)].to_numpy(dtype=np.float64)
         out = []
