@@ -2,7 +2,10 @@
 the bare MediaPipe Tasks FaceLandmarker on the same array, in the same run, and where
 fau's time goes (each stage timed on its own, in the same loop).
 
-The frame is a CREMA-D still (``tests/data/cremad_hap.jpg``, 480×360) padded to 640×480.
+The frame is a CREMA-D still (``tests/data/cremad_hap.jpg``, 480×360) padded to 640×480
+(its face ~95 px wide: small enough that the letterbox view leaves its box to the finer
+level), or with ``--frame close-up`` the region around that face upscaled to 640×480 (a
+face ~235 px wide, boxed by the letterbox view alone).
 Each timing is the median of warm calls (``--repeats``), alternating the systems so
 that load from other processes affects them alike. Beside the wall time of each call
 the script records the process's CPU time per call (all threads; mean), which load from
@@ -13,8 +16,9 @@ Systems: the bare landmarker (IMAGE mode, blendshapes and matrices on, ``num_fac
 it runs its graph on two MediaPipe executor threads that take turns, XNNPACK on one
 thread: one core at most); ``fau.Detector()`` (the default: the finer detector views on
 the detector's thread while the landmark model runs, the appearance CNN on its own
-thread, one onnxruntime thread, while the movements booster runs); ``fau.Detector(num_threads=1)`` (every model on the
-calling thread, one thread each: like with like); and ``expression_model=None``.
+thread, one onnxruntime thread, while the movements booster runs);
+``fau.Detector(num_threads=1)`` (every model on the calling thread, one thread each: like
+with like); and ``expression_model=None``.
 
 Stages (fau's own code paths, called as ``detect_image`` calls them, one at a time):
 
@@ -30,6 +34,7 @@ Stages (fau's own code paths, called as ``detect_image`` calls them, one at a ti
 Usage::
 
     python benchmarks/bench_image.py [--repeats 200] [--threads N] [--min-face PX]
+                                     [--frame padded|close-up]
 """
 
 from __future__ import annotations
@@ -48,10 +53,15 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def frame640() -> np.ndarray:
-    img = np.asarray(Image.open(ROOT / "tests/data/cremad_hap.jpg").convert("RGB"))
+def frame640(kind: str = "padded") -> np.ndarray:
+    """The 640×480 test frame: ``padded``, the CREMA-D still (its face ~95 px wide) on a
+    black border; ``close-up``, the still's region (89, 50)-(343, 240) around that face
+    upscaled 2.52× (bilinear), a face ~235 px wide that the letterbox view alone boxes."""
+    still = Image.open(ROOT / "tests/data/cremad_hap.jpg").convert("RGB")
+    if kind == "close-up":
+        return np.asarray(still.crop((89, 50, 343, 240)).resize((640, 480), Image.BILINEAR))
     out = np.zeros((480, 640, 3), np.uint8)
-    out[60:420, 80:560] = img
+    out[60:420, 80:560] = np.asarray(still)
     return out
 
 
@@ -113,8 +123,10 @@ def main() -> None:
     ap.add_argument("--model", default="ferplus")
     ap.add_argument("--min-face", type=float, default=None,
                     help="Detector(min_face=...) (px); default: the library default")
+    ap.add_argument("--frame", choices=("padded", "close-up"), default="padded",
+                    help="the test frame (see frame640)")
     args = ap.parse_args()
-    img = frame640()
+    img = frame640(args.frame)
     opts = vision.FaceLandmarkerOptions(
         base_options=BaseOptions(model_asset_path=str(model_path("face_landmarker.task"))),
         output_face_blendshapes=True, output_facial_transformation_matrixes=True, num_faces=1,
@@ -182,7 +194,8 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"load average {load0[0]:.2f} / {load0[1]:.2f} / {load0[2]:.2f} (1/5/15 min) at the "
           f"start, {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} at the end; repeats "
-          f"{args.repeats}; fau threads {args.threads}; min_face {fd.min_face:g} px")
+          f"{args.repeats}; fau threads {args.threads}; min_face {fd.min_face:g} px; frame "
+          f"{args.frame} (face {np.ptp(faces[0].landmarks[:, 0]):.0f} px wide)")
     print(f"threads the bare landmarker started: {threads_bare}; this process at the end: "
           f"{threads_fau}")
     for k, v in busy_threads.items():

@@ -66,6 +66,37 @@ def test_stages_letterbox_first_then_finer_faces(group) -> None:
         assert len(merged) == len(coarse) + len(fine)
 
 
+def test_small_letterbox_face_is_boxed_at_the_finer_scale_in_the_first_stage() -> None:
+    """A ~95-px face on 640×480 is too small in the letterbox to keep its box
+    (HANDOVER): the first stage boxes it again at the finer level's scale in a window
+    around it, close to the whole finer level's box, and the second stage does not
+    repeat it; threaded and serial detection give the same mesh."""
+    from fau.landmarks.blazeface import RawDetections, box_iou, weighted_nms
+    from fau.landmarks.pyramid import HANDOVER, MIN_FACE_INPUT
+
+    frame = np.zeros((480, 640, 3), np.uint8)
+    frame[60:420, 80:560] = _frame("hap")
+    with MediaPipeBackend(num_threads=1, detector_thread=True) as threaded, \
+            MediaPipeBackend(num_threads=1, detector_thread=False) as serial:
+        det = serial.detector
+        views = det.views(480, 640)
+        iou = det.spec.nms_iou
+        letterbox = weighted_nms(det.run_views(frame, views[:1]), iou)
+        assert len(letterbox.scores) == 1
+        width = letterbox.boxes[0, 2] - letterbox.boxes[0, 0]
+        assert width * views[0].scale < HANDOVER * MIN_FACE_INPUT  # left to the finer level
+        first, second = det.stages(frame)
+        assert len(first) == 1 and second == []
+        level = weighted_nms(RawDetections.concatenate(
+            [det.run_views(frame, views[1:]), letterbox]), iou)
+        x, y, w, h = first[0].box
+        assert box_iou(np.array([x, y, x + w, y + h]), level.boxes)[0] > 0.8
+        assert box_iou(np.array([x, y, x + w, y + h]), letterbox.boxes)[0] < 0.95
+        assert len(det.detect(frame)) == 1
+        a, b = threaded.detect(frame), serial.detect(frame)
+        assert len(a) == len(b) == 1 and np.array_equal(a[0].landmarks, b[0].landmarks)
+
+
 def test_border_retry_is_a_third_stage() -> None:
     """A crop inside the face (70% of its landmark box) is found by the border view only."""
     img = _frame("hap")

@@ -6,8 +6,9 @@ letterbox MediaPipe uses, plus finer levels down to ``min_face`` pixels — maps
 box back to image pixels and merges them with MediaPipe's weighted NMS. See
 docs/landmarks.md ("Face detection") for the design and its measurements.
 
-Detections come in two stages (`FaceDetector.stages`): the letterbox's faces first, then
-the finer levels' faces that the letterbox did not find. Given an executor, the finer
+Detections come in two stages (`FaceDetector.stages`): the letterbox's faces first (its
+small ones boxed again at the next level's scale, in a window around each), then the
+finer levels' faces that the letterbox did not find. Given an executor, the finer
 levels run on its thread while the caller measures the letterbox's faces (LiteRT
 releases the GIL): on a 640×480 frame the 30-px level costs about as much as one
 landmark-model run, so a one-face image pays for it in parallel instead of in series
@@ -35,10 +36,11 @@ from .blazeface import (
     box_iou,
     weighted_nms,
 )
-from .pyramid import (
+from .pyramid import (  # _ceil_to: the same rounding of input sides as the pyramid's
     HANDOVER,
     MIN_FACE_INPUT,
     View,
+    _ceil_to,
     border_view,
     effective_min_face,
     plan_views,
@@ -56,6 +58,9 @@ DEFAULT_MIN_FACE = 30.0
 #: Smallest ``min_face`` accepted (pixels): below it the pyramid would upscale the
 #: image more than 1.75× (MIN_FACE_INPUT / 8) and the landmark crop is ~12 px.
 SMALLEST_MIN_FACE = 8.0
+#: Side of the window in which a small letterbox face is seen again at the next level
+#: (`FaceDetector.stages`), in face widths (at least the model's 128 px).
+LOCAL_CONTEXT = 2.5
 
 
 @dataclass(frozen=True)
@@ -221,10 +226,12 @@ class FaceDetector:
 
         Yields the letterbox's detections (those at least
         `fau.landmarks.pyramid.HANDOVER` × `MIN_FACE_INPUT` wide in its input, where
-        finer levels exist; smaller ones are merged with the next level's), then those
-        of the finer levels whose box does not overlap a letterbox detection by more
-        than the model's NMS IoU (the same face, which one weighted NMS over all views
-        would have merged into it), then, with ``border_retry`` and only when neither
+        finer levels exist; a smaller one, which it localises poorly, is replaced by its
+        box at the next level's scale in a window around it, `_confirm`, or, not found
+        there, merged with the next level's boxes), then those of the finer levels whose
+        box does not overlap a first-stage detection by more than the model's NMS IoU
+        (the same face, which one weighted NMS over all views would have merged into
+        it), then, with ``border_retry`` and only when neither
         found anything, those of the image with a black border of half its longer side
         (`fau.landmarks.pyramid.border_view`: a face that fills the picture).
 
@@ -252,16 +259,20 @@ class FaceDetector:
                 widths = (found.boxes[:, 2] - found.boxes[:, 0]) * first[0].scale
                 wide = widths >= HANDOVER * MIN_FACE_INPUT
             coarse, handed = _subset(found, wide), _subset(found, ~wide)
-            yield _detections(coarse)
+            early = RawDetections.empty()
+            if len(handed.scores):
+                early = self._confirm(image, handed, min(v.scale for v in finer))
+            yield _detections(coarse) + _detections(early)
             if pending is not None:
                 raw = pending.result()
                 pending = None
             else:
                 raw = self.run_views(image, finer, model=self.fine_model)
             fine = weighted_nms(RawDetections.concatenate([raw, handed]), self.spec.nms_iou)
-            if len(coarse.scores) and len(fine.scores):
+            seen = np.concatenate([coarse.boxes, early.boxes])
+            if len(seen) and len(fine.scores):
                 fine = _subset(fine, np.array([
-                    not (box_iou(b, coarse.boxes) > self.spec.nms_iou).any()
+                    not (box_iou(b, seen) > self.spec.nms_iou).any()
                     for b in fine.boxes]))
             yield _detections(fine)
             if border_retry and not len(found.scores) and not len(fine.scores):
@@ -272,6 +283,34 @@ class FaceDetector:
         finally:
             if pending is not None:  # the caller stopped early: let the run finish
                 wait([pending])
+
+    def _confirm(self, image: np.ndarray, handed: RawDetections, scale: float) -> RawDetections:
+        """The letterbox's small faces seen again at the next level's ``scale``, each in a
+        window of the image around it only (`LOCAL_CONTEXT`), merged by weighted NMS;
+        those that overlap a letterbox box by more than the NMS IoU."""
+        h, w = image.shape[:2]
+        iou = self.spec.nms_iou
+        parts = []
+        for b in handed.boxes:
+            side_in = max(self.spec.side,
+                          _ceil_to(LOCAL_CONTEXT * (b[2] - b[0]) * scale, self.spec.align))
+            side = int(math.ceil(side_in / scale))  # image pixels
+            x0 = int(round((b[0] + b[2] - side) / 2.0))
+            y0 = int(round((b[1] + b[3] - side) / 2.0))
+            cut = np.zeros((side, side, 3), np.uint8)
+            ys, xs = max(y0, 0), max(x0, 0)
+            ye, xe = min(y0 + side, h), min(x0 + side, w)
+            if ye <= ys or xe <= xs:
+                continue
+            cut[ys - y0 : ye - y0, xs - x0 : xe - x0] = image[ys:ye, xs:xe]
+            raw = self.model(_resize(cut, side_in, side_in, antialias=True), self.min_score)
+            if len(raw.scores):
+                parts.append(raw.mapped(side_in / side, x0, y0))
+        local = weighted_nms(RawDetections.concatenate(parts), iou)
+        if not len(local.scores):
+            return local
+        return _subset(local, np.array([(box_iou(b, handed.boxes) > iou).any()
+                                        for b in local.boxes]))
 
     def detect(self, image: np.ndarray, *, executor: Executor | None = None,
                border_retry: bool = True) -> list[Detection]:
