@@ -213,6 +213,24 @@ COMPOUND_COLUMNS: tuple[str, ...] = ("compound", "compound_score", "valence", "a
 
 _AU_INDEX = {name: i for i, name in enumerate(AU_NAMES)}
 _EX_INDEX = {name: i for i, name in enumerate(EXPRESSIONS)}
+
+
+def _mean_weights(groups: Sequence[Sequence[str]]) -> np.ndarray:
+    """(n_AUs, n_groups) weights whose product with activations is each group's mean."""
+    w = np.zeros((len(AU_NAMES), len(groups)))
+    for k, names in enumerate(groups):
+        for n in names:
+            w[_AU_INDEX[n], k] = 1.0 / len(names)
+    return w
+
+
+#: The compounds' components (indices into `EXPRESSIONS`), emphases and AU groups as
+#: arrays, so that one face's 15 scores take a few array operations, not 15 loops.
+_COMPONENT_INDEX = np.array([[_EX_INDEX[a], _EX_INDEX[b]] for a, b in
+                             (c.components for c in COMPOUNDS)], dtype=np.intp)
+_EMPHASIS = np.array([c.emphasis for c in COMPOUNDS])
+_PRINCIPAL_WEIGHTS = _mean_weights([c.principal for c in COMPOUNDS])
+_VARIANT_WEIGHTS = _mean_weights([c.variants for c in COMPOUNDS])
 _LOGIT_90 = float(np.log(9.0))
 
 # --------------------------------------------------------------------------------------
@@ -371,7 +389,7 @@ def au_activation(
 # --------------------------------------------------------------------------------------
 
 
-def _expression_part(pa: np.ndarray, pb: np.ndarray, w: float) -> np.ndarray:
+def _expression_part(pa: np.ndarray, pb: np.ndarray, w: float | np.ndarray) -> np.ndarray:
     """``(p_a + p_b) * S(r) ** k`` (see the module docstring); ``2 sqrt(p_a p_b)`` at w = 1/2."""
     total = pa + pb
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -427,16 +445,14 @@ def _evidence_arrays(
     if len(x) != len(p):
         raise FauError(f"{len(x)} AU rows but {len(p)} expression rows")
     act = au_activation(x, thresholds, widths)
-    e = np.empty((len(x), len(COMPOUNDS)))
-    a = np.empty_like(e)
-    for k, c in enumerate(COMPOUNDS):
-        e[:, k] = _expression_part(
-            p[:, _EX_INDEX[c.components[0]]], p[:, _EX_INDEX[c.components[1]]], c.emphasis
-        )
-        a_p = act[:, [_AU_INDEX[n] for n in c.principal]].mean(axis=1)
-        a_v = act[:, [_AU_INDEX[n] for n in c.variants]].mean(axis=1) if c.variants else 0.0
-        a[:, k] = a_p + VARIANT_BONUS * (1.0 - a_p) * a_v
-    return np.clip(e, 0.0, 1.0), a
+    e = _expression_part(p[:, _COMPONENT_INDEX[:, 0]], p[:, _COMPONENT_INDEX[:, 1]], _EMPHASIS)
+    missing = np.isnan(act)
+    known = np.where(missing, 0.0, act)
+    a_p, a_v = known @ _PRINCIPAL_WEIGHTS, known @ _VARIANT_WEIGHTS  # group means
+    # a group's mean is NaN when one of its AUs is (as a mean over those AUs would be)
+    a_p[missing @ (_PRINCIPAL_WEIGHTS > 0)] = np.nan
+    a_v[missing @ (_VARIANT_WEIGHTS > 0)] = np.nan
+    return np.clip(e, 0.0, 1.0), a_p + VARIANT_BONUS * (1.0 - a_p) * a_v
 
 
 def compound_scores(
