@@ -29,7 +29,8 @@ Stages (fau's own code paths, called as ``detect_image`` calls them, one at a ti
 * mesh features: AU geometry, head pose, shape (`fau.pipeline.mesh_features`);
 * appearance CNN: patch + onnxruntime (`Pipeline.patches`, `appearance_logits`);
 * expression model: XGBoost ``predict_proba`` (`Pipeline.scores`);
-* table: compound columns and the DataFrame (`Pipeline.table` minus the scores).
+* table: `Pipeline.table` given the booster's margins (a late fusion's, computed beside
+  the CNN by `Pipeline.analyse`): CNN term, softmax, compound columns, DataFrame.
 
 Usage::
 
@@ -169,7 +170,10 @@ def main() -> None:
         if pipe.appearance is not None:
             stages["appearance"] = lambda: pipe.appearance_logits(pipe.patches(rgb, faces))
         stages["scores"] = lambda: pipe.scores(blocks)
-        stages["table"] = lambda: pipe.table(blocks)
+        # the table given the booster's margins (as `Pipeline.analyse` computes them
+        # beside the CNN): the fusion, compound columns and DataFrame without the trees
+        margins = pipe.model.movement_margins(blocks) if pipe.model is not None else None
+        stages["table"] = lambda: pipe.table(blocks, margins=margins)
         calls = {**systems, **stages}
         for _ in range(10):  # warm-up
             for f in calls.values():
@@ -189,8 +193,6 @@ def main() -> None:
     med = {k: 1000 * statistics.median(v) for k, v in wall.items()}
     cpu_ms = {k: 1000 * statistics.fmean(v) for k, v in cpu.items()}
     busy = {k: sum(cpu[k]) / sum(wall[k]) for k in calls}
-    for d in (med, cpu_ms):
-        d["table"] -= d["scores"]  # Pipeline.table calls scores
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"load average {load0[0]:.2f} / {load0[1]:.2f} / {load0[2]:.2f} (1/5/15 min) at the "
           f"start, {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} at the end; repeats "
@@ -222,7 +224,7 @@ def main() -> None:
              "mesh_features": "mesh features (AUs, pose, shape)",
              "appearance": "appearance CNN (patch + run)",
              "scores": "expression model (XGBoost predict_proba)",
-             "table": "compound columns + DataFrame"}
+             "table": "fusion, compound columns + DataFrame (booster margins given)"}
     for i, v in enumerate(views):
         names[f"view{i}"] = (f"detector view {i}: {v.width}×{v.height} input, "
                              f"scale {v.scale:.3f} (faces ≥ {v.smallest_face:.0f} px)")
