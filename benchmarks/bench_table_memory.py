@@ -15,7 +15,7 @@ memory is that of reading the columns, not of many events.
     python benchmarks/bench_table_memory.py                       # float32 hour table
     python benchmarks/bench_table_memory.py --dtype float64
     python benchmarks/bench_table_memory.py --steps temporal,speech,events,summary,parquet
-    PYTHONPATH=/tmp/fau-before python benchmarks/bench_table_memory.py   # an older tree
+    PYTHONPATH=/tmp/fau-before python benchmarks/bench_table_memory.py   # another tree (with fau.limits.rss_mb)
 """
 
 from __future__ import annotations
@@ -29,16 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
+from fau.limits import peak_rss_mb, rss_mb  # VmHWM, VmRSS of this process (MiB)
+
 #: Steps in the order a job runs them (``--steps`` picks among them).
 STEPS = ("temporal", "speech", "events", "summary", "parquet", "csv", "json")
 FPS = 30.0  # frames/s of the generated table
-
-
-def _status_mb(key: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024.0  # kB
-    return float("nan")
 
 
 def _reset_peak() -> None:
@@ -88,7 +83,7 @@ def main() -> None:
     print(f"{args.rows} rows, float columns {dtype}, load average {os.getloadavg()[0]:.2f}")
     print("| step | VmRSS after (MB) | peak during (MB) | peak − RSS before (MB) | s |")
     print("|---|---:|---:|---:|---:|")
-    before = _status_mb("VmRSS")
+    before = rss_mb()
     print(f"| imports | {before:.0f} | | | |")
     state: dict = {}
     tmp = Path(tempfile.mkdtemp(prefix="fau-table-memory-"))
@@ -99,7 +94,7 @@ def main() -> None:
         t0 = time.perf_counter()
         fn()
         dt = time.perf_counter() - t0
-        rss, peak = _status_mb("VmRSS"), _status_mb("VmHWM")
+        rss, peak = rss_mb(), peak_rss_mb()
         print(f"| {name} | {rss:.0f} | {peak:.0f} | {peak - before:+.0f} | {dt:.1f} |",
               flush=True)
         before = rss

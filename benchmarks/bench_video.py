@@ -64,7 +64,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fau.limits import peak_rss_mb  # noqa: E402  (VmHWM: this process's own peak, MiB)
+from fau.limits import peak_rss_mb, rss_mb  # noqa: E402  (VmHWM, VmRSS of this process, MiB)
 
 CACHE = ROOT / "cache"
 VIDEO = CACHE / "bench_video_640x480_30fps_600s_av.mp4"
@@ -231,17 +231,6 @@ def m_decode(kind: str, seconds: float, video: Path) -> dict:
             "cores": (_cpu_s() - c0) / dt}
 
 
-def _status_mb(key: str) -> float:
-    """A ``/proc/self/status`` memory figure (MB), e.g. ``VmRSS``; NaN where absent."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) / 1024.0  # kB
-    except OSError:
-        pass
-    return float("nan")
-
-
 #: Video seconds between two memory samples of `m_fau` (its ``memory`` series).
 MEMORY_EVERY_S = 60.0
 
@@ -256,7 +245,7 @@ def m_fau(fps: float | None, seconds: float, video: Path, threads: int | None = 
 
     def progress(t: float) -> None:
         if not series or t >= series[-1][0] + MEMORY_EVERY_S:
-            series.append([round(t, 1), _status_mb("VmRSS"), peak_rss_mb()])
+            series.append([round(t, 1), rss_mb(), peak_rss_mb()])
 
     with fau.Detector(num_threads=threads) as det:
         t0, c0 = time.perf_counter(), _cpu_s()

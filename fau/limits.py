@@ -17,7 +17,7 @@ from .errors import FauError
 __all__ = [
     "MIN_SIDE", "MAX_SIDE", "MAX_PIXELS", "MAX_VIDEO_PIXELS", "MAX_FRAME_RATE",
     "MAX_CONSECUTIVE_DECODE_ERRORS", "GAP_INTERVALS", "TAIL_INTERVALS", "TAIL_FRACTION",
-    "MAX_GAPS_LISTED", "IMAGE_FORMATS", "MAX_DETECTOR_PIXELS", "peak_rss_mb",
+    "MAX_GAPS_LISTED", "IMAGE_FORMATS", "MAX_DETECTOR_PIXELS", "peak_rss_mb", "rss_mb",
 ]
 
 #: Smallest accepted image or video side (pixels). Below it the face mesh cannot be
@@ -92,7 +92,8 @@ MAX_GAPS_LISTED = 100
 IMAGE_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP")
 
 
-#: KiB per MiB: ``/proc/<pid>/status`` gives ``VmHWM`` in KiB (written "kB"; proc(5)).
+#: KiB per MiB: ``/proc/<pid>/status`` gives ``VmHWM`` and ``VmRSS`` in KiB (written "kB";
+#: proc(5)).
 _KIB_PER_MIB = 1024
 
 
@@ -131,13 +132,32 @@ def peak_rss_mb(pid: int | None = None) -> float | None:
     >>> from fau.limits import peak_rss_mb
     >>> peak = peak_rss_mb()  # e.g. 61.3 on Linux, None on macOS
     """
+    return _status_mib("VmHWM", pid)
+
+
+def rss_mb(pid: int | None = None) -> float | None:
+    """Resident memory of a process now (MiB), or None where it cannot be read.
+
+    ``VmRSS`` of ``/proc/<pid>/status`` (Linux); ``pid``, the None cases and the errors
+    as `peak_rss_mb`, whose peak it never exceeds.
+
+    Examples
+    --------
+    >>> from fau.limits import rss_mb
+    >>> now = rss_mb()  # e.g. 58.9 on Linux, None on macOS
+    """
+    return _status_mib("VmRSS", pid)
+
+
+def _status_mib(field: str, pid: int | None) -> float | None:
+    """One KiB field of ``/proc/<pid>/status`` in MiB (see `peak_rss_mb`)."""
     if pid is not None and (isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0):
         raise FauError(f"pid must be a positive int (a process id) or None, got {pid!r}")
     path = "/proc/self/status" if pid is None else f"/proc/{pid}/status"
     try:
         with open(path, encoding="ascii", errors="replace") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / _KIB_PER_MIB
     except (OSError, ValueError, IndexError):
         return None

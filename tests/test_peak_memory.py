@@ -1,4 +1,5 @@
-"""`fau.limits.peak_rss_mb`: the one reader of a process's peak resident memory (VmHWM)."""
+"""`fau.limits.peak_rss_mb` and `rss_mb`: the one reader of a process's peak and current
+resident memory (VmHWM, VmRSS)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fau import FauError
-from fau.limits import peak_rss_mb
+from fau.limits import peak_rss_mb, rss_mb
 
 ROOT = Path(__file__).resolve().parents[1]
 linux_proc = pytest.mark.skipif(not Path("/proc/self/status").is_file(),
@@ -35,7 +36,7 @@ def test_grows_after_touching_200_mb_in_a_fresh_interpreter():
     writing every page, and after freeing it (a high-water mark does not go down)."""
     code = textwrap.dedent(f"""
         import numpy as np
-        from fau.limits import peak_rss_mb
+        from fau.limits import peak_rss_mb, rss_mb
         before = peak_rss_mb()
         a = np.empty({ALLOC_MB} * 1024 * 1024, np.uint8)
         a[::4096] = 1  # touch every page: untouched pages are not resident
@@ -68,3 +69,24 @@ def test_none_where_it_cannot_be_read(monkeypatch):
 def test_bad_pid_is_a_fau_error(pid):
     with pytest.raises(FauError, match="pid must be a positive int"):
         peak_rss_mb(pid)
+
+
+@linux_proc
+def test_rss_now_follows_an_allocation_and_stays_under_the_peak():
+    import numpy as np
+
+    before = rss_mb()
+    a = np.ones(ALLOC_MB * 1024 * 1024, np.uint8)  # touched: resident
+    during = rss_mb()
+    assert isinstance(during, float) and during - before >= 0.95 * ALLOC_MB, (before, during)
+    del a
+    after = rss_mb()
+    assert after < during - 0.5 * ALLOC_MB, (during, after)  # freed: not a high-water mark
+    assert during <= peak_rss_mb() + 1
+
+
+@pytest.mark.parametrize("pid", [0, "123", True])
+def test_rss_bad_pid_is_a_fau_error_and_no_process_is_none(pid):
+    with pytest.raises(FauError, match="pid must be a positive int"):
+        rss_mb(pid)
+    assert rss_mb(2**22 + 12345) is None
