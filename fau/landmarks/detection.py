@@ -145,6 +145,9 @@ class FaceDetector:
         Detector score (0-1) below which a box is dropped (None: MediaPipe's 0.5).
     num_threads : int or None
         LiteRT threads (None: LiteRT's default).
+    fine_threads : int or None
+        LiteRT threads of the finer levels' interpreters (`fine_model`; None: as
+        ``num_threads``).
     spec : BlazeFaceSpec
         Model description (`fau.landmarks.blazeface.SHORT_RANGE`).
     max_pixels : int
@@ -161,6 +164,7 @@ class FaceDetector:
         min_face: float = DEFAULT_MIN_FACE,
         min_score: float | None = None,
         num_threads: int | None = None,
+        fine_threads: int | None = None,
         spec: BlazeFaceSpec = SHORT_RANGE,
         max_pixels: int = MAX_DETECTOR_PIXELS,
     ) -> None:
@@ -182,7 +186,8 @@ class FaceDetector:
         # The finer levels' own interpreters: with an executor they run on its thread
         # while `model` runs the letterbox on the caller's (a LiteRT interpreter must
         # not be invoked from two threads at once, and a fine tile may be 128×128 too).
-        self.fine_model = BlazeFace(model, spec, num_threads=num_threads)
+        self.fine_model = BlazeFace(model, spec, num_threads=num_threads if fine_threads is None
+                                    else fine_threads)
         #: Detector runs of the last `detect` call, with their input sizes (profiling).
         self.last_views: list[View] = []
 

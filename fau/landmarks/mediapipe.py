@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+import os
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
@@ -58,10 +59,18 @@ BLENDSHAPE_LANDMARKS = np.array([
     454, 466, 468, 469, 470, 471, 472, 473, 474, 475, 476, 477,
 ])
 
+#: LiteRT threads of the face detector's finer pyramid levels when they run on the
+#: detector's own thread (`MediaPipeBackend` ``detector_thread``). XNNPACK splits a large
+#: input's convolutions between them: a 768×816 tile (4032×3024 photo) 64 → 32 ms, the
+#: 304×224 level of a 640×480 frame 5.5 → 3.0 ms alone; the whole 640×480 call, where
+#: the landmark model runs beside that level, within the noise (docs/benchmarks.md,
+#: "Large images").
+FINE_THREADS = 2
 #: Margin added on each side of a face crop for the first landmark pass
 #: (fraction of the crop's longer side, black padding). Chosen on 300 FER-2013
 #: PublicTest crops: 0.1 gave the highest face-presence scores of 0-0.4.
 CROP_MARGIN = 0.10
+
 
 class MediaPipeBackend:
     """Face detector + 478-point face mesh + 52 blendshapes, MediaPipe models on LiteRT.
@@ -88,9 +97,10 @@ class MediaPipeBackend:
     detector_thread : bool
         Run the face detector's finer pyramid levels on a second thread while the
         landmark model measures the faces of its letterbox view (`detect`,
-        `detect_faces`; `fau.landmarks.detection.FaceDetector.stages`). The thread
-        starts on first use and stops in `close`. False keeps every model run on the
-        calling thread (one process per core: batch workers).
+        `detect_faces`; `fau.landmarks.detection.FaceDetector.stages`), with
+        `FINE_THREADS` LiteRT threads (at least ``num_threads``). The thread starts on
+        first use and stops in `close`. False keeps every model run on the calling
+        thread (one process per core: batch workers).
     """
 
     name = "mediapipe-litert"
@@ -114,9 +124,13 @@ class MediaPipeBackend:
         self.min_presence = float(min_presence)
         with zipfile.ZipFile(io.BytesIO(face_landmarker_bytes())) as bundle:
             blobs = {n: bundle.read(n) for n in bundle.namelist()}
+        fine_threads = None
+        if detector_thread:
+            fine_threads = max(int(num_threads or 1), min(FINE_THREADS, os.cpu_count() or 1))
         self.detector = FaceDetector(
             blobs["face_detector.tflite"], min_face=min_face,
             min_score=self.min_detection_score, num_threads=num_threads,
+            fine_threads=fine_threads,
         )
         kwargs = {} if num_threads is None else {"num_threads": int(num_threads)}
         self._lmk = Interpreter(model_content=blobs["face_landmarks_detector.tflite"], **kwargs)
