@@ -320,9 +320,9 @@ class Pipeline:
             else:
                 logits.append(self.appearance_logits(patches))
         blocks = mesh_features(meshes)
-        return blocks, self.join_appearance(blocks, logits, margins=margins)
+        return blocks, self._join_appearance(blocks, logits, margins=margins)
 
-    def join_appearance(self, blocks: Blocks, logits: Sequence[Future | np.ndarray], *,
+    def _join_appearance(self, blocks: Blocks, logits: Sequence[Future | np.ndarray], *,
                         margins: bool = True) -> np.ndarray | None:
         """Put the CNN's logits (arrays, or futures of them, in face order) into
         ``blocks["appearance"]``; none given: nothing is added.
@@ -347,7 +347,7 @@ class Pipeline:
 
         Without an expression model (or faces): NaN probabilities and NA names.
         ``margins``: the booster's margins of these blocks, when already computed
-        (`join_appearance`).
+        (`Pipeline.analyse`).
         """
         n = len(blocks["landmarks"])
         model = self.model if n else None
@@ -513,7 +513,7 @@ class RowChunks:
         if not self._meshes:
             return
         blocks = mesh_features(self._meshes)
-        margins = self.pipeline.join_appearance(blocks, self._logits)
+        margins = self.pipeline._join_appearance(blocks, self._logits)
         floats, expression, compound = self.pipeline.table_arrays(
             blocks, landmarks=self.landmarks, margins=margins)
         n = len(floats)

@@ -236,8 +236,8 @@ class FaceDetector:
         there, merged with the next level's boxes), then those of the finer levels whose
         box does not overlap a first-stage detection by more than the model's NMS IoU
         (the same face, which one weighted NMS over all views would have merged into
-        it), then, with ``border_retry`` and only when neither
-        found anything, those of the image with a black border of half its longer side
+        it), then, with ``border_retry`` and only when neither found anything, those of
+        the image with a black border of half its longer side
         (`fau.landmarks.pyramid.border_view`: a face that fills the picture).
 
         With an ``executor`` the finer levels start on its thread at once and run while
