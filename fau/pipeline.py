@@ -323,7 +323,7 @@ class Pipeline:
         return blocks, self._join_appearance(blocks, logits, margins=margins)
 
     def _join_appearance(self, blocks: Blocks, logits: Sequence[Future | np.ndarray], *,
-                        margins: bool = True) -> np.ndarray | None:
+                         margins: bool = True) -> np.ndarray | None:
         """Put the CNN's logits (arrays, or futures of them, in face order) into
         ``blocks["appearance"]``; none given: nothing is added.
 
