@@ -97,6 +97,22 @@ def test_small_letterbox_face_is_boxed_at_the_finer_scale_in_the_first_stage() -
         assert len(a) == len(b) == 1 and np.array_equal(a[0].landmarks, b[0].landmarks)
 
 
+@pytest.mark.parametrize("x, y", [(0, 0), (-60, 100), (355, 195)])
+def test_small_letterbox_face_at_the_image_border(x, y) -> None:
+    """A ~90-px face in a corner, or cut by the left edge: its window reaches past the
+    image (black there); the face is still found once, in the first stage."""
+    side = 285  # the cut around the face (~300 px of the 480×360 frame) -> a ~90-px face
+    face = cv2.resize(_frame("hap")[40:340, 90:390], (side, side), interpolation=cv2.INTER_AREA)
+    img = np.full((480, 640, 3), 90, np.uint8)
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + side, 640), min(y + side, 480)
+    img[y0:y1, x0:x1] = face[y0 - y : y1 - y, x0 - x : x1 - x]
+    with fau.Detector(expression_model=None, num_threads=1) as det:
+        first, second = det.backend.detector.stages(img)
+        assert len(first) == 1 and second == []
+        table = det.detect_image(img)
+    assert len(table) == 1 and 80 < table["face_w"].iloc[0] < 100
+
+
 def test_border_retry_is_a_third_stage() -> None:
     """A crop inside the face (70% of its landmark box) is found by the border view only."""
     img = _frame("hap")
