@@ -53,6 +53,12 @@ SCORE_CLIP = 80.0
 #: which re-detection uses about once a second, while a 100 MP photo's levels (432²,
 #: 816² and 944² tiles) replace one another instead of piling up.
 CACHE_PIXELS = 1_500_000
+#: Input pixels from which a `BlazeFace` given ``large_threads`` runs with them (512×512):
+#: a run this large takes ~20 ms on one thread, several landmark-model runs, so on the
+#: detector's thread it outlasts what the calling thread does beside it; below it (the
+#: 304×224 finer level of a 640×480 frame, ~5.5 ms, as long as the landmark model running
+#: beside it) a second thread would only take the calling thread's core.
+LARGE_INPUT_PIXELS = 512 * 512
 
 
 @dataclass(frozen=True)
@@ -190,6 +196,8 @@ class BlazeFace:
         Its input size, anchors and thresholds.
     num_threads : int or None
         LiteRT threads (None: LiteRT's default).
+    large_threads : int or None
+        LiteRT threads for inputs of at least `LARGE_INPUT_PIXELS` (None: ``num_threads``).
     max_pixels : int
         Input pixels of the interpreters kept allocated at once (one LiteRT interpreter
         per input shape, least recently used dropped first, before a new one is built;
@@ -202,11 +210,13 @@ class BlazeFace:
         spec: BlazeFaceSpec,
         *,
         num_threads: int | None = None,
+        large_threads: int | None = None,
         max_pixels: int = CACHE_PIXELS,
     ) -> None:
         self.spec = spec
         self._model = model
         self._threads = num_threads
+        self._large_threads = num_threads if large_threads is None else large_threads
         self._max_pixels = int(max_pixels)
         self._interpreters: OrderedDict[tuple[int, int], tuple] = OrderedDict()
         self._anchors: dict[tuple[int, int], np.ndarray] = {}
@@ -227,7 +237,8 @@ class BlazeFace:
                                       + height * width > self._max_pixels):
             old, _ = self._interpreters.popitem(last=False)
             self._anchors.pop(old, None)
-        kwargs = {} if self._threads is None else {"num_threads": int(self._threads)}
+        threads = self._large_threads if height * width >= LARGE_INPUT_PIXELS else self._threads
+        kwargs = {} if threads is None else {"num_threads": int(threads)}
         it = Interpreter(model_content=self._model, **kwargs)
         inp = it.get_input_details()[0]["index"]
         if key != (self.spec.side, self.spec.side):

@@ -146,8 +146,8 @@ class FaceDetector:
     num_threads : int or None
         LiteRT threads (None: LiteRT's default).
     fine_threads : int or None
-        LiteRT threads of the finer levels' interpreters (`fine_model`; None: as
-        ``num_threads``).
+        LiteRT threads of the finer levels' interpreters for large inputs (`fine_model`,
+        `fau.landmarks.blazeface.LARGE_INPUT_PIXELS`; None: as ``num_threads``).
     spec : BlazeFaceSpec
         Model description (`fau.landmarks.blazeface.SHORT_RANGE`).
     max_pixels : int
@@ -186,8 +186,8 @@ class FaceDetector:
         # The finer levels' own interpreters: with an executor they run on its thread
         # while `model` runs the letterbox on the caller's (a LiteRT interpreter must
         # not be invoked from two threads at once, and a fine tile may be 128×128 too).
-        self.fine_model = BlazeFace(model, spec, num_threads=num_threads if fine_threads is None
-                                    else fine_threads)
+        self.fine_model = BlazeFace(model, spec, num_threads=num_threads,
+                                    large_threads=fine_threads)
         #: Detector runs of the last `detect` call, with their input sizes (profiling).
         self.last_views: list[View] = []
 

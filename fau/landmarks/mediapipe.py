@@ -59,12 +59,11 @@ BLENDSHAPE_LANDMARKS = np.array([
     454, 466, 468, 469, 470, 471, 472, 473, 474, 475, 476, 477,
 ])
 
-#: LiteRT threads of the face detector's finer pyramid levels when they run on the
-#: detector's own thread (`MediaPipeBackend` ``detector_thread``). XNNPACK splits a large
-#: input's convolutions between them: a 768×816 tile (4032×3024 photo) 64 → 32 ms, the
-#: 304×224 level of a 640×480 frame 5.5 → 3.0 ms alone; the whole 640×480 call, where
-#: the landmark model runs beside that level, within the noise (docs/benchmarks.md,
-#: "Large images").
+#: LiteRT threads of the face detector's finer pyramid levels' large inputs (from
+#: `fau.landmarks.blazeface.LARGE_INPUT_PIXELS`) when they run on the detector's own
+#: thread (`MediaPipeBackend` ``detector_thread``). XNNPACK splits a large input's
+#: convolutions between them: a 768×816 tile (4032×3024 photo) 64 → 32 ms
+#: (docs/benchmarks.md, "Large images"). A 640×480 frame's 304×224 level stays on one.
 FINE_THREADS = 2
 #: Margin added on each side of a face crop for the first landmark pass
 #: (fraction of the crop's longer side, black padding). Chosen on 300 FER-2013
@@ -97,8 +96,8 @@ class MediaPipeBackend:
     detector_thread : bool
         Run the face detector's finer pyramid levels on a second thread while the
         landmark model measures the faces of its letterbox view (`detect`,
-        `detect_faces`; `fau.landmarks.detection.FaceDetector.stages`), with
-        `FINE_THREADS` LiteRT threads (at least ``num_threads``). The thread starts on
+        `detect_faces`; `fau.landmarks.detection.FaceDetector.stages`), large inputs
+        with `FINE_THREADS` LiteRT threads (at least ``num_threads``). The thread starts on
         first use and stops in `close`. False keeps every model run on the calling
         thread (one process per core: batch workers).
     """
