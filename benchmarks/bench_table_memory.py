@@ -15,7 +15,7 @@ memory is that of reading the columns, not of many events.
     python benchmarks/bench_table_memory.py                       # float32 hour table
     python benchmarks/bench_table_memory.py --dtype float64
     python benchmarks/bench_table_memory.py --steps temporal,speech,events,summary,parquet
-    PYTHONPATH=/tmp/fau-before python benchmarks/bench_table_memory.py   # another tree (with fau.limits.rss_mb)
+    PYTHONPATH=/tmp/fau-before python benchmarks/bench_table_memory.py   # a tree with rss_mb
 """
 
 from __future__ import annotations

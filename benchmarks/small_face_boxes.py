@@ -41,13 +41,11 @@ from PIL import Image
 import fau
 from fau.au.alignment import inter_ocular_distance
 from fau.landmarks.blazeface import RawDetections, weighted_nms
+from fau.landmarks.detection import Detection
+from fau.landmarks.mediapipe import landmark_box
 from fau.landmarks.pyramid import HANDOVER, MIN_FACE_INPUT
 from fau.video.tracking import iou
 from group_faces import BACKGROUNDS, LONDON, face_landmarks, make_canvas
-
-
-def _box(pts: np.ndarray) -> np.ndarray:
-    return np.r_[pts[:, :2].min(0), pts[:, :2].max(0)]
 
 
 def _closest(boxes: np.ndarray, truth: np.ndarray) -> int | None:
@@ -89,7 +87,7 @@ def main() -> None:
             if not canvas.boxes:
                 continue
             img, truth_box = canvas.image, canvas.boxes[0]
-            src = _box(marks[k])
+            src = landmark_box(marks[k])
             truth = (marks[k] - src[:2]) * (truth_box[2] - truth_box[0]) / (src[2] - src[0]) \
                 + truth_box[:2]
             iod = float(inter_ocular_distance(np.c_[truth, np.zeros(len(truth))]))
@@ -106,17 +104,19 @@ def main() -> None:
                                    found.scores[narrow])
             level = weighted_nms(RawDetections.concatenate(
                 [fd.run_views(img, views[1:], model=fd.fine_model), handed]), nms_iou)
-            from fau.landmarks.detection import _detections  # noqa: PLC0415 (benchmark only)
-
             meshes = {}
             _, local_faces = det.meshes(img)
-            i = _closest(np.array([_box(f.landmarks) for f in local_faces]).reshape(-1, 4),
+            i = _closest(np.array([landmark_box(f.landmarks) for f in local_faces]).reshape(-1, 4),
                          truth_box)
             meshes["local"] = None if i is None else local_faces[i]
             for name, raw in (("level", level), ("letterbox", handed)):
-                dets = _detections(raw)
                 i = _closest(raw.boxes, truth_box)
-                mesh = None if i is None else be.mesh(img, dets[i].roi())
+                mesh = None
+                if i is not None:
+                    b = raw.boxes[i]
+                    box = (float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1]))
+                    mesh = be.mesh(img, Detection(box, raw.keypoints[i], float(raw.scores[i])
+                                                  ).roi())
                 meshes[name] = mesh if mesh is not None and mesh.presence >= be.min_presence \
                     else None
             found_local += meshes["local"] is not None
