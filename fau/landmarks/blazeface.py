@@ -184,6 +184,17 @@ class RawDetections:
             self.scores,
         )
 
+    def half_turned(self, width: float, height: float) -> "RawDetections":
+        """Detections of an image ``width``×``height`` turned by 180°, in the unturned
+        image: a point (u, v) is (width - u, height - v), a box's corners swap, and the
+        keypoints keep their meaning (a face's right eye is still its right eye)."""
+        size = np.array([width, height], dtype=np.float64)
+        return RawDetections(
+            np.tile(size, 2) - self.boxes[:, [2, 3, 0, 1]],
+            size - self.keypoints,
+            self.scores,
+        )
+
 
 class BlazeFace:
     """One BlazeFace model on LiteRT, run on inputs of any allowed size.

@@ -47,7 +47,8 @@ from .pyramid import (  # _ceil_to: the same rounding of input sides as the pyra
 )
 from .roi import LANDMARK_ROI_SCALE, Roi
 
-__all__ = ["Detection", "FaceDetector", "DEFAULT_MIN_FACE", "SMALLEST_MIN_FACE"]
+__all__ = ["Detection", "FaceDetector", "DEFAULT_MIN_FACE", "SMALLEST_MIN_FACE",
+           "TURN_CHECK_SCORE"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,19 @@ SMALLEST_MIN_FACE = 8.0
 #: Side of the window in which a small letterbox face is seen again at the next level
 #: (`FaceDetector.stages`), in face widths (at least the model's 128 px).
 LOCAL_CONTEXT = 2.5
+#: Detector score (0-1) below which a face is seen again both ways up (`FaceDetector.upright`).
+#: BlazeFace finds many faces rolled beyond 90° (upside down) but puts their keypoints as on
+#: an upright face, so the landmark crop is not rolled and the mesh is fitted upside down
+#: (its landmarks 1.4-1.6 inter-ocular distances off), while the landmark model's presence
+#: stays near 1. Such detections score lower: 40 London faces per roll on a 640×640 canvas
+#: (``benchmarks/rolled_faces.py --scores``) scored at least 0.86 when rolled 0-60°, and
+#: 0.53-0.85 (median 0.69-0.81) when rolled 105-240°.
+TURN_CHECK_SCORE = 0.85
+#: Side (pixels) of the model input in which `FaceDetector.upright` sees a face's window
+#: turned (the face about 26 px wide in it). 64, 96 and 128 px told upright from upside-down
+#: faces equally well (every face of 40 London photos, 120 and 400 px wide, rolled 0-60° and
+#: 300-330° vs 120-240°); 64 px costs about 0.4× the time of 128.
+TURN_CHECK_SIDE = 64
 
 
 @dataclass(frozen=True)
@@ -148,6 +162,9 @@ class FaceDetector:
     fine_threads : int or None
         LiteRT threads of the finer levels' interpreters for large inputs (`fine_model`,
         `fau.landmarks.blazeface.LARGE_INPUT_PIXELS`; None: as ``num_threads``).
+    turn_check_score : float
+        Detector score (0-1) below which a face is seen again both ways up (`upright`;
+        `TURN_CHECK_SCORE`; 0 turns the check off).
     spec : BlazeFaceSpec
         Model description (`fau.landmarks.blazeface.SHORT_RANGE`).
     max_pixels : int
@@ -165,6 +182,7 @@ class FaceDetector:
         min_score: float | None = None,
         num_threads: int | None = None,
         fine_threads: int | None = None,
+        turn_check_score: float = TURN_CHECK_SCORE,
         spec: BlazeFaceSpec = SHORT_RANGE,
         max_pixels: int = MAX_DETECTOR_PIXELS,
     ) -> None:
@@ -177,6 +195,9 @@ class FaceDetector:
         if isinstance(max_pixels, bool) or not float(max_pixels) >= spec.side * spec.side:
             raise FauError(f"max_pixels must be at least {spec.side * spec.side}, "
                            f"got {max_pixels!r}")
+        if isinstance(turn_check_score, bool) or not 0.0 <= float(turn_check_score) <= 1.0:
+            raise FauError(f"turn_check_score must be in [0, 1], got {turn_check_score!r}")
+        self.turn_check_score = float(turn_check_score)
         self.min_face = float(min_face)
         self.max_pixels = int(max_pixels)
         self._capped_sizes: set[tuple[int, int]] = set()  # sizes already warned about
@@ -226,7 +247,8 @@ class FaceDetector:
         return RawDetections.concatenate(parts)
 
     def stages(self, image: np.ndarray, *, executor: Executor | None = None,
-               border_retry: bool = True) -> Iterator[list[Detection]]:
+               border_retry: bool = True, turn_retry: bool = True
+               ) -> Iterator[list[Detection]]:
         """The faces of an RGB uint8 image (H, W, 3) in stages, each strongest first.
 
         Yields the letterbox's detections (those at least
@@ -238,7 +260,10 @@ class FaceDetector:
         (the same face, which one weighted NMS over all views would have merged into
         it), then, with ``border_retry`` and only when neither found anything, those of
         the image with a black border of half its longer side
-        (`fau.landmarks.pyramid.border_view`: a face that fills the picture).
+        (`fau.landmarks.pyramid.border_view`: a face that fills the picture), then, with
+        ``turn_retry`` and only when that found nothing either, those of the image turned
+        half a turn (`turned`: an upside-down face; BlazeFace finds faces rolled up to
+        about 90°).
 
         With an ``executor`` the finer levels start on its thread at once and run while
         the caller handles the first stage; without one they run when the second stage
@@ -267,6 +292,7 @@ class FaceDetector:
             early = RawDetections.empty()
             if len(handed.scores):
                 early = self._confirm(image, handed, min(v.scale for v in finer))
+            coarse, early = self.upright(image, coarse), self.upright(image, early)
             yield _detections(coarse) + _detections(early)
             if pending is not None:
                 raw = pending.result()
@@ -279,36 +305,98 @@ class FaceDetector:
                 fine = _subset(fine, np.array([
                     not (box_iou(b, seen) > self.spec.nms_iou).any()
                     for b in fine.boxes]))
-            yield _detections(fine)
-            if border_retry and not len(found.scores) and not len(fine.scores):
+            yield _detections(self.upright(image, fine))
+            if len(found.scores) or len(fine.scores):
+                return
+            framed = RawDetections.empty()
+            if border_retry:
                 border = [border_view(h, w, side=self.spec.side)]
                 self.last_views += border
-                yield _detections(weighted_nms(self.run_views(image, border),
-                                               self.spec.nms_iou))
+                framed = self.upright(image, weighted_nms(self.run_views(image, border),
+                                                          self.spec.nms_iou))
+                yield _detections(framed)
+            if turn_retry and not len(framed.scores):
+                yield _detections(self.turned(image, border_retry=border_retry))
         finally:
             if pending is not None:  # the caller stopped early: let the run finish
                 wait([pending])
+
+    def turned(self, image: np.ndarray, *, border_retry: bool = True) -> RawDetections:
+        """The faces of ``image`` turned by 180°, merged, in the image's own pixels.
+
+        Every view of the image's pyramid (and, with ``border_retry``, its border view) is
+        run on the turned copy, on the calling thread, and the merged detections are
+        mapped back (`RawDetections.half_turned`): their keypoints keep their meaning, so
+        `Detection.roi` rolls the landmark crop upright. BlazeFace finds faces rolled up
+        to about 90° either way, so one half turn covers the rest of the circle
+        (docs/landmarks.md, "Rolled and upside-down faces").
+        """
+        h, w = image.shape[:2]
+        views = self.views(h, w)
+        if border_retry:
+            views = views + [border_view(h, w, side=self.spec.side)]
+        self.last_views += views
+        raw = self.run_views(np.ascontiguousarray(image[::-1, ::-1]), views)
+        return weighted_nms(raw, self.spec.nms_iou).half_turned(w, h)
+
+    def upright(self, image: np.ndarray, found: RawDetections) -> RawDetections:
+        """``found`` with each face scoring below ``turn_check_score`` seen both ways up.
+
+        The face's window (`LOCAL_CONTEXT` face widths, shrunk to `TURN_CHECK_SIDE`
+        pixels) is turned by 180° and run; where it finds the face with a higher score than the
+        face's own, the face is upside down and its box, keypoints and score become the
+        turned window's, mapped back. Faces scoring higher are left as they are. On 40
+        London faces per roll the turned window scored lower than the face's own score
+        at every roll of 0-60° and higher at every roll of 120-240°
+        (``benchmarks/rolled_faces.py``).
+        """
+        low = np.flatnonzero(found.scores < self.turn_check_score)
+        if not len(low):
+            return found
+        boxes, keypoints, scores = (found.boxes.copy(), found.keypoints.copy(),
+                                    found.scores.copy())
+        side_in = TURN_CHECK_SIDE
+        for i in low:
+            b = boxes[i]
+            side = int(math.ceil(LOCAL_CONTEXT * max(b[2] - b[0], b[3] - b[1], 1.0)))
+            cut = _cut(image, b, side)
+            if cut is None:
+                continue
+            window, x0, y0 = cut
+            small = _resize(window, side_in, side_in, antialias=True)
+            turned = self.model(np.ascontiguousarray(small[::-1, ::-1]), self.min_score)
+            turned = self._best(turned.half_turned(side_in, side_in)
+                                .mapped(side_in / side, x0, y0), b)
+            if turned is not None and turned.scores[0] > scores[i]:
+                boxes[i], keypoints[i], scores[i] = (turned.boxes[0], turned.keypoints[0],
+                                                     turned.scores[0])
+        return RawDetections(boxes, keypoints, scores)
+
+    def _best(self, raw: RawDetections, box: np.ndarray) -> RawDetections | None:
+        """The strongest merged detection of ``raw`` overlapping ``box`` by more than the
+        model's NMS IoU, or None."""
+        merged = weighted_nms(raw, self.spec.nms_iou)
+        if not len(merged.scores):
+            return None
+        scores = np.where(box_iou(box, merged.boxes) > self.spec.nms_iou, merged.scores, -1.0)
+        k = int(np.argmax(scores))
+        return None if scores[k] < 0 else _subset(merged, np.arange(len(scores)) == k)
 
     def _confirm(self, image: np.ndarray, handed: RawDetections, scale: float) -> RawDetections:
         """The letterbox's small faces seen again at the next level's ``scale``, each in a
         window of the image around it only (`LOCAL_CONTEXT`), merged by weighted NMS;
         those that overlap a letterbox box by more than the NMS IoU."""
-        h, w = image.shape[:2]
         iou = self.spec.nms_iou
         parts = []
         for b in handed.boxes:
             side_in = max(self.spec.side,
                           _ceil_to(LOCAL_CONTEXT * (b[2] - b[0]) * scale, self.spec.align))
             side = int(math.ceil(side_in / scale))  # image pixels
-            x0 = int(round((b[0] + b[2] - side) / 2.0))
-            y0 = int(round((b[1] + b[3] - side) / 2.0))
-            cut = np.zeros((side, side, 3), np.uint8)
-            ys, xs = max(y0, 0), max(x0, 0)
-            ye, xe = min(y0 + side, h), min(x0 + side, w)
-            if ye <= ys or xe <= xs:
+            cut = _cut(image, b, side)
+            if cut is None:
                 continue
-            cut[ys - y0 : ye - y0, xs - x0 : xe - x0] = image[ys:ye, xs:xe]
-            raw = self.model(_resize(cut, side_in, side_in, antialias=True), self.min_score)
+            window, x0, y0 = cut
+            raw = self.model(_resize(window, side_in, side_in, antialias=True), self.min_score)
             if len(raw.scores):
                 parts.append(raw.mapped(side_in / side, x0, y0))
         local = weighted_nms(RawDetections.concatenate(parts), iou)
@@ -318,19 +406,36 @@ class FaceDetector:
                                         for b in local.boxes]))
 
     def detect(self, image: np.ndarray, *, executor: Executor | None = None,
-               border_retry: bool = True) -> list[Detection]:
+               border_retry: bool = True, turn_retry: bool = True) -> list[Detection]:
         """Every face in an RGB uint8 image (H, W, 3), strongest first.
 
-        All the `stages` in one list (``executor`` and ``border_retry`` as there).
+        All the `stages` in one list (``executor``, ``border_retry`` and ``turn_retry``
+        as there).
         """
-        found = [d for stage in self.stages(image, executor=executor,
-                                            border_retry=border_retry) for d in stage]
+        found = [d for stage in self.stages(image, executor=executor, border_retry=border_retry,
+                                            turn_retry=turn_retry) for d in stage]
         return sorted(found, key=lambda d: -d.score)
 
     def close(self) -> None:
         """Release the models."""
         self.model.close()
         self.fine_model.close()
+
+
+def _cut(image: np.ndarray, box: np.ndarray, side: int) -> tuple[np.ndarray, int, int] | None:
+    """The ``side``×``side`` square of ``image`` centred on ``box`` (x0, y0, x1, y1), black
+    outside the image, and its top-left corner (x, y) in image pixels; None when the
+    square misses the image."""
+    h, w = image.shape[:2]
+    x0 = int(round((box[0] + box[2] - side) / 2.0))
+    y0 = int(round((box[1] + box[3] - side) / 2.0))
+    ys, xs = max(y0, 0), max(x0, 0)
+    ye, xe = min(y0 + side, h), min(x0 + side, w)
+    if ye <= ys or xe <= xs:
+        return None
+    window = np.zeros((side, side, 3), np.uint8)
+    window[ys - y0 : ye - y0, xs - x0 : xe - x0] = image[ys:ye, xs:xe]
+    return window, x0, y0
 
 
 def _subset(raw: RawDetections, keep: np.ndarray) -> RawDetections:

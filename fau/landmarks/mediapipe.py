@@ -38,7 +38,8 @@ from .detection import DEFAULT_MIN_FACE, Detection, FaceDetector
 from .litert import native_stderr_silenced
 from .roi import LANDMARK_ROI_SCALE, Roi, crop, eye_angle, roi_from_points
 
-__all__ = ["MediaPipeBackend", "Detection", "same_face", "landmark_box", "CONTAINED"]
+__all__ = ["MediaPipeBackend", "Detection", "same_face", "landmark_box", "quarter_turned",
+           "CONTAINED"]
 
 log = logging.getLogger(__name__)
 
@@ -188,8 +189,13 @@ class MediaPipeBackend:
         return np.column_stack([xy, z]).astype(np.float32), presence
 
     def blendshapes(self, landmarks: np.ndarray) -> np.ndarray:
-        """52 blendshape scores from image-pixel landmarks (478, 3)."""
-        pts = landmarks[BLENDSHAPE_LANDMARKS, :2].astype(np.float32)
+        """52 blendshape scores from image-pixel landmarks (478, 3).
+
+        The model reads the points as they lie in the image, as MediaPipe feeds it, and
+        its scores depend on the face's roll (`quarter_turned`); a face rolled by more
+        than 45° is first turned by the nearest multiple of 90°.
+        """
+        pts = quarter_turned(landmarks[BLENDSHAPE_LANDMARKS, :2], eye_angle(landmarks))
         self._bs.set_tensor(self._bs_in, pts[None])
         self._bs.invoke()
         return self._bs.get_tensor(self._bs_out).astype(np.float32).copy()
@@ -300,6 +306,31 @@ DUPLICATE_IOU = 0.5
 #: 0.8 leaves room for landmark jitter, while two real faces 80% inside one another's
 #: box cannot both be visible.
 CONTAINED = 0.8
+
+
+def quarter_turned(points: np.ndarray, angle: float) -> np.ndarray:
+    """``points`` (N, 2) turned about their mean by the multiple of 90° that brings a
+    face rolled by ``angle`` (radians, `fau.landmarks.roi.eye_angle`) within ±45° of
+    upright; float32, unchanged (bit for bit) when it already is.
+
+    MediaPipe's blendshape model was trained on upright faces and reads image
+    coordinates, so its scores change with roll: turning the landmarks of 8 London
+    smiles about their centre changed the largest score by 0.02-0.05 at 10°, 0.03-0.10
+    at 30°, 0.19-0.39 at 90° and 0.30-0.47 at 180° (docs/landmarks.md, "Rolled and
+    upside-down faces"). Quarter turns keep every face within ±45° of the model's
+    domain while leaving the scores of faces within it as MediaPipe gives them.
+    """
+    pts = np.asarray(points, dtype=np.float32)[:, :2]
+    k = int(round(angle / (math.pi / 2.0))) % 4
+    if k == 0:
+        return pts
+    centre = pts.mean(axis=0)
+    rel = pts - centre
+    # Turning by -k × 90° (image y down): k = 1 maps (x, y) to (y, -x).
+    turned = {1: np.column_stack([rel[:, 1], -rel[:, 0]]),
+              2: -rel,
+              3: np.column_stack([-rel[:, 1], rel[:, 0]])}[k]
+    return (turned + centre).astype(np.float32)
 
 
 def _area(box: np.ndarray) -> float:
