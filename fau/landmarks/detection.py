@@ -365,6 +365,8 @@ class FaceDetector:
             window, x0, y0 = cut
             small = _resize(window, side_in, side_in, antialias=True)
             turned = self.model(np.ascontiguousarray(small[::-1, ::-1]), self.min_score)
+            if not len(turned.scores) or turned.scores.max() <= scores[i]:
+                continue  # no merged detection can score higher (weighted NMS keeps maxima)
             turned = self._best(turned.half_turned(side_in, side_in)
                                 .mapped(side_in / side, x0, y0), b)
             if turned is not None and turned.scores[0] > scores[i]:
