@@ -98,6 +98,26 @@ def test_upright_faces_are_not_turned(det) -> None:
     assert all(np.array_equal(a.keypoints, b.keypoints) for a, b in zip(checked, plain))
 
 
+def test_check_on_the_detector_thread_corrects_the_first_stage(det) -> None:
+    """With the detector's thread the first stage is given unchecked; the faces its check
+    turns open the second stage, each naming the detection it replaces."""
+    backend = det.backend
+    img = _turn(_frame("hap"))
+    first, second = backend.detector.stages(img, executor=backend._executor())
+    assert len(first) == 1 and len(second) == 1
+    assert second[0].replaces is first[0]
+    assert not np.array_equal(second[0].keypoints, first[0].keypoints)
+    # without the thread the first stage is checked before it is given
+    inline = list(backend.detector.stages(img))
+    assert [len(s) for s in inline] == [1, 0] and inline[0][0].replaces is None
+    assert np.allclose(inline[0][0].keypoints, second[0].keypoints)
+    # detect() applies the correction: one detection, the turned one
+    (only,) = backend.detector.detect(img, executor=backend._executor())
+    assert only.replaces is None and np.allclose(only.keypoints, second[0].keypoints)
+    # and the backend measures the face once, from the turned box
+    assert len(backend.detect(img)) == 1
+
+
 def test_turn_retry_is_a_last_stage(det) -> None:
     """With nothing found (nor by the border view), the image is searched turned."""
     detector = det.backend.detector

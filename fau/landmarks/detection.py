@@ -21,7 +21,8 @@ import logging
 import math
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from dataclasses import replace as _with
 from itertools import groupby
 
 import numpy as np
@@ -67,14 +68,17 @@ LOCAL_CONTEXT = 2.5
 #: an upright face, so the landmark crop is not rolled and the mesh is fitted upside down
 #: (its landmarks 1.4-1.6 inter-ocular distances off), while the landmark model's presence
 #: stays near 1. Such detections score lower: 40 London faces per roll on a 640×640 canvas
-#: (``benchmarks/rolled_faces.py --scores``) scored at least 0.86 when rolled 0-60°, and
-#: 0.53-0.85 (median 0.69-0.81) when rolled 105-240°.
-TURN_CHECK_SCORE = 0.85
+#: (``benchmarks/rolled_faces.py --scores``) scored 0.51-0.86 (median 0.66-0.74) when
+#: rolled 120-240°, and 0.76-0.99 (median 0.95-0.97) when rolled by up to ±60°.
+TURN_CHECK_SCORE = 0.9
 #: Side (pixels) of the model input in which `FaceDetector.upright` sees a face's window
-#: turned (the face about 26 px wide in it). 64, 96 and 128 px told upright from upside-down
-#: faces equally well (every face of 40 London photos, 120 and 400 px wide, rolled 0-60° and
-#: 300-330° vs 120-240°); 64 px costs about 0.4× the time of 128.
-TURN_CHECK_SIDE = 64
+#: both ways up (the face about 38 px wide in it). Of 64, 96 and 128 px, 96 separated the
+#: two best: the turned window's best score minus the window's own was at most -0.06 on
+#: 400 upright London faces (120 and 400 px wide, rolled 0-60° and 300-330°) and at most
+#: -0.10 on 949 faces of the group canvases (``benchmarks/group_faces.py`` seeds 0-2:
+#: 30-300 px, rolled ±20°, blurred, JPEG), at least +0.10 on 394 upside-down ones
+#: (rolled 120-240°); 64 px turned 2 of the group faces, 128 px 3 upright London faces.
+TURN_CHECK_SIDE = 96
 
 
 @dataclass(frozen=True)
@@ -90,11 +94,16 @@ class Detection:
         tragion (pixels).
     score : float
         Detector face score (0-1).
+    replaces : Detection or None
+        Set on a face that an earlier stage of `FaceDetector.stages` gave the wrong way up
+        (its check, `FaceDetector.upright`, ran on the detector's thread meanwhile): that
+        earlier detection of the same face, whose mesh this one replaces. None otherwise.
     """
 
     box: tuple[float, float, float, float]
     keypoints: np.ndarray
     score: float
+    replaces: "Detection | None" = field(default=None, repr=False, compare=False)
 
     def roi(self) -> Roi:
         """MediaPipe's landmark crop for this detection: centred on the box, eye line
@@ -218,7 +227,7 @@ class FaceDetector:
                           align=self.spec.align, max_pixels=self.max_pixels)
 
     def run_views(self, image: np.ndarray, views: list[View], *,
-                  model: BlazeFace | None = None) -> RawDetections:
+                  model: BlazeFace | None = None, turned: bool = False) -> RawDetections:
         """Raw (un-merged) detections of ``views`` of an RGB image, in image pixels.
 
         ``model``: the interpreters to run them on (default `model`; the finer levels
@@ -227,6 +236,10 @@ class FaceDetector:
         copy, the image shrunk once to the finest level among ``views`` (low-pass
         filtered, `_resize`), so that a huge image is read in full once and only one
         level besides the working copy exists at a time.
+
+        With ``turned``, the views are those of the image turned by 180° (each view's
+        window is cut mirrored from the unturned level and turned, so neither the image
+        nor a level is copied), and the detections stay in the turned image's pixels.
         """
         model = self.model if model is None else model
         finest = max((v for v in views if not v.letterbox), key=lambda v: v.scale,
@@ -239,7 +252,13 @@ class FaceDetector:
                 views, key=lambda v: (v.level_width, v.level_height, v.letterbox)):
             level = _resize(image if letterbox else work, lw, lh, antialias=not letterbox)
             for view in group:
-                raw = model(_window(level, view), self.min_score)
+                if turned:  # the view's window of the turned level: the mirrored window, turned
+                    mirrored = _with(view, left=lw - view.left - view.width,
+                                     top=lh - view.top - view.height)
+                    window = np.ascontiguousarray(_window(level, mirrored)[::-1, ::-1])
+                else:
+                    window = _window(level, view)
+                raw = model(window, self.min_score)
                 if len(raw.scores):
                     parts.append(raw.mapped(view.scale, view.left / view.scale,
                                             view.top / view.scale))
@@ -265,6 +284,12 @@ class FaceDetector:
         half a turn (`turned`: an upside-down face; BlazeFace finds faces rolled up to
         about 90°).
 
+        Each stage's faces are checked for being upside down (`upright`) before they are
+        yielded, but for the first stage's when there is an ``executor``: their check runs
+        on its thread after the finer levels, while the caller measures them, and the
+        faces it turns open the second stage, each with ``replaces`` set to the
+        first-stage detection it corrects.
+
         With an ``executor`` the finer levels start on its thread at once and run while
         the caller handles the first stage; without one they run when the second stage
         is asked for. One call at a time per detector.
@@ -280,6 +305,7 @@ class FaceDetector:
         first, finer = views[:1], views[1:]
         self.last_views = list(views)
         pending: Future | None = None
+        checking: Future | None = None
         if executor is not None and finer:
             pending = executor.submit(self.run_views, image, finer, model=self.fine_model)
         try:
@@ -292,20 +318,32 @@ class FaceDetector:
             early = RawDetections.empty()
             if len(handed.scores):
                 early = self._confirm(image, handed, min(v.scale for v in finer))
-            coarse, early = self.upright(image, coarse), self.upright(image, early)
-            yield _detections(coarse) + _detections(early)
+            given = RawDetections.concatenate([coarse, early])
+            if executor is not None and (given.scores < self.turn_check_score).any():
+                checking = executor.submit(self.upright, image, given, model=self.fine_model)
+                first_stage = _detections(given)
+            else:
+                first_stage = _detections(self.upright(image, given))
+            yield first_stage
             if pending is not None:
                 raw = pending.result()
                 pending = None
             else:
                 raw = self.run_views(image, finer, model=self.fine_model)
+            corrected: list[Detection] = []
+            if checking is not None:
+                checked = checking.result()
+                checking = None
+                corrected = [_with(d, replaces=old) for d, old in
+                             zip(_detections(checked), first_stage)
+                             if not np.array_equal(d.keypoints, old.keypoints)]
             fine = weighted_nms(RawDetections.concatenate([raw, handed]), self.spec.nms_iou)
-            seen = np.concatenate([coarse.boxes, early.boxes])
+            seen = given.boxes
             if len(seen) and len(fine.scores):
                 fine = _subset(fine, np.array([
                     not (box_iou(b, seen) > self.spec.nms_iou).any()
                     for b in fine.boxes]))
-            yield _detections(self.upright(image, fine))
+            yield corrected + _detections(self.upright(image, fine))
             if len(found.scores) or len(fine.scores):
                 return
             framed = RawDetections.empty()
@@ -317,39 +355,44 @@ class FaceDetector:
                 yield _detections(framed)
             if turn_retry and not len(framed.scores):
                 yield _detections(self.turned(image, border_retry=border_retry))
-        finally:
-            if pending is not None:  # the caller stopped early: let the run finish
-                wait([pending])
+        finally:  # the caller stopped early: let the runs finish
+            wait([f for f in (pending, checking) if f is not None])
 
     def turned(self, image: np.ndarray, *, border_retry: bool = True) -> RawDetections:
         """The faces of ``image`` turned by 180°, merged, in the image's own pixels.
 
         Every view of the image's pyramid (and, with ``border_retry``, its border view) is
-        run on the turned copy, on the calling thread, and the merged detections are
-        mapped back (`RawDetections.half_turned`): their keypoints keep their meaning, so
+        run turned (`run_views` ``turned``: no copy of the image), on the calling thread,
+        and the merged detections are mapped back (`RawDetections.half_turned`): their keypoints keep their meaning, so
         `Detection.roi` rolls the landmark crop upright. BlazeFace finds faces rolled up
         to about 90° either way, so one half turn covers the rest of the circle
         (docs/landmarks.md, "Rolled and upside-down faces").
         """
         h, w = image.shape[:2]
         views = self.views(h, w)
-        if border_retry:
-            views = views + [border_view(h, w, side=self.spec.side)]
-        self.last_views += views
-        raw = self.run_views(np.ascontiguousarray(image[::-1, ::-1]), views)
+        first = views[:1] + ([border_view(h, w, side=self.spec.side)] if border_retry else [])
+        self.last_views += views + first[1:]
+        # the finer levels on their own interpreters, as in `stages` (the executor is idle:
+        # this runs only when nothing was found), so no large interpreter is built twice
+        raw = RawDetections.concatenate([
+            self.run_views(image, first, turned=True),
+            self.run_views(image, views[1:], model=self.fine_model, turned=True),
+        ])
         return weighted_nms(raw, self.spec.nms_iou).half_turned(w, h)
 
-    def upright(self, image: np.ndarray, found: RawDetections) -> RawDetections:
+    def upright(self, image: np.ndarray, found: RawDetections, *,
+                model: BlazeFace | None = None) -> RawDetections:
         """``found`` with each face scoring below ``turn_check_score`` seen both ways up.
 
         The face's window (`LOCAL_CONTEXT` face widths, shrunk to `TURN_CHECK_SIDE`
-        pixels) is turned by 180° and run; where it finds the face with a higher score than the
-        face's own, the face is upside down and its box, keypoints and score become the
-        turned window's, mapped back. Faces scoring higher are left as they are. On 40
-        London faces per roll the turned window scored lower than the face's own score
-        at every roll of 0-60° and higher at every roll of 120-240°
-        (``benchmarks/rolled_faces.py``).
+        pixels) is run as it is and turned by 180°; where the turned window scores higher,
+        the face is upside down and its box, keypoints and score become those of the
+        turned window's detection that overlaps it, mapped back. Two runs of the model
+        per face checked, about 0.5 ms each on 2 cores (docs/landmarks.md, "Rolled and
+        upside-down faces"), on ``model``'s interpreters (default `model`; `stages` runs
+        the first stage's check on the executor's thread with `fine_model`).
         """
+        model = self.model if model is None else model
         low = np.flatnonzero(found.scores < self.turn_check_score)
         if not len(low):
             return found
@@ -364,12 +407,15 @@ class FaceDetector:
                 continue
             window, x0, y0 = cut
             small = _resize(window, side_in, side_in, antialias=True)
-            turned = self.model(np.ascontiguousarray(small[::-1, ::-1]), self.min_score)
-            if not len(turned.scores) or turned.scores.max() <= scores[i]:
-                continue  # no merged detection can score higher (weighted NMS keeps maxima)
+            turned = model(np.ascontiguousarray(small[::-1, ::-1]), self.min_score)
+            if not len(turned.scores):
+                continue
+            plain = model(small, self.min_score)
+            if len(plain.scores) and plain.scores.max() >= turned.scores.max():
+                continue
             turned = self._best(turned.half_turned(side_in, side_in)
                                 .mapped(side_in / side, x0, y0), b)
-            if turned is not None and turned.scores[0] > scores[i]:
+            if turned is not None:
                 boxes[i], keypoints[i], scores[i] = (turned.boxes[0], turned.keypoints[0],
                                                      turned.scores[0])
         return RawDetections(boxes, keypoints, scores)
@@ -414,8 +460,14 @@ class FaceDetector:
         All the `stages` in one list (``executor``, ``border_retry`` and ``turn_retry``
         as there).
         """
-        found = [d for stage in self.stages(image, executor=executor, border_retry=border_retry,
-                                            turn_retry=turn_retry) for d in stage]
+        found: list[Detection] = []
+        for stage in self.stages(image, executor=executor, border_retry=border_retry,
+                                 turn_retry=turn_retry):
+            for d in stage:
+                if d.replaces is not None:
+                    found = [f for f in found if f is not d.replaces]
+                    d = _with(d, replaces=None)
+                found.append(d)
         return sorted(found, key=lambda d: -d.score)
 
     def close(self) -> None:

@@ -228,17 +228,24 @@ class MediaPipeBackend:
         kept when its face presence is at least ``min_presence`` and it is not an
         already kept face again (`same_face`: two boxes on one face; the larger of the
         two meshes is kept), until ``max_faces`` faces are kept (so beyond the cap, larger faces are
-        measured first). ``timestamp_ms`` is accepted for interface compatibility;
+        measured first). A face that the detector's upside-down check, run meanwhile on its
+        thread, gives again turned (`Detection.replaces`) is measured again and replaces
+        its first mesh. ``timestamp_ms`` is accepted for interface compatibility;
         tracking lives in `fau.video`.
         """
         self._check_open()
         kept: list[tuple[float, FaceMesh]] = []
         boxes: list[np.ndarray] = []
+        sources: list[Detection] = []  # the detection each kept mesh came from
         stages = self.detector.stages(image, executor=self._executor())
         try:
             for stage in stages:
                 for det in stage:
-                    if len(kept) >= self.max_faces:
+                    if det.replaces is not None:  # measured the wrong way up: measure again
+                        drop = [j for j, d in enumerate(sources) if d is det.replaces]
+                        for j in reversed(drop):
+                            del kept[j], boxes[j], sources[j]
+                    elif len(kept) >= self.max_faces:
                         break
                     face = self.mesh(image, det.roi(), detector_box=det.box)
                     if face.presence < self.min_presence:
@@ -249,12 +256,11 @@ class MediaPipeBackend:
                         j = int(np.flatnonzero(same)[0])
                         if _area(box) > _area(boxes[j]):
                             kept[j] = (max(kept[j][0], det.score), face)
-                            boxes[j] = box
+                            boxes[j], sources[j] = box, det
                         continue
                     kept.append((det.score, face))
                     boxes.append(box)
-                if len(kept) >= self.max_faces:
-                    break
+                    sources.append(det)
         finally:
             stages.close()
         return [face for _, face in sorted(kept, key=lambda k: -k[0])]
