@@ -197,3 +197,9 @@ def test_blendshapes_of_an_upside_down_mesh(det) -> None:
     turned[:, :2] = _roll(face.landmarks[:, :2].astype(np.float64), 2)
     assert abs(abs(eye_angle(turned) - eye_angle(face.landmarks)) - math.pi) < 1e-3
     assert np.abs(backend.blendshapes(turned) - face.blendshapes).max() < 1e-3
+
+
+def test_quarter_turned_takes_points_without_a_roll() -> None:
+    """An undefined roll (NaN landmarks) leaves the points as they are."""
+    pts = np.full((146, 2), np.nan, np.float32)
+    assert np.isnan(quarter_turned(pts, float("nan"))).all()

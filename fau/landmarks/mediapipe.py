@@ -327,7 +327,7 @@ def quarter_turned(points: np.ndarray, angle: float) -> np.ndarray:
     domain while leaving the scores of faces within it as MediaPipe gives them.
     """
     pts = np.asarray(points, dtype=np.float32)[:, :2]
-    k = int(round(angle / (math.pi / 2.0))) % 4
+    k = int(round(angle / (math.pi / 2.0))) % 4 if math.isfinite(angle) else 0
     if k == 0:
         return pts
     centre = pts.mean(axis=0)
