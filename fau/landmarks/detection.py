@@ -363,10 +363,10 @@ class FaceDetector:
 
         Every view of the image's pyramid (and, with ``border_retry``, its border view) is
         run turned (`run_views` ``turned``: no copy of the image), on the calling thread,
-        and the merged detections are mapped back (`RawDetections.half_turned`): their keypoints keep their meaning, so
-        `Detection.roi` rolls the landmark crop upright. BlazeFace finds faces rolled up
-        to about 90° either way, so one half turn covers the rest of the circle
-        (docs/landmarks.md, "Rolled and upside-down faces").
+        and the merged detections are mapped back (`RawDetections.half_turned`): their
+        keypoints keep their meaning, so `Detection.roi` rolls the landmark crop upright.
+        BlazeFace finds faces rolled up to about 90° either way, so one half turn covers
+        the rest of the circle (docs/landmarks.md, "Rolled and upside-down faces").
         """
         h, w = image.shape[:2]
         views = self.views(h, w)
@@ -388,7 +388,7 @@ class FaceDetector:
         pixels) is run as it is and turned by 180°; where the turned window scores higher,
         the face is upside down and its box, keypoints and score become those of the
         turned window's detection that overlaps it, mapped back. Two runs of the model
-        per face checked, about 0.5 ms each on 2 cores (docs/landmarks.md, "Rolled and
+        per face checked, about 0.75 ms each on 2 cores (docs/landmarks.md, "Rolled and
         upside-down faces"), on ``model``'s interpreters (default `model`; `stages` runs
         the first stage's check on the executor's thread with `fine_model`).
         """
