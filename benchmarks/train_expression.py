@@ -22,6 +22,10 @@ Options weighed for robustness beyond FER-2013 (issue 14; docs/model_card.md):
                    by default on expressive faces (Menon et al., ICLR 2021).
 ``--hard-weight``  FER+ model: add every Training face once more with its FER-2013 hard
                    label at this weight (FER-2013 hard labels together with FER+ soft ones).
+``--augmented``    add every Training face once more with the mesh measured on an altered
+                   copy of its crop (``extract_fer.py --augment SEED``: box moved, scaled and
+                   rolled; gamma, blur, low resolution, noise, JPEG), same targets; early
+                   stopping and temperature stay on the unaltered PublicTest meshes.
 
 Usage::
 
@@ -199,6 +203,9 @@ def main() -> None:
     ap.add_argument("--flip", action="store_true",
                     help="add mirrored copies of the Training faces (tried: no gain on "
                          "PublicTest, so off by default)")
+    ap.add_argument("--augmented", default="", metavar="MESH",
+                    help="add Training rows from this mesh file of altered crops "
+                         "(extract_fer.py --augment SEED)")
     ap.add_argument("--tau", type=float, default=0.0,
                     help="logit adjustment strength (0: none; offsets -tau*log(prior))")
     ap.add_argument("--hard-weight", type=float, default=0.0,
@@ -240,6 +247,11 @@ def main() -> None:
     if args.flip:  # mirrored Training faces: exact for geometry, L/R swapped
         Xm = model.assemble(load_blocks(Path(args.mesh), Path(args.cnn), mirror=True))
         Xtr, ytr, wtr = np.vstack([Xtr, Xm[tr]]), np.concatenate([ytr, ytr]), np.concatenate([wtr, wtr])
+    if args.augmented:  # the same faces, measured on altered crops
+        Xa = model.assemble(load_blocks(Path(args.augmented), Path(args.cnn)))
+        n = len(tr)
+        Xtr = np.vstack([Xtr, Xa[tr]])
+        ytr, wtr = np.concatenate([ytr, ytr[:n]]), np.concatenate([wtr, wtr[:n]])
     params = dict(PARAMS, num_class=len(classes), nthread=args.threads, max_depth=args.max_depth,
                   eta=args.eta)
     if args.dump:  # train where there are more cores (benchmarks/xgb_remote.py)
@@ -283,9 +295,11 @@ def main() -> None:
     )
     ship_name = args.name or ("geometric" if args.variant == "geometric" else args.labels)
     name = f"fau_{args.variant}" + (f"_tau{args.tau:g}" if args.tau else "") + (
-        f"_hard{args.hard_weight:g}" if args.hard_weight else "")
+        f"_hard{args.hard_weight:g}" if args.hard_weight else "") + (
+        "_aug" if args.augmented else "")
     model.info = {
         "name": ship_name, "tau": args.tau, "hard_weight": args.hard_weight,
+        "augmented": args.augmented or None,
         "class_prior": [float(v) for v in prior],
         "variant": args.variant, "labels": args.labels, "command": command,
         "rounds": int(booster.num_boosted_rounds()), "params": params, "pca": args.pca,
