@@ -7,7 +7,8 @@ scored on the cached sets of ``benchmarks/cross_dataset.py extract`` (FER-2013
 PrivateTest, ``ckplus_dev`` per sequence, London). The question: is the neutral bias on
 posed lab faces a matter of contrast or lighting that FER-2013 crops do not have? It also
 prints, for the unnormalised patches, where each model's ``ckplus_dev`` sequences go (true
-class per row, answer per column).
+class per row, answer per column), and the default model blended with ``fer2013``
+(``(1 - w) * p_ferplus + w * p_fer2013``, contempt 0 in ``fer2013``) for a few ``w``.
 
 Usage::
 
@@ -36,6 +37,8 @@ from fau.resources import model_path  # noqa: E402
 
 #: CLAHE settings: OpenCV's default clip limit (2.0) over 4×4 tiles of 12 px.
 CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4))
+#: Shares of the ``fer2013`` model in the blend (0: the default model alone).
+BLEND_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5)
 NORMS = {
     "none": lambda p: p,
     "histeq": cv2.equalizeHist,
@@ -49,6 +52,7 @@ def main() -> None:
               for n in ("ferplus", "fer2013")}
     cnn = AppearanceModel(num_threads=2)
     confusions: dict[str, str] = {}
+    plain: dict = {}  # unnormalised probabilities per (set, model), and each set
     print("| set | normalisation | " + " | ".join(models) + " |\n|---|---|---:|---:|")
     for name in ("fer", "ckplus", "london"):
         s = xd.load_set(name)
@@ -71,10 +75,23 @@ def main() -> None:
                                  f"(neutral {r['neutral_rate_non_neutral']:.2f})")
                 if name == "ckplus" and norm == "none":
                     confusions[mname] = confusion(*xd.per_group(s["label"], proba, s["group"]))
+                if norm == "none":
+                    plain[name, mname] = proba
+            if norm == "none":
+                plain[name] = s
             print(f"| {name} | {norm} | " + " | ".join(cells) + " |", flush=True)
     for mname, table in confusions.items():
         print(f"\nckplus_dev sequences, {mname} (rows: true class; columns: answer)\n")
         print(table)
+    print("\n| w (fer2013 share) | FER+ PrivateTest | CK+ dev | London |\n|---:|---:|---:|---:|")
+    c = xd.Candidate("ferplus", None, None, model=models["ferplus"])
+    for w in BLEND_WEIGHTS:
+        cells = []
+        for name in ("fer", "ckplus", "london"):
+            blend = (1 - w) * plain[name, "ferplus"] + w * plain[name, "fer2013"]
+            r = xd.evaluate_set(name, plain[name], blend, c)
+            cells.append(r["ferplus"]["accuracy"] if name == "fer" else r["accuracy"])
+        print(f"| {w:g} | {cells[0]:.4f} | {cells[1]:.3f} | {cells[2]:.3f} |")
 
 
 def confusion(y: np.ndarray, proba: np.ndarray) -> str:
