@@ -128,6 +128,9 @@ def main() -> None:
     ap.add_argument("--mesh", default=str(ROOT / "cache/fer_mesh.npz"))
     ap.add_argument("--heads", choices=["matching", "both"], default="matching")
     ap.add_argument("--tau", type=float, default=0.0, help="logit adjustment strength")
+    ap.add_argument("--rounds", type=int, default=0,
+                    help="keep only the movements booster's first ROUNDS rounds (0: all), a "
+                         "cheaper booster (docs/benchmarks.md, Image speed)")
     ap.add_argument("--out", default="")
     ap.add_argument("--ship", action="store_true", help="write fau/models/expression_<labels>.npz")
     ap.add_argument("--results", default=str(ROOT / "benchmarks/results"))
@@ -137,6 +140,12 @@ def main() -> None:
     mov = ExpressionModel.load(args.movements)
     if mov.uses_appearance:
         sys.exit(f"{args.movements} reads the appearance block: give a movements-only model")
+    if args.rounds:
+        full = mov.booster.num_boosted_rounds()
+        if not 0 < args.rounds <= full:
+            sys.exit(f"--rounds {args.rounds}: {args.movements} has {full} rounds")
+        mov.booster = mov.booster[: args.rounds]
+        mov.info = dict(mov.info, rounds=args.rounds, rounds_trained=full)
     classes = EXPRESSIONS[:7] if args.labels == "fer2013" else EXPRESSIONS
     if tuple(mov.classes) != tuple(classes):
         sys.exit(f"{args.movements} has classes {mov.classes}, not those of {args.labels}")
@@ -165,7 +174,7 @@ def main() -> None:
     command = "python benchmarks/train_fusion.py " + " ".join(shlex.quote(v) for v in sys.argv[1:])
     cnn_sha = hashlib.sha256(Path(args.cnn).read_bytes()).hexdigest()
     name = "fau_late" + (f"_{args.heads}" if args.heads != "matching" else "") + (
-        f"_tau{args.tau:g}" if args.tau else "")
+        f"_tau{args.tau:g}" if args.tau else "") + (f"_r{args.rounds}" if args.rounds else "")
     model.info = {
         "name": args.labels, "fusion": "late", "labels": args.labels, "command": command,
         "movements_model": {"file": args.movements, "command": mov.info.get("command"),
