@@ -63,7 +63,11 @@ def time_bins(t0: float, t1: float, *, n: int = MAX_BINS, min_width: float = 0.0
     span = max(float(t1) - float(t0), 1e-9)
     width = max(span / max(int(n), 1), float(min_width), 1e-9)
     k = max(int(np.ceil(span / width - 1e-9)), 1)
-    return float(t0) + width * np.arange(k + 1)
+    edges = float(t0) + width * np.arange(k + 1)
+    # k * width can fall short of the span by rounding (13 bins over 14 samples at 30/s):
+    # the last edge is t1 itself then, so the last sample keeps its bin
+    edges[-1] = max(edges[-1], float(t1))
+    return edges
 
 
 def bin_series(
