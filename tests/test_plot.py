@@ -108,6 +108,16 @@ def test_time_bins_have_a_round_length():
     assert len(seg) == 30 and (seg["end"] - seg["start"]).iloc[0] == 120
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.floats(0.0, 7200.0))
+@example(10.000000000000002)  # a hair past a whole step: was past the last segment's end
+@example(20.000000001)
+def test_time_bins_cover_the_last_timestamp(t1):
+    seg = plot.time_bin_segments((0.0, t1))
+    assert seg["end"].iloc[-1] >= t1 and seg["start"].iloc[0] == 0.0
+    assert (seg["start"].to_numpy()[1:] == seg["end"].to_numpy()[:-1]).all()
+
+
 def test_quality_strip_rows_and_untrusted_stretches():
     df = table(n=1800, tracks=1)
     df = df[(df["timestamp"] < 20) | (df["timestamp"] > 30)].copy()

@@ -47,9 +47,13 @@ def time_bin_segments(t_range: tuple[float, float], max_rows: int = MAX_ROWS) ->
     span = max(t_range[1] - t_range[0], 1e-9)
     step = next((s for s in BIN_STEPS_S if span / s <= max_rows), BIN_STEPS_S[-1])
     starts = t_range[0] + step * np.arange(int(np.ceil(span / step - 1e-9)) or 1)
-    return pd.DataFrame({"start": starts, "end": np.minimum(starts + step, t_range[1]),
-                         "label": [f"{format_time(s)}–{format_time(min(s + step, t_range[1]))}"
-                                   for s in starts]})
+    ends = np.minimum(starts + step, t_range[1])
+    # the last segment ends at the last timestamp, also when that lies a rounding error
+    # past a multiple of the step (300 * (1/30) s can be 10.000000000000002)
+    ends[-1] = t_range[1]
+    return pd.DataFrame({"start": starts, "end": ends,
+                         "label": [f"{format_time(s)}–{format_time(e)}"
+                                   for s, e in zip(starts, ends)]})
 
 
 def natural_key(label: str) -> list:
