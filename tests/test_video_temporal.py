@@ -25,6 +25,7 @@ from fau.video.temporal import (
     EVENT_MIN_DURATION_S,
     EVENT_MIN_EYE_OPENING,
     EVENT_MIN_IOD,
+    GAP_INTERVALS,
 )
 
 
@@ -166,6 +167,26 @@ def test_blink_is_not_also_an_eyes_closed_event():
     assert (ev["name"] == "AU45").sum() == 2
     assert not ((ev["name"] == "AU45") & (ev["onset"] > 8.5)).any()
     assert EVENT_MIN_EYE_OPENING > 0.1 > EVENT_MIN_IOD
+
+
+def test_a_cut_away_ends_an_event():
+    # a 3-s smile; the face is out of view from 3.0 to 33.0 s (its person keeps the
+    # track id), and the smile goes on after it: two events, neither spanning the gap
+    df = synthetic(n=300, pulses=[("AU12", 2.0, 3.0, 0.15)])
+    away = df["timestamp"] >= 3.0
+    df.loc[away, "timestamp"] += 30.0
+    df.loc[away, "frame"] += 900
+    ev = find_events(add_temporal(df), expressions=False)
+    smile = ev[ev["name"] == "AU12"]
+    assert len(smile) == 2, smile
+    assert smile["offset"].iloc[0] < 3.0 and smile["onset"].iloc[1] >= 33.0
+    assert (smile["duration"] < 2.1).all()
+    # frames missing for less than GAP_INTERVALS frame intervals do not split an event
+    short = synthetic(n=300, pulses=[("AU12", 2.0, 3.0, 0.15)])
+    short = short.drop(index=short.index[(short["timestamp"] > 3.0) & (short["timestamp"] < 3.06)])
+    assert GAP_INTERVALS * (1 / 30) > 3.06 - 3.0
+    ev = find_events(add_temporal(short), expressions=False)
+    assert (ev["name"] == "AU12").sum() == 1
 
 
 def test_expression_events():

@@ -58,6 +58,8 @@ def speaking_runs(frames: pd.DataFrame) -> list[tuple[int, float, float]]:
     A run ends one frame interval after its last speaking frame (the frame is shown until
     the next one).
     """
+    from ..video.temporal import GAP_INTERVALS  # a longer gap ends a run, as it ends events
+
     if "speaking" not in frames.columns or not len(frames):
         return []
     out = []
@@ -73,7 +75,7 @@ def speaking_runs(frames: pd.DataFrame) -> list[tuple[int, float, float]]:
                 i += 1
                 continue
             j = i
-            while j + 1 < len(s) and s[j + 1] and t[j + 1] - t[j] <= 2.5 * step:
+            while j + 1 < len(s) and s[j + 1] and t[j + 1] - t[j] <= GAP_INTERVALS * step:
                 j += 1
             out.append((int(tid), float(t[i]), float(t[j] + step)))
             i = j + 1

@@ -40,7 +40,10 @@ low = high / 2, where noise is the robust spread
 Expression episodes use the smoothed probability with fixed thresholds
 (`EXPRESSION_HIGH`, `EXPRESSION_LOW`). Each event has ``onset`` (first frame above low),
 ``apex`` (frame of the maximum), ``offset`` (last frame above low), ``peak`` (the
-maximum) and ``duration`` = offset − onset + one frame interval. Episodes need at least
+maximum) and ``duration`` = offset − onset + one frame interval. A gap in the track's
+frames longer than `GAP_INTERVALS` frame intervals and than 0.5 s (the face out of view,
+e.g. a cut-away: a person keeps their ``track_id`` across it) ends an episode; one that
+goes on after the gap is a new event. Episodes need at least
 `MIN_EVENT_SAMPLES` analysed frames; brief ones (≤ 0.5 s) are kept and flagged
 ``brief``. AU43 (eyes closed) episodes must last longer than a blink
 (`EVENT_MIN_DURATION_S`): shorter closures are the AU45 blink events.
@@ -75,7 +78,6 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 from ..au import AU_NAMES, AU_UNITS, EYE_OPENING_UNIT
-from ..au.geometry import AU_NAMES
 from ..errors import FauError
 from ..expression.labels import EXPRESSIONS
 
@@ -95,6 +97,7 @@ __all__ = [
     "RunningBaseline",
     "EVENT_COLUMNS",
     "SPEECH_AUS",
+    "GAP_INTERVALS",
 ]
 
 #: AUs measured on both sides at once (the _L/_R columns are left out of activity
@@ -147,6 +150,12 @@ EXPRESSION_HIGH, EXPRESSION_LOW = 0.5, 0.35
 MIN_EVENT_SAMPLES = 2
 #: Events up to this long (s) are flagged ``brief``.
 BRIEF_S = 0.5
+#: A time gap between two analysed frames of a track longer than this many sampling
+#: intervals, and longer than `BRIEF_S`, ends an episode: the face was out of view (a
+#: cut-away; `detect_video` keeps a person's ``track_id`` across it) or not found, long
+#: enough for a whole brief expression to pass unseen. The ELAN export's speaking runs use
+#: the same number of intervals.
+GAP_INTERVALS = 2.5
 #: Shortest AU episode that is an event, per AU (s). AU43 (eyes closed) is a held
 #: closure; a spontaneous blink (AU45) lasts about 0.1-0.4 s (Caffier, Erdmann &
 #: Ullsperger 2003, Eur J Appl Physiol 89:319), so shorter AU43 episodes are blinks,
@@ -406,18 +415,22 @@ def _float_dtype(df: pd.DataFrame, names: list[str]) -> np.dtype:
     return np.dtype(np.float64)
 
 
-def _runs(values: np.ndarray, high: float, low: float) -> list[tuple[int, int, int]]:
-    """(onset, apex, offset) index triples of hysteresis episodes in ``values``."""
+def _runs(values: np.ndarray, high: float, low: float,
+          gap: np.ndarray | None = None) -> list[tuple[int, int, int]]:
+    """(onset, apex, offset) index triples of hysteresis episodes in ``values``; ``gap``
+    (bool, one fewer than ``values``): True where the time gap after a sample ends an
+    episode (`GAP_INTERVALS`)."""
     out = []
     n = len(values)
     above = np.nan_to_num(values, nan=-np.inf) > low
+    joined = np.ones(max(n - 1, 0), bool) if gap is None else ~np.asarray(gap, bool)
     i = 0
     while i < n:
         if not above[i]:
             i += 1
             continue
         j = i
-        while j + 1 < n and above[j + 1]:
+        while j + 1 < n and above[j + 1] and joined[j]:
             j += 1
         seg = values[i : j + 1]
         apex = i + int(np.nanargmax(seg))
@@ -484,6 +497,7 @@ def find_events(
         frames = column("frame", None) if "frame" in df.columns else np.arange(len(idx))
         talk = column("speaking", bool) if has_speech else None
         step = _interval(t)
+        gap = np.diff(t) > max(GAP_INTERVALS * step, BRIEF_S)
         neutral = (column("neutral_frame", bool) if "neutral_frame" in df.columns
                    else np.ones(len(idx), bool))
 
@@ -513,7 +527,7 @@ def find_events(
                     yield "expression", e, v, EXPRESSION_HIGH, EXPRESSION_LOW
 
         for kind, name, v, high, low in series():
-            for i, k, j in _runs(v, high, low):
+            for i, k, j in _runs(v, high, low, gap):
                 during = (
                     pd.NA if talk is None
                     else bool(talk[i:j + 1].mean() >= DURING_SPEECH_SHARE)
