@@ -137,6 +137,22 @@ def test_neutral_baseline_picks_least_active_frames():
     np.testing.assert_allclose(base, 0.0)
 
 
+def test_frames_without_aus_are_not_neutral_frames():
+    # a user masks frames (NaN AUs): they must not be taken as the resting face
+    au = np.full((100, 3), 0.05)
+    au[40:60] = 0.3  # a movement
+    au[70:100] = np.nan  # masked
+    base, neutral = neutral_baseline(au)
+    assert not neutral[70:].any() and neutral.sum() == 20
+    np.testing.assert_allclose(base, 0.05)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy warning for an AU with no value at all
+        au[:, 2] = np.nan
+        base, _ = neutral_baseline(au)
+    assert np.isnan(base[2]) and base[0] == pytest.approx(0.05)
+
+
 def test_events_including_brief_ones():
     pulses = [("AU12", 2.0, 1.0, 0.15), ("AU04", 5.0, 0.2, 0.08), ("AU01", 7.0, 0.1, 0.01)]
     df = add_temporal(synthetic(pulses=pulses))

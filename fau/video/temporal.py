@@ -71,6 +71,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections import deque
 from dataclasses import dataclass
 from typing import Iterator
@@ -291,10 +292,17 @@ def neutral_baseline(
     neutral = np.zeros(n, dtype=bool)
     if n == 0:
         return np.full(au.shape[1], np.nan), neutral
-    act = _activity(au, None if bilateral is None else np.flatnonzero(bilateral))
+    cols = None if bilateral is None else np.flatnonzero(bilateral)
+    act = _activity(au, cols)
+    # a frame whose AUs are missing (NaN: e.g. masked by the user) is not a resting face:
+    # it ranks after every measured frame instead of counting as no movement
+    used = np.asarray(au) if cols is None else np.asarray(au)[:, cols]
+    act[~np.isfinite(used).all(axis=1)] = np.inf
     k = min(n, max(MIN_BASELINE_FRAMES, int(math.ceil(BASELINE_QUANTILE * n))))
     neutral[np.argsort(act, kind="stable")[:k]] = True
-    return np.nanmedian(au[neutral], axis=0), neutral
+    with warnings.catch_warnings():  # an AU with no value in any neutral frame: NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(au[neutral], axis=0), neutral
 
 
 def check_baseline(baseline: object) -> tuple[float, float] | None:
