@@ -244,6 +244,17 @@ def test_segments_summary(tmp_path):
     pd.testing.assert_frame_equal(s, same)
 
 
+def test_an_event_on_a_segment_boundary_counts_once():
+    df = add_temporal(synthetic(pulses=[("AU12", 6.0, 2.0, 0.15)]))
+    ev = find_events(df, expressions=False)
+    smile = ev[ev["name"] == "AU12"].iloc[0]
+    cut = float(smile["apex"])  # two segments meeting at the event's apex (a frame time)
+    s = summarize_segments(df, [(0.0, cut, "before"), (cut, 10.0, "after")], ev)
+    assert s["events"].sum() == len(ev)
+    assert s.loc[0, "event_list"].count("AU12") == 0 and "AU12×1" in s.loc[1, "event_list"]
+    assert s["frames"].sum() == len(df)  # the frames' rule, which the events now follow
+
+
 @pytest.mark.parametrize("text", ["a,b\n1,2\n", "start,end\nx,2\n", "start,end,label\n3,1,bad\n"])
 def test_bad_segments(tmp_path, text):
     p = tmp_path / "s.csv"

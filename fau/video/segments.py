@@ -170,7 +170,8 @@ def summarize_segments(
     segments : list, DataFrame or CSV path
         See `read_segments`.
     events : DataFrame or None
-        `find_events` output; events are counted in the segment holding their apex.
+        `find_events` output; events are counted in the segment holding their apex (by
+        the frames' rule: ``start <= apex < end``, the last segment's ``end`` included).
 
     Returns
     -------
@@ -195,8 +196,13 @@ def summarize_segments(
     t = df["timestamp"].to_numpy(dtype=np.float64) if len(df) else np.zeros(0)
     rows = []
     last_end = seg["end"].max() if len(seg) else 0.0
+
+    def within(x: np.ndarray, s: pd.Series) -> np.ndarray:
+        """``start <= x < end``; the last segment also takes ``x == end`` (module docs)."""
+        return (x >= s["start"]) & ((x < s["end"]) | ((x <= s["end"]) & (s["end"] == last_end)))
+
     for k, s in seg.iterrows():
-        inside = (t >= s["start"]) & ((t < s["end"]) | ((t <= s["end"]) & (s["end"] == last_end)))
+        inside = within(t, s)
         sub = df[inside]
         base = {"segment": k, "label": s["label"], "start": s["start"], "end": s["end"]}
         if sub.empty:
@@ -224,8 +230,9 @@ def summarize_segments(
                 row[f"{e}_share"] = float((top == j).mean()) if have else np.nan
             n_ev, names = 0, ""
             if events is not None and len(events):
-                ev = events[(events["track_id"] == tid) & (events["apex"] >= s["start"])
-                            & (events["apex"] <= s["end"])]
+                # the frames' rule: an apex on the boundary of two segments counts once
+                ev = events[(events["track_id"] == tid).to_numpy()
+                            & within(events["apex"].to_numpy(dtype=np.float64), s)]
                 n_ev = len(ev)
                 counts = ev.groupby("name", sort=True).size()
                 names = ", ".join(f"{n}×{c}" for n, c in counts.items())
