@@ -39,8 +39,8 @@ from .errors import FauError
 from .limits import IMAGE_FORMATS, MAX_PIXELS, MAX_SIDE, MIN_SIDE
 from .paths import check_input_file
 
-__all__ = ["ImageSource", "load_image", "as_rgb", "MIN_SIDE", "MAX_SIDE", "MAX_PIXELS",
-           "IMAGE_FORMATS", "STRIP_BYTES"]
+__all__ = ["ImageSource", "load_image", "as_rgb", "image_extensions", "MIN_SIDE", "MAX_SIDE",
+           "MAX_PIXELS", "IMAGE_FORMATS", "STRIP_BYTES"]
 
 #: Bytes of decoded pixels converted to RGB at a time (16 MB: small beside a large
 #: image, large enough that the per-strip overhead, ~50 µs, does not matter).
@@ -56,6 +56,13 @@ log = logging.getLogger(__name__)
 _ORIENTATION_TAG = 0x0112
 
 ImageSource = Union[str, os.PathLike, bytes, np.ndarray]
+
+
+def image_extensions() -> frozenset[str]:
+    """File extensions (lower case, with the dot) of the formats fau reads: those Pillow
+    registers for `IMAGE_FORMATS` (.jpg, .jpeg, .png, .tif, .webp, ...). A file is read by
+    its content whatever its name; these pick the images out of a folder."""
+    return frozenset(e for e, f in Image.registered_extensions().items() if f in IMAGE_FORMATS)
 
 
 def _check_size(width: int, height: int, what: str) -> None:

@@ -6,10 +6,24 @@ import errno
 import os
 import stat
 from pathlib import Path
+from typing import Collection
 
 from .errors import FauError
 
-__all__ = ["check_input_file"]
+__all__ = ["check_input_file", "files_under"]
+
+
+def files_under(folder: str | os.PathLike, extensions: Collection[str]) -> list[Path]:
+    """The files under ``folder`` whose extension (lower case, with the dot) is one of
+    ``extensions``: recursive, sorted by name within each folder, hidden files and folders
+    (names starting with ``.``) skipped. The one folder scan of the CLI and of batch."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for f in sorted(files):
+            if not f.startswith(".") and Path(f).suffix.lower() in extensions:
+                found.append(Path(root) / f)
+    return found
 
 
 def check_input_file(path: str | os.PathLike, what: str) -> Path:

@@ -103,3 +103,34 @@ def test_multi_image_run_names_images_without_a_face(tmp_path, data_dir):
     assert "cremad_hap.jpg" in r.stdout and "cremad_hap.jpg" not in r.stderr
     r = run("image", str(blank), "--model", "none")  # one image: the table line says it
     assert r.returncode == 0 and "no faces found" in r.stdout
+
+
+def test_image_paths_expand_folders(tmp_path):
+    from fau.cli.image import image_paths
+    from fau import FauError
+
+    (tmp_path / "b").mkdir()
+    (tmp_path / ".cache").mkdir()
+    for name in ("b/2.PNG", "a.jpg", "notes.txt", ".hidden.jpg", ".cache/x.jpg", "b/1.tif"):
+        (tmp_path / name).write_bytes(b"x")
+    got = image_paths([str(tmp_path), "given.txt"])
+    assert got == [str(tmp_path / "a.jpg"), str(tmp_path / "b/1.tif"),
+                   str(tmp_path / "b/2.PNG"), "given.txt"]  # a file named is kept as given
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FauError, match="holds no image files"):
+        image_paths([str(tmp_path / "empty")])
+
+
+@needs_model
+def test_image_folder(tmp_path, data_dir):
+    import shutil
+
+    (tmp_path / "photos").mkdir()
+    shutil.copy(data_dir / "cremad_hap.jpg", tmp_path / "photos" / "hap.jpg")
+    (tmp_path / "photos" / "README.txt").write_text("not an image")
+    out = tmp_path / "faces.csv"
+    r = run("image", str(tmp_path / "photos"), "--out", str(out), "--model", "none")
+    assert r.returncode == 0, r.stderr
+    assert pd.read_csv(out)["input"].tolist() == [str(tmp_path / "photos" / "hap.jpg")]
+    r = run("image", str(tmp_path / "nothing-here"), "--model", "none")
+    assert r.returncode == 2 and "does not exist" in r.stderr

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterable, Sequence, Union
 
 from ..errors import FauError
-from ..paths import check_input_file
+from ..paths import check_input_file, files_under
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -100,13 +100,7 @@ def _absolute(path: PathLike, base: Path | None = None) -> Path:
 
 def _scan_folder(folder: Path) -> list[Path]:
     """Video files under ``folder`` (recursive, sorted; hidden files and folders skipped)."""
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for f in sorted(files):
-            if not f.startswith(".") and Path(f).suffix.lower() in VIDEO_EXTENSIONS:
-                found.append(Path(root) / f)
-    return found
+    return files_under(folder, VIDEO_EXTENSIONS)
 
 
 def read_manifest(path: Path) -> list[tuple[Path, Path | None]]:

@@ -8,7 +8,7 @@ import sys
 from ..errors import FauError
 from .common import add_detector_options, add_min_face_option, detector_from_args, one_line
 
-__all__ = ["register", "run", "SUMMARY"]
+__all__ = ["register", "run", "image_paths", "SUMMARY"]
 
 #: Columns printed on the terminal (every column goes to ``--out``): the input, the face
 #: box (pixels) and score, head pose, a few AUs, the leading expression and the
@@ -25,7 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Find faces in images and print a table of face boxes, AU intensities and "
         "expression scores (every column goes to --out). Images without a face are named "
         "on stderr; the exit status is still 0."))
-    p.add_argument("paths", nargs="+", metavar="PATH", help="image files")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="image files, or folders (searched recursively for images by "
+                        "extension: .jpg, .png, .tif, .webp, ...)")
     p.add_argument("--out", help="write every column to .csv, .json or .parquet")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     p.add_argument("--cropped", action="store_true",
@@ -46,11 +48,12 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         check_output(args.out, overwrite=args.overwrite, suffixes=(".csv", ".json", ".parquet"),
                      what="--out")
+    paths = image_paths(args.paths)
     status = 0
     frames = []
     no_face = []
     with detector_from_args(args) as det:
-        for path in args.paths:
+        for path in paths:
             try:
                 df = det.detect_image(path, cropped=args.cropped)
             except FauError as exc:
@@ -71,11 +74,34 @@ def run(args: argparse.Namespace) -> int:
         table.insert(0, "input", pd.array([], dtype="string"))
     if args.out:
         write_table(table, args.out, overwrite=args.overwrite)
-    if len(args.paths) > 1:
+    if len(paths) > 1:
         for path in no_face:
             print(f"fau: no face found in {path}", file=sys.stderr)
     _print_table(table, has_model=det.expression_model_name is not None)
     return status
+
+
+def image_paths(paths: list[str]) -> list[str]:
+    """``paths`` with each folder replaced by the images under it (`fau.paths.files_under`
+    with `fau.io.image_extensions`: recursive, sorted, hidden files skipped), in the order
+    given; a folder without images is an error (`FauError`). Files are kept as given,
+    whatever their extension."""
+    import os
+
+    from ..io import image_extensions
+    from ..paths import files_under
+
+    out = []
+    for raw in paths:
+        if raw.strip() and os.path.isdir(raw):
+            found = files_under(raw, image_extensions())
+            if not found:
+                raise FauError(f"folder {raw!r} holds no image files "
+                               f"({', '.join(sorted(image_extensions()))})")
+            out.extend(str(f) for f in found)
+        else:
+            out.append(raw)
+    return out
 
 
 def _print_table(table, *, has_model: bool) -> None:
