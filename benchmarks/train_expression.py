@@ -14,6 +14,8 @@ Variants (feature blocks):
     fused        geom + blendshapes + appearance
     geometric    geom + blendshapes: movements of the mesh only, no appearance
                  (shipped as ``expression_geometric.npz``; its explanations are movements only)
+    noshape      au + pose + blendshapes: geometric without the mesh-shape block, whose
+                 principal components carry face shape (who the person is) beside movement
 
 Options weighed for robustness beyond FER-2013 (issue 14; docs/model_card.md):
 ``--tau``          logit adjustment: the model file adds ``-tau * log(prior)`` to the
@@ -69,6 +71,7 @@ VARIANTS = {
     "appearance": ("appearance",),
     "fused": ("au", "pose", "shape", "blendshapes", "appearance"),
     "geometric": ("au", "pose", "shape", "blendshapes"),
+    "noshape": ("au", "pose", "blendshapes"),
 }
 SEED = 0
 #: XGBoost settings (fixed a priori; rounds chosen by early stopping on PublicTest).
