@@ -367,3 +367,41 @@ def test_find_events_refuses_what_is_not_a_video_table():
     with pytest.raises(FauError, match="no track_id, timestamp column"):
         find_events(pd.DataFrame({"AU12": [0.1]}))
     assert find_events(pd.DataFrame()).empty  # no rows: no events
+
+
+def _random_table(n, tracks, seed, gaps=()):
+    """A detect_video-like table of ``tracks`` tracks with random AUs and jumps in time."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for tid in range(tracks):
+        t = np.arange(n) / 30.0
+        for i, g in gaps:
+            t[min(i, n - 1):] += g
+        d = {"frame": np.round(t * 30).astype(int), "timestamp": t, "track_id": tid}
+        for a in fau.AU_NAMES:
+            d[a] = 0.05 + rng.normal(0, 0.003, n) + (rng.random(n) < 0.3) * rng.uniform(0, 0.2, n)
+        p = rng.dirichlet(np.ones(8), n)
+        for j, e in enumerate(fau.EXPRESSIONS):
+            d[e] = p[:, j]
+        parts.append(pd.DataFrame(d))
+    return pd.concat(parts, ignore_index=True)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 90), tracks=st.integers(1, 2), seed=st.integers(0, 10**6),
+       gaps=st.lists(st.tuples(st.integers(0, 89), st.floats(0.0, 40.0)), max_size=3))
+def test_events_never_span_a_gap_and_ignore_row_order(n, tracks, seed, gaps):
+    from fau.video.temporal import BRIEF_S
+
+    df = _random_table(n, tracks, seed, gaps)
+    ev = find_events(add_temporal(df))
+    for tid, e in ev.groupby("track_id"):
+        t = np.sort(df.loc[df["track_id"] == tid, "timestamp"].to_numpy())
+        d = np.diff(np.unique(t))
+        longest = max(GAP_INTERVALS * float(np.median(d)), BRIEF_S) if len(d) else BRIEF_S
+        for on, off in zip(e["onset"], e["offset"]):
+            inside = t[(t >= on) & (t <= off)]
+            assert (np.diff(inside) <= longest + 1e-9).all()
+    assert (ev["onset"] <= ev["apex"]).all() and (ev["apex"] <= ev["offset"]).all()
+    shuffled = df.sample(frac=1.0, random_state=seed % 1000)
+    pd.testing.assert_frame_equal(find_events(add_temporal(shuffled)), ev)
