@@ -182,6 +182,17 @@ def test_elan_file_reads_back_with_pympi(tmp_path):
     assert eaf.media_descriptors[0]["MEDIA_URL"].endswith("clip.mp4")
 
 
+def test_elan_document_is_well_formed_whatever_the_labels(tmp_path):
+    # control characters (a spreadsheet's vertical tab, a NUL) are not XML 1.0 characters:
+    # the file must still parse, as ELAN parses it, with the rest of each label kept
+    labels = ["q1 \x0b part two", "nul\x00here", "a < b & \"c\"", "tab\tkept"]
+    seg = pd.DataFrame({"start": [0.0, 1.0, 2.0, 3.0], "end": [1.0, 2.0, 3.0, 4.0],
+                        "label": labels})
+    root = _parse(elan_document(video_table(), events_table(), seg, media=None))
+    got = [v for _, _, v in _annotations(root)["segments"]]
+    assert got == ["q1 \ufffd part two", "nul\ufffdhere", 'a < b & "c"', "tab\tkept"]
+
+
 def test_elan_links_an_upload_by_the_users_file_name(tmp_path):
     # a service analyses its copy of the upload: the link names the user's file, beside the .eaf
     upload = tmp_path / "server" / "jobs" / "0f3a" / "input.mp4"

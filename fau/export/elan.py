@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,11 @@ __all__ = ["LINGUISTIC_TYPE", "elan_document", "speaking_runs"]
 LINGUISTIC_TYPE = "fau"
 #: EAF format written (ELAN 5.x/6.x read it).
 EAF_FORMAT = "3.0"
+
+
+#: Characters XML 1.0 does not allow (its ``Char`` production: W3C XML 1.0, section 2.2):
+#: C0 controls other than tab, line feed and carriage return, and U+FFFE/U+FFFF.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _unit(au: str) -> str:
@@ -235,4 +241,8 @@ def elan_document(
     text = to_string(eaf, pretty=True)
     if isinstance(text, bytes):
         text = text.decode("utf-8")
+    # a segment label or file name may hold characters XML 1.0 cannot carry (control
+    # characters such as a spreadsheet's vertical tab): ElementTree writes them, and ELAN
+    # then cannot open the file; they become U+FFFD (markup never holds them)
+    text = _XML_INVALID.sub("\ufffd", text)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + text
