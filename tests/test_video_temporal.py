@@ -369,6 +369,26 @@ def test_find_events_refuses_what_is_not_a_video_table():
     assert find_events(pd.DataFrame()).empty  # no rows: no events
 
 
+def test_temporal_functions_refuse_what_is_not_a_video_table():
+    # one-line FauErrors naming the function and the missing columns, not a KeyError
+    from fau import FauError
+
+    image_table = pd.DataFrame({"face": [0], "AU12": [0.1]})
+    with pytest.raises(FauError, match="add_temporal needs a detect_video table; this one has "
+                                       "no track_id, timestamp columns"):
+        add_temporal(image_table)
+    with pytest.raises(FauError, match=r"add_temporal takes a detect_video table \(a DataFrame\)"):
+        add_temporal([1, 2])
+    with pytest.raises(FauError, match="summarize_segments needs a detect_video table; this one "
+                                       "has no frame column"):
+        summarize_segments(synthetic(n=30).drop(columns=["frame"]), [(0, 1, "a")])
+    with pytest.raises(FauError, match="got NoneType"):
+        summarize_segments(None, [(0, 1, "a")])
+    with pytest.raises(FauError, match="events needs a find_events table"):
+        summarize_segments(synthetic(n=30), [(0, 1, "a")], events=pd.DataFrame({"x": [1]}))
+    assert len(summarize_segments(pd.DataFrame(), [(0, 1, "a")])) == 1  # no rows: no faces
+
+
 def _random_table(n, tracks, seed, gaps=()):
     """A detect_video-like table of ``tracks`` tracks with random AUs and jumps in time."""
     rng = np.random.default_rng(seed)

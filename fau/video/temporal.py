@@ -327,6 +327,21 @@ def check_baseline(baseline: object) -> tuple[float, float] | None:
     return lo, hi
 
 
+def _check_table(df: object, what: str, needs: tuple[str, ...] = ("track_id", "timestamp"),
+                 kind: str = "a detect_video table", empty_ok: bool = True) -> None:
+    """`FauError` unless ``df`` is a DataFrame with the columns ``needs``, or (with
+    ``empty_ok``) one without rows (``what``: the function or argument named in the
+    message; ``kind``: the table it wants)."""
+    if not isinstance(df, pd.DataFrame):
+        raise FauError(f"{what} takes {kind} (a DataFrame), got {type(df).__name__}")
+    missing = [c for c in needs if c not in df.columns]
+    if missing and (len(df) or not empty_ok):
+        hint = (" (an image table has no tracks or times)" if "timestamp" in missing
+                and kind == "a detect_video table" else "")
+        raise FauError(f"{what} needs {kind}; this one has no {', '.join(missing)} "
+                       f"column{'s' if len(missing) > 1 else ''}{hint}")
+
+
 def add_temporal(
     df: pd.DataFrame,
     *,
@@ -354,6 +369,7 @@ def add_temporal(
         the AU columns (float32 in a `detect_video` table, `fau.video.VIDEO_FLOAT_DTYPE`;
         the filter and the baseline rule compute in float64).
     """
+    _check_table(df, "add_temporal", empty_ok=False)
     baseline = check_baseline(baseline)
     # A shallow copy: pandas' copy-on-write keeps ``df`` unchanged, and an hour of rows
     # (~80 MB) is not duplicated to add a few columns.
@@ -482,15 +498,10 @@ def find_events(
     """
     if speech_aus not in ("exclude", "keep"):
         raise FauError(f"speech_aus must be 'exclude' or 'keep', got {speech_aus!r}")
-    if not isinstance(df, pd.DataFrame):
-        raise FauError(f"find_events takes a detect_video table (a DataFrame), got {type(df).__name__}")
+    _check_table(df, "find_events")
     rows = []
     if df.empty:
         return _event_table(rows)
-    missing = [c for c in ("track_id", "timestamp") if c not in df.columns]
-    if missing:
-        raise FauError(f"find_events needs a detect_video table; this one has no {', '.join(missing)} "
-                       "column (an image table has no tracks or times)")
     has_speech = "speaking" in df.columns
     times = df["timestamp"].to_numpy(dtype=np.float64)
     for tid, idx in df.groupby("track_id", sort=True).indices.items():
