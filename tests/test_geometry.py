@@ -259,3 +259,13 @@ def test_fau_au_imports_without_opencv_or_model_files():
         "assert 'cv2' not in sys.modules or sys.modules['cv2'] is None\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_geometry_functions_name_the_shape_they_take():
+    # a wrong array gets one ValueError saying what was expected, not an IndexError
+    with pytest.raises(ValueError, match=r"au_intensities takes aligned landmarks of shape"):
+        au_intensities(np.zeros((10, 3)))
+    with pytest.raises(ValueError, match=r"head_pose takes rotation matrices of shape \(\.\.\., 3, 3\)"):
+        head_pose(np.zeros(3))
+    assert head_pose(np.eye(3)) == pytest.approx([0.0, 0.0, 0.0])
+    assert aus(canonical_as_image()).shape == (len(AU_NAMES),)

@@ -256,3 +256,19 @@ def test_charts_are_deterministic_and_leave_matplotlib_state_alone():
     assert svg("other") != a  # ids salted per chart
     root = ET.fromstring(a)
     assert root.get("width") == "100%"
+
+
+def test_report_and_plots_refuse_what_is_not_a_video_table():
+    import fau.plot
+    from fau import FauError
+    from fau.report import render_report
+
+    image_table = pd.DataFrame({"face": [0], "AU12": [0.1]})
+    for call, name in ((lambda: render_report(image_table), "render_report"),
+                       (lambda: fau.plot.timeline(image_table), "timeline"),
+                       (lambda: fau.plot.quality_strip(image_table), "quality_strip"),
+                       (lambda: fau.plot.au_heatmap(image_table), "au_heatmap")):
+        with pytest.raises(FauError, match=f"^{name} needs a"):
+            call()
+    with pytest.raises(FauError, match="render_report takes a detect_video table"):
+        render_report(None)

@@ -172,7 +172,11 @@ def head_pose(rotation: np.ndarray) -> np.ndarray:
     -------
     ndarray, (..., 3)
     """
-    r = np.swapaxes(np.asarray(rotation, dtype=np.float64), -1, -2)
+    r = np.asarray(rotation, dtype=np.float64)
+    if r.ndim < 2 or r.shape[-2:] != (3, 3):
+        raise ValueError(f"head_pose takes rotation matrices of shape (..., 3, 3) "
+                         f"(Alignment.rotation), got {r.shape}")
+    r = np.swapaxes(r, -1, -2)
     # R = Ry(yaw) Rx(-pitch) Rz(roll): r[1,2] = sin(pitch)
     pitch = np.arcsin(np.clip(r[..., 1, 2], -1.0, 1.0))
     yaw = np.arctan2(r[..., 0, 2], r[..., 2, 2])

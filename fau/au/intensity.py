@@ -291,7 +291,11 @@ def au_intensities(points: np.ndarray) -> np.ndarray:
         0 = MediaPipe's canonical neutral face; units `AU_UNITS`: fraction of the
         inter-ocular distance, AU43/AU45 fraction of the canonical eye opening.
     """
-    m = _measures(np.asarray(points, dtype=np.float64))
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.ndim < 2 or pts.shape[-2:] not in ((478, 3), (468, 3)):
+        raise ValueError(f"au_intensities takes aligned landmarks of shape (..., 478, 3) or "
+                         f"(..., 468, 3) (fau.au.align(...).points), got {pts.shape}")
+    m = _measures(pts)
     n = _neutral()
     d = {k: (v - n[k]) / IOD_CM for k, v in m.items()}
 

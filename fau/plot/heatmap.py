@@ -110,6 +110,10 @@ def heatmap_table(
         columns: AU names (values: mean change from the baseline, in
         each AU's unit), plus ``frames``, ``segments`` (count) and ``seconds`` (total span).
     """
+    from ..video.temporal import check_video_table
+
+    check_video_table(summary, "heatmap_table", ("segment", "track_id", "frames"),
+                      kind="a summarize_segments table", empty_ok=False)
     s = summary[summary["track_id"] >= 0] if "track_id" in summary.columns else summary
     if track is None and len(s):
         track = int(s.groupby("track_id")["frames"].sum().idxmax())
@@ -173,6 +177,10 @@ def au_heatmap(
     -------
     matplotlib.figure.Figure
     """
+    from ..video.temporal import check_video_table
+
+    check_video_table(summary, "au_heatmap", ("segment", "track_id", "frames"),
+                      kind="a summarize_segments table", empty_ok=False)
     table = heatmap_table(summary, track=track, group=group, aus=aus)
     names = [c for c in table.columns if c not in ("frames", "segments", "seconds")]
     iod = [a for a in names if au_unit(a) != au_unit("AU45")]

@@ -150,6 +150,9 @@ def quality_bins(
         ``|yaw|``/``|pitch|``/``|roll|`` (degrees), smallest face width ``face_px_min``
         (px), ``doubtful_share`` of face rows, and ``untrusted`` (bool).
     """
+    from ..video.temporal import check_video_table
+
+    check_video_table(df, "quality_bins", ("timestamp", "frame"))
     attrs = df.attrs or {}
     t = df["timestamp"].to_numpy(dtype=float) if len(df) else np.zeros(0)
     rate = analysed_rate(attrs, t)

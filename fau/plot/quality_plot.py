@@ -119,6 +119,9 @@ def quality_strip(
     -------
     matplotlib.figure.Figure
     """
+    from ..video.temporal import check_video_table
+
+    check_video_table(df, "quality_strip", ("timestamp", "frame"))
     t_range = t_range or time_range(df)
     q = quality_bins(df, t_range=t_range, n=n_bins, rule=rule)
     height = TOP_PX + BOTTOM_PX + 4 * (ROW_PX + 5) + FLAG_PX + 5

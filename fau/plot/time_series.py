@@ -297,6 +297,9 @@ def timeline(
     matplotlib.figure.Figure
         Not registered with pyplot; displays itself in a notebook.
     """
+    from ..video.temporal import check_video_table
+
+    check_video_table(df, "timeline", empty_ok=False)
     from ..video.segments import read_segments
     from ..video.temporal import find_events
 

@@ -321,7 +321,12 @@ def render_report(
         loaded from elsewhere when it is opened.
     """
     from ..video.segments import read_segments
-    from ..video.temporal import find_events
+    from ..video.temporal import check_video_table, find_events
+
+    check_video_table(df, "render_report", ("track_id", "timestamp", "frame"))
+    if events is not None:
+        check_video_table(events, "render_report: events", ("track_id", "kind", "name", "onset"),
+                          kind="a find_events table")
 
     events = find_events(df) if events is None else events
     segments = read_segments(segments) if segments is not None else None

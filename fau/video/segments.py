@@ -21,7 +21,7 @@ from ..au.geometry import AU_NAMES
 from ..errors import FauError
 from ..paths import check_input_file
 from ..expression.labels import EXPRESSIONS
-from .temporal import BILATERAL_AUS, _check_table
+from .temporal import BILATERAL_AUS, check_video_table
 
 __all__ = ["read_segments", "summarize_segments", "SegmentsSource", "MAX_SEGMENTS_BYTES"]
 
@@ -188,9 +188,9 @@ def summarize_segments(
         frames in which the person speaks) and ``<AU>_mean_speech`` / ``<AU>_mean_quiet``
         (the mean over the frames with / without speech; NaN where there are none).
     """
-    _check_table(df, "summarize_segments", ("track_id", "timestamp", "frame"))
+    check_video_table(df, "summarize_segments", ("track_id", "timestamp", "frame"))
     if events is not None:
-        _check_table(events, "summarize_segments: events", ("track_id", "apex", "name"),
+        check_video_table(events, "summarize_segments: events", ("track_id", "apex", "name"),
                      kind="a find_events table")
     seg = read_segments(segments)
     use_rel = f"{AU_NAMES[0]}_rel" in df.columns

@@ -99,6 +99,7 @@ __all__ = [
     "EVENT_COLUMNS",
     "SPEECH_AUS",
     "GAP_INTERVALS",
+    "check_video_table",
 ]
 
 #: AUs measured on both sides at once (the _L/_R columns are left out of activity
@@ -327,11 +328,12 @@ def check_baseline(baseline: object) -> tuple[float, float] | None:
     return lo, hi
 
 
-def _check_table(df: object, what: str, needs: tuple[str, ...] = ("track_id", "timestamp"),
+def check_video_table(df: object, what: str, needs: tuple[str, ...] = ("track_id", "timestamp"),
                  kind: str = "a detect_video table", empty_ok: bool = True) -> None:
     """`FauError` unless ``df`` is a DataFrame with the columns ``needs``, or (with
-    ``empty_ok``) one without rows (``what``: the function or argument named in the
-    message; ``kind``: the table it wants)."""
+    ``empty_ok``) one without rows: the one check of the functions that take a
+    `detect_video` table (or another of fau's tables, ``kind``). ``what`` names the function
+    or argument in the message, so a wrong table gets one line, not a ``KeyError``."""
     if not isinstance(df, pd.DataFrame):
         raise FauError(f"{what} takes {kind} (a DataFrame), got {type(df).__name__}")
     missing = [c for c in needs if c not in df.columns]
@@ -369,7 +371,7 @@ def add_temporal(
         the AU columns (float32 in a `detect_video` table, `fau.video.VIDEO_FLOAT_DTYPE`;
         the filter and the baseline rule compute in float64).
     """
-    _check_table(df, "add_temporal", empty_ok=False)
+    check_video_table(df, "add_temporal", empty_ok=False)
     baseline = check_baseline(baseline)
     # A shallow copy: pandas' copy-on-write keeps ``df`` unchanged, and an hour of rows
     # (~80 MB) is not duplicated to add a few columns.
@@ -498,7 +500,7 @@ def find_events(
     """
     if speech_aus not in ("exclude", "keep"):
         raise FauError(f"speech_aus must be 'exclude' or 'keep', got {speech_aus!r}")
-    _check_table(df, "find_events")
+    check_video_table(df, "find_events")
     rows = []
     if df.empty:
         return _event_table(rows)
