@@ -309,6 +309,7 @@ class Pipeline:
     def _blocks(self, image: np.ndarray, meshes: Sequence[FaceMesh], *, cropped: bool,
                 margins: bool) -> tuple[Blocks, np.ndarray | None]:
         """`features`, and (``margins``) the booster's margins when computed meanwhile."""
+        _check_faces(image, meshes)
         logits: list[Future | np.ndarray] = []
         if meshes and self.appearance is not None:
             patches = self.patches(image, meshes, cropped=cropped)
@@ -367,6 +368,7 @@ class Pipeline:
         at load average 18; docs/benchmarks.md, "Image speed"). ``margins`` as in
         `scores`.
         """
+        _check_blocks(blocks, "Pipeline.table")
         floats, expression, compound = self.table_arrays(blocks, landmarks=landmarks,
                                                          margins=margins)
         n = len(floats)
@@ -416,6 +418,7 @@ class Pipeline:
         FauError
             The pipeline has no expression model.
         """
+        _check_blocks(blocks, "Pipeline.explain")
         if self.model is None:
             raise FauError("explanations need an expression model (expression_model=None "
                            "was given)")
@@ -548,3 +551,30 @@ class RowChunks:
         self._floats, self._rows = np.empty((0, self._width), self.float_dtype), 0
         self._texts, self._index_parts = [], []
         return table
+
+
+def _check_faces(image: object, meshes: object) -> None:
+    """`FauError` unless ``image`` is an RGB ``uint8`` array and ``meshes`` a sequence of
+    `FaceMesh` (what `fau.Detector.meshes` returns); a few type checks per call."""
+    if not (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3
+            and image.shape[2] == 3):
+        what = (f"an array of shape {image.shape} and dtype {image.dtype}"
+                if isinstance(image, np.ndarray) else type(image).__name__)
+        raise FauError("the pipeline takes an RGB uint8 image (H, W, 3), e.g. from "
+                       f"fau.load_image, got {what}")
+    if isinstance(meshes, (str, bytes)) or not isinstance(meshes, Sequence):
+        raise FauError("the pipeline takes a list of FaceMesh (fau.Detector.meshes or a "
+                       f"landmark backend), got {type(meshes).__name__}")
+    wrong = sorted({type(m).__name__ for m in meshes if not isinstance(m, FaceMesh)})
+    if wrong:
+        raise FauError("the pipeline takes a list of FaceMesh (fau.Detector.meshes or a "
+                       f"landmark backend), got a list holding {', '.join(wrong)}")
+
+
+def _check_blocks(blocks: object, what: str) -> None:
+    """`FauError` unless ``blocks`` holds the mesh blocks of `Pipeline.features`."""
+    if not isinstance(blocks, Mapping) or "landmarks" not in blocks or "au" not in blocks:
+        raise FauError(f"{what} takes the feature blocks of Pipeline.features (a dict with "
+                       f"'landmarks', 'au', ...), got "
+                       + (f"a mapping with {sorted(blocks)[:5]}" if isinstance(blocks, Mapping)
+                          else type(blocks).__name__))

@@ -281,3 +281,21 @@ def test_cli_errors_are_the_only_line_on_stderr(argv, message, tmp_path, capsys,
     err = capsys.readouterr().err
     assert err.startswith("fau: error: ") and err.count("\n") == 1 and message in err, err
     assert "\r" not in err
+
+
+def test_pipeline_refuses_what_is_not_an_image_and_meshes():
+    import numpy as np
+
+    import fau
+
+    p = fau.Pipeline(expression_model=None)
+    rgb = np.zeros((10, 10, 3), np.uint8)
+    with pytest.raises(FauError, match="takes an RGB uint8 image .* got str"):
+        p.features("photo.jpg", [])
+    with pytest.raises(FauError, match="dtype float64"):
+        p.features(rgb.astype(float), [])
+    with pytest.raises(FauError, match="list of FaceMesh .* holding int"):
+        p.features(rgb, [1, 2])
+    with pytest.raises(FauError, match="Pipeline.table takes the feature blocks"):
+        p.table({})
+    assert len(p.table(p.features(rgb, []))) == 0
