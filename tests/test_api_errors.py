@@ -299,3 +299,14 @@ def test_pipeline_refuses_what_is_not_an_image_and_meshes():
     with pytest.raises(FauError, match="Pipeline.table takes the feature blocks"):
         p.table({})
     assert len(p.table(p.features(rgb, []))) == 0
+
+
+def test_batch_inputs_and_explain_blocks_refuse_wrong_types(tmp_path):
+    from fau.expression.explain import explain_blocks
+
+    with pytest.raises(FauError, match="inputs must be a video file, folder or manifest path"):
+        fau.run_batch(None, tmp_path)
+    with pytest.raises(FauError, match="explain_blocks takes an ExpressionModel"):
+        explain_blocks(None, {})
+    with pytest.raises(FauError, match="explain_blocks takes the feature blocks"):
+        explain_blocks(fau.Pipeline().model, None)

@@ -161,6 +161,9 @@ def collect_inputs(inputs: Sequence[PathLike] | PathLike) -> list[VideoInput]:
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
+    if not isinstance(inputs, Iterable) or isinstance(inputs, (bytes, bytearray)):
+        raise FauError("inputs must be a video file, folder or manifest path, or a list of "
+                       f"them, got {type(inputs).__name__}")
     items: list[tuple[Path, Path | None]] = []
     for raw in inputs:
         if not str(os.fspath(raw)).strip():  # Path("") is ".": the current folder

@@ -15,6 +15,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from ..errors import FauError
 from .labels import EXPRESSIONS
 from .model import APPEARANCE_GROUPS, ExpressionModel
 
@@ -66,6 +67,12 @@ def explain_blocks(model: ExpressionModel, blocks: Mapping[str, np.ndarray]) -> 
         appearance = logit``), ``appearance_share`` (0-1, see module docs), ``logit``
         and ``probability`` (0-1). No faces: no rows, same columns.
     """
+    if not isinstance(model, ExpressionModel):
+        raise FauError("explain_blocks takes an ExpressionModel (e.g. Pipeline.model), got "
+                       f"{type(model).__name__}")
+    if not isinstance(blocks, Mapping) or "landmarks" not in blocks:
+        raise FauError("explain_blocks takes the feature blocks of Pipeline.features (a dict "
+                       f"with 'landmarks', 'au', ...), got {type(blocks).__name__}")
     cols = list(EXPLAIN_COLUMNS)
     n = len(blocks["landmarks"])
     if n == 0:
