@@ -31,7 +31,7 @@ from .au.geometry import AU_NAMES
 from .au.occurrence import AU_OCCURRENCE_NAMES, au_occurrence
 from .errors import FauError
 from .expression.compound import COMPOUND_COLUMNS, compound_columns
-from .expression.features import POSE_NAMES, mesh_blocks
+from .expression.features import POSE_NAMES, check_blocks, mesh_blocks
 from .expression.labels import EXPRESSIONS
 from .landmarks.base import BLENDSHAPE_NAMES, N_LANDMARKS, FaceMesh
 from .resources import DEFAULT_EXPRESSION_MODEL, check_expression_model, expression_model_path
@@ -368,7 +368,7 @@ class Pipeline:
         at load average 18; docs/benchmarks.md, "Image speed"). ``margins`` as in
         `scores`.
         """
-        _check_blocks(blocks, "Pipeline.table")
+        check_blocks(blocks, "Pipeline.table")
         floats, expression, compound = self.table_arrays(blocks, landmarks=landmarks,
                                                          margins=margins)
         n = len(floats)
@@ -418,7 +418,7 @@ class Pipeline:
         FauError
             The pipeline has no expression model.
         """
-        _check_blocks(blocks, "Pipeline.explain")
+        check_blocks(blocks, "Pipeline.explain")
         if self.model is None:
             raise FauError("explanations need an expression model (expression_model=None "
                            "was given)")
@@ -569,12 +569,3 @@ def _check_faces(image: object, meshes: object) -> None:
     if wrong:
         raise FauError("the pipeline takes a list of FaceMesh (fau.Detector.meshes or a "
                        f"landmark backend), got a list holding {', '.join(wrong)}")
-
-
-def _check_blocks(blocks: object, what: str) -> None:
-    """`FauError` unless ``blocks`` holds the mesh blocks of `Pipeline.features`."""
-    if not isinstance(blocks, Mapping) or "landmarks" not in blocks or "au" not in blocks:
-        raise FauError(f"{what} takes the feature blocks of Pipeline.features (a dict with "
-                       f"'landmarks', 'au', ...), got "
-                       + (f"a mapping with {sorted(blocks)[:5]}" if isinstance(blocks, Mapping)
-                          else type(blocks).__name__))

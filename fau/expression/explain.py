@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FauError
+from .features import check_blocks
 from .labels import EXPRESSIONS
 from .model import APPEARANCE_GROUPS, ExpressionModel
 
@@ -70,9 +71,7 @@ def explain_blocks(model: ExpressionModel, blocks: Mapping[str, np.ndarray]) -> 
     if not isinstance(model, ExpressionModel):
         raise FauError("explain_blocks takes an ExpressionModel (e.g. Pipeline.model), got "
                        f"{type(model).__name__}")
-    if not isinstance(blocks, Mapping) or "landmarks" not in blocks:
-        raise FauError("explain_blocks takes the feature blocks of Pipeline.features (a dict "
-                       f"with 'landmarks', 'au', ...), got {type(blocks).__name__}")
+    check_blocks(blocks, "explain_blocks")
     cols = list(EXPLAIN_COLUMNS)
     n = len(blocks["landmarks"])
     if n == 0:

@@ -22,12 +22,15 @@ AU is its own block).
 
 from __future__ import annotations
 
+from typing import Mapping
+
 import numpy as np
 
 from ..au.gaze import gaze_angles
 from ..au.geometry import AU_NAMES, IOD_CM, align, au_intensities, canonical_vertices, head_pose
+from ..errors import FauError
 
-__all__ = ["shape_offsets", "mesh_blocks", "POSE_NAMES", "BLOCKS"]
+__all__ = ["shape_offsets", "mesh_blocks", "check_blocks", "POSE_NAMES", "BLOCKS"]
 
 POSE_NAMES: tuple[str, ...] = ("pitch", "yaw", "roll")
 BLOCKS: tuple[str, ...] = ("au", "pose", "shape", "blendshapes", "appearance")
@@ -94,3 +97,13 @@ def mesh_blocks(
         "blendshapes": np.asarray(blendshapes, dtype=np.float32).reshape(len(lm), 52),
         "presence": np.asarray(presence, dtype=np.float64).reshape(len(lm)),
     }
+
+
+def check_blocks(blocks: object, what: str) -> None:
+    """`FauError` unless ``blocks`` holds the mesh blocks `mesh_blocks` makes (``what``:
+    the function named in the message): the one check of the functions that take blocks."""
+    if not isinstance(blocks, Mapping) or "landmarks" not in blocks or "au" not in blocks:
+        got = (f"a mapping with {sorted(blocks)[:5]}" if isinstance(blocks, Mapping)
+               else type(blocks).__name__)
+        raise FauError(f"{what} takes the feature blocks of Pipeline.features (a dict with "
+                       f"'landmarks', 'au', ...), got {got}")
