@@ -442,14 +442,14 @@ def _float_dtype(df: pd.DataFrame, names: list[str]) -> np.dtype:
 
 
 def _runs(values: np.ndarray, high: float, low: float,
-          gap: np.ndarray | None = None) -> list[tuple[int, int, int]]:
+          gap: np.ndarray) -> list[tuple[int, int, int]]:
     """(onset, apex, offset) index triples of hysteresis episodes in ``values``; ``gap``
     (bool, one fewer than ``values``): True where the time gap after a sample ends an
     episode (`GAP_INTERVALS`)."""
     out = []
     n = len(values)
     above = np.nan_to_num(values, nan=-np.inf) > low
-    joined = np.ones(max(n - 1, 0), bool) if gap is None else ~np.asarray(gap, bool)
+    joined = ~np.asarray(gap, bool)
     i = 0
     while i < n:
         if not above[i]:
