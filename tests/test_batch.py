@@ -93,6 +93,11 @@ def test_collect_inputs_folders_manifest_and_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FauError, match="holds no video files"):
         collect_inputs([tmp_path / "empty"])
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "a.jpg").write_bytes(b"x")
+    with pytest.raises(FauError, match=r"holds no video files .*; it holds 1 image\(s\): analyse "
+                                       r"them with `fau image"):
+        collect_inputs([tmp_path / "photos"])
     bad = tmp_path / "bad.csv"
     bad.write_text("file\nx.mp4\n")
     with pytest.raises(FauError, match="'path' column"):

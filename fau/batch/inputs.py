@@ -176,9 +176,14 @@ def collect_inputs(inputs: Sequence[PathLike] | PathLike) -> list[VideoInput]:
         if p.is_dir():
             videos = _scan_folder(p)
             if not videos:
+                from ..io import image_extensions
+
+                images = files_under(p, image_extensions())
                 raise FauError(
                     f"folder {os.fspath(raw)!r} holds no video files "
                     f"({', '.join(sorted(VIDEO_EXTENSIONS))})"
+                    + (f"; it holds {len(images)} image(s): analyse them with "
+                       f"`fau image {os.fspath(raw)}`" if images else "")
                 )
             items.extend((v, None) for v in videos)
         elif p.suffix.lower() in MANIFEST_EXTENSIONS:
