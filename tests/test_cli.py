@@ -119,6 +119,10 @@ def test_image_paths_expand_folders(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FauError, match="holds no image files"):
         image_paths([str(tmp_path / "empty")])
+    (tmp_path / "clips").mkdir()
+    (tmp_path / "clips" / "a.mp4").write_bytes(b"x")
+    with pytest.raises(FauError, match="it holds 1 video\\(s\\): analyse them with `fau batch"):
+        image_paths([str(tmp_path / "clips")])
 
 
 @needs_model

@@ -96,8 +96,13 @@ def image_paths(paths: list[str]) -> list[str]:
         if raw.strip() and os.path.isdir(raw):
             found = files_under(raw, image_extensions())
             if not found:
+                from ..batch.inputs import VIDEO_EXTENSIONS
+
+                videos = files_under(raw, VIDEO_EXTENSIONS)
                 raise FauError(f"folder {raw!r} holds no image files "
-                               f"({', '.join(sorted(image_extensions()))})")
+                               f"({', '.join(sorted(image_extensions()))})"
+                               + (f"; it holds {len(videos)} video(s): analyse them with "
+                                  f"`fau batch {raw}`" if videos else ""))
             out.extend(str(f) for f in found)
         else:
             out.append(raw)
