@@ -191,7 +191,7 @@ def summarize_segments(
     check_video_table(df, "summarize_segments", ("track_id", "timestamp", "frame"))
     if events is not None:
         check_video_table(events, "summarize_segments: events", ("track_id", "apex", "name"),
-                     kind="a find_events table")
+                          kind="a find_events table")
     seg = read_segments(segments)
     use_rel = f"{AU_NAMES[0]}_rel" in df.columns
     aus = [a for a in BILATERAL_AUS if a in df.columns]
