@@ -42,8 +42,10 @@ EAF_FORMAT = "3.0"
 
 
 #: Characters XML 1.0 does not allow (its ``Char`` production: W3C XML 1.0, section 2.2):
-#: C0 controls other than tab, line feed and carriage return, and U+FFFE/U+FFFF.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: C0 controls other than tab, line feed and carriage return, U+FFFE/U+FFFF, and lone
+#: surrogates (U+D800-U+DFFF; Python's stand-ins for the undecodable bytes of a file
+#: name, which UTF-8 cannot encode either).
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 def _unit(au: str) -> str:
@@ -61,8 +63,9 @@ def _ms(t: float) -> int:
 def speaking_runs(frames: pd.DataFrame) -> list[tuple[int, float, float]]:
     """``(track_id, start, end)`` (s) of each run of consecutive ``speaking`` frames.
 
-    A run ends one frame interval after its last speaking frame (the frame is shown until
-    the next one).
+    A run ends one frame interval (the track's median) after its last speaking frame, or
+    at the next frame if that comes sooner (the frame is shown until the next one), so
+    runs never overlap.
     """
     from ..video.temporal import GAP_INTERVALS  # a longer gap ends a run, as it ends events
 
@@ -83,7 +86,11 @@ def speaking_runs(frames: pd.DataFrame) -> list[tuple[int, float, float]]:
             j = i
             while j + 1 < len(s) and s[j + 1] and t[j + 1] - t[j] <= GAP_INTERVALS * step:
                 j += 1
-            out.append((int(tid), float(t[i]), float(t[j] + step)))
+            end = t[j] + step
+            nxt = int(np.searchsorted(t, t[j], side="right"))  # the next frame shown
+            if nxt < len(t):  # (with a variable frame rate it can come within one step)
+                end = min(end, t[nxt])
+            out.append((int(tid), float(t[i]), float(end)))
             i = j + 1
     return out
 
@@ -130,7 +137,15 @@ def _media(eaf, media: str | os.PathLike, eaf_path: str | os.PathLike | None) ->
     url = p.resolve().as_uri() if "://" not in str(media) else str(media)
     rel = None
     if eaf_path is not None and "://" not in str(media):
-        rel = "./" + Path(os.path.relpath(p.resolve(), Path(eaf_path).resolve().parent)).as_posix()
+        try:
+            rel = "./" + Path(os.path.relpath(p.resolve(),
+                                              Path(eaf_path).resolve().parent)).as_posix()
+        except ValueError:  # Windows: the video and the .eaf are on different drives
+            rel = None
+        if rel is not None and _XML_INVALID.search(rel):
+            # a name with bytes that are not UTF-8 (kept by Python as lone surrogates)
+            # cannot be written as text; MEDIA_URL (``as_uri``) percent-encodes its bytes
+            rel = None
     mime = mimetypes.guess_type(str(p))[0] or "video/*"
     eaf.add_linked_file(url, relpath=rel, mimetype=mime)
 
@@ -154,8 +169,9 @@ def elan_document(
         `fau.Detector.detect_video` output (``track_id``, ``timestamp``, ``speaking``).
     events : DataFrame or None
         `fau.video.find_events` rows (default: computed from ``frames``).
-    segments : DataFrame or None
-        `fau.video.read_segments` rows (``start``, ``end``, ``label``).
+    segments : DataFrame, list, path or None
+        The segments: `fau.video.read_segments` rows (``start``, ``end``, ``label``) or
+        anything it reads (checked by it).
     media : path or None
         The video to link (default ``frames.attrs["video"]["path"]``); None: no link.
     media_name : str or None
@@ -180,12 +196,16 @@ def elan_document(
     Raises
     ------
     FauError
-        ``frames`` is not a video table.
+        ``frames`` is not a video table; bad ``segments`` (`fau.video.read_segments`).
     """
     from pympi.Elan import Eaf, to_string
 
     if "track_id" not in frames.columns or "timestamp" not in frames.columns:
         raise FauError("an ELAN file needs a detect_video table (track_id, timestamp)")
+    if segments is not None:  # times checked (FauError), labels "" where missing
+        from ..video.segments import read_segments
+
+        segments = read_segments(segments)
     if events is None:
         from ..video.temporal import find_events
 
@@ -209,9 +229,11 @@ def elan_document(
         _media(eaf, media, eaf_path)
     seg = _Lanes(eaf, "segments")
     seg.ensure()
-    if segments is not None:
-        for k, s in enumerate(segments.itertuples(index=False)):
-            seg.add(_ms(s.start), _ms(s.end), str(s.label) or f"segment {k}")
+    if segments is not None:  # by start (lanes are filled in time order); numbered as given
+        order = np.argsort(segments["start"].to_numpy(np.float64), kind="stable")
+        for k in order:
+            s = segments.iloc[int(k)]
+            seg.add(_ms(s["start"]), _ms(s["end"]), str(s["label"]) or f"segment {k}")
     tracks = sorted(int(t) for t in pd.unique(frames["track_id"]))
     speak = {t: _Lanes(eaf, f"P{t} speaking") for t in tracks}
     expr = {t: _Lanes(eaf, f"P{t} expression") for t in tracks}

@@ -124,6 +124,18 @@ def openface_rotation(pitch: np.ndarray, yaw: np.ndarray, roll: np.ndarray) -> n
     return np.stack([rx, ry, rz], axis=-1)
 
 
+def _frame_size(attrs: dict) -> tuple[int | None, int | None]:
+    """``(width, height)`` (px) of the frames fau analysed, from a `detect_video` table's
+    ``attrs``: the header's coded size, swapped where the display matrix turns the video
+    by 90° or 270° (`fau.video.reader`: frames, boxes and landmarks are upright)."""
+    info = attrs.get("video") or {}
+    width, height = info.get("width"), info.get("height")
+    rotation = (attrs.get("decoding") or {}).get("rotation") or 0
+    if int(rotation) % 180 == 90:
+        width, height = height, width
+    return width, height
+
+
 def _presence(frames: pd.DataFrame, events: pd.DataFrame, aus: list[str]) -> dict[str, np.ndarray]:
     out = {a: np.zeros(len(frames), np.int64) for a in aus}
     if events is None or not len(events):
@@ -157,7 +169,10 @@ def openface_table(
         `fau.video.find_events` rows for the ``_c`` columns of a table without fau's own
         ``AUxx_c``; None computes them (``speech_aus="keep"``) when needed.
     width, height : int or None
-        Frame size (px) for the position estimate; default ``frames.attrs["video"]``.
+        Frame size (px) for the position estimate, as fau analysed the frames (upright);
+        default ``frames.attrs["video"]``'s, swapped for a video turned by a quarter turn
+        for display (``frames.attrs["decoding"]["rotation"]`` 90 or 270: phones' portrait
+        video, whose header gives the landscape coded size).
 
     Returns
     -------
@@ -176,9 +191,8 @@ def openface_table(
         from ..video.temporal import find_events
 
         events = find_events(frames, expressions=False, speech_aus="keep")
-    info = frames.attrs.get("video") or {}
-    width = width or info.get("width")
-    height = height or info.get("height")
+    shown_w, shown_h = _frame_size(frames.attrs)
+    width, height = width or shown_w, height or shown_h
     n = len(frames)
     out = pd.DataFrame({
         "frame": frames["frame"].to_numpy(np.int64) + 1,
