@@ -182,11 +182,13 @@ def summarize_segments(
         frames with that face), ``<AU>_mean`` / ``<AU>_peak`` (of ``<AU>_rel`` when
         present, i.e. relative to the person's baseline, else the raw AU; fraction of
         IOD), ``<expression>_mean`` (mean probability), ``<expression>_share`` (share of
-        frames where it was the most probable; NaN without an expression model),
+        frames where it was the most probable; both over the frames with probabilities,
+        NaN without an expression model),
         ``events`` (count) and ``event_list`` (e.g. ``"AU12×2, happiness×1"``). With a
         ``speaking`` column (`fau.video.speech`): ``speaking_share`` (share of the
         frames in which the person speaks) and ``<AU>_mean_speech`` / ``<AU>_mean_quiet``
         (the mean over the frames with / without speech; NaN where there are none).
+        The columns are the same, in the same order, whichever segments hold faces.
     """
     check_video_table(df, "summarize_segments", ("track_id", "timestamp", "frame"))
     if events is not None:
@@ -227,7 +229,10 @@ def summarize_segments(
                         row[f"{a}_mean_{part}"] = (float(np.nanmean(w)) if np.isfinite(w).any()
                                                    else np.nan)
             p = g[exprs].to_numpy(dtype=np.float64) if exprs else np.zeros((len(g), 0))
-            have = len(exprs) and np.isfinite(p).all()
+            # over the frames with probabilities (none without an expression model): a
+            # frame without them (no face, or masked) does not make the segment's NaN
+            p = p[np.isfinite(p).all(axis=1)]
+            have = len(exprs) and len(p)
             top = p.argmax(axis=1) if have else None
             for j, e in enumerate(exprs):
                 row[f"{e}_mean"] = float(p[:, j].mean()) if have else np.nan
@@ -242,4 +247,13 @@ def summarize_segments(
                 names = ", ".join(f"{n}×{c}" for n, c in counts.items())
             row["events"], row["event_list"] = n_ev, names
             rows.append(row)
-    return pd.DataFrame(rows)
+    # the same columns in the same order whatever the data: a first segment without a
+    # face (or none with one) must not move or drop the AU and expression columns
+    columns = ["segment", "label", "start", "end", "track_id", "frames"]
+    columns += ["speaking_share"] if has_speech else []
+    for a in aus:
+        columns += [f"{a}_mean", f"{a}_peak"]
+        columns += [f"{a}_mean_speech", f"{a}_mean_quiet"] if has_speech else []
+    columns += [f"{e}_{part}" for e in exprs for part in ("mean", "share")]
+    columns += ["events", "event_list"]
+    return pd.DataFrame(rows, columns=columns)

@@ -47,6 +47,8 @@ import numpy as np
 import pandas as pd
 
 from ..audio.vad import VoiceActivity
+from ..errors import FauError
+from .temporal import check_times, check_video_table
 
 __all__ = [
     "SPEECH_COLUMNS",
@@ -95,7 +97,7 @@ def _centred(values: np.ndarray, times: np.ndarray, window_s: float, how: str) -
     idx = pd.to_timedelta(np.asarray(times, dtype=np.float64), unit="s")
     s = pd.Series(np.asarray(values, dtype=np.float64), index=idx)
     if not s.index.is_monotonic_increasing:
-        raise ValueError("times must be increasing")
+        raise FauError("lip motion needs increasing timestamps (s)")
     r = s.rolling(pd.Timedelta(seconds=window_s), center=True, min_periods=1)
     return getattr(r, how)().to_numpy()
 
@@ -113,9 +115,18 @@ def lip_motion(opening: np.ndarray, times: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray (n,)
+
+    Raises
+    ------
+    FauError
+        Not one finite timestamp per opening, or timestamps that decrease.
     """
     x = np.asarray(opening, dtype=np.float64)
     t = np.asarray(times, dtype=np.float64)
+    if x.shape != t.shape or x.ndim != 1:
+        raise FauError(f"lip_motion needs one timestamp per lip opening: openings of shape "
+                       f"{x.shape}, times of shape {t.shape}")
+    check_times(t, "lip_motion")
     if len(x) == 0:
         return np.zeros(0)
     fill = pd.Series(x).interpolate(limit_direction="both").to_numpy()
@@ -143,7 +154,14 @@ def add_speech(df: pd.DataFrame, voice: VoiceActivity | None) -> pd.DataFrame:
         outside it), ``lip_motion`` (IOD), ``speech_prob`` (0-1) and ``speaking`` (bool).
         The float columns have the dtype of ``AU25`` (float32 in a `detect_video`
         table; computed in float64).
+
+    Raises
+    ------
+    FauError
+        ``df`` is not a DataFrame, lacks ``track_id``, ``timestamp`` or ``AU25`` (and
+        has rows), or has a timestamp that is not finite.
     """
+    check_video_table(df, "add_speech", ("track_id", "timestamp", _LIP_COLUMN))
     # A shallow copy: pandas' copy-on-write keeps ``df`` unchanged, and an hour of rows
     # (~80 MB) is not duplicated to add a few columns.
     out = df.copy(deep=False)
@@ -156,6 +174,7 @@ def add_speech(df: pd.DataFrame, voice: VoiceActivity | None) -> pd.DataFrame:
     speaking = np.zeros(n, dtype=bool)
     if n:
         t_all = df["timestamp"].to_numpy(dtype=np.float64)
+        check_times(t_all, "add_speech")
         if voice is not None:
             voice_p = voice.prob_at(t_all)
         for _, idx in df.groupby("track_id", sort=True).indices.items():

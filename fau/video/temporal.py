@@ -26,7 +26,7 @@ frames, and the baseline is their per-AU median. ``AUxx_rel`` =
 smoothed AU − baseline, so a small movement of one person stands out from their own
 resting face. Offline the rule sees the whole track (it looks ahead); live
 (`RunningBaseline`) it uses the last `LIVE_BASELINE_WINDOW_S` seconds seen so far and
-gives NaN until `LIVE_BASELINE_MIN_S` seconds are in. A person who never relaxes
+gives None until `LIVE_BASELINE_MIN_S` seconds are in. A person who never relaxes
 (e.g. smiles throughout a 2-second clip) gets that expression as baseline: pass
 ``baseline=(start, end)`` seconds of a known-neutral stretch to override.
 
@@ -43,7 +43,9 @@ Expression episodes use the smoothed probability with fixed thresholds
 maximum) and ``duration`` = offset − onset + one frame interval. A gap in the track's
 frames longer than `GAP_INTERVALS` frame intervals and than 0.5 s (the face out of view,
 e.g. a cut-away: a person keeps their ``track_id`` across it) ends an episode; one that
-goes on after the gap is a new event. Episodes need at least
+goes on after the gap is a new event. Rows whose value is NaN (a frame without a
+face, or masked) count as frames that are not there: NaN in, NaN out of the filter,
+and for events only the gap rule decides. Episodes need at least
 `MIN_EVENT_SAMPLES` analysed frames; brief ones (≤ 0.5 s) are kept and flagged
 ``brief``. AU43 (eyes closed) episodes must last longer than a blink
 (`EVENT_MIN_DURATION_S`): shorter closures are the AU45 blink events.
@@ -191,6 +193,13 @@ def _alpha(cutoff: np.ndarray | float, dt: float) -> np.ndarray | float:
 class OneEuro:
     """Causal One-Euro filter over a vector of signals sampled at irregular times.
 
+    Each component is filtered on its own: a non-finite value (NaN: the signal was not
+    measured in that frame) gives NaN in the output and leaves that component's state as
+    it was, and its next value is filtered with the time since its last measured value;
+    a component's first measured value starts it. A missing value is thus the same as a
+    frame that is not there. A timestamp at or before the previous one holds the
+    estimate.
+
     Parameters
     ----------
     params : FilterParams
@@ -207,25 +216,62 @@ class OneEuro:
         self.t: float | None = None
         self.x: np.ndarray | None = None
         self.dx: np.ndarray | None = None
+        #: per component, the time (s) of its last measured value (NaN: none yet)
+        self._tk: np.ndarray | None = None
+        #: every component was measured at the last sample (`_tk` all equal to `t`)
+        self._dense = False
 
     def __call__(self, x: np.ndarray, t: float) -> np.ndarray:
-        """Filter one sample ``x`` (k,) taken at time ``t`` (s); returns the estimate."""
+        """Filter one sample ``x`` (k,) taken at time ``t`` (s); returns the estimate
+        (NaN where ``x`` is).
+
+        Raises
+        ------
+        FauError
+            ``t`` is not a finite number of seconds.
+        """
         x = np.asarray(x, dtype=np.float64)
-        if self.x is None or self.t is None or t <= self.t:
-            if self.x is not None and self.t is not None and t <= self.t:
-                return self.x.copy()  # repeated/out-of-order timestamp: hold
-            self.t, self.x, self.dx = t, x.copy(), np.zeros_like(x)
+        t = float(t)
+        if not math.isfinite(t):
+            raise FauError(f"a filter sample needs a finite timestamp (s), got {t!r}")
+        have = np.isfinite(x)
+        if self.x is None or self.t is None or self._tk is None or self.dx is None:
+            self.t = t
+            self.x = np.where(have, x, np.nan)
+            self.dx = np.zeros_like(self.x)
+            self._tk = np.where(have, t, np.nan)
+            self._dense = bool(have.all())
             return self.x.copy()
-        dt = t - self.t
-        missing = ~np.isfinite(x)
-        xin = np.where(missing, self.x, x)
-        dx = (xin - self.x) / dt
-        self.dx = self.dx + _alpha(self.p.d_cutoff, dt) * (dx - self.dx)
-        cutoff = self.p.min_cutoff + self.p.beta * np.abs(self.dx)
-        self.x = self.x + _alpha(cutoff, dt) * (xin - self.x)
-        self.x = np.where(~np.isfinite(self.x), xin, self.x)
+        if t <= self.t:  # repeated/out-of-order timestamp: hold
+            return np.where(have, self.x, np.nan)
+        if self._dense and have.all():
+            # every component measured now and at the last sample (a face in both frames:
+            # the usual case): one time step for all, the same filter as below
+            dt = t - self.t
+            self.dx = self.dx + _alpha(self.p.d_cutoff, dt) * ((x - self.x) / dt - self.dx)
+            est = self.x + _alpha(self.p.min_cutoff + self.p.beta * np.abs(self.dx), dt) * (
+                x - self.x)
+            self.x = np.where(np.isfinite(est), est, x)
+            self._tk[:] = t
+            self.t = t
+            return self.x.copy()
+        start = have & ~np.isfinite(self.x)  # a component's first value
+        upd = have & ~start
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            # dt > 0 where upd (its last value came at or before self.t < t); 1 elsewhere,
+            # where the result is not used
+            dt = np.where(upd, t - self._tk, 1.0)
+            xin = np.where(upd, x, self.x)
+            dx = self.dx + _alpha(self.p.d_cutoff, dt) * ((xin - self.x) / dt - self.dx)
+            cutoff = self.p.min_cutoff + self.p.beta * np.abs(dx)
+            est = self.x + _alpha(cutoff, dt) * (xin - self.x)
+        est = np.where(np.isfinite(est), est, xin)
+        self.dx = np.where(upd, dx, np.where(start, 0.0, self.dx))
+        self.x = np.where(upd, est, np.where(start, x, self.x))
+        self._tk = np.where(have, t, self._tk)
         self.t = t
-        return self.x.copy()
+        self._dense = bool(have.all())
+        return np.where(have, self.x, np.nan)
 
 
 def smooth(values: np.ndarray, times: np.ndarray, params: FilterParams = AU_FILTER, *,
@@ -234,16 +280,39 @@ def smooth(values: np.ndarray, times: np.ndarray, params: FilterParams = AU_FILT
 
     The filter runs in float64 whatever the dtype of ``values``; ``out`` (n, k), if
     given, receives the result (rounded to its dtype, e.g. a float32 column block of
-    the table) and is returned; otherwise a new float64 array is.
+    the table) and is returned; otherwise a new float64 array is. NaN values stay NaN
+    and are skipped by the filter (`OneEuro`).
+
+    Raises
+    ------
+    FauError
+        ``times`` is not one finite time per row of ``values``.
+    ValueError
+        ``out`` has another shape than ``values``.
     """
     if out is None:
         out = np.empty(np.shape(values), dtype=np.float64)
     elif out.shape != np.shape(values):
         raise ValueError(f"out has shape {out.shape}, values {np.shape(values)}")
+    times = np.asarray(times, dtype=np.float64)
+    if times.shape != (len(out),):
+        raise FauError(f"smooth needs one timestamp per row: {len(out)} rows, times of "
+                       f"shape {times.shape}")
+    check_times(times, "smooth")
     f = OneEuro(params)
     for i in range(len(out)):
         out[i] = f(values[i], float(times[i]))
     return out
+
+
+def check_times(times: np.ndarray, what: str) -> None:
+    """`FauError` unless every timestamp is a finite number of seconds (``what`` names
+    the function in the message)."""
+    bad = ~np.isfinite(np.asarray(times, dtype=np.float64))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise FauError(f"{what}: {int(bad.sum())} timestamp(s) are not finite seconds "
+                       f"(the first at row {i}: {float(times[i])})")
 
 
 def _activity(au: np.ndarray, columns: np.ndarray | None = None) -> np.ndarray:
@@ -296,9 +365,13 @@ def neutral_baseline(
     cols = None if bilateral is None else np.flatnonzero(bilateral)
     act = _activity(au, cols)
     # a frame whose AUs are missing (NaN: e.g. masked by the user) is not a resting face:
-    # it ranks after every measured frame instead of counting as no movement
+    # it ranks after every measured frame instead of counting as no movement. An AU with
+    # no value in any frame of the track is left out of this (as of the activity): else
+    # every frame would rank last and the baseline be the track's first frames.
     used = np.asarray(au) if cols is None else np.asarray(au)[:, cols]
-    act[~np.isfinite(used).all(axis=1)] = np.inf
+    finite = np.isfinite(used)
+    measured = finite.any(axis=0)
+    act[~finite[:, measured].all(axis=1)] = np.inf
     k = min(n, max(MIN_BASELINE_FRAMES, int(math.ceil(BASELINE_QUANTILE * n))))
     neutral[np.argsort(act, kind="stable")[:k]] = True
     with warnings.catch_warnings():  # an AU with no value in any neutral frame: NaN
@@ -329,7 +402,7 @@ def check_baseline(baseline: object) -> tuple[float, float] | None:
 
 
 def check_video_table(df: object, what: str, needs: tuple[str, ...] = ("track_id", "timestamp"),
-                 kind: str = "a detect_video table", empty_ok: bool = True) -> None:
+                      kind: str = "a detect_video table", empty_ok: bool = True) -> None:
     """`FauError` unless ``df`` is a DataFrame with the columns ``needs``, or (with
     ``empty_ok``) one without rows: the one check of the functions that take a
     `detect_video` table (or another of fau's tables, ``kind``). ``what`` names the function
@@ -387,6 +460,7 @@ def add_temporal(
     ex_s = extra[:, 2 * len(aus) :]
     neutral = np.zeros(len(df), dtype=bool)
     times = df["timestamp"].to_numpy(dtype=np.float64)
+    check_times(times, "add_temporal")
     au_all = df[aus].to_numpy(dtype=dtype)
     ex_all = df[exprs].to_numpy(dtype=dtype)
     for _, idx in df.groupby("track_id", sort=True).indices.items():
@@ -406,9 +480,12 @@ def add_temporal(
                 ex_s[idx] = smooth(ex_all[idx], t, EXPRESSION_FILTER)
         base, neu = None, None
         if baseline is not None:
-            sel = (t >= baseline[0]) & (t <= baseline[1])
+            # the window's frames with a measured AU (a NaN row is a frame without a face)
+            sel = (t >= baseline[0]) & (t <= baseline[1]) & np.isfinite(s).any(axis=1)
             if sel.any():
-                base, neu = np.nanmedian(s[sel], axis=0), sel
+                with warnings.catch_warnings():  # an AU with no value in the window: NaN
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    base, neu = np.nanmedian(s[sel], axis=0), sel
             else:
                 log.warning("track %s has no frame in the baseline window %g-%g s (it is seen "
                             "%.2f-%.2f s): its automatic neutral baseline is used",
@@ -425,10 +502,13 @@ def add_temporal(
              + [f"{e}_smooth" for e in exprs])
     out = pd.concat([out.drop(columns=[c for c in names if c in out.columns]),
                      pd.DataFrame(extra, columns=names, index=out.index, copy=False)], axis=1)
-    if exprs and len(df) and np.isfinite(ex_s).all():
-        out["expression_smooth"] = np.asarray(exprs, dtype=object)[ex_s.argmax(axis=1)]
-    else:
-        out["expression_smooth"] = np.full(len(df), None, dtype=object)
+    label = np.full(len(df), None, dtype=object)
+    if exprs and len(df):
+        # None where a row's probabilities are missing (no expression model, or a frame
+        # without a face), not in every row because some are
+        ok = np.isfinite(ex_s).all(axis=1)
+        label[ok] = np.asarray(exprs, dtype=object)[ex_s[ok].argmax(axis=1)]
+    out["expression_smooth"] = label
     out["neutral_frame"] = neutral
     return out
 
@@ -506,6 +586,7 @@ def find_events(
         return _event_table(rows)
     has_speech = "speaking" in df.columns
     times = df["timestamp"].to_numpy(dtype=np.float64)
+    check_times(times, "find_events")
     for tid, idx in df.groupby("track_id", sort=True).indices.items():
         # the track's rows by time, one column at a time: an hour of rows is never copied
         # whole (a group's DataFrame would be)
@@ -518,7 +599,7 @@ def find_events(
         frames = column("frame", None) if "frame" in df.columns else np.arange(len(idx))
         talk = column("speaking", bool) if has_speech else None
         step = _interval(t)
-        gap = np.diff(t) > max(GAP_INTERVALS * step, BRIEF_S)
+        longest = max(GAP_INTERVALS * step, BRIEF_S)  # longest time step within an episode
         neutral = (column("neutral_frame", bool) if "neutral_frame" in df.columns
                    else np.ones(len(idx), bool))
 
@@ -548,12 +629,19 @@ def find_events(
                     yield "expression", e, v, EXPRESSION_HIGH, EXPRESSION_LOW
 
         for kind, name, v, high, low in series():
-            for i, k, j in _runs(v, high, low, gap):
+            # the frames where the series was measured: a NaN row (no face, or masked) is a
+            # frame that is not there, so the gap rule, not the row, decides whether it
+            # ends an episode
+            pos = np.flatnonzero(np.isfinite(v))
+            gap = np.diff(t[pos]) > longest
+            for i, k, j in _runs(v[pos], high, low, gap):
                 during = (
                     pd.NA if talk is None
-                    else bool(talk[i:j + 1].mean() >= DURING_SPEECH_SHARE)
+                    else bool(talk[pos[i:j + 1]].mean() >= DURING_SPEECH_SHARE)
                 )
-                if during is True and kind == "au" and name in SPEECH_AUS and speech_aus == "exclude":
+                i, k, j = int(pos[i]), int(pos[k]), int(pos[j])
+                if (during is True and kind == "au" and name in SPEECH_AUS
+                        and speech_aus == "exclude"):
                     continue
                 dur = float(t[j] - t[i] + step)
                 if kind == "au" and dur < EVENT_MIN_DURATION_S.get(name, 0.0):
@@ -564,7 +652,8 @@ def find_events(
                     dur <= BRIEF_S + 1e-9, during,
                 ))
     ev = _event_table(rows)
-    return ev.sort_values(["onset", "track_id", "kind", "name"], kind="stable").reset_index(drop=True)
+    ev = ev.sort_values(["onset", "track_id", "kind", "name"], kind="stable")
+    return ev.reset_index(drop=True)
 
 
 def _event_table(rows: list[tuple]) -> pd.DataFrame:
