@@ -285,3 +285,18 @@ def test_a_frame_without_probabilities_does_not_blank_a_segments_expressions():
     share = [s.loc[0, f"{e}_share"] for e in fau.EXPRESSIONS]
     assert sum(share) == pytest.approx(1.0)
     assert s.loc[0, "frames"] == 90
+
+
+def test_lip_motion_fills_a_missing_opening_by_time_not_by_row():
+    # a talking mouth at an irregular frame rate with a few frames masked (NaN): each masked
+    # opening counts as the one interpolated in time between its measured neighbours
+    rng = np.random.default_rng(3)
+    t = np.cumsum(rng.uniform(0.01, 0.08, 120))
+    x = 0.1 + 0.08 * np.sin(2 * np.pi * 4.0 * t)
+    masked = x.copy()
+    gaps = [10, 11, 40, 77, 78, 79]
+    masked[gaps] = np.nan
+    ok = np.isfinite(masked)
+    by_time = masked.copy()
+    by_time[~ok] = np.interp(t[~ok], t[ok], masked[ok])
+    np.testing.assert_allclose(lip_motion(masked, t), lip_motion(by_time, t))

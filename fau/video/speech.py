@@ -129,9 +129,12 @@ def lip_motion(opening: np.ndarray, times: np.ndarray) -> np.ndarray:
     check_times(t, "lip_motion")
     if len(x) == 0:
         return np.zeros(0)
-    fill = pd.Series(x).interpolate(limit_direction="both").to_numpy()
-    if not np.isfinite(fill).any():
+    ok = np.isfinite(x)
+    if not ok.any():
         return np.full(len(x), np.nan)
+    # frames without an opening (NaN) take it interpolated in time from the nearest
+    # measured ones (held at the ends): by time, not by row, at a variable frame rate
+    fill = np.interp(t, t[ok], x[ok])
     hp = fill - _centred(fill, t, LIP_DETREND_S, "mean")
     return np.sqrt(_centred(hp**2, t, LIP_RMS_S, "mean"))
 
