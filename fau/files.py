@@ -159,9 +159,22 @@ def to_json_safe(value: Any) -> Any:
     return value
 
 
+#: A lone UTF-16 surrogate code point (U+D800 to U+DFFF): how Python holds a file name's
+#: bytes that are not UTF-8 (PEP 383 ``surrogateescape``); UTF-8 cannot encode it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def write_json(path: str | os.PathLike, obj: Any, *, overwrite: bool = False) -> Path:
-    """Write ``obj`` as indented UTF-8 JSON, atomically (NaN/inf/NA become null)."""
+    """Write ``obj`` as indented UTF-8 JSON, atomically (NaN/inf/NA become null).
+
+    Text is written as UTF-8, except lone surrogates (a path whose name is not UTF-8,
+    e.g. a Latin-1 name on Linux, as Python decodes it) which are written as ``\\uXXXX``
+    escapes: valid JSON that ``json.load`` reads back as the same string (and
+    ``os.fsencode`` turns back into the file's name).
+    """
     text = json.dumps(to_json_safe(obj), indent=1, ensure_ascii=False, allow_nan=False)
+    # A surrogate can only stand inside a JSON string, where a \uXXXX escape is valid.
+    text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return write_text(path, text + "\n", overwrite=overwrite)
 
 

@@ -15,9 +15,10 @@ import pandas as pd
 from ..errors import FauError
 from ..files import atomic_path, remove_stale_temporaries
 from ..job import report_supported
-from ..resources import DEFAULT_EXPRESSION_MODEL, DEFAULT_MAX_FACES, check_expression_model, expression_model_path
+from ..resources import (DEFAULT_EXPRESSION_MODEL, DEFAULT_MAX_FACES, check_expression_model,
+                         expression_model_path)
 from ..video.reader import check_sampling
-from .inputs import PathLike, collect_inputs
+from .inputs import PathLike, collect_inputs, text_of
 from .worker import RUNNING_FILE, Job, run_job, skip_record
 
 __all__ = ["run_batch", "INDEX_FILE", "INDEX_COLUMNS", "STATUSES", "OWNER_FILE"]
@@ -43,7 +44,8 @@ STATUSES: tuple[str, ...] = ("ok", "failed", "skipped")
 OWNER_FILE = ".fau-batch.lock"
 #: Seconds to wait for a Dask scheduler to answer.
 SCHEDULER_TIMEOUT_S = 30
-
+#: Line end of ``index.csv``: CR LF, as RFC 4180 (section 2) specifies.
+CSV_EOL = "\r\n"
 
 
 def _check_jobs(jobs: int | None) -> int:
@@ -102,9 +104,19 @@ class _Index:
         self.order = {n: i for i, n in enumerate(names)}
         self.records: dict[str, dict[str, Any]] = {}
 
-    def add(self, record: dict[str, Any]) -> None:
+    def add(self, record: dict[str, Any], *, write: bool = True) -> None:
+        """Put ``record`` in the index (and rewrite ``index.csv`` unless ``write`` is False).
+
+        Its text fields are made UTF-8-encodable in place (`fau.batch.inputs.text_of`): a
+        path or error message naming a file whose name is not UTF-8 would otherwise stop
+        the whole batch when the table is built or written.
+        """
+        for k, v in record.items():
+            if isinstance(v, str):
+                record[k] = text_of(v)
         self.records[record["name"]] = record
-        self.write()
+        if write:
+            self.write()
 
     def frame(self) -> pd.DataFrame:
         rows = sorted(self.records.values(), key=lambda r: self.order[r["name"]])
@@ -116,10 +128,17 @@ class _Index:
         return df
 
     def write(self) -> None:
+        """Rewrite ``index.csv`` atomically, with RFC 4180 line ends (CR LF).
+
+        With CR LF as the line end, Python's CSV writer quotes every cell that holds a
+        CR or LF; with LF alone it left a lone CR (legal in a POSIX file name) bare,
+        and readers took it for the end of the row. Text that a spreadsheet would run
+        as a formula is quoted (`fau.csvsafe`): a file named ``=x.mp4`` stays text.
+        """
         from ..csvsafe import neutralise_formulas
 
-        with atomic_path(self.path) as tmp:  # a file named "=x.mp4" stays text
-            neutralise_formulas(self.frame()).to_csv(tmp, index=False)
+        with atomic_path(self.path) as tmp:
+            neutralise_formulas(self.frame()).to_csv(tmp, index=False, lineterminator=CSV_EOL)
 
 
 def _crash_record(job: Job, message: str) -> dict[str, Any]:
@@ -446,7 +465,7 @@ def _pending(all_jobs: list[Job], index: _Index,
             remove_stale_temporaries(j.folder)
             pending.append(j)
         else:
-            index.records[rec["name"]] = rec
+            index.add(rec, write=False)
             if progress:
                 progress(rec)
     index.write()

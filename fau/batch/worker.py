@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FauError
-from .inputs import VideoInput
+from .inputs import VideoInput, text_of
 from ..files import write_json
 from ..limits import peak_rss_mb
 from ..job import JobOutputs, run_video_job
@@ -195,9 +195,11 @@ def _output_names(job: Job) -> list[str]:
 def run_job(job: Job) -> dict[str, Any]:
     """Analyse one video and write its outputs atomically; return its index record.
 
-    Order of writes: the old ``done.json`` is removed first, then ``running.json``,
-    the outputs (each temp + rename), ``done.json`` last, and ``running.json`` is
-    removed. A crash at any point leaves no ``done.json``, so a rerun redoes the video.
+    The video and its segment file are fingerprinted first (`job_key`); if either is
+    missing or unreadable the video fails and its folder is left untouched. Then, order
+    of writes: the old ``done.json`` is removed, then ``running.json`` written, the
+    outputs (each temp + rename), ``done.json`` last, and ``running.json`` is removed. A
+    crash at any point leaves no ``done.json``, so a rerun redoes the video.
 
     Returns
     -------
@@ -208,6 +210,16 @@ def run_job(job: Job) -> dict[str, Any]:
     t0, c0 = time.perf_counter(), time.process_time()
     folder = job.folder
     try:
+        # First, before anything in the folder is touched: a video or segment file that is
+        # missing or unreadable now (a drive not mounted, a file moved away) fails this
+        # video but leaves the outputs of its last complete run as they are; a later run
+        # that finds the file unchanged skips it again.
+        key = job_key(job)
+    except FauError as exc:
+        return _record(job, "failed", error=_error_text(exc),
+                       seconds=round(time.perf_counter() - t0, 3),
+                       cpu_s=round(time.process_time() - c0, 3))
+    try:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / DONE_MARKER).unlink(missing_ok=True)
         for name in set(OUTPUT_FILES) - set(_output_names(job)):
@@ -216,7 +228,6 @@ def run_job(job: Job) -> dict[str, Any]:
             (folder / name).unlink(missing_ok=True)
         write_json(folder / RUNNING_FILE, {"pid": os.getpid(), "host": socket.gethostname(),
                                            "started": time.time()}, overwrite=True)
-        key = job_key(job)
         det = _detector(job.detector_options)
 
         def unchanged(_result) -> None:
@@ -227,6 +238,7 @@ def run_job(job: Job) -> dict[str, Any]:
         # keeps a worker on its one core; parallelism comes from running videos side by side.
         result = run_video_job(
             det, job.video.path, _outputs(job), segments=job.video.segments, overwrite=True,
+            title=text_of(job.video.path.name),  # the report's <title> is UTF-8 text
             meta={"path": str(job.video.path), "name": job.video.name,
                   "segments_file": job.video.segments, "fps": job.fps},
             before_write=unchanged, fps=job.fps, threaded=False)

@@ -68,4 +68,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"{n.get('ok', 0)} ok, {n.get('skipped', 0)} skipped, {n.get('failed', 0)} failed; "
           f"index: {args.out.rstrip('/')}/index.csv")
     return 1 if n.get("failed", 0) else 0
-
