@@ -25,6 +25,7 @@ __all__ = [
     "atomic_write",
     "write_bytes",
     "write_text",
+    "text_of",
     "write_json",
     "write_table",
     "write_parquet",
@@ -132,8 +133,46 @@ def write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool = False
 
 
 def write_text(path: str | os.PathLike, text: str, *, overwrite: bool = False) -> Path:
-    """Write ``text`` as UTF-8 to ``path`` atomically (see `atomic_path`)."""
-    return write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
+    """Write ``text`` as UTF-8 to ``path`` atomically (see `atomic_path`).
+
+    A file name that is not UTF-8 inside ``text`` (a report's title, say) is written with
+    its bytes as ``\\xNN`` (`text_of`), not refused after the work that made the text.
+    """
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        data = text_of(text).encode("utf-8")
+    return write_bytes(path, data, overwrite=overwrite)
+
+
+def text_of(value: str | os.PathLike) -> str:
+    """A path (or any text) as a string that UTF-8 can encode, for tables and messages.
+
+    A file name that is not UTF-8 (e.g. Latin-1 bytes on Linux) reaches Python as lone
+    surrogates (PEP 383), which no CSV, Parquet or HTML writer accepts: its bytes are
+    written as ``\\xNN`` (``caf\\xe9.mp4``). Other text is returned unchanged.
+
+    Parameters
+    ----------
+    value : str or os.PathLike
+
+    Returns
+    -------
+    str
+    """
+    text = os.fspath(value)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = text.encode("utf-8", "surrogateescape")  # the file name's own bytes
+    except UnicodeEncodeError:  # a surrogate that stands for no byte (U+D800-U+DC7F...)
+        raw = text.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def to_json_safe(value: Any) -> Any:

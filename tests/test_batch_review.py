@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import fau
-from fau.batch.inputs import collect_inputs, output_name, text_of
+from fau.batch.inputs import collect_inputs, output_name
 from fau.batch.runner import INDEX_COLUMNS, INDEX_FILE, _Index
 from fau.batch.store import DONE_MARKER, read_complete_marker
 from fau.batch.worker import SUMMARY_FILE, Job, job_key
-from fau.files import write_json
+from fau.files import text_of, write_json
 from fau.resources import DEFAULT_MAX_FACES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,3 +143,18 @@ def test_missing_input_keeps_the_last_complete_outputs(tmp_path, missing):
     assert read_complete_marker(folder, job_key(job)) is not None
     index = fau.run_batch([manifest], out, jobs=1, **FAST)
     assert index["status"].tolist() == ["skipped"]
+
+
+def test_video_report_of_a_non_utf8_file_name(tmp_path):
+    # `fau video --report` on such a file: the report's title names the file with its bytes
+    # as \xNN (was: UnicodeEncodeError from the writer, after the whole analysis)
+    import subprocess
+
+    video = _latin1_copy(tmp_path)
+    report = tmp_path / "r.html"
+    done = subprocess.run([sys.executable, "-m", "fau", "video", os.fsencode(video), "--report",
+                           str(report), "--model", "geometric"], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    html = report.read_text(encoding="utf-8")
+    assert "entrevista_\\xe9.flv" in html

@@ -26,7 +26,6 @@ __all__ = [
     "VideoInput",
     "collect_inputs",
     "output_name",
-    "text_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -90,36 +89,6 @@ def output_name(path: PathLike) -> str:
     stem = _UNSAFE.sub("_", absolute.stem).strip("._-")[:MAX_STEM] or "video"
     digest = hashlib.sha256(os.fsencode(absolute)).hexdigest()[:HASH_DIGITS]
     return f"{stem}-{digest}"
-
-
-def text_of(value: PathLike) -> str:
-    """A path (or any text) as a string that UTF-8 can encode, for tables and messages.
-
-    A file name that is not UTF-8 (e.g. Latin-1 bytes on Linux) reaches Python as lone
-    surrogates (PEP 383), which no CSV, Parquet or HTML writer accepts: its bytes are
-    written as ``\\xNN`` (``caf\\xe9.mp4``). Other text is returned unchanged.
-
-    Parameters
-    ----------
-    value : str or os.PathLike
-
-    Returns
-    -------
-    str
-    """
-    text = os.fspath(value)
-    if isinstance(text, bytes):
-        text = os.fsdecode(text)
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        pass
-    try:
-        raw = text.encode("utf-8", "surrogateescape")  # the file name's own bytes
-    except UnicodeEncodeError:  # a surrogate that stands for no byte (U+D800-U+DC7F...)
-        raw = text.encode("utf-8", "surrogatepass")
-    return raw.decode("utf-8", "backslashreplace")
 
 
 def _absolute(path: PathLike, base: Path | None = None) -> Path:

@@ -13,12 +13,12 @@ from typing import Any, Callable, Iterator, Sequence
 import pandas as pd
 
 from ..errors import FauError
-from ..files import atomic_path, remove_stale_temporaries
+from ..files import atomic_path, remove_stale_temporaries, text_of
 from ..job import report_supported
 from ..resources import (DEFAULT_EXPRESSION_MODEL, DEFAULT_MAX_FACES, check_expression_model,
                          expression_model_path)
 from ..video.reader import check_sampling
-from .inputs import PathLike, collect_inputs, text_of
+from .inputs import PathLike, collect_inputs
 from .worker import RUNNING_FILE, Job, run_job, skip_record
 
 __all__ = ["run_batch", "INDEX_FILE", "INDEX_COLUMNS", "STATUSES", "OWNER_FILE"]
@@ -107,7 +107,7 @@ class _Index:
     def add(self, record: dict[str, Any], *, write: bool = True) -> None:
         """Put ``record`` in the index (and rewrite ``index.csv`` unless ``write`` is False).
 
-        Its text fields are made UTF-8-encodable in place (`fau.batch.inputs.text_of`): a
+        Its text fields are made UTF-8-encodable in place (`fau.files.text_of`): a
         path or error message naming a file whose name is not UTF-8 would otherwise stop
         the whole batch when the table is built or written.
         """

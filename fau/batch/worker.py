@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FauError
-from .inputs import VideoInput, text_of
+from .inputs import VideoInput
 from ..files import write_json
 from ..limits import peak_rss_mb
 from ..job import JobOutputs, run_video_job
@@ -238,7 +238,6 @@ def run_job(job: Job) -> dict[str, Any]:
         # keeps a worker on its one core; parallelism comes from running videos side by side.
         result = run_video_job(
             det, job.video.path, _outputs(job), segments=job.video.segments, overwrite=True,
-            title=text_of(job.video.path.name),  # the report's <title> is UTF-8 text
             meta={"path": str(job.video.path), "name": job.video.name,
                   "segments_file": job.video.segments, "fps": job.fps},
             before_write=unchanged, fps=job.fps, threaded=False)
