@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import stat
 from pathlib import Path
@@ -12,13 +13,27 @@ from .errors import FauError
 
 __all__ = ["check_input_file", "files_under"]
 
+log = logging.getLogger(__name__)
+
 
 def files_under(folder: str | os.PathLike, extensions: Collection[str]) -> list[Path]:
     """The files under ``folder`` whose extension (lower case, with the dot) is one of
     ``extensions``: recursive, sorted by name within each folder, hidden files and folders
-    (names starting with ``.``) skipped. The one folder scan of the CLI and of batch."""
+    (names starting with ``.``) skipped. The one folder scan of the CLI and of batch.
+
+    Symbolic links to folders are followed (as links to files are: an interview folder
+    linked in from another drive is part of the data), each real folder once: a link back
+    up the tree (a loop) or to a folder already scanned is skipped, with a log message.
+    """
     found = []
-    for root, dirs, files in os.walk(folder):
+    seen: set[str] = set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:  # a loop, or a second link to a folder already scanned
+            log.info("%s is %s, already scanned: skipped", root, real)
+            dirs[:] = []
+            continue
+        seen.add(real)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for f in sorted(files):
             if not f.startswith(".") and Path(f).suffix.lower() in extensions:

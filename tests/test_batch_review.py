@@ -158,3 +158,23 @@ def test_video_report_of_a_non_utf8_file_name(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     html = report.read_text(encoding="utf-8")
     assert "entrevista_\\xe9.flv" in html
+
+
+def test_folder_scan_follows_linked_folders_once(tmp_path):
+    # an interview folder linked in from elsewhere is scanned (was: silently left out); a link
+    # back up the tree, or a second link to a scanned folder, is not scanned again
+    from fau.paths import files_under
+
+    if sys.platform == "win32":
+        pytest.skip("symbolic links need privileges on Windows")
+    elsewhere = tmp_path / "drive" / "P02"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "b.mp4").write_bytes(b"x")
+    data = tmp_path / "data"
+    (data / "P01").mkdir(parents=True)
+    (data / "P01" / "a.mp4").write_bytes(b"x")
+    (data / "P02").symlink_to(elsewhere, target_is_directory=True)
+    (data / "P02again").symlink_to(elsewhere, target_is_directory=True)
+    (data / "P01" / "up").symlink_to(data, target_is_directory=True)  # a loop
+    got = files_under(data, {".mp4"})
+    assert got == [data / "P01" / "a.mp4", data / "P02" / "b.mp4"]
