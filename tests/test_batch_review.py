@@ -178,3 +178,18 @@ def test_folder_scan_follows_linked_folders_once(tmp_path):
     (data / "P01" / "up").symlink_to(data, target_is_directory=True)  # a loop
     got = files_under(data, {".mp4"})
     assert got == [data / "P01" / "a.mp4", data / "P02" / "b.mp4"]
+
+
+def test_rerun_whose_inputs_name_the_output_folder(tmp_path):
+    # `fau batch data/* --out data/results`, run twice: the second time the shell's data/*
+    # names data/results too (was: "holds no video files", exit 2); it is skipped
+    data = tmp_path / "data"
+    (data / "P01").mkdir(parents=True)
+    shutil.copy(CLIP, data / "P01" / "a.flv")
+    out = data / "results"
+    first = fau.run_batch([data / "P01"], out, jobs=1, **FAST)
+    assert first["status"].tolist() == ["ok"]
+    again = fau.run_batch(sorted(data.iterdir()), out, jobs=1, **FAST)
+    assert again["status"].tolist() == ["skipped"]
+    with pytest.raises(fau.FauError, match="holds no video files"):  # alone, still an error
+        fau.run_batch([out], tmp_path / "other", jobs=1, **FAST)

@@ -141,6 +141,32 @@ class _Index:
             neutralise_formulas(self.frame()).to_csv(tmp, index=False, lineterminator=CSV_EOL)
 
 
+def _without_own_output(inputs: Sequence[PathLike] | PathLike,
+                        out_dir: PathLike) -> Sequence[PathLike] | PathLike:
+    """``inputs`` without the batch's own output folder when a list names it beside other
+    inputs and it holds an earlier run's ``index.csv`` (``fau batch data/* --out
+    data/results``, run again: the shell's ``data/*`` now names ``data/results`` too)."""
+    if isinstance(inputs, (str, os.PathLike)) or not isinstance(inputs, Sequence):
+        return inputs
+    try:
+        out = Path(os.path.expanduser(os.fspath(out_dir))).resolve()
+    except (TypeError, OSError):
+        return inputs  # _check_out_dir says what is wrong with it
+    if not (out / INDEX_FILE).is_file():
+        return inputs
+    kept = []
+    for p in inputs:
+        try:
+            same = Path(os.path.expanduser(os.fspath(p))).resolve() == out
+        except (TypeError, OSError):
+            same = False  # collect_inputs says what is wrong with it
+        if same:
+            log.info("input %s is this batch's output folder: skipped", os.fspath(p))
+        else:
+            kept.append(p)
+    return kept if kept else inputs
+
+
 def _crash_record(job: Job, message: str) -> dict[str, Any]:
     (job.folder / RUNNING_FILE).unlink(missing_ok=True)
     return {"path": str(job.video.path), "name": job.video.name, "status": "failed",
@@ -416,7 +442,7 @@ def run_batch(
     options: dict[str, Any] = {"expression_model": expression_model, "max_faces": max_faces,
                                **(detector_options or {})}
     _check_detector_options(options)  # one clear error instead of a failed row per video
-    videos = collect_inputs(inputs)
+    videos = collect_inputs(_without_own_output(inputs, out_dir))
     out = _check_out_dir(out_dir, videos)
     with _claim(out), _sigterm_interrupts():
         remove_stale_temporaries(out)  # left by a run that was killed; we hold the lock
