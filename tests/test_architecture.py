@@ -130,7 +130,7 @@ def test_pipeline_is_below_detector_and_video():
 #: below. A name matches a module and its submodules (the longest match wins).
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("fau", "fau.errors", "fau.resources", "fau.files", "fau.limits", "fau.paths",
-     "fau.csvsafe", "fau.io"),
+     "fau.csvsafe", "fau.xmlsafe", "fau.io"),
     ("fau.landmarks",),
     ("fau.au",),
     ("fau.expression", "fau.audio"),

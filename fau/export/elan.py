@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import mimetypes
 import os
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..errors import FauError
+from ..xmlsafe import xml_safe
 
 __all__ = ["LINGUISTIC_TYPE", "elan_document", "speaking_runs"]
 
@@ -39,13 +39,6 @@ __all__ = ["LINGUISTIC_TYPE", "elan_document", "speaking_runs"]
 LINGUISTIC_TYPE = "fau"
 #: EAF format written (ELAN 5.x/6.x read it).
 EAF_FORMAT = "3.0"
-
-
-#: Characters XML 1.0 does not allow (its ``Char`` production: W3C XML 1.0, section 2.2):
-#: C0 controls other than tab, line feed and carriage return, U+FFFE/U+FFFF, and lone
-#: surrogates (U+D800-U+DFFF; Python's stand-ins for the undecodable bytes of a file
-#: name, which UTF-8 cannot encode either).
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 def _unit(au: str) -> str:
@@ -142,7 +135,7 @@ def _media(eaf, media: str | os.PathLike, eaf_path: str | os.PathLike | None) ->
                                               Path(eaf_path).resolve().parent)).as_posix()
         except ValueError:  # Windows: the video and the .eaf are on different drives
             rel = None
-        if rel is not None and _XML_INVALID.search(rel):
+        if rel is not None and xml_safe(rel) != rel:
             # a name with bytes that are not UTF-8 (kept by Python as lone surrogates)
             # cannot be written as text; MEDIA_URL (``as_uri``) percent-encodes its bytes
             rel = None
@@ -266,5 +259,5 @@ def elan_document(
     # a segment label or file name may hold characters XML 1.0 cannot carry (control
     # characters such as a spreadsheet's vertical tab): ElementTree writes them, and ELAN
     # then cannot open the file; they become U+FFFD (markup never holds them)
-    text = _XML_INVALID.sub("\ufffd", text)
+    text = xml_safe(text)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + text

@@ -11,6 +11,7 @@ spaced evenly in their column, so they never overlap.
 
 from __future__ import annotations
 
+import os
 from typing import Sequence
 
 import numpy as np
@@ -19,7 +20,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from ..au import EYE_OPENING_UNIT, IOD_UNIT
-from .style import DIVERGING, new_figure
+from .style import DIVERGING, check_width, new_figure
 from .units import au_unit, au_unit_short
 
 __all__ = ["face_aus", "UPPER_FACE", "COLOR_RANGE"]
@@ -34,6 +35,8 @@ COLOR_RANGE = {IOD_UNIT: 0.15, EYE_OPENING_UNIT: 1.0}
 _NOSE_TIP = 1
 #: Label column width and figure margins (px).
 _COLUMN_PX, _MARGIN_PX = 150, 8
+#: Narrowest figure (px): both label columns and their margins plus 100 px of face.
+MIN_WIDTH_PX = 2 * (_COLUMN_PX + _MARGIN_PX) + 100
 
 
 def _row(face: pd.Series | pd.DataFrame) -> pd.Series:
@@ -95,7 +98,7 @@ def _labels(ax, names: list[str], upper: set, values: dict, anchors: dict, box) 
 
 def face_aus(
     face: pd.Series | pd.DataFrame,
-    image: np.ndarray | str | None = None,
+    image: np.ndarray | str | os.PathLike | bytes | None = None,
     *,
     aus: Sequence[str] | None = None,
     relative: bool | None = None,
@@ -108,8 +111,9 @@ def face_aus(
     face : Series or one-row DataFrame
         A row of ``detect_image(..., landmarks=True)`` (or of ``detect_video`` with
         ``landmarks=True``).
-    image : ndarray, path or None
-        The image the row came from (RGB array or file, read with `fau.load_image`),
+    image : ndarray, path, bytes or None
+        The image the row came from (RGB array, or a file or its bytes read with
+        `fau.load_image`),
         drawn under the mesh; None draws the mesh alone.
     aus : sequence of str or None
         AUs to label (default: the 17 bilateral AUs).
@@ -122,15 +126,29 @@ def face_aus(
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    FauError
+        Not one row with landmarks, ``relative=True`` without ``AUxx_rel`` columns, or
+        ``width_px`` below `MIN_WIDTH_PX`.
     """
     from ..au import AU_LANDMARKS
     from ..video.temporal import BILATERAL_AUS
 
+    from ..errors import FauError
+
+    width_px = check_width(width_px, MIN_WIDTH_PX, "face_aus")
     row = _row(face)
     pts = _points(row)
     names = [a for a in (aus or BILATERAL_AUS) if a in row.index and a in AU_LANDMARKS]
     if relative is None:
         relative = all(f"{a}_rel" in row.index for a in names)
+    missing = [a for a in names if f"{a}_rel" not in row.index] if relative else []
+    if missing:
+        raise FauError(f"face_aus(relative=True) needs the baseline-relative columns "
+                       f"({', '.join(f'{a}_rel' for a in missing[:3])}…): a detect_video row "
+                       "after add_temporal; an image row has none (relative=False)")
     values = {a: float(row[f"{a}_rel" if relative else a]) for a in names}
     lo, hi = pts[:468].min(axis=0), pts[:468].max(axis=0)
     pad = 0.08 * (hi - lo)
@@ -143,7 +161,8 @@ def face_aus(
     if image is not None:
         from ..io import load_image
 
-        img = load_image(image) if isinstance(image, str) else np.asarray(image)
+        # a path (str or PathLike) or encoded bytes: fau's image reader; an array as it is
+        img = np.asarray(image) if isinstance(image, np.ndarray) else load_image(image)
         ax.imshow(img, cmap="gray" if img.ndim == 2 else None, interpolation="bilinear")
     _mesh(ax, pts)
     anchors = {}

@@ -23,7 +23,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .style import DIVERGING, format_time, new_figure
+from .style import DIVERGING, check_width, format_time, new_figure
 from .tips import add_tip
 from .units import au_unit
 
@@ -38,12 +38,17 @@ MAX_ROWS = 36
 SATURATE_PERCENTILE = 98.0
 #: Cell and margin sizes (px).
 ROW_PX, LEFT_PX, TOP_PX, BOTTOM_PX, RIGHT_PX = 16, 150, 34, 66, 16
+#: Narrowest figure (px): the margins, the gap and second colour bar (60 px) and 110 px
+#: of cells (a colour bar is at least 110 px wide).
+MIN_WIDTH_PX = LEFT_PX + RIGHT_PX + 60 + 110
 
 
 def time_bin_segments(t_range: tuple[float, float], max_rows: int = MAX_ROWS) -> pd.DataFrame:
     """Equal segments of a round length (`BIN_STEPS_S`) covering ``t_range`` (s) from 0 on
     (segments cannot start before 0; a timestamp a rounding error below 0 is left out)."""
-    t_range = (max(float(t_range[0]), 0.0), max(float(t_range[1]), 0.0))
+    lo = max(float(t_range[0]), 0.0)
+    # a window that ends at or before 0 s still gets one (1 ms) segment, not an empty one
+    t_range = (lo, max(float(t_range[1]), lo + 1e-3))
     span = max(t_range[1] - t_range[0], 1e-9)
     step = next((s for s in BIN_STEPS_S if span / s <= max_rows), BIN_STEPS_S[-1])
     starts = t_range[0] + step * np.arange(int(np.ceil(span / step - 1e-9)) or 1)
@@ -109,18 +114,36 @@ def heatmap_table(
         Index: row labels (the label; ``"label · start"`` for a repeated label);
         columns: AU names (values: mean change from the baseline, in
         each AU's unit), plus ``frames``, ``segments`` (count) and ``seconds`` (total span).
+
+    Raises
+    ------
+    FauError
+        Not a summary table, an AU without an ``AUxx_mean`` column, or a ``track`` with no
+        row in it.
     """
     from ..video.temporal import check_video_table
 
     check_video_table(summary, "heatmap_table", ("segment", "track_id", "frames"),
                       kind="a summarize_segments table", empty_ok=False)
+    from ..errors import FauError
+
     s = summary[summary["track_id"] >= 0] if "track_id" in summary.columns else summary
+    given = track is not None
     if track is None and len(s):
         track = int(s.groupby("track_id")["frames"].sum().idxmax())
     tracks = [int(track)] if np.isscalar(track) else [int(t) for t in (track or [])]
+    if given and not s["track_id"].isin(tracks).any():
+        have = sorted(int(t) for t in s["track_id"].unique())
+        raise FauError(f"heatmap_table: no rows for track(s) {tracks} in the summary "
+                       f"(no frame of theirs in any segment); tracks with rows: "
+                       f"{have or 'none'}")
     s = s[s["track_id"].isin(tracks)]
-    names = list(aus) if aus else [c[:-5] for c in summary.columns if c.endswith("_mean")
-                                   and c.startswith("AU")]
+    known = [c[:-5] for c in summary.columns if c.endswith("_mean") and c.startswith("AU")]
+    unknown = [a for a in (aus or []) if f"{a}_mean" not in summary.columns]
+    if unknown:
+        raise FauError(f"heatmap_table: the summary has no {', '.join(map(str, unknown))} "
+                       f"(no _mean column); AUs in it: {', '.join(known) or 'none'}")
+    names = list(aus) if aus else known
     rows = s.assign(seconds=s["end"] - s["start"], segments=1, label=s["label"].astype(str))
     if "segment" not in rows.columns:
         rows = rows.assign(segment=np.arange(len(rows)))
@@ -176,11 +199,17 @@ def au_heatmap(
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    FauError
+        As `heatmap_table`, or ``width_px`` below `MIN_WIDTH_PX`.
     """
     from ..video.temporal import check_video_table
 
     check_video_table(summary, "au_heatmap", ("segment", "track_id", "frames"),
                       kind="a summarize_segments table", empty_ok=False)
+    width_px = check_width(width_px, MIN_WIDTH_PX, "au_heatmap")
     table = heatmap_table(summary, track=track, group=group, aus=aus)
     names = [c for c in table.columns if c not in ("frames", "segments", "seconds")]
     iod = [a for a in names if au_unit(a) != au_unit("AU45")]
@@ -204,7 +233,7 @@ def au_heatmap(
         x0 += w + 14
     if title:
         fig.text(LEFT_PX / width_px, 1 - 8 / height, title, fontsize=10, fontweight="bold",
-                 va="top", color="#222222")
+                 va="top", color="#222222", parse_math=False)
     return fig
 
 
@@ -234,7 +263,7 @@ def _cells(ax, table: pd.DataFrame, cols: list[str], vmax: float, tips, show_lab
                 color="#444444")
     for i, label in enumerate(table.index if show_labels else []):
         ax.text(-0.12, n - 1 - i + 0.5, str(label)[:26], ha="right", va="center", fontsize=8,
-                color="#222222")
+                color="#222222", parse_math=False)  # the user's label ("$5"), not TeX
     for s in ax.spines.values():
         s.set_visible(False)
 

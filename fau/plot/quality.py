@@ -149,6 +149,11 @@ def quality_bins(
         frames with a face, ``found_share``, worst ``face_score_min``, largest
         ``|yaw|``/``|pitch|``/``|roll|`` (degrees), smallest face width ``face_px_min``
         (px), ``doubtful_share`` of face rows, and ``untrusted`` (bool).
+
+    Raises
+    ------
+    FauError
+        Not a video table, or a ``t_range`` that is not finite with end > start.
     """
     from ..video.temporal import check_video_table
 
@@ -156,8 +161,9 @@ def quality_bins(
     attrs = df.attrs or {}
     t = df["timestamp"].to_numpy(dtype=float) if len(df) else np.zeros(0)
     rate = analysed_rate(attrs, t)
-    if t_range is None:
-        t_range = time_range(df)
+    from .style import check_t_range
+
+    t_range = check_t_range(t_range, "quality_bins") or time_range(df)
     edges = time_bins(*t_range, n=n, min_width=1.0 / rate if rate else 0.0)
     k = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, len(edges) - 2)
     flags = doubtful_rows(df, rule)

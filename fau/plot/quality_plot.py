@@ -15,9 +15,9 @@ from matplotlib.ticker import MaxNLocator
 
 from .quality import (DEFAULT_RULE, QualityRule, decode_gaps, quality_bins, time_range,
                       untrusted_spans)
-from .style import format_time, new_figure, time_axis
+from .style import check_t_range, check_width, format_time, new_figure, time_axis
 from .tips import add_tip
-from .time_series import BOTTOM_PX, LEFT_PX, RIGHT_PX, TOP_PX
+from .time_series import BOTTOM_PX, LEFT_PX, MIN_WIDTH_PX, RIGHT_PX, TOP_PX
 
 __all__ = ["quality_strip", "ROW_PX"]
 
@@ -118,11 +118,18 @@ def quality_strip(
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    FauError
+        Not a video table, ``width_px`` below `fau.plot.time_series.MIN_WIDTH_PX`, or a
+        ``t_range`` that is not finite with end > start.
     """
     from ..video.temporal import check_video_table
 
     check_video_table(df, "quality_strip", ("timestamp", "frame"))
-    t_range = t_range or time_range(df)
+    width_px = check_width(width_px, MIN_WIDTH_PX, "quality_strip")
+    t_range = check_t_range(t_range, "quality_strip") or time_range(df)
     q = quality_bins(df, t_range=t_range, n=n_bins, rule=rule)
     height = TOP_PX + BOTTOM_PX + 4 * (ROW_PX + 5) + FLAG_PX + 5
     fig = new_figure(width_px, height)

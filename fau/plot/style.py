@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 __all__ = ["PALETTE", "DPI", "new_figure", "format_time", "time_axis", "label_colors",
-           "DIVERGING"]
+           "DIVERGING", "check_width", "check_t_range"]
 
 #: Pixels per inch of fau's figures (72: one SVG user unit per pixel).
 DPI = 72
@@ -24,6 +24,39 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9",
 DIVERGING = "RdBu_r"
 #: Candidate tick steps of a time axis (s): 1 s … 2 h.
 _TIME_STEPS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
+
+
+def check_width(width_px: float, least: float, what: str) -> float:
+    """``width_px`` as a float, or `FauError` unless it is a finite number of at least
+    ``least`` pixels (the figure's fixed margins and labels need that much)."""
+    from ..errors import FauError
+
+    try:
+        w = float(width_px)
+    except (TypeError, ValueError):
+        raise FauError(f"{what}: width_px must be a number of pixels, got {width_px!r}") from None
+    if not np.isfinite(w) or w < least:
+        raise FauError(f"{what}: width_px must be at least {least:g} px (its margins and "
+                       f"labels), got {width_px!r}")
+    return w
+
+
+def check_t_range(t_range, what: str) -> tuple[float, float] | None:
+    """``t_range`` as ``(start, end)`` floats (None stays None), or `FauError` unless both
+    are finite seconds with ``end > start``."""
+    from ..errors import FauError
+
+    if t_range is None:
+        return None
+    try:
+        a, b = (float(v) for v in t_range)
+    except (TypeError, ValueError):
+        raise FauError(f"{what}: t_range must be (start, end) in seconds, "
+                       f"got {t_range!r}") from None
+    if not (np.isfinite(a) and np.isfinite(b)) or b <= a:
+        raise FauError(f"{what}: t_range must be finite seconds with end > start, "
+                       f"got {t_range!r}")
+    return a, b
 
 
 def new_figure(width_px: float, height_px: float) -> Figure:

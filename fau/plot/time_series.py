@@ -22,7 +22,8 @@ from matplotlib.transforms import blended_transform_factory
 from ..expression.labels import EXPRESSIONS
 from .bins import MAX_BINS, Binned, bin_series
 from .quality import quality_bins, time_range
-from .style import PALETTE, format_time, label_colors, new_figure, time_axis
+from .style import (PALETTE, check_t_range, check_width, format_time, label_colors,
+                    new_figure, time_axis)
 from .tips import add_tip
 from .units import au_unit, au_unit_short
 
@@ -36,6 +37,10 @@ SEGMENT_ROW_PX, EXPRESSION_PX, STRIP_PX = 22, 96, 30
 LEGEND_PX = 16
 #: Margins (px): left (strip labels), right (scales), top, bottom (time axis).
 LEFT_PX, RIGHT_PX, TOP_PX, BOTTOM_PX = 92, 52, 10, 30
+#: Narrowest figure (px): the margins plus a 100 px plot area.
+MIN_WIDTH_PX = LEFT_PX + RIGHT_PX + 100
+#: Columns of an events table that the event marks read.
+EVENT_NEEDS = ("track_id", "kind", "name", "onset", "apex", "offset", "peak")
 #: Text width per character at 8 pt, px (DejaVu Sans averages about 0.6 em).
 _CHAR_PX = 5.0
 _AU_COLOR, _EVENT_COLOR, _SPEECH_COLOR = "#0072B2", "#D55E00", "#E8A27C"
@@ -126,10 +131,12 @@ def _segments_row(ax, segments: pd.DataFrame, t_range, width_px: float, tips) ->
         from matplotlib.patches import Patch
 
         _, per_row = _legend_rows(distinct, width_px)
-        ax.legend(handles=[Patch(color=colors[x], alpha=0.5, label=x) for x in distinct],
-                  loc="lower left", bbox_to_anchor=(0, 1.0), ncol=per_row, frameon=False,
-                  fontsize=7.5, handlelength=1.0, handletextpad=0.3, columnspacing=0.9,
-                  borderaxespad=0.1)
+        legend = ax.legend(handles=[Patch(color=colors[x], alpha=0.5, label=x) for x in distinct],
+                           loc="lower left", bbox_to_anchor=(0, 1.0), ncol=per_row,
+                           frameon=False, fontsize=7.5, handlelength=1.0, handletextpad=0.3,
+                           columnspacing=0.9, borderaxespad=0.1)
+        for text in legend.get_texts():
+            text.set_parse_math(False)  # a label is the user's text ("$5 or $6"), not TeX
     ax.set_yticks([])
     ax.set_ylim(0, 1)
     ax.text(-0.01, 0.5, "segments", transform=ax.transAxes, ha="right", va="center",
@@ -296,15 +303,30 @@ def timeline(
     -------
     matplotlib.figure.Figure
         Not registered with pyplot; displays itself in a notebook.
+
+    Raises
+    ------
+    FauError
+        Not a video table, an unknown track or AU, an events table without the columns
+        drawn, ``width_px`` below `MIN_WIDTH_PX`, or a ``t_range`` that is not finite
+        with end > start.
     """
     from ..video.temporal import check_video_table
 
     check_video_table(df, "timeline", empty_ok=False)
+    from ..errors import FauError
     from ..video.segments import read_segments
     from ..video.temporal import find_events
 
+    width_px = check_width(width_px, MIN_WIDTH_PX, "timeline")
+    t_range = check_t_range(t_range, "timeline") or time_range(df)
+    if events is not None:
+        check_video_table(events, "timeline: events", EVENT_NEEDS, kind="a find_events table")
+    unknown = [a for a in (aus or []) if a not in df.columns]
+    if unknown:
+        raise FauError(f"timeline: no column for {', '.join(map(str, unknown))}; AUs in the "
+                       f"table: {', '.join(track_aus(df)) or 'none'}")
     g = _pick_track(df, track)
-    t_range = t_range or time_range(df)
     seg = read_segments(segments) if segments is not None else None
     if events is None:
         events = find_events(df) if len(df) else pd.DataFrame(columns=["track_id"])

@@ -8,7 +8,8 @@ AU's spread in the track (peak / (1.4826 × median absolute deviation of ``AUxx_
 so AUs that move little are not drowned by those that move a lot), plus the strongest
 episode of each expression (up to `MAX_EXPRESSION_EVENTS`). Each crop is the face box
 grown by `CROP_MARGIN` on every side, scaled to `CROP_PX` pixels high and embedded as a
-JPEG data URI, with its time, AU (or expression) and value. The frames are decoded again
+JPEG data URI, with its time, AU and value in its unit (an expression: the smoothed
+probability that the face would likely be read so, not a verdict). The frames are decoded again
 from the video (`fau.report.frames.frames_at`); without the video the section says so.
 """
 
@@ -115,6 +116,9 @@ def choose_moments(df: pd.DataFrame, events: pd.DataFrame, groups: list[list[int
         if row is not None:
             out.append(_moment(g, longest, float(row["timestamp"]), "neutral", "baseline", 0.0))
         ev = events[events["track_id"].isin(tracks)] if len(events) else events
+        if len(ev):  # an event without a peak or apex (a blank CSV cell) cannot be ranked
+            ev = ev[np.isfinite(ev["peak"].to_numpy(dtype=float))
+                    & np.isfinite(ev["apex"].to_numpy(dtype=float))]
         au_ev = ev[(ev["kind"] == "au") & ev["name"].isin(aus)] if len(ev) else ev
         if len(au_ev):
             best = au_ev.loc[au_ev.groupby("name")["peak"].idxmax()]
@@ -158,7 +162,7 @@ def _caption(m: Moment) -> str:
         return f"track {m.track_id} · neutral baseline frame"
     if m.kind == "au":
         return f"track {m.track_id} · {m.name} {m.value:+.3f} {au_unit(m.name)}"
-    return f"track {m.track_id} · {m.name} {m.value:.2f}"
+    return f"track {m.track_id} · likely read as {m.name}: p = {m.value:.2f}"
 
 
 def keyframes_html(moments: list[Moment], video, *, scan: bool = False) -> str:

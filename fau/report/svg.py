@@ -26,6 +26,7 @@ import matplotlib
 from matplotlib.figure import Figure
 
 from ..plot.tips import TIP_PREFIX
+from ..xmlsafe import xml_safe
 
 __all__ = ["report_style", "figure_svg", "REPORT_RC"]
 
@@ -116,4 +117,4 @@ def figure_svg(
     svg = _shorten(_AUTO_ID.sub("", _BETWEEN_TAGS.sub("><", svg)))
     # matplotlib's page-wide ``*{stroke-linejoin...}`` rule, scoped to the charts
     svg = svg.replace('<style type="text/css">*{', '<style type="text/css">.chart *{', 1)
-    return svg.strip()
+    return xml_safe(svg.strip())
