@@ -204,3 +204,16 @@ def test_elan_document_property(tmp_path_factory, doc):
     n_seg = sum(len(t.findall("ANNOTATION")) for t in root.iter("TIER")
                 if t.get("TIER_ID").startswith("segments"))
     assert n_seg == len(segments or [])
+
+
+def test_media_type_does_not_depend_on_the_hosts_mime_database(monkeypatch):
+    # the host's database (/etc/mime.types, the Windows registry) may call .mp4 anything;
+    # the .eaf of the same video must be the same on every machine
+    import mimetypes
+
+    from fau.export.elan import media_type
+
+    monkeypatch.setattr(mimetypes, "guess_type", lambda *a, **k: ("application/x-odd", None))
+    assert media_type("/v/a.mp4") == "video/mp4"
+    assert media_type("./a.mov") == "video/quicktime"
+    assert media_type("a.unknownext") == "video/*"

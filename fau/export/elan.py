@@ -33,12 +33,19 @@ import pandas as pd
 from ..errors import FauError
 from ..xmlsafe import xml_safe
 
-__all__ = ["LINGUISTIC_TYPE", "elan_document", "speaking_runs"]
+__all__ = ["LINGUISTIC_TYPE", "elan_document", "media_type", "speaking_runs"]
 
 #: The linguistic type of every tier fau writes (time-alignable, no constraint).
 LINGUISTIC_TYPE = "fau"
 #: EAF format written (ELAN 5.x/6.x read it).
 EAF_FORMAT = "3.0"
+
+
+def media_type(name: str) -> str:
+    """The MIME type of a linked media file, from its extension: Python's own table
+    (`mimetypes.MimeTypes`, not the host's MIME database, so the same video gets the same
+    .eaf on every machine), else ``video/*``, ELAN's generic video type."""
+    return mimetypes.MimeTypes().guess_type(name)[0] or "video/*"
 
 
 def _unit(au: str) -> str:
@@ -139,7 +146,7 @@ def _media(eaf, media: str | os.PathLike, eaf_path: str | os.PathLike | None) ->
             # a name with bytes that are not UTF-8 (kept by Python as lone surrogates)
             # cannot be written as text; MEDIA_URL (``as_uri``) percent-encodes its bytes
             rel = None
-    mime = mimetypes.guess_type(str(p))[0] or "video/*"
+    mime = media_type(str(p))
     eaf.add_linked_file(url, relpath=rel, mimetype=mime)
 
 
@@ -216,7 +223,7 @@ def elan_document(
     eaf.add_linguistic_type(LINGUISTIC_TYPE, timealignable=True, graphicreferences=False)
     if media_name is not None:
         name = "./" + str(media_name).replace("\\", "/").rsplit("/", 1)[-1]
-        mime = mimetypes.guess_type(name)[0] or "video/*"
+        mime = media_type(name)
         eaf.add_linked_file(name, relpath=name, mimetype=mime)
     elif media is not None:
         _media(eaf, media, eaf_path)
