@@ -66,7 +66,10 @@ def _open(path: str | os.PathLike):
     try:
         # FFmpeg decodes a video frame or two while it reads the header: the video limit
         # holds here too, so a 16000×16000 frame is never allocated for its audio track
-        return av.open(src, mode="r", options={"max_pixels": str(MAX_VIDEO_PIXELS)})
+        # and a metadata text that is not UTF-8 (a Latin-1 title) is read with U+FFFD, as
+        # the video reader reads it (`fau.video.reader.METADATA_ERRORS`): fau reads none
+        return av.open(src, mode="r", options={"max_pixels": str(MAX_VIDEO_PIXELS)},
+                       metadata_errors="replace")
     except (av.FFmpegError, OSError) as exc:
         raise FauError(f"cannot read {src!r} as a media file: {exc}") from None
 

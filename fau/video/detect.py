@@ -35,7 +35,7 @@ from ..limits import MAX_VIDEO_PIXELS
 from .reader import DecodeStats, VideoFrame, VideoInfo, iter_frames
 from .speech import add_speech
 from .temporal import add_temporal, check_baseline
-from .tracking import DETECT_EVERY_S, Tracker
+from .tracking import DETECT_EVERY_S, Tracker, check_detect_every
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..detector import Detector
@@ -241,8 +241,7 @@ def _persons(df: pd.DataFrame, ids: dict[int, int]) -> pd.DataFrame:
 
 def _check_options(baseline, detect_every: float) -> tuple[float, float] | None:
     baseline = check_baseline(baseline)
-    if detect_every <= 0:
-        raise FauError(f"detect_every must be > 0 seconds, got {detect_every!r}")
+    check_detect_every(detect_every)
     return baseline
 
 

@@ -25,11 +25,12 @@ Every front end (``fau video``, ``fau batch``, the web service's jobs, `iter_fra
 called directly) decodes with the same decoder settings, `DECODER_THREADS` FFmpeg
 decoder thread and no frame threading, so a damaged file gives the same frames
 whichever of them reads it. A packet the decoder rejects is skipped and counted, and
-decoding goes on with the next one (as ``ffmpeg`` does); after `fau.limits.MAX_CONSECUTIVE_DECODE_ERRORS` rejected
-packets in a row, or when the demuxer gives up, decoding stops and the file is reported
-truncated. What was lost is reported in `DecodeStats`: frames decoded against the
-header's count, packets rejected, frames the decoder had to conceal, gaps in time, a
-tail shorter than the header's duration.
+decoding goes on with the next one (as ``ffmpeg`` does); after
+`fau.limits.MAX_CONSECUTIVE_DECODE_ERRORS` rejected packets in a row, or when the
+demuxer gives up, decoding stops and the file is reported truncated. What was lost is
+reported in `DecodeStats`: frames decoded against the header's count, packets
+rejected, frames the decoder had to conceal, gaps in time, a tail shorter than the
+header's duration.
 
 Timestamps
 ----------
@@ -40,7 +41,10 @@ the PTS jumps backwards (a timestamp reset: MPEG-TS recordings spliced or restar
 the later frames are shifted to continue one nominal interval after the last frame,
 so timestamps always increase; each reset is counted. A frame delivered late (its PTS
 a little before the previous frame's, as decoders do after a damaged packet) is
-dropped and counted.
+dropped and counted. A short jump back is taken for a reset only in the formats that
+FFmpeg says allow timestamp discontinuities (MPEG-TS, MPEG-PS: ``AVFMT_TS_DISCONT``);
+in the others (MP4, MOV, MKV, WebM, AVI, FLV...) it is always late frames, so that two
+or more frames a damaged file delivers late do not shift the rest of the video.
 
 Rotation
 --------
@@ -111,6 +115,9 @@ DEFAULT_FPS = 30.0
 #: is a late frame (dropped, as a player drops it; it happens after a damaged packet)
 #: unless the next frame follows it (then it is a reset too).
 REORDER_FRAMES = 16
+#: libavformat's ``AVFMT_TS_DISCONT`` flag of a demuxer: its format allows timestamp
+#: discontinuities (MPEG-TS, MPEG-PS; libavformat/avformat.h: 0x0200).
+_AVFMT_TS_DISCONT = 0x0200
 #: FFmpeg decoder threads every fau front end decodes with (`iter_frames`' default), and
 #: slice threading only (``thread_type="SLICE"``), never frame threading. With frame
 #: threads FFmpeg reports a damaged packet's error one or more packets late and drops
@@ -148,10 +155,14 @@ class VideoInfo:
     fps : float or None
         The stream's average frame rate (frames/s) if declared.
     duration : float or None
-        Seconds, if the header has it (browser MediaRecorder WebM files have none).
+        Seconds, if the header has it (browser MediaRecorder WebM files have none),
+        counted from the first timestamp like ``VideoFrame.timestamp`` (a Matroska,
+        WebM or NUT header counts from time 0: its start time is taken off, see
+        `DURATION_FROM_ZERO_FORMATS`).
     frames : int or None
-        Frame count if the header has it (MP4/MOV: exact, from the sample table; often
-        absent elsewhere; never trusted for timing).
+        Frame count if the header has it (MP4/MOV: exact, the frames of the sample
+        table that its edit list shows; often absent elsewhere; never trusted for
+        timing).
     """
 
     path: str
@@ -184,8 +195,9 @@ class DecodeStats:
         them); late frames (below) are not counted. A frame's ``index`` counts every
         frame the decoder delivered, so it can exceed ``decoded - 1``.
     expected : int or None
-        Frames the header announces: its frame count (MP4/MOV: exact), else declared
-        duration × declared frame rate rounded (an estimate, ±1), else None.
+        Frames the header announces: its frame count (`VideoInfo.frames`; MP4/MOV:
+        exact), else declared duration × declared frame rate rounded (an estimate,
+        ±1), else None.
     complete : bool
         Decoding ran to the end of the file (not stopped by ``end``, a stop event, a
         limit or an error that ended it).
@@ -270,6 +282,38 @@ class DecodeStats:
 #: PNG, TGA...; ``*_pipe``: one image of a format, e.g. ``png_pipe``): such a file is a
 #: photo, refused as a video (source: ``ffmpeg -demuxers``, libavformat/img2dec.c).
 STILL_IMAGE_FORMATS = frozenset({"image2", "image2pipe"})
+#: FFmpeg demuxers whose header duration is the end of the last frame counted from time
+#: 0, not from the container's start time (Matroska/WebM's Segment ``Duration``, NUT):
+#: a file whose timestamps start at 3 s and hold 0.33 s of video declares 3.33 s
+#: (libavformat/matroskadec.c, nutdec.c; measured with FFmpeg 8.1 on files written by
+#: its muxers). Every other demuxer gives the span from the start time.
+DURATION_FROM_ZERO_FORMATS = frozenset({"matroska", "webm", "nut"})
+#: Text fields of a file's metadata that are not UTF-8 (a title in Latin-1, written by
+#: an old camera or editing program) are read with U+FFFD for the bad bytes instead of
+#: refusing the file: fau reads no metadata, and PyAV decodes it all when it opens one.
+METADATA_ERRORS = "replace"
+#: FFmpeg demuxer of ISO base media files (MP4, MOV, M4V, 3GP: ``"mov,mp4,m4a,3gp,..."``).
+#: Its sample table counts every coded frame, also those before the start of the edit
+#: list, which a player does not show and the decoder drops: a file cut with
+#: ``ffmpeg -ss 10 -i in.mp4 -c copy out.mp4`` starts at the key frame before 10 s and
+#: has an edit list that hides the frames up to 10 s. FFmpeg's index marks them
+#: ``is_discard`` (or leaves them out), so the shown frames are its other entries.
+EDIT_LIST_FORMATS = frozenset({"mov", "mp4"})
+
+
+def _video_stream(container):
+    """The container's first video stream that is a moving picture, or None.
+
+    Streams marked ``attached_pic`` (the cover art of an MP3/M4A, an MKV's poster) or
+    ``timed_thumbnails`` are pictures about the file, not its video.
+    """
+    import av
+
+    skip = av.stream.Disposition.attached_pic | av.stream.Disposition.timed_thumbnails
+    for stream in container.streams.video:
+        if not (stream.disposition & skip):
+            return stream
+    return None
 
 
 def _open(path: str | os.PathLike, max_pixels: int):
@@ -288,7 +332,8 @@ def _open(path: str | os.PathLike, max_pixels: int):
     if "://" not in src:
         src = str(check_input_file(path, "video file"))
     try:
-        container = av.open(src, mode="r", options={"max_pixels": str(int(max_pixels))})
+        container = av.open(src, mode="r", options={"max_pixels": str(int(max_pixels))},
+                            metadata_errors=METADATA_ERRORS)
     except (av.FFmpegError, OSError) as exc:
         raise FauError(f"cannot read {src!r} as a video: {exc}") from None
     if container.format.name in STILL_IMAGE_FORMATS or container.format.name.endswith("_pipe"):
@@ -305,6 +350,15 @@ def _open(path: str | os.PathLike, max_pixels: int):
         names = ", ".join(s.type for s in container.streams) or "none"
         container.close()
         raise FauError(f"{src!r} has no video stream (streams: {names})")
+    stream = _video_stream(container)
+    if stream is None:
+        container.close()
+        raise FauError(f"{src!r} has no video stream, only a still picture (cover art) "
+                       "next to its other streams")
+    if stream.codec_context is None:
+        container.close()
+        raise FauError(f"cannot read {src!r} as a video: FFmpeg does not know its video "
+                       "codec (the codec tag is unknown or damaged)")
     return container
 
 
@@ -382,13 +436,22 @@ def probe(path: str | os.PathLike, *, max_pixels: int = MAX_VIDEO_PIXELS,
 
 
 def _info(container, path: str) -> VideoInfo:
-    stream = container.streams.video[0]
+    stream = _video_stream(container)
     ctx = stream.codec_context
     duration = None
     if stream.duration is not None and stream.time_base:
         duration = float(stream.duration * stream.time_base)
     elif container.duration is not None:
         duration = container.duration / 1e6  # microseconds (AV_TIME_BASE)
+        start = (container.start_time or 0) / 1e6  # microseconds → s
+        names = set(container.format.name.split(","))
+        if names & DURATION_FROM_ZERO_FORMATS and 0 < start < duration:
+            duration -= start  # counted from 0: the span from the first timestamp
+    frames = int(stream.frames) or None
+    if frames and set(container.format.name.split(",")) & EDIT_LIST_FORMATS:
+        entries = stream.index_entries
+        if len(entries):
+            frames = sum(not e.is_discard for e in entries) or None
     return VideoInfo(
         path=str(path),
         format=container.format.name,
@@ -397,7 +460,7 @@ def _info(container, path: str) -> VideoInfo:
         height=int(stream.height or 0),
         fps=_float(stream.average_rate) or _float(stream.guessed_rate),
         duration=duration if duration and duration > 0 else None,
-        frames=int(stream.frames) or None,
+        frames=frames,
     )
 
 
@@ -477,11 +540,15 @@ class _Timeline:
     ahead of the last accepted one again) or the first of a reset timeline (the next
     frame follows it). A jump back of more than `REORDER_FRAMES` intervals is a reset
     at once; a shorter one is held until the next frame tells which (one frame of
-    delay, only then).
+    delay, only then) when ``discontinuous`` (a format with timestamp
+    discontinuities, `_AVFMT_TS_DISCONT`), else it is a late frame at once: in MP4 or
+    MKV a short reset does not happen, while a damaged packet can make the decoder
+    deliver two or more frames late, which the one-frame look-ahead would take for
+    a reset and shift every later frame by the jump.
     """
 
-    def __init__(self, step: float, stats: DecodeStats) -> None:
-        self.step, self.stats = step, stats
+    def __init__(self, step: float, stats: DecodeStats, discontinuous: bool = True) -> None:
+        self.step, self.stats, self.discontinuous = step, stats, discontinuous
         self.prev: float | None = None
         self.offset = 0.0
         self.held: tuple[Any, float] | None = None
@@ -510,8 +577,11 @@ class _Timeline:
                 self.offset += shift
                 t += shift
                 self.stats.timestamp_resets += 1
-            else:
+            elif self.discontinuous:
                 self.held = (item, t)
+                return out
+            else:  # a late frame: dropped
+                self.stats.late_frames += 1
                 return out
         out.append(self._accept(item, t))
         return out
@@ -604,7 +674,7 @@ def iter_frames(
         check_limits(vinfo, max_pixels=max_pixels, max_duration_s=max_duration_s)
         if info is not None:
             info.append(vinfo)
-        stream = container.streams.video[0]
+        stream = _video_stream(container)
         stream.codec_context.options = {"max_pixels": str(int(max_pixels))}
         # The same decoder settings for every caller (see DECODER_THREADS): frame
         # threading would lose the frames in flight at a damaged packet.
@@ -616,7 +686,8 @@ def iter_frames(
             int(round(vinfo.duration * vinfo.fps)) if vinfo.duration and vinfo.fps else None)
         limits = _FrameLimits(where, vinfo, step, max_duration_s)
         sampler = Sampler(fps, start, end)
-        timeline = _Timeline(step, ds)
+        timeline = _Timeline(
+            step, ds, discontinuous=bool(container.format.flags & _AVFMT_TS_DISCONT))
         orienter = _Orienter(ds)
         index = -1
         past_end = False

@@ -35,10 +35,13 @@ running ``detect`` on every frame, with the same matching.
 from __future__ import annotations
 
 import logging
+import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import FauError
 from ..landmarks.base import FaceMesh
 from ..landmarks.mediapipe import same_face
 from ..landmarks.whole_image import whole_image_face
@@ -60,6 +63,23 @@ MATCH_IOU = 0.3
 DUPLICATE_IOU = 0.5
 #: Seconds a lost track stays re-claimable by a detection at its last position.
 REACQUIRE_S = 0.5
+
+
+def check_detect_every(value) -> float:
+    """``detect_every`` (seconds of video between detector runs) as a float > 0.
+
+    Raises
+    ------
+    FauError
+        Not a real number, not finite (NaN would never be due: faces entering while one
+        is tracked would never be found) or not above 0.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise FauError(f"detect_every must be a number of seconds, got {value!r}")
+    f = float(value)
+    if not math.isfinite(f) or f <= 0:
+        raise FauError(f"detect_every must be a finite number of seconds > 0, got {value!r}")
+    return f
 
 
 def box_of(landmarks: np.ndarray) -> np.ndarray:
@@ -115,7 +135,8 @@ class Tracker:
     min_face_score : float
         Face presence (0-1) below which a tracked face is lost and a new one ignored.
     detect_every : float
-        Seconds between detector runs while faces are tracked (`DETECT_EVERY_S`).
+        Seconds between detector runs while faces are tracked (`DETECT_EVERY_S`);
+        `FauError` unless a finite number > 0.
     """
 
     def __init__(
@@ -129,7 +150,7 @@ class Tracker:
         self.backend = backend
         self.max_faces = int(max_faces)
         self.min_face_score = float(min_face_score)
-        self.detect_every = float(detect_every)
+        self.detect_every = check_detect_every(detect_every)
         self.tracks: list[Track] = []
         self.lost: list[Track] = []
         self._next_id = 0
