@@ -177,12 +177,18 @@ def detect_video(
         df, analysed = _face_rows(detector, tracker, source, landmarks=landmarks,
                                   threaded=threaded, progress=progress,
                                   expected=lambda: _expected_frames(info, fps, start, end))
-    finally:
+    except BaseException:
+        # the voice task is not wanted any more (a task not yet started is dropped); on
+        # success it is kept: cancelling it then would make ``voice.result()`` raise
+        # CancelledError if its thread had not picked it up yet
         voice_pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
         stop.set()
         close = getattr(source, "close", None)
         if close is not None:
             close()
+    voice_pool.shutdown(wait=False)
     _release_free_memory()
     if temporal:
         df = add_temporal(df, baseline=baseline)
