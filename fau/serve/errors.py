@@ -39,6 +39,10 @@ _DESCRIPTIONS = {
     501: "this installation cannot analyse videos (code video_unavailable)",
 }
 
+#: Start of FastAPI's message for a file field that arrived as a plain form value
+#: (``fastapi.datastructures.UploadFile._validate``: "Expected UploadFile, received: ...").
+_NOT_A_FILE = "Expected UploadFile"
+
 
 class ApiError(Exception):
     """An error answered as `ErrorBody` JSON with HTTP ``status``.
@@ -78,12 +82,20 @@ def validation_detail(errors: list[dict[str, Any]]) -> str:
     """One line from FastAPI's validation errors: ``field: message; ...``.
 
     ``fps=nan`` and ``fps=inf`` are named as such: pydantic reports them as
-    ``finite_number`` errors ("Input should be a finite number").
+    ``finite_number`` errors ("Input should be a finite number"). A file field sent as
+    a plain form value (a part without a file name, e.g. ``curl -F file=photo.jpg``
+    instead of ``-F file=@photo.jpg``) is named as such, not by the Python class it was
+    parsed to.
     """
     parts = []
     for e in errors:
         where = ".".join(str(x) for x in e["loc"][1:]) or "request"
-        msg = "field required" if e["type"] == "missing" else e["msg"]
+        if e["type"] == "missing":
+            msg = "field required"
+        elif e["type"] == "value_error" and _NOT_A_FILE in e["msg"]:
+            msg = "expected a file (a multipart part with a file name), got a plain form value"
+        else:
+            msg = e["msg"]
         parts.append(f"{where}: {msg}")
     return "; ".join(parts) or "invalid request"
 

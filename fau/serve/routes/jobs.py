@@ -32,6 +32,10 @@ MEDIA_TYPES = {
 }
 #: Names of output files that may be asked for (job files are named by the server).
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+#: Largest ``offset`` of ``GET /v1/jobs``: the largest SQL BIGINT (2**63 - 1; SQLite
+#: INTEGER and PostgreSQL OFFSET are 64-bit signed), past which the database driver
+#: raises instead of answering an empty page.
+MAX_OFFSET = 2**63 - 1
 
 
 def _iso(t: float | None) -> str | None:
@@ -87,7 +91,7 @@ def decoding_facts(summary: Path) -> dict[str, Any] | None:
 def list_jobs(  # plain def: FastAPI runs it in its thread pool (database calls)
     state: Optional[str] = Query(None, pattern="^(queued|running|done|failed)$"),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
     """Jobs, newest first, and how many there are in all."""
@@ -156,7 +160,11 @@ async def get_results(
         if table == "segments" and not job["segments"]:
             raise ApiError(404, "not_found", f"job {job_id} was submitted without segments")
         raise ApiError(404, "not_found", f"the {table} table of job {job_id} is gone (deleted or expired)")
-    body, media_type, headers = await run_in_threadpool(table_body, path, format, job_id, table)
+    try:
+        body, media_type, headers = await run_in_threadpool(table_body, path, format, job_id, table)
+    except FileNotFoundError:  # deleted (DELETE, retention) since it was found above
+        raise ApiError(404, "not_found",
+                       f"the {table} table of job {job_id} is gone (deleted or expired)") from None
     return Response(body, media_type=media_type, headers=headers)
 
 
