@@ -1,7 +1,9 @@
 """Video jobs: files on disk, background workers (one `Detector` each), retention.
 
 Layout: ``<data_dir>/jobs/<job id>/`` holds ``input<.ext>`` (the upload, deleted when
-the job ends), ``segments.csv`` (normalised by the server) and every output of the one
+the job ends), ``segments.csv`` (normalised by the server; labels quoted for spreadsheets,
+`fau.csvsafe`) with its lossless copy `SEGMENTS_INPUT` (what the analysis reads; deleted
+with the upload) and every output of the one
 per-video job function, `fau.job.run_video_job` (`job_outputs`: ``results.parquet``,
 ``events.parquet``, ``segments.parquet``, ``summary.json``, ``report.html`` and any kind
 added to `fau.job.OUTPUT_KINDS`). Job ids are 32 random hex digits made by the server;
@@ -46,6 +48,9 @@ HEARTBEAT_S = 1.0
 MAINTENANCE_S = 10.0
 #: Most rows of an uploaded segments CSV.
 MAX_SEGMENTS = 10_000
+#: The job folder's lossless copy of the checked segments, which the analysis reads
+#: (Parquet: labels exactly as uploaded; ``input*``: deleted with the upload).
+SEGMENTS_INPUT = "input_segments.parquet"
 #: Job folders without a database row (an upload cut off by a crash) are removed once
 #: they are this old (seconds): long enough for any upload in progress to finish.
 ORPHAN_AGE_S = 3600.0
@@ -323,8 +328,11 @@ class JobManager:
         src = self.input_path(job)
         if not src.is_file():
             raise FauError("the uploaded video is missing from the server's data folder")
-        seg_path = folder / "segments.csv"
-        segments = seg_path if seg_path.is_file() else None
+        segments = None
+        if (folder / SEGMENTS_INPUT).is_file():
+            segments = pd.read_parquet(folder / SEGMENTS_INPUT)
+        elif (folder / "segments.csv").is_file():  # a job queued by an earlier version
+            segments = folder / "segments.csv"
 
         def on_frame(t: float) -> None:
             span = job["duration_s"]

@@ -15,7 +15,7 @@ from ...errors import FauError
 from ...files import write_table
 from ...limits import MAX_VIDEO_PIXELS, MIN_SIDE
 from ...video.reader import VideoTooLarge
-from ..jobs import new_job_id, probe, public_error, read_upload_segments
+from ..jobs import SEGMENTS_INPUT, new_job_id, probe, public_error, read_upload_segments
 from ..auth import require_token
 from ..errors import ApiError, documented_errors
 from ..schemas import JobCreated
@@ -135,6 +135,9 @@ async def post_video(
             except FauError as exc:
                 raise ApiError(422, "invalid_segments", str(exc)) from None
             await run_in_threadpool(write_table, seg_df, folder / "segments.csv")
+            # the analysis reads this lossless copy: the CSV's labels are quoted for
+            # spreadsheets ("-5 is the topic" → "'-5 is the topic"), this one's are as given
+            await run_in_threadpool(write_table, seg_df, folder / SEGMENTS_INPUT)
         row = dict(id=job_id, kind=kind, filename=display_name(file.filename), size_bytes=size,
                    duration_s=meta["duration_s"], fps=fps,
                    segments=None if seg_df is None else len(seg_df))
