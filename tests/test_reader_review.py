@@ -31,7 +31,7 @@ from PIL import Image
 
 from fau.errors import FauError
 from fau.video.detect import detect_video
-from fau.video.reader import STOP, DecodeStats, Sampler, iter_frames, probe
+from fau.video.reader import DecodeStats, iter_frames, probe
 from fau.video.tracking import Tracker
 
 from helpers import clip, clip_frames, write_video
@@ -237,35 +237,6 @@ def test_good_detect_every_is_kept():
 
 
 # --- sampling (checked: correct before this review; kept as a property) ----------------------
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.integers(0, 3000), min_size=1, max_size=40),
-       st.sampled_from([None, 1.0, 2.5, 3.0, 7.0, 29.97, 30.0]),
-       st.one_of(st.none(), st.integers(0, 2000)), st.one_of(st.none(), st.integers(1, 4000)))
-def test_sampler_takes_the_first_frame_at_or_after_each_tick_in_the_window(pts, fps, s, e):
-    ts = sorted({p / 1000 for p in pts})
-    start, end = (None if s is None else s / 1000), (None if e is None else e / 1000)
-    if start is not None and end is not None and end <= start:
-        return
-    sampler = Sampler(fps, start, end)
-    got = []
-    for t in ts:
-        d = sampler.decide(t)
-        if d is STOP:
-            break
-        if d:
-            got.append(t)
-    window = [t for t in ts if (start is None or t >= start) and (end is None or t <= end)]
-    want = window
-    if fps is not None:
-        t0, want, k = start or 0.0, [], 0
-        while window and t0 + k / fps <= window[-1] + 1e-9:
-            after = [t for t in window if t >= t0 + k / fps - 1e-9]
-            if after and (not want or after[0] > want[-1]):
-                want.append(after[0])
-            k += 1
-    assert got == want
-
-
 # --- frames a damaged file delivers late ------------------------------------------------------
 def _one_frame_early(path: Path, n: int = 30, early: int = 12, ahead: int = 8) -> Path:
     """Intra-only (MJPEG) frames at 30 frames/s whose sample ``early`` has the PTS of
