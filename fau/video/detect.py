@@ -177,18 +177,12 @@ def detect_video(
         df, analysed = _face_rows(detector, tracker, source, landmarks=landmarks,
                                   threaded=threaded, progress=progress,
                                   expected=lambda: _expected_frames(info, fps, start, end))
-    except BaseException:
-        # the voice task is not wanted any more (a task not yet started is dropped); on
-        # success it is kept: cancelling it then would make ``voice.result()`` raise
-        # CancelledError if its thread had not picked it up yet
-        voice_pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    finally:
+    finally:  # not cancel_futures: a voice task not yet started would fail result()
+        voice_pool.shutdown(wait=False)
         stop.set()
         close = getattr(source, "close", None)
         if close is not None:
             close()
-    voice_pool.shutdown(wait=False)
     _release_free_memory()
     if temporal:
         df = add_temporal(df, baseline=baseline)
