@@ -51,18 +51,21 @@ def write_video(path: Path, frames: Iterable[np.ndarray], *, codec: str = "libx2
                 rate: int = 30, pts: Sequence[int] | None = None,
                 time_base: Fraction | None = None, options: dict | None = None,
                 container_options: dict | None = None, rotation: int | None = None,
-                pix_fmt: str = "yuv420p", fmt: str | None = None) -> Path:
+                pix_fmt: str = "yuv420p", fmt: str | None = None,
+                metadata: dict[str, str] | None = None) -> Path:
     """Encode RGB frames with PyAV.
 
     ``pts`` are in ``time_base`` units (default: frame ``i`` at ``i / rate`` s);
     ``rotation`` sets a display matrix (degrees counter-clockwise); ``fmt`` forces the
-    container format (default: from the file extension).
+    container format (default: from the file extension); ``metadata`` is written as the
+    container's tags (e.g. ``{"title": ...}``).
     """
     import av
 
     frames = list(frames)
     h, w = frames[0].shape[:2]
     with av.open(str(path), "w", format=fmt, options=container_options or {}) as out:
+        out.metadata.update(metadata or {})
         st = out.add_stream(codec, rate=rate, options=options or {})
         st.width, st.height, st.pix_fmt = w, h, pix_fmt
         if time_base is not None:

@@ -134,18 +134,7 @@ LATIN1 = b"Interview M\xfcller"  # ü in Latin-1: not valid UTF-8
 
 
 def _latin1_titled(path: Path, frames: list[np.ndarray]) -> Path:
-    h, w = frames[0].shape[:2]
-    with av.open(str(path), "w") as out:
-        out.metadata["title"] = PLACEHOLDER.decode()
-        vs = out.add_stream("libx264", rate=30)
-        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-        for i, img in enumerate(frames):
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-            vf.pts = i
-            for pkt in vs.encode(vf):
-                out.mux(pkt)
-        for pkt in vs.encode():
-            out.mux(pkt)
+    write_video(path, frames, metadata={"title": PLACEHOLDER.decode()})
     data = path.read_bytes()
     assert data.count(PLACEHOLDER) == 1
     path.write_bytes(data.replace(PLACEHOLDER, LATIN1))
