@@ -156,15 +156,15 @@ async def get_results(
     job = await run_in_threadpool(get_job, svc, job_id)
     _done(job, "results")
     path = svc.jobs.table_path(job_id, table)
+    gone = f"the {table} table of job {job_id} is gone (deleted or expired)"
     if not path.is_file():
         if table == "segments" and not job["segments"]:
             raise ApiError(404, "not_found", f"job {job_id} was submitted without segments")
-        raise ApiError(404, "not_found", f"the {table} table of job {job_id} is gone (deleted or expired)")
+        raise ApiError(404, "not_found", gone)
     try:
         body, media_type, headers = await run_in_threadpool(table_body, path, format, job_id, table)
     except FileNotFoundError:  # deleted (DELETE, retention) since it was found above
-        raise ApiError(404, "not_found",
-                       f"the {table} table of job {job_id} is gone (deleted or expired)") from None
+        raise ApiError(404, "not_found", gone) from None
     return Response(body, media_type=media_type, headers=headers)
 
 
