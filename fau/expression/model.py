@@ -1,10 +1,12 @@
 """The gradient-boosted expression model: load, score, explain.
 
 A model file (``fau/models/expression_<name>.npz``, no pickle) holds an XGBoost booster
-(UBJSON bytes), the feature blocks it reads, the PCA basis of the ``shape`` block, the
-softmax temperature fitted on FER-2013 PublicTest, per-class logit offsets (logit
-adjustment against the training set's class priors; Menon et al., "Long-tail learning
-via logit adjustment", ICLR 2021) and its provenance. Bundled files are digest-checked
+(UBJSON bytes) and the same trees compiled for onnxruntime (`fau.expression.trees`: they
+score the faces; the booster gives the TreeSHAP explanations), the feature blocks it
+reads, the PCA basis of the ``shape`` block, the softmax temperature fitted on FER-2013
+PublicTest, per-class logit offsets (logit adjustment against the training set's class
+priors; Menon et al., "Long-tail learning via logit adjustment", ICLR 2021) and its
+provenance. Bundled files are digest-checked
 when they are loaded (`fau.expression.model_files`).
 
 The appearance CNN's logits enter a model in one of two ways: as features of the booster
@@ -31,6 +33,7 @@ from ..landmarks.base import BLENDSHAPE_NAMES
 from .features import POSE_NAMES
 from .labels import EXPRESSIONS
 from .model_files import read_checked
+from .trees import TreeMargins, check_agreement, compile_trees, trees_compiler
 
 __all__ = [
     "ExpressionModel", "block_columns", "explanation_group", "APPEARANCE_NAMES",
@@ -120,6 +123,10 @@ class ExpressionModel:
         Late fusion (see module docs): the booster does not read the ``appearance``
         block; its 15 CNN logits are added to the calibrated logits through this matrix
         (logit units per CNN logit unit). None: the booster reads every block.
+    trees : TreeMargins, optional
+        The booster compiled for onnxruntime (`fau.expression.trees`), which computes the
+        margins when present (a file written by `save` has it; a model built in memory
+        or read from a format-3 file scores with the booster itself).
     """
 
     booster: object
@@ -132,6 +139,7 @@ class ExpressionModel:
     au_names: tuple[str, ...] = AU_NAMES
     logit_offsets: np.ndarray | None = None
     appearance_weights: np.ndarray | None = None
+    trees: TreeMargins | None = None
 
     def __post_init__(self) -> None:
         offsets = np.zeros(len(self.classes)) if self.logit_offsets is None else self.logit_offsets
@@ -230,6 +238,8 @@ class ExpressionModel:
     def _booster_margins(self, xb: np.ndarray) -> np.ndarray:
         if len(xb) == 0:
             return np.zeros((0, len(self.classes)))
+        if self.trees is not None:
+            return self.trees(xb).reshape(len(xb), len(self.classes))
         m = self.booster.inplace_predict(xb, predict_type="margin")  # type: ignore[attr-defined]
         return np.asarray(m, dtype=np.float64).reshape(len(xb), len(self.classes))
 
@@ -301,8 +311,10 @@ class ExpressionModel:
 
     # -- persistence -----------------------------------------------------------------
     def save(self, path: str | Path) -> None:
-        """Write the model to one ``.npz`` file (no pickle)."""
+        """Write the model to one ``.npz`` file (no pickle), its trees compiled for
+        onnxruntime too (`fau.expression.trees.compile_trees`: needs ``fau[train]``)."""
         raw = bytes(self.booster.save_raw("ubj"))  # type: ignore[attr-defined]
+        trees = compile_trees(self.booster, len(self.booster_feature_names))
         meta = {
             "classes": list(self.classes),
             "blocks": list(self.blocks),
@@ -310,13 +322,14 @@ class ExpressionModel:
             "info": self.info,
             "au_names": list(self.au_names),
             "logit_offsets": [float(v) for v in self.logit_offsets],  # type: ignore[union-attr]
-            "format": 2,
+            "format": 4,
+            "trees_compiler": trees_compiler(),
         }
         if self.late_fusion:
             meta["appearance_weights"] = self.appearance_weights.tolist()  # type: ignore[union-attr]
-            meta["format"] = 3
         arrays = {
             "booster": np.frombuffer(raw, dtype=np.uint8),
+            "trees": np.frombuffer(trees, dtype=np.uint8),
             "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
         }
         if self.shape_components is not None:
@@ -328,7 +341,12 @@ class ExpressionModel:
 
     @classmethod
     def load(cls, path: str | Path) -> "ExpressionModel":
-        """Read a model written by `save` (a bundled file's SHA-256 is checked first)."""
+        """Read a model written by `save` (a bundled file's SHA-256 is checked first).
+
+        The compiled trees of a format-4 file are checked against its booster on probe
+        rows (`fau.expression.trees.check_agreement`); files of formats 1-3 have none and
+        are scored by the booster.
+        """
         import xgboost as xgb
 
         data = read_checked(path)
@@ -340,6 +358,10 @@ class ExpressionModel:
         except (OSError, KeyError, ValueError) as exc:
             raise FauError(f"cannot load expression model {str(path)!r}: {exc}") from None
         booster.set_param({"nthread": 1})
+        trees = None
+        if "trees" in z:
+            trees = TreeMargins(bytes(z["trees"]))
+            check_agreement(trees, booster)
         return cls(
             booster=booster,
             classes=tuple(meta["classes"]),
@@ -354,4 +376,5 @@ class ExpressionModel:
             logit_offsets=np.asarray(meta["logit_offsets"]) if "logit_offsets" in meta else None,
             appearance_weights=(np.asarray(meta["appearance_weights"])
                                 if "appearance_weights" in meta else None),
+            trees=trees,
         )

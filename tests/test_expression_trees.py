@@ -1,0 +1,107 @@
+"""The expression booster's compiled trees (fau.expression.trees): same margins, checked."""
+
+from __future__ import annotations
+
+import builtins
+import io
+import json
+
+import numpy as np
+import pytest
+
+import fau
+from fau.expression.model import ExpressionModel
+from fau.expression.trees import TreeMargins, check_agreement, compile_trees
+from fau.resources import model_path
+
+xgb = pytest.importorskip("xgboost")
+
+
+def _rows(n: int, nf: int, seed: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((n, nf)) * 2).astype(np.float32)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("name", fau.EXPRESSION_MODELS)
+def test_bundled_models_score_with_their_compiled_trees(name, monkeypatch):
+    m = ExpressionModel.load(model_path(f"expression_{name}.npz"))
+    assert m.trees is not None
+    x = _rows(200, len(m.booster_feature_names))
+    ref = np.asarray(m.booster.inplace_predict(x, predict_type="margin")).reshape(200, -1)
+    got = m.trees(x)
+    assert np.abs(got - ref).max() < 1e-4
+    assert (got.argmax(1) == ref.argmax(1)).all()
+    # Scoring goes through the trees, not XGBoost's predictor.
+    monkeypatch.setattr(m, "booster", None)
+    assert np.allclose(m._booster_margins(x), got)
+
+
+def _small_booster() -> tuple[object, np.ndarray]:
+    """A 3-class booster on 5 columns and its 300 training rows."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 5)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5).astype(int)
+    booster = xgb.train({"objective": "multi:softprob", "num_class": 3, "max_depth": 3,
+                         "nthread": 1, "seed": 0}, xgb.DMatrix(x, label=y), num_boost_round=15)
+    return booster, x
+
+
+def test_a_file_whose_trees_are_not_its_boosters_is_refused(tmp_path):
+    m = ExpressionModel.load(model_path("expression_ferplus.npz"))
+    path = tmp_path / "m.npz"
+    m.save(path)
+    z = dict(np.load(path))
+    # The trees of a cut booster (its first 20 rounds): same columns, other margins.
+    z["trees"] = np.frombuffer(compile_trees(m.booster[:20], len(m.booster_feature_names)),
+                               dtype=np.uint8)
+    np.savez(path, **z)
+    with pytest.raises(fau.FauError, match="compiled trees disagree with its booster"):
+        ExpressionModel.load(path)
+    z["trees"] = np.frombuffer(b"not an onnx graph", dtype=np.uint8)
+    np.savez(path, **z)
+    with pytest.raises(fau.FauError, match="cannot load the expression model's compiled trees"):
+        ExpressionModel.load(path)
+
+
+def test_a_format_3_file_without_trees_scores_with_its_booster(tmp_path):
+    m = ExpressionModel.load(model_path("expression_ferplus.npz"))
+    z = dict(np.load(model_path("expression_ferplus.npz")))
+    del z["trees"]
+    meta = json.loads(bytes(z["meta"]).decode())
+    meta["format"] = 3
+    z["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, **z)
+    (tmp_path / "old.npz").write_bytes(buf.getvalue())
+    old = ExpressionModel.load(tmp_path / "old.npz")
+    assert old.trees is None
+    x = _rows(50, len(m.booster_feature_names))
+    assert np.abs(old._booster_margins(x) - m._booster_margins(x)).max() < 1e-4
+
+
+def test_saved_files_record_the_compiler_and_check_at_load(tmp_path):
+    booster, x = _small_booster()
+    trees = TreeMargins(compile_trees(booster, 5))
+    assert check_agreement(trees, booster) < 1e-4
+    ref = np.asarray(booster.inplace_predict(x, predict_type="margin"))
+    assert np.abs(trees(x) - ref).max() < 1e-4
+    m = ExpressionModel.load(model_path("expression_ferplus.npz"))
+    m.save(tmp_path / "again.npz")
+    meta = json.loads(bytes(np.load(tmp_path / "again.npz")["meta"]).decode())
+    assert meta["format"] == 4 and meta["trees_compiler"].startswith("onnxmltools ")
+
+
+def test_writing_a_model_without_onnxmltools_says_what_to_install(monkeypatch):
+    booster, _ = _small_booster()
+    real_import = builtins.__import__
+
+    def no_onnxmltools(name, *args, **kwargs):
+        if name.startswith("onnxmltools"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_onnxmltools)
+    with pytest.raises(fau.FauError, match=r"pip install 'fau\[train\]'"):
+        compile_trees(booster, 5)
