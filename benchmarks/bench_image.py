@@ -16,7 +16,8 @@ Systems: the bare landmarker (IMAGE mode, blendshapes and matrices on, ``num_fac
 it runs its graph on two MediaPipe executor threads that take turns, XNNPACK on one
 thread: one core at most); ``fau.Detector()`` (the default: the finer detector views on
 the detector's thread while the landmark model runs, the appearance CNN on its own
-thread, one onnxruntime thread, while the movements booster runs);
+thread, one onnxruntime thread, while the movements booster runs; on 4 or more usable
+cores the CNN's four networks at the same time, `fau.expression.appearance`);
 ``fau.Detector(num_threads=1)`` (every model on the calling thread, one thread each: like
 with like); and ``expression_model=None``.
 
@@ -28,7 +29,8 @@ Stages (fau's own code paths, called as ``detect_image`` calls them, one at a ti
 * landmark model (crop + run) and blendshape model, per face;
 * mesh features: AU geometry, head pose, shape (`fau.pipeline.mesh_features`);
 * appearance CNN: patch + onnxruntime (`Pipeline.patches`, `appearance_logits`);
-* expression model: XGBoost ``predict_proba`` (`Pipeline.scores`);
+* expression model: the booster's margins (its compiled trees) and ``predict_proba``
+  (`Pipeline.scores`);
 * table: `Pipeline.table` given the booster's margins (a late fusion's, computed beside
   the CNN by `Pipeline.analyse`): CNN term, softmax, compound columns, DataFrame.
 
@@ -223,7 +225,7 @@ def main() -> None:
              "blendshapes": "blendshape model, 1 face",
              "mesh_features": "mesh features (AUs, pose, shape)",
              "appearance": "appearance CNN (patch + run)",
-             "scores": "expression model (XGBoost predict_proba)",
+             "scores": "expression model (booster margins + predict_proba)",
              "table": "fusion, compound columns + DataFrame (booster margins given)"}
     for i, v in enumerate(views):
         names[f"view{i}"] = (f"detector view {i}: {v.width}×{v.height} input, "

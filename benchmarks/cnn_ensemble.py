@@ -12,11 +12,18 @@ batch and its mirror, then averages the halves): the member then costs one pass 
 two. Two different networks without the mirror cost what one network with it costs, and
 score higher on PublicTest (docs/cnn.md, *Ensemble*).
 
+``--split DIR`` does the reverse for one ensemble file: it writes each member
+(``m0_`` ... ``m<k>_`` of `combine`) as ``<stem>_m<i>.onnx`` with the same interface, so
+fau can run the members at the same time (`fau.expression.appearance`, ``members``):
+their mean is the ensemble's output, bit for bit (a member's logits are the ensemble's
+``m<i>_`` values; the mean is their sum times ``1/k``).
+
 Needs the ``onnx`` package (benchmark tooling only; fau itself runs the result with
 onnxruntime)::
 
     python benchmarks/cnn_ensemble.py --no-flip --out cache/ens/e2.onnx \\
         fau/models/appearance_cnn.onnx cache/mn_onnx/mn_r1aug.onnx
+    python benchmarks/cnn_ensemble.py --split /tmp/members fau/models/appearance_cnn.onnx
 """
 
 from __future__ import annotations
@@ -131,10 +138,56 @@ def combine(members: list):
     return model
 
 
+def split(model) -> list:
+    """The members of a `combine` graph, each a graph of the appearance interface."""
+    import onnx
+    from onnx.utils import Extractor
+
+    sums = [n for n in model.graph.node if n.op_type == "Sum" and n.output[0] == f"{OUTPUTS[0]}_sum"]
+    if not sums:
+        raise ValueError("not an ensemble of benchmarks/cnn_ensemble.py (no logit Sum node)")
+    k = len(sums[0].input)
+    ex = Extractor(onnx.shape_inference.infer_shapes(model))
+    out = []
+    for i in range(k):
+        sub = ex.extract_model([INPUT], [f"m{i}_{o}" for o in OUTPUTS])
+        for o in sub.graph.output:
+            o.name = o.name.removeprefix(f"m{i}_")
+        for node in sub.graph.node:
+            node.output[:] = [x.removeprefix(f"m{i}_") if x.removeprefix(f"m{i}_") in OUTPUTS
+                              else x for x in node.output]
+        del sub.graph.value_info[:]
+        sub.ir_version = model.ir_version
+        props = {p.key: p.value for p in model.metadata_props}
+        members = json.loads(props.get("ensemble", "[]"))
+        for key in ("classes", "flip_tta", "quantization"):
+            if key in props:
+                sub.metadata_props.add(key=key, value=props[key])
+        if i < len(members):
+            sub.metadata_props.add(key="ensemble_member", value=json.dumps(members[i]))
+        prune_opsets(sub)
+        onnx.checker.check_model(sub)
+        out.append(sub)
+    return out
+
+
+def cmd_split(src: str, folder: str) -> None:
+    import onnx
+
+    model = onnx.load(src)
+    dst = Path(folder)
+    dst.mkdir(parents=True, exist_ok=True)
+    for i, sub in enumerate(split(model)):
+        path = dst / f"{Path(src).stem}_m{i}.onnx"
+        onnx.save(sub, str(path))
+        print(f"{path}: {path.stat().st_size:,} bytes")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("members", nargs="+", help="ONNX files with fau's appearance interface")
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out")
+    ap.add_argument("--split", metavar="DIR", help="write the members of one ensemble file")
     ap.add_argument("--no-flip", action="store_true", help="remove each member's mirror pass")
     ap.add_argument("--recipe", default="", help="text kept in the file's metadata")
     a = ap.parse_args(argv)
@@ -142,6 +195,12 @@ def main(argv: list[str] | None = None) -> None:
         import onnx
     except ImportError:
         sys.exit("this script needs the onnx package: pip install onnx")
+    if a.split:
+        if len(a.members) != 1:
+            sys.exit("--split takes one ensemble file")
+        return cmd_split(a.members[0], a.split)
+    if not a.out:
+        sys.exit("--out is needed (or --split DIR)")
     out = Path(a.out)
     if out.exists() and any(out.resolve() == Path(m).resolve() for m in a.members):
         sys.exit("--out must not be one of the members")

@@ -56,7 +56,8 @@ class Detector:
         on a second thread while the landmark model measures the letterbox's faces
         (`fau.landmarks.MediaPipeBackend` ``detector_thread``), and the appearance CNN
         on one thread of its own while the mesh blocks and the movements booster are
-        computed (`fau.pipeline.Pipeline` ``appearance_thread``). An integer sets
+        computed (`fau.pipeline.Pipeline` ``appearance_thread``), its four networks at
+        the same time on machines with at least 4 usable cores. An integer sets
         the models' threads (1 also keeps every model on the calling thread); use 1
         when several images or videos are processed in parallel (batch workers, the
         web service).

@@ -199,9 +199,12 @@ class Pipeline:
         None: no expression scores (the probability columns are NaN, ``expression`` and
         ``compound`` NA).
     num_threads : int or None
-        Threads of the appearance CNN (None: one; with ``appearance_thread`` two cost
-        more wall time than one, as the calling thread works meanwhile: measured in
-        docs/benchmarks.md, "Image speed").
+        Threads of the appearance CNN. None: one thread for the one-graph CNN, or, where
+        at least `fau.expression.appearance.MEMBER_POOL_MIN_CORES` cores are usable, its
+        four networks at the same time on four (``AppearanceModel(members="auto")``:
+        the same logits in less wall time). An integer: the one graph on that many
+        onnxruntime threads (with ``appearance_thread`` two cost more wall time than
+        one, as the calling thread works meanwhile: docs/benchmarks.md, "Image speed").
     appearance_thread : bool
         `features` and `analyse` run the appearance CNN on a thread of its own (started
         on first use, stopped by `close`) while the calling thread computes the mesh
@@ -238,6 +241,8 @@ class Pipeline:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
+        if self._appearance is not None:
+            self._appearance.close()
 
     # -- models ----------------------------------------------------------------------
     def _load(self) -> None:
@@ -250,7 +255,9 @@ class Pipeline:
             if model.uses_appearance:
                 from .expression.appearance import AppearanceModel
 
-                self._appearance = AppearanceModel(num_threads=self.num_threads or 1)
+                self._appearance = AppearanceModel(
+                    num_threads=self.num_threads or 1,
+                    members="auto" if self.num_threads is None else False)
             self._model = model
 
     @property

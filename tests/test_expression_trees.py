@@ -1,4 +1,5 @@
-"""The expression booster's compiled trees (fau.expression.trees): same margins, checked."""
+"""Faster forms of the same expression models: the booster's compiled trees
+(fau.expression.trees) and the appearance CNN's members run at the same time."""
 
 from __future__ import annotations
 
@@ -105,3 +106,56 @@ def test_writing_a_model_without_onnxmltools_says_what_to_install(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_onnxmltools)
     with pytest.raises(fau.FauError, match=r"pip install 'fau\[train\]'"):
         compile_trees(booster, 5)
+
+
+# -- the appearance CNN's members (fau.expression.appearance, members) ------------------
+
+def test_cnn_members_give_the_one_graphs_logits_bit_for_bit():
+    from fau.expression.appearance import AppearanceModel, MEMBER_FILES
+
+    patches = np.random.default_rng(5).integers(0, 256, (9, 48, 48)).astype(np.uint8)
+    one = AppearanceModel(num_threads=1)
+    pooled = AppearanceModel(members=True)
+    try:
+        assert pooled.members and len(MEMBER_FILES) == 4
+        ref = one.logits(patches)
+        assert np.array_equal(pooled.logits(patches), ref)
+        assert np.array_equal(pooled.logits(patches[:1]), one.logits(patches[:1]))
+        assert pooled.logits(patches[:0]).shape == (0, 15)
+    finally:
+        pooled.close()
+    # After close the members still run, one after another on the calling thread.
+    assert np.array_equal(pooled.logits(patches), ref)
+
+
+def test_cnn_members_options_are_checked(monkeypatch):
+    from fau.expression import appearance
+
+    with pytest.raises(ValueError, match="members must be True, False or 'auto'"):
+        appearance.AppearanceModel(members="yes")
+    with pytest.raises(ValueError, match="give no path"):
+        appearance.AppearanceModel(members=True, path=model_path("appearance_cnn.onnx"))
+    monkeypatch.setattr(appearance, "usable_cores", lambda: 2)
+    assert not appearance.AppearanceModel(members="auto").members
+    monkeypatch.setattr(appearance, "usable_cores", lambda: 8)
+    m = appearance.AppearanceModel(members="auto")
+    assert m.members
+    m.close()
+    assert not appearance.AppearanceModel(members="auto", path=model_path("appearance_cnn.onnx")
+                                          ).members
+
+
+def test_detector_threads_choose_the_cnn_form(monkeypatch):
+    from fau.expression import appearance
+
+    monkeypatch.setattr(appearance, "usable_cores", lambda: 8)
+    with fau.Detector() as det:
+        assert det.pipeline.model is not None  # loads the models
+        assert det.pipeline.appearance.members
+    with fau.Detector(num_threads=1) as det:
+        assert det.pipeline.model is not None
+        assert not det.pipeline.appearance.members
+    monkeypatch.setattr(appearance, "usable_cores", lambda: 2)
+    with fau.Detector() as det:
+        assert det.pipeline.model is not None
+        assert not det.pipeline.appearance.members

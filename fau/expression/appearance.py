@@ -11,12 +11,15 @@ box with the median framing of FER-2013 Training faces (`FER_FRAMING`). A face c
 given with ``cropped=True`` is used as it is (resized to 48×48), as FER-2013 images are,
 and so is an image that a found face fills (`fills_image`): one framed as tightly as
 FER-2013 frames faces, or tighter.
-It runs with onnxruntime on one thread (about 1-3 ms per face).
+It runs with onnxruntime on one thread (about 4-6 ms per face), or, on machines with cores
+to spare, as its four networks at the same time (`AppearanceModel` ``members``).
 """
 
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -27,7 +30,7 @@ from ..landmarks.roi import Roi, crop, eye_angle, upright_box
 from .model_files import read_checked
 
 __all__ = ["AppearanceModel", "face_patch", "fer_roi", "fills_image", "PATCH_SIDE", "FER_FRAMING",
-           "FILL_SHARE"]
+           "FILL_SHARE", "MEMBER_FILES", "MEMBER_POOL_MIN_CORES", "usable_cores"]
 
 PATCH_SIDE = 48  # px, FER-2013 image size
 #: FER-2013 framing relative to the (eye-level) box of the 468 face landmarks:
@@ -94,31 +97,96 @@ def _area_crop(grey: np.ndarray, roi: Roi) -> np.ndarray:
     return cv2.resize(big, (PATCH_SIDE, PATCH_SIDE), interpolation=cv2.INTER_AREA)
 
 
+#: The bundled CNN's members as files of their own (``benchmarks/cnn_ensemble.py --split``),
+#: which `AppearanceModel` runs at the same time on machines with `MEMBER_POOL_MIN_CORES`.
+MEMBER_FILES: tuple[str, ...] = tuple(f"appearance_cnn_m{i}.onnx" for i in range(4))
+#: Usable cores from which ``members="auto"`` runs the members at the same time: on 16
+#: cores one face's CNN takes 1.6 ms of wall time against 3.9 ms as one graph on one
+#: thread (4.7 against 4.1 ms of CPU); on 2 cores it is slower (7.7 against 6.3 ms)
+#: (`benchmarks/cnn_threads.py`, docs/benchmarks.md "Image speed").
+MEMBER_POOL_MIN_CORES = 4
+_OUTPUTS = ["fer2013_logits", "ferplus_logits"]
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def _session(data: bytes, num_threads: int | None):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    if num_threads:
+        opts.intra_op_num_threads = int(num_threads)
+        opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    # Idle pool threads must not spin: the landmark models run right after on the
+    # same cores (spinning cost ~5 ms per call in fau's image benchmark).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+
+
 class AppearanceModel:
-    """The bundled appearance CNN (ONNX) on onnxruntime, one thread by default."""
+    """The bundled appearance CNN (ONNX) on onnxruntime, one thread by default.
 
-    def __init__(self, num_threads: int | None = 1, path: str | Path | None = None) -> None:
-        """Load the CNN; ``path`` (default: the bundled ``appearance_cnn.onnx``) lets
-        the benchmarks score candidate networks through the same code."""
-        import onnxruntime as ort
+    Parameters
+    ----------
+    num_threads : int or None
+        onnxruntime threads of the one-graph form (None: onnxruntime's default).
+    path : str or Path, optional
+        Another CNN file of the same interface (the benchmarks' candidates); default the
+        bundled ``appearance_cnn.onnx``.
+    members : bool or "auto"
+        Run the bundled CNN's four networks at the same time, one thread each, from
+        their own files (`MEMBER_FILES`), and average their logits: the same values as
+        the one graph, bit for bit, in less wall time and more CPU time. "auto": when
+        `usable_cores` is at least `MEMBER_POOL_MIN_CORES`. Only for the bundled CNN.
+    """
 
-        opts = ort.SessionOptions()
-        if num_threads:
-            opts.intra_op_num_threads = int(num_threads)
-            opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        # Idle pool threads must not spin: the landmark models run right after on the
-        # same cores (spinning cost ~5 ms per call in fau's image benchmark).
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        data = read_checked(path or model_path("appearance_cnn.onnx"))  # digest of bundled
-        self._sess = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
-        self._input = self._sess.get_inputs()[0].name
-        self._outputs = ["fer2013_logits", "ferplus_logits"]
+    def __init__(self, num_threads: int | None = 1, path: str | Path | None = None,
+                 members: bool | str = False) -> None:
+        if members == "auto":
+            members = path is None and usable_cores() >= MEMBER_POOL_MIN_CORES
+        elif not isinstance(members, bool):
+            raise ValueError(f"members must be True, False or 'auto', got {members!r}")
+        if members and path is not None:
+            raise ValueError("members=True runs the bundled CNN's members: give no path")
+        self.members = bool(members)
+        self._pool: ThreadPoolExecutor | None = None
+        if self.members:
+            self._sessions = [_session(read_checked(model_path(f)), 1) for f in MEMBER_FILES]
+            self._pool = ThreadPoolExecutor(max_workers=len(self._sessions),
+                                            thread_name_prefix="fau-cnn")
+        else:
+            data = read_checked(path or model_path("appearance_cnn.onnx"))  # digest of bundled
+            self._sessions = [_session(data, num_threads)]
+        self._input = self._sessions[0].get_inputs()[0].name
+
+    def close(self) -> None:
+        """Stop the members' threads (`members`); the model stays usable, on one thread."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def _run(self, sess, x: np.ndarray) -> list[np.ndarray]:
+        return sess.run(_OUTPUTS, {self._input: x})
 
     def logits(self, patches: np.ndarray) -> np.ndarray:
         """(n, 15) logits (7 FER-2013 then 8 FER+) of (n, 48, 48) uint8 patches."""
         if len(patches) == 0:
             return np.zeros((0, 15), np.float32)
         x = np.asarray(patches, dtype=np.float32)[:, None, :, :]
-        a, b = self._sess.run(self._outputs, {self._input: x})
+        if len(self._sessions) == 1:
+            a, b = self._run(self._sessions[0], x)
+        else:
+            parts = (list(self._pool.map(self._run, self._sessions, [x] * len(self._sessions)))
+                     if self._pool is not None else [self._run(s, x) for s in self._sessions])
+            # The one graph's Sum then Mul by 1/k (cnn_ensemble.combine): the same float32
+            # operations in the same order, so the same bits.
+            scale = np.float32(1.0 / len(parts))
+            a, b = (np.sum([p[k] for p in parts], axis=0) * scale for k in range(2))
         return np.concatenate([a, b], axis=1).astype(np.float32)
