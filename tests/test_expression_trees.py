@@ -39,6 +39,39 @@ def test_bundled_models_score_with_their_compiled_trees(name, monkeypatch):
     assert np.allclose(m._booster_margins(x), got)
 
 
+def test_scoring_a_bundled_model_does_not_import_xgboost():
+    """The compiled trees score; XGBoost is read only for explanations (LazyBooster)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from fau.expression.model import ExpressionModel\n"
+        "from fau.resources import model_path\n"
+        "m = ExpressionModel.load(model_path('expression_ferplus.npz'))\n"
+        "x = np.zeros((2, len(m.feature_names)), np.float32)\n"
+        "p = m.predict_proba(x)\n"
+        "assert 'xgboost' not in sys.modules, 'xgboost imported by scoring'\n"
+        "assert not m.booster.loaded\n"
+        "c, groups, bias = m.contributions(x)\n"
+        "assert m.booster.loaded and 'xgboost' in sys.modules\n"
+        "z = m.logits(x)\n"
+        "assert np.allclose(bias + c.sum(axis=2), z, atol=1e-4)\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_a_broken_booster_in_a_file_is_a_clear_error(tmp_path):
+    z = dict(np.load(model_path("expression_ferplus.npz")))
+    z["booster"] = np.frombuffer(b"\x00garbage" * 10, dtype=np.uint8)
+    np.savez(tmp_path / "b.npz", **z)
+    with pytest.raises(fau.FauError, match="cannot load the booster of expression model"):
+        ExpressionModel.load(tmp_path / "b.npz")
+
+
 def _small_booster() -> tuple[object, np.ndarray]:
     """A 3-class booster on 5 columns and its 300 training rows."""
     rng = np.random.default_rng(0)

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import FauError, ModelFileError
 from ..resources import model_path
 
-__all__ = ["read_checked", "bundled_digests", "DIGESTS_FILE"]
+__all__ = ["read_checked", "bundled_digests", "is_bundled", "DIGESTS_FILE"]
 
 #: The digest list inside ``fau/models/`` (``sha256sum`` format: ``<hex>  <name>``).
 DIGESTS_FILE = "SHA256SUMS"
@@ -35,6 +35,11 @@ def bundled_digests() -> dict[str, str]:
     return out
 
 
+def is_bundled(path: str | Path) -> bool:
+    """True for a file inside ``fau/models/`` (one whose digest `read_checked` checks)."""
+    return Path(path).resolve().parent == model_path(DIGESTS_FILE).parent.resolve()
+
+
 def read_checked(path: str | Path) -> bytes:
     """Bytes of a model file; a bundled one must match its listed SHA-256.
 
@@ -47,7 +52,7 @@ def read_checked(path: str | Path) -> bytes:
         A file outside ``fau/models/`` cannot be read.
     """
     p = Path(path)
-    bundled = p.resolve().parent == model_path(DIGESTS_FILE).parent.resolve()
+    bundled = is_bundled(p)
     try:
         data = p.read_bytes()
     except OSError as exc:
