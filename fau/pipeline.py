@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from functools import lru_cache
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
@@ -103,7 +104,17 @@ def _placement(names: Sequence[str]) -> dict[str, np.ndarray]:
     single = {k: np.array([names.index(k)], dtype=np.intp) for k in ("face",) + TEXT_COLUMNS}
     taken = {int(v[0]) for v in single.values()}
     single["float"] = np.array([i for i in range(len(names)) if i not in taken], dtype=np.intp)
+    for v in single.values():
+        v.flags.writeable = False  # shared by every table (`_layout`)
     return single
+
+
+@lru_cache(maxsize=2)
+def _layout(landmarks: bool) -> tuple[pd.Index, dict[str, np.ndarray]]:
+    """The column Index and `_placement` of a face table, made once per ``landmarks``
+    (0.15-0.2 ms a table otherwise; both are immutable)."""
+    names = columns(landmarks)
+    return pd.Index(names), _placement(names)
 
 
 def columns(landmarks: bool = False) -> list[str]:
@@ -142,8 +153,7 @@ def face_table(floats: np.ndarray, face: np.ndarray, expression: np.ndarray,
     Built with `pandas.api.internals.create_dataframe_from_blocks` (pandas ≥ 3.0): each
     part is one block of the frame, so nothing is copied and no block is split.
     """
-    names = columns(landmarks)
-    place = _placement(names)
+    index, place = _layout(bool(landmarks))
     shift = len(front)
     n = len(face)
     floats = np.asarray(floats)
@@ -159,8 +169,8 @@ def face_table(floats: np.ndarray, face: np.ndarray, expression: np.ndarray,
     for i, (_, values) in enumerate(front):
         values = np.asarray(values)
         parts.append((values.reshape(1, n), np.array([i], dtype=np.intp)))
-    return create_dataframe_from_blocks(
-        parts, index=pd.RangeIndex(n), columns=pd.Index([c for c, _ in front] + names))
+    cols = index if not front else pd.Index([c for c, _ in front]).append(index)
+    return create_dataframe_from_blocks(parts, index=pd.RangeIndex(n), columns=cols)
 
 
 def mesh_features(meshes: Sequence[FaceMesh]) -> Blocks:
