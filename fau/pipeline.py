@@ -224,7 +224,8 @@ class Pipeline:
     -----
     The model file is checked when the pipeline is made (a missing file raises
     `FauError` at once); it is read, and onnxruntime imported, on the first
-    face (XGBoost only for `explain`). A pipeline is not thread-safe: give each thread its own (as `fau.Detector`).
+    face (XGBoost only for `explain`). A pipeline is not thread-safe: give each thread
+    its own (as `fau.Detector`).
     """
 
     def __init__(
