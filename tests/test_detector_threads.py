@@ -204,8 +204,9 @@ def test_analyse_runs_the_booster_beside_the_cnn_with_the_same_rows(model) -> No
 
 
 def test_cli_scores_expressions_without_sklearn(tmp_path) -> None:
-    """`fau` keeps xgboost's scikit-learn import out (fau.cli._hide_sklearn), and undoes
-    that when main() returns."""
+    """`fau image` scores expressions with neither scikit-learn nor xgboost imported (the
+    booster's compiled trees score; fau.cli._hide_sklearn keeps xgboost's scikit-learn
+    import out where xgboost is read), and main() undoes the hiding when it returns."""
     out = tmp_path / "f.json"
     code = ("import json, sys\nfrom fau.cli import main\n"
             f"rc = main(['image', {str(DATA / 'cremad_hap.jpg')!r}, '--out', {str(out)!r}])\n"
@@ -213,6 +214,6 @@ def test_cli_scores_expressions_without_sklearn(tmp_path) -> None:
             "import sklearn\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout.strip().splitlines()[-1]) == [0, False, True]
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == [0, False, False]
     rows = json.loads(out.read_text())
     assert len(rows) == 1 and rows[0]["expression"]

@@ -70,8 +70,9 @@ def _hide_sklearn() -> bool:
 
     xgboost imports scikit-learn, and with it scipy.stats, at its own import, only for
     its scikit-learn-style wrappers (``xgboost.XGBClassifier``), which no fau command
-    uses: about 0.6 s of CPU and 65 MB of memory in every command that scores
-    expressions (measured, docs/benchmarks.md "Video"). A ``None`` entry in
+    uses: about 0.6 s of CPU and 65 MB of memory (measured, docs/benchmarks.md "Video")
+    in a command that reads a booster (`fau serve`'s explanations; scores come from
+    the compiled trees and import no xgboost). A ``None`` entry in
     ``sys.modules`` makes ``import sklearn`` raise ImportError, which xgboost handles.
     Only the command line does this: the library leaves a user's process as it is.
     """
