@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any, Optional
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ...files import table_json
@@ -20,7 +21,7 @@ from ..jobs import JOB_ID
 from ..schemas import Job, JobList
 from ..state import Services, services
 
-__all__ = ["router", "job_json", "table_body", "decoding_facts", "MEDIA_TYPES"]
+__all__ = ["router", "job_json", "table_body", "decoding_facts", "MEDIA_TYPES", "download"]
 
 router = APIRouter(tags=["videos"], dependencies=[Depends(require_token)])
 
@@ -36,6 +37,33 @@ _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 #: INTEGER and PostgreSQL OFFSET are 64-bit signed), past which the database driver
 #: raises instead of answering an empty page.
 MAX_OFFSET = 2**63 - 1
+#: Bytes read per step of a download (`download`).
+DOWNLOAD_CHUNK = 64 * 1024
+
+
+def download(path: Path, media_type: str, gone: str, filename: str | None = None) -> Response:
+    """A file as a streamed response, opened here, before the response starts.
+
+    A file deleted (``DELETE``, retention) after this point still downloads in full (an
+    open file keeps its data until closed); one already gone is a 404 saying ``gone``.
+    (Starlette's FileResponse opens the path only while it sends, after the status line:
+    a file deleted in between was a 500.) ``filename``: sent as an attachment.
+    """
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        raise ApiError(404, "not_found", gone) from None
+    size = os.fstat(f.fileno()).st_size
+
+    def chunks():
+        with f:
+            while block := f.read(DOWNLOAD_CHUNK):
+                yield block
+
+    headers = {"content-length": str(size)}
+    if filename is not None:  # a server-made name (_FILE_NAME): no quoting needed
+        headers["content-disposition"] = f'attachment; filename="{filename}"'
+    return StreamingResponse(chunks(), media_type=media_type, headers=headers)
 
 
 def _iso(t: float | None) -> str | None:
@@ -182,7 +210,8 @@ def get_report(job_id: str, svc: Services = Depends(services)) -> Response:
     if not path.is_file():
         raise ApiError(404, "report_unavailable",
                        f"job {job_id} has no HTML report (fau.report is not installed on this server)")
-    return FileResponse(path, media_type="text/html; charset=utf-8")
+    return download(path, "text/html; charset=utf-8",
+                    f"the report of job {job_id} is gone (deleted or expired)")
 
 
 @router.get(
@@ -200,9 +229,10 @@ def get_file(job_id: str, name: str, svc: Services = Depends(services)) -> Respo
         raise ApiError(404, "not_found", f"job {job_id} has no output file {name[:128]!r}")
     path = files[name]
     media_type = MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    gone = f"output file {name!r} of job {job_id} is gone (deleted or expired)"
     if path.suffix.lower() == ".html":
-        return FileResponse(path, media_type=media_type)
-    return FileResponse(path, media_type=media_type, filename=f"fau-{job_id[:8]}-{name}")
+        return download(path, media_type, gone)
+    return download(path, media_type, gone, filename=f"fau-{job_id[:8]}-{name}")
 
 
 @router.delete("/v1/jobs/{job_id}", status_code=204, responses=documented_errors(401, 404),
