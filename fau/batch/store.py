@@ -107,6 +107,9 @@ def read_complete_marker(folder: Path, key: Mapping[str, Any]) -> dict[str, Any]
     if not isinstance(outputs, dict) or not outputs:
         return None
     for name, expected in outputs.items():
+        if not isinstance(expected, dict) or Path(name).name != name or name in ("", ".", ".."):
+            log.warning("malformed marker %s (output entry %r): analysing again", path, name)
+            return None
         f = folder / name
         try:
             if f.stat().st_size != expected.get("size"):
