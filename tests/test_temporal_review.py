@@ -300,3 +300,12 @@ def test_lip_motion_fills_a_missing_opening_by_time_not_by_row():
     by_time = masked.copy()
     by_time[~ok] = np.interp(t[~ok], t[ok], masked[ok])
     np.testing.assert_allclose(lip_motion(masked, t), lip_motion(by_time, t))
+
+
+@pytest.mark.parametrize("ids", [[0.5, 1.0], ["a", "b"], [True, False], [np.nan, 1.0]])
+def test_track_ids_that_are_not_whole_numbers_are_one_clear_error(ids):
+    from fau.video import add_temporal
+
+    df = pd.DataFrame({"track_id": ids, "timestamp": [0.0, 0.1], "AU12": [0.1, 0.2]})
+    with pytest.raises(fau.FauError, match="track_id column must hold whole numbers"):
+        add_temporal(df)

@@ -415,6 +415,24 @@ def check_video_table(df: object, what: str, needs: tuple[str, ...] = ("track_id
                 and kind == "a detect_video table" else "")
         raise FauError(f"{what} needs {kind}; this one has no {', '.join(missing)} "
                        f"column{'s' if len(missing) > 1 else ''}{hint}")
+    if "track_id" in needs and "track_id" in df.columns and len(df):
+        _check_track_ids(df["track_id"], what)
+
+
+def _check_track_ids(ids: pd.Series, what: str) -> None:
+    """`FauError` unless every track id is a whole number (any int dtype, or whole floats)."""
+    if pd.api.types.is_integer_dtype(ids.dtype) and not pd.api.types.is_bool_dtype(ids.dtype):
+        if not ids.isna().any():
+            return
+    elif pd.api.types.is_float_dtype(ids.dtype):
+        v = ids.to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.isfinite(v).all() and (v == np.round(v)).all():
+            return
+    bad = [x for x in ids.drop_duplicates().head(50).tolist()
+           if isinstance(x, bool) or not (isinstance(x, (int, np.integer)) or (
+               isinstance(x, (float, np.floating)) and np.isfinite(x) and float(x).is_integer()))]
+    raise FauError(f"{what}: the track_id column must hold whole numbers (fau's track ids), "
+                   f"got {ids.dtype} values such as {bad[:3]!r}")
 
 
 def add_temporal(
