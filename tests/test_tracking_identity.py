@@ -73,6 +73,15 @@ def test_the_stretched_face_is_another_person_to_the_signature(au_detector, face
     assert same < MAX_SIGNATURE_CM < other
 
 
+def test_a_mesh_with_a_missing_landmark_gives_no_signature_sample(au_detector, faces):
+    lm = au_detector.landmarks(faces["neu"][0])[0].astype(np.float64)
+    assert signature_sample(lm) is not None
+    for bad in (np.nan, np.inf):
+        broken = lm.copy()
+        broken[33, 0] = bad
+        assert signature_sample(broken) is None  # was numpy's LinAlgError from the alignment
+
+
 @pytest.mark.slow
 def test_a_face_that_leaves_for_3_s_comes_back_with_its_id(backend, faces):
     frames = faces["neu"] + grey(3 * FPS) + faces["sad"]

@@ -115,9 +115,13 @@ def signature_sample(landmarks: np.ndarray) -> np.ndarray | None:
     Returns
     -------
     ndarray (k, 2) or None
-        None when the head is turned or tilted beyond `MAX_POSE_DEG`.
+        None when the head is turned or tilted beyond `MAX_POSE_DEG`, or when a
+        landmark is not finite (no pose or shape can be measured from it).
     """
-    al = align(np.asarray(landmarks, dtype=np.float64))
+    lm = np.asarray(landmarks, dtype=np.float64)
+    if not np.isfinite(lm).all():
+        return None
+    al = align(lm)
     pitch, yaw, _ = head_pose(al.rotation)
     if abs(pitch) > MAX_POSE_DEG or abs(yaw) > MAX_POSE_DEG:
         return None
