@@ -28,6 +28,7 @@ import numpy as np
 from ..resources import model_path
 from ..landmarks.roi import Roi, crop, eye_angle, upright_box
 from .model_files import read_checked
+from .runtime import ort_session
 
 __all__ = ["AppearanceModel", "face_patch", "fer_roi", "fills_image", "PATCH_SIDE", "FER_FRAMING",
            "FILL_SHARE", "MEMBER_FILES", "MEMBER_POOL_MIN_CORES", "usable_cores"]
@@ -116,20 +117,6 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _session(data: bytes, num_threads: int | None):
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    if num_threads:
-        opts.intra_op_num_threads = int(num_threads)
-        opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    # Idle pool threads must not spin: the landmark models run right after on the
-    # same cores (spinning cost ~5 ms per call in fau's image benchmark).
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
-
-
 class AppearanceModel:
     """The bundled appearance CNN (ONNX) on onnxruntime, one thread by default.
 
@@ -158,12 +145,14 @@ class AppearanceModel:
         self.members = bool(members)
         self._pool: ThreadPoolExecutor | None = None
         if self.members:
-            self._sessions = [_session(read_checked(model_path(f)), 1) for f in MEMBER_FILES]
+            self._sessions = [ort_session(read_checked(model_path(f)), 1,
+                                          what=f"appearance CNN member {f}")
+                              for f in MEMBER_FILES]
             self._pool = ThreadPoolExecutor(max_workers=len(self._sessions),
                                             thread_name_prefix="fau-cnn")
         else:
             data = read_checked(path or model_path("appearance_cnn.onnx"))  # digest of bundled
-            self._sessions = [_session(data, num_threads)]
+            self._sessions = [ort_session(data, num_threads, what="appearance CNN")]
         self._input = self._sessions[0].get_inputs()[0].name
 
     def close(self) -> None:

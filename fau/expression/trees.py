@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import FauError
+from .runtime import ort_session
 
 __all__ = ["compile_trees", "trees_compiler", "TreeMargins", "check_agreement", "AGREEMENT_TOL"]
 
@@ -88,18 +89,9 @@ class TreeMargins:
     """Raw margins of a compiled booster (`compile_trees`) on one onnxruntime thread."""
 
     def __init__(self, data: bytes) -> None:
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
         # One TreeEnsemble node: nothing to optimise, and skipping it is 15-20% of the load.
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        try:
-            self._sess = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise FauError(f"cannot load the expression model's compiled trees: {exc}") from None
+        self._sess = ort_session(data, 1, optimize=False,
+                                 what="expression model's compiled trees")
         self.n_features = int(self._sess.get_inputs()[0].shape[1])
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
