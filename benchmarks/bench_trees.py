@@ -47,8 +47,7 @@ THRASH_BYTES = 32 * 2**20
 
 def cmd_compile(a: argparse.Namespace) -> None:
     m = ExpressionModel.load(a.src)
-    m.trees = None
-    m.save(a.dst)
+    m.save(a.dst)  # compiles the trees from the booster
     back = ExpressionModel.load(a.dst)
     print(f"{a.dst}: {back.booster.num_boosted_rounds()} rounds, trees checked "
           f"({os.path.getsize(a.dst) / 2**20:.2f} MiB)")
