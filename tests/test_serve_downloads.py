@@ -1,5 +1,6 @@
-"""Downloads of job files (`fau.serve.routes.jobs.download`): a file deleted while it is
-sent still arrives whole; one already gone is a clear 404, never a 500."""
+"""Uploads and downloads at their edges: a job file deleted while it is sent still arrives
+whole, one already gone is a clear 404, never a 500 (`fau.serve.routes.jobs.download`); an
+upload cut off before its end says so (`fau.serve.errors`)."""
 
 from __future__ import annotations
 
@@ -53,3 +54,26 @@ def test_an_empty_file_downloads_as_empty(tmp_path):
     path.write_bytes(b"")
     r = _app(path, delete_after_open=False).get("/f")
     assert r.status_code == 200 and r.content == b"" and "content-disposition" not in r.headers
+
+
+def test_a_cut_off_upload_says_so(tmp_path):
+    from pathlib import Path
+
+    from fau.serve import Settings, create_app
+
+    data = (Path(__file__).parent / "data" / "cremad_hap.jpg").read_bytes()
+    body = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n'
+            b"Content-Type: image/jpeg\r\n\r\n" + data + b"\r\n--b--\r\n")
+    headers = {"content-type": "multipart/form-data; boundary=b"}
+    settings = Settings(data_dir=tmp_path / "data", expression_model=None, analysis_threads=1)
+    with TestClient(create_app(settings)) as c:
+        for cut in (len(body) - 8, len(body) // 2, 40):
+            r = c.post("/v1/images", content=body[:cut], headers=headers)
+            assert r.status_code == 422 and r.json()["code"] == "invalid_request"
+            assert r.json()["detail"] == ("file: field required; the multipart body held no "
+                                          "complete part (was the upload cut off before its end?)")
+        r = c.post("/v1/images", files={"photo": ("a.jpg", data)})
+        assert r.json()["detail"] == ("file: field required; the multipart body's parts are "
+                                      "named photo")
+        assert c.post("/v1/images").json()["detail"] == "file: field required"
+        assert c.post("/v1/images", content=body, headers=headers).status_code == 200

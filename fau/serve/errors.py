@@ -118,7 +118,26 @@ async def _invalid(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errs = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
             for e in exc.errors()]
-    return error_response(422, "invalid_request", validation_detail(errs), errors=errs)
+    detail = validation_detail(errs)
+    if (request.headers.get("content-type", "").lower().startswith("multipart/form-data")
+            and any(e["type"] == "missing" and e["loc"][:1] == ["body"] for e in errs)):
+        hint = await _multipart_parts(request)
+        detail += f"; {hint}" if hint else ""
+    return error_response(422, "invalid_request", detail, errors=errs)
+
+
+async def _multipart_parts(request: Request) -> str | None:
+    """What a multipart body that lacks a required part held (a missing field's hint):
+    a part sent under another name, or none at all (an upload cut off before its end).
+    None when the parsed form is not at hand."""
+    try:
+        names = sorted({str(k) for k in (await request.form()).keys()})  # parsed: cached
+    except Exception:  # not parseable again: no hint rather than a wrong one
+        return None
+    if names:
+        return f"the multipart body's parts are named {', '.join(names)[:200]}"
+    return ("the multipart body held no complete part (was the upload cut off before its "
+            "end?)")
 
 
 async def _internal(request: Request, exc: Exception) -> JSONResponse:
