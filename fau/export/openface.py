@@ -126,10 +126,17 @@ def openface_rotation(pitch: np.ndarray, yaw: np.ndarray, roll: np.ndarray) -> n
 
 def _frame_size(attrs: dict) -> tuple[int | None, int | None]:
     """``(width, height)`` (px) of the frames fau analysed, from a `detect_video` table's
-    ``attrs``: the header's coded size, swapped where the display matrix turns the video
-    by 90° or 270° (`fau.video.reader`: frames, boxes and landmarks are upright)."""
+    ``attrs``: the header's coded size, its width in square pixels for an anamorphic
+    video (`fau.video.reader.square_pixels`), swapped where the display matrix turns
+    the video by 90° or 270° (`fau.video.reader`: frames, boxes and landmarks are
+    upright)."""
+    from ..video.reader import SQUARE_SAR_TOL
+
     info = attrs.get("video") or {}
     width, height = info.get("width"), info.get("height")
+    sar = info.get("sample_aspect_ratio") or 1.0
+    if width and abs(float(sar) - 1.0) > SQUARE_SAR_TOL:
+        width = max(1, int(round(width * float(sar))))
     rotation = (attrs.get("decoding") or {}).get("rotation") or 0
     if int(rotation) % 180 == 90:
         width, height = height, width

@@ -89,7 +89,7 @@ from ..paths import check_input_file
 
 __all__ = ["VideoInfo", "VideoFrame", "DecodeStats", "Orientation", "VideoTooLarge", "probe",
            "check_limits", "iter_frames", "to_rgb", "Sampler", "STOP", "DEFAULT_FPS",
-           "check_sampling", "DECODER_THREADS"]
+           "check_sampling", "DECODER_THREADS", "square_pixels", "SQUARE_SAR_TOL"]
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,10 @@ class VideoInfo:
         Frame count if the header has it (MP4/MOV: exact, the frames of the sample
         table that its edit list shows; often absent elsewhere; never trusted for
         timing).
+    sample_aspect_ratio : float
+        Width of a coded pixel over its height as displayed (1: square pixels; DV
+        and broadcast video: 8:9, 16:15, 4:3, ...). `iter_frames` resizes the frames
+        of an anamorphic video to square pixels (see `square_pixels`).
     """
 
     path: str
@@ -173,6 +177,7 @@ class VideoInfo:
     fps: float | None
     duration: float | None
     frames: int | None
+    sample_aspect_ratio: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -461,7 +466,21 @@ def _info(container, path: str) -> VideoInfo:
         fps=_float(stream.average_rate) or _float(stream.guessed_rate),
         duration=duration if duration and duration > 0 else None,
         frames=frames,
+        sample_aspect_ratio=_sar(stream),
     )
+
+
+def _sar(stream) -> float:
+    """The stream's sample aspect ratio (1.0 when undeclared or nonsensical)."""
+    for owner in (stream, stream.codec_context):
+        try:
+            value = getattr(owner, "sample_aspect_ratio", None)
+            sar = float(value) if value else 0.0
+        except (TypeError, ValueError, ZeroDivisionError):
+            sar = 0.0
+        if math.isfinite(sar) and 0.1 <= sar <= 10:
+            return sar
+    return 1.0
 
 
 @dataclass(frozen=True)
@@ -652,7 +671,8 @@ def iter_frames(
     Yields
     ------
     VideoFrame
-        Upright (display matrix applied), timestamps increasing.
+        Upright (display matrix applied), in square pixels (an anamorphic video's
+        frames resized, `square_pixels`), timestamps increasing.
 
     Raises
     ------
@@ -688,7 +708,12 @@ def iter_frames(
         sampler = Sampler(fps, start, end)
         timeline = _Timeline(
             step, ds, discontinuous=bool(container.format.flags & _AVFMT_TS_DISCONT))
-        orienter = _Orienter(ds)
+        orienter = _Orienter(ds, vinfo.sample_aspect_ratio)
+        if abs(vinfo.sample_aspect_ratio - 1.0) > SQUARE_SAR_TOL:
+            log.info("%s: anamorphic video (sample aspect ratio %.4g): frames are resized "
+                     "to %d×%d square pixels before analysis", where,
+                     vinfo.sample_aspect_ratio,
+                     max(1, int(round(vinfo.width * vinfo.sample_aspect_ratio))), vinfo.height)
         index = -1
         past_end = False
         for decoded in _decode(container, stream, ds, stop):
@@ -798,15 +823,42 @@ class _FrameLimits:
                 f"(frame {index} at {t:.2f} s; its header says {declared})")
 
 
-class _Orienter:
-    """Applies each frame's display matrix (cached while it does not change)."""
+#: Sample aspect ratios within this of 1 are taken as square pixels (1%: a frame of
+#: 1920 px would change by under 20 px, below what a face measurement notices).
+SQUARE_SAR_TOL = 0.01
 
-    def __init__(self, ds: DecodeStats) -> None:
+
+def square_pixels(rgb: np.ndarray, sar: float) -> np.ndarray:
+    """A frame of an anamorphic video resized to square pixels: its width times ``sar``.
+
+    The face mesh and every AU are measured in pixels; on pixels wider or narrower than
+    tall, a face is squeezed or stretched (a 4:3 pixel makes it 25% narrower as coded
+    than as shown). The height is kept; the width becomes ``round(width * sar)``
+    (area averaging when it shrinks, bilinear when it grows). Within
+    `SQUARE_SAR_TOL` of 1 the frame is returned as it is.
+    """
+    if abs(sar - 1.0) <= SQUARE_SAR_TOL:
+        return rgb
+    import cv2
+
+    h, w = rgb.shape[:2]
+    new_w = max(1, int(round(w * sar)))
+    interp = cv2.INTER_AREA if new_w < w else cv2.INTER_LINEAR
+    return cv2.resize(rgb, (new_w, h), interpolation=interp)
+
+
+class _Orienter:
+    """Gives each frame square pixels (`square_pixels`), then applies its display
+    matrix (cached while it does not change)."""
+
+    def __init__(self, ds: DecodeStats, sar: float = 1.0) -> None:
         self.ds = ds
+        self.sar = sar
         self.key: bytes | None = None
         self.orientation = _IDENTITY
 
     def apply(self, frame, rgb: np.ndarray) -> np.ndarray:
+        rgb = square_pixels(rgb, self.sar)
         key = _display_matrix(frame)
         if key != self.key:
             self.key = key
