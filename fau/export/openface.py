@@ -130,13 +130,12 @@ def _frame_size(attrs: dict) -> tuple[int | None, int | None]:
     video (`fau.video.reader.square_pixels`), swapped where the display matrix turns
     the video by 90° or 270° (`fau.video.reader`: frames, boxes and landmarks are
     upright)."""
-    from ..video.reader import SQUARE_SAR_TOL
+    from ..video.reader import square_width
 
     info = attrs.get("video") or {}
     width, height = info.get("width"), info.get("height")
-    sar = info.get("sample_aspect_ratio") or 1.0
-    if width and abs(float(sar) - 1.0) > SQUARE_SAR_TOL:
-        width = max(1, int(round(width * float(sar))))
+    if width:
+        width = square_width(width, float(info.get("sample_aspect_ratio") or 1.0))
     rotation = (attrs.get("decoding") or {}).get("rotation") or 0
     if int(rotation) % 180 == 90:
         width, height = height, width

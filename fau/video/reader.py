@@ -89,7 +89,7 @@ from ..paths import check_input_file
 
 __all__ = ["VideoInfo", "VideoFrame", "DecodeStats", "Orientation", "VideoTooLarge", "probe",
            "check_limits", "iter_frames", "to_rgb", "Sampler", "STOP", "DEFAULT_FPS",
-           "check_sampling", "DECODER_THREADS", "square_pixels", "SQUARE_SAR_TOL"]
+           "check_sampling", "DECODER_THREADS", "square_pixels", "square_width", "SQUARE_SAR_TOL"]
 
 log = logging.getLogger(__name__)
 
@@ -709,11 +709,11 @@ def iter_frames(
         timeline = _Timeline(
             step, ds, discontinuous=bool(container.format.flags & _AVFMT_TS_DISCONT))
         orienter = _Orienter(ds, vinfo.sample_aspect_ratio)
-        if abs(vinfo.sample_aspect_ratio - 1.0) > SQUARE_SAR_TOL:
+        shown_w = square_width(vinfo.width, vinfo.sample_aspect_ratio)
+        if shown_w != vinfo.width:
             log.info("%s: anamorphic video (sample aspect ratio %.4g): frames are resized "
                      "to %d×%d square pixels before analysis", where,
-                     vinfo.sample_aspect_ratio,
-                     max(1, int(round(vinfo.width * vinfo.sample_aspect_ratio))), vinfo.height)
+                     vinfo.sample_aspect_ratio, shown_w, vinfo.height)
         index = -1
         past_end = False
         for decoded in _decode(container, stream, ds, stop):
@@ -828,6 +828,14 @@ class _FrameLimits:
 SQUARE_SAR_TOL = 0.01
 
 
+def square_width(width: int, sar: float) -> int:
+    """Width (px) of a ``width``-pixel row of coded pixels in square pixels: ``width`` itself
+    within `SQUARE_SAR_TOL` of a square pixel, else ``round(width * sar)`` (at least 1)."""
+    if abs(sar - 1.0) <= SQUARE_SAR_TOL:
+        return int(width)
+    return max(1, int(round(width * sar)))
+
+
 def square_pixels(rgb: np.ndarray, sar: float) -> np.ndarray:
     """A frame of an anamorphic video resized to square pixels: its width times ``sar``.
 
@@ -837,12 +845,12 @@ def square_pixels(rgb: np.ndarray, sar: float) -> np.ndarray:
     (area averaging when it shrinks, bilinear when it grows). Within
     `SQUARE_SAR_TOL` of 1 the frame is returned as it is.
     """
-    if abs(sar - 1.0) <= SQUARE_SAR_TOL:
+    h, w = rgb.shape[:2]
+    new_w = square_width(w, sar)
+    if new_w == w:
         return rgb
     import cv2
 
-    h, w = rgb.shape[:2]
-    new_w = max(1, int(round(w * sar)))
     interp = cv2.INTER_AREA if new_w < w else cv2.INTER_LINEAR
     return cv2.resize(rgb, (new_w, h), interpolation=interp)
 
