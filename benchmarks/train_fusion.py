@@ -145,7 +145,6 @@ def main() -> None:
         if not 0 < args.rounds <= full:
             sys.exit(f"--rounds {args.rounds}: {args.movements} has {full} rounds")
         mov.booster = mov.booster[: args.rounds]
-        mov.trees = None  # the file's compiled trees are the uncut booster's
         mov.info = dict(mov.info, rounds=args.rounds, rounds_trained=full)
     classes = EXPRESSIONS[:7] if args.labels == "fer2013" else EXPRESSIONS
     if tuple(mov.classes) != tuple(classes):

@@ -35,7 +35,10 @@ def test_bundled_models_score_with_their_compiled_trees(name, monkeypatch):
     assert np.abs(got - ref).max() < 1e-4
     assert (got.argmax(1) == ref.argmax(1)).all()
     # Scoring goes through the trees, not XGBoost's predictor.
-    monkeypatch.setattr(m, "booster", None)
+    def no_xgboost(*args, **kwargs):
+        raise AssertionError("scored by XGBoost")
+
+    monkeypatch.setattr(m.booster, "inplace_predict", no_xgboost)
     assert np.allclose(m._booster_margins(x), got)
 
 
@@ -80,6 +83,17 @@ def _small_booster() -> tuple[object, np.ndarray]:
     booster = xgb.train({"objective": "multi:softprob", "num_class": 3, "max_depth": 3,
                          "nthread": 1, "seed": 0}, xgb.DMatrix(x, label=y), num_boost_round=15)
     return booster, x
+
+
+def test_setting_another_booster_drops_the_compiled_trees():
+    m = ExpressionModel.load(model_path("expression_ferplus.npz"))
+    assert m.trees is not None
+    cut = m.booster[:20]
+    m.booster = cut  # e.g. train_fusion.py --rounds
+    assert m.trees is None
+    x = _rows(30, len(m.booster_feature_names))
+    ref = np.asarray(cut.inplace_predict(x, predict_type="margin")).reshape(30, -1)
+    assert np.allclose(m._booster_margins(x), ref)
 
 
 def test_a_file_whose_trees_are_not_its_boosters_is_refused(tmp_path):

@@ -6,8 +6,8 @@ score the faces; the booster gives the TreeSHAP explanations), the feature block
 reads, the PCA basis of the ``shape`` block, the softmax temperature fitted on FER-2013
 PublicTest, per-class logit offsets (logit adjustment against the training set's class
 priors; Menon et al., "Long-tail learning via logit adjustment", ICLR 2021) and its
-provenance. Bundled files are digest-checked
-when they are loaded (`fau.expression.model_files`).
+provenance. Bundled files are digest-checked when they are loaded
+(`fau.expression.model_files`).
 
 The appearance CNN's logits enter a model in one of two ways: as features of the booster
 (stacking: the trees read them, which needs out-of-fold CNN logits for every training
@@ -184,6 +184,13 @@ class ExpressionModel:
     logit_offsets: np.ndarray | None = None
     appearance_weights: np.ndarray | None = None
     trees: TreeMargins | None = None
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # Compiled trees are the booster's: a booster set later (a training script's,
+        # a cut one) makes them stale, so the model scores with the new booster itself.
+        if name == "booster" and "trees" in self.__dict__:
+            object.__setattr__(self, "trees", None)
+        object.__setattr__(self, name, value)
 
     def __post_init__(self) -> None:
         offsets = np.zeros(len(self.classes)) if self.logit_offsets is None else self.logit_offsets
