@@ -228,6 +228,19 @@ def test_running_baseline_is_causal_and_waits():
     assert base is not None and np.allclose(base, 0.05, atol=0.051)
 
 
+def test_running_baseline_keeps_the_last_one_through_a_gap():
+    n = len(fau.AU_NAMES)
+    rb = RunningBaseline()
+    for i in range(90):  # 3 s at 30 fps, resting at 0.05
+        before = rb.update(np.full(n, 0.05), i / 30)
+    assert before is not None
+    # the face is away for 100 s (longer than the window), then comes back resting at 0.08
+    after = [rb.update(np.full(n, 0.08), 103.0 + i / 30) for i in range(91)]
+    assert all(a is not None for a in after)
+    assert np.array_equal(after[0], before)  # kept while the new history is short
+    assert np.allclose(after[-1], 0.08)  # then estimated from the frames after the gap
+
+
 def test_segments_summary(tmp_path):
     df = add_temporal(synthetic(pulses=[("AU12", 6.0, 2.0, 0.15)]))
     ev = find_events(df, expressions=False)

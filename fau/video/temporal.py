@@ -26,7 +26,8 @@ frames, and the baseline is their per-AU median. ``AUxx_rel`` =
 smoothed AU − baseline, so a small movement of one person stands out from their own
 resting face. Offline the rule sees the whole track (it looks ahead); live
 (`RunningBaseline`) it uses the last `LIVE_BASELINE_WINDOW_S` seconds seen so far and
-gives None until `LIVE_BASELINE_MIN_S` seconds are in. A person who never relaxes
+gives None until `LIVE_BASELINE_MIN_S` seconds are in (after a gap longer than the
+window it keeps the last baseline until the new frames span that long). A person who never relaxes
 (e.g. smiles throughout a 2-second clip) gets that expression as baseline: pass
 ``baseline=(start, end)`` seconds of a known-neutral stretch to override.
 
@@ -683,7 +684,12 @@ def _event_table(rows: list[tuple]) -> pd.DataFrame:
 class RunningBaseline:
     """Causal (live) neutral baseline of one track: the rule of `neutral_baseline`
     over the last `LIVE_BASELINE_WINDOW_S` seconds, re-estimated every
-    `LIVE_BASELINE_EVERY_S` seconds; None until `LIVE_BASELINE_MIN_S` of history."""
+    `LIVE_BASELINE_EVERY_S` seconds; None until `LIVE_BASELINE_MIN_S` of history.
+
+    After a gap longer than the window (the face left the camera, the stream paused), the
+    history starts again; the last baseline is kept until the new history is
+    `LIVE_BASELINE_MIN_S` long (it is the same track: the same person's resting face),
+    then re-estimated from the frames after the gap."""
 
     def __init__(self) -> None:
         self._hist: deque[tuple[float, np.ndarray]] = deque()
@@ -699,7 +705,9 @@ class RunningBaseline:
             self._hist.popleft()
         span = t - self._hist[0][0]
         if span < LIVE_BASELINE_MIN_S:
-            return None
+            if self._when is not None:  # a gap emptied the history: due when it is long enough
+                self._when = -math.inf
+            return self._base
         if self._when is None or t - self._when >= LIVE_BASELINE_EVERY_S:
             au = np.stack([v for _, v in self._hist])
             self._base, _ = neutral_baseline(au, bilateral=self._bilateral)
