@@ -222,6 +222,36 @@ def test_report_without_expression_model_and_without_faces():
     assert "No face was found" in html and 'id="quality"' in html
 
 
+def test_header_gives_the_square_pixel_size_the_faces_were_measured_in(tmp_path):
+    """An anamorphic video is analysed in square pixels (`fau.video.reader.square_pixels`): the
+    header says that size, and the coded size with the reason where it differs."""
+    from dataclasses import asdict
+    from fractions import Fraction
+
+    from fau.video.reader import VideoInfo, probe
+
+    def meta(df):
+        return re.search(r'<p class="meta">(.*?)</p>', render_report(df, video=False))[1]
+
+    df = table(tracks=1, n=90)
+    assert meta(df).startswith("480×360 px · ")  # square pixels: one size
+    pal = VideoInfo(path="/x/pal.mpg", format="mpeg", codec="mpeg2video", width=720, height=576,
+                    fps=25.0, duration=3.6, frames=None, sample_aspect_ratio=64 / 45)
+    df.attrs["video"] = asdict(pal)
+    assert meta(df).startswith("1024×576 px (coded 720×576, sample aspect ratio 64:45) · ")
+    df.attrs["decoding"] = {"rotation": 90}  # upright, as the frames were analysed
+    assert meta(df).startswith(
+        "576×1024 px (coded 720×576, sample aspect ratio 64:45, rotated 90°) · ")
+    df.attrs["video"]["sample_aspect_ratio"] = 1.005  # within SQUARE_SAR_TOL: not resized
+    assert meta(df).startswith("576×720 px (coded 720×576, rotated 90°) · ")
+    pytest.importorskip("cv2")
+    from test_video_anamorphic import _clip  # 320×240 coded
+
+    _clip(tmp_path / "a.mp4", Fraction(4, 3))
+    df.attrs["video"], df.attrs["decoding"] = asdict(probe(tmp_path / "a.mp4")), {}
+    assert meta(df).startswith("427×240 px (coded 320×240, sample aspect ratio 4:3) · ")
+
+
 def test_write_report_never_overwrites(tmp_path):
     p = tmp_path / "r.html"
     write_report(p, "<html></html>")

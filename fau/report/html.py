@@ -114,13 +114,41 @@ def _group_name(tracks: list[int]) -> str:
     return f"Tracks {tracks[0]}–{tracks[-1]} ({len(tracks)} tracks, one face at a time)"
 
 
+def _frame_size(attrs: dict) -> str:
+    """The size (px) of the frames the faces were measured in, as the OpenFace export takes
+    it (`fau.export.openface`): square pixels for an anamorphic video
+    (`fau.video.reader.square_width`), upright for a rotated one; the coded size follows
+    where it differs, e.g. ``1024×576 px (coded 720×576, sample aspect ratio 64:45)``."""
+    from fractions import Fraction
+
+    from ..video.reader import square_width
+
+    video = attrs.get("video") or {}
+    width, height = video.get("width"), video.get("height")
+    if not width or not height:
+        return f"{width or '?'}×{height or '?'} px"
+    sar = float(video.get("sample_aspect_ratio") or 1.0)
+    shown_w, shown_h = square_width(width, sar), height
+    why = []
+    if shown_w != width:
+        ratio = Fraction(sar).limit_denominator(1000)
+        why.append(f"sample aspect ratio {ratio.numerator}:{ratio.denominator}")
+    rotation = int(decode_stats(attrs).get("rotation") or 0)
+    if rotation % 180 == 90:
+        shown_w, shown_h = shown_h, shown_w
+        why.append(f"rotated {rotation}°")
+    if not why:
+        return f"{width}×{height} px"
+    return f"{shown_w}×{shown_h} px (coded {width}×{height}, {', '.join(why)})"
+
+
 def _header(df: pd.DataFrame, name: str, model: str | None) -> list[str]:
     from .. import __version__
 
     attrs = df.attrs or {}
     video = attrs.get("video") or {}
     facts = [
-        f"{video.get('width', '?')}×{video.get('height', '?')} px",
+        _frame_size(attrs),
         f"{video.get('codec', '?')} in {video.get('format', '?')}",
         f"header duration {format_time(video.get('duration') or np.nan)}",
         f"{attrs.get('decoded_frames', '?')} frames decoded",
