@@ -89,12 +89,42 @@ def _from_16bit(a: np.ndarray, what: str) -> np.ndarray:
     return (a // 257).astype(np.uint8)
 
 
-def _warn_low_bits(top: int, what: str) -> None:
+def _warn_low_bits(top: int, what: str, bound: str = "max") -> None:
     if top < LOW_BITS_MAX:
-        log.warning("%s holds 16-bit values that all lie below %d (max %d): 10- or 12-bit "
+        log.warning("%s holds 16-bit values that all lie below %d (%s %d): 10- or 12-bit "
                     "data in a 16-bit container comes out nearly black (1/257 scaling); "
                     "scale it to the full 16-bit range first (12-bit: array << 4)",
-                    what, LOW_BITS_MAX, top)
+                    what, LOW_BITS_MAX, bound, top)
+
+
+def _is_wide_colour(img: Image.Image) -> bool:
+    """Whether a not yet loaded Pillow image is a 16-bit colour file (RGB, RGBA, LA or
+    CMYK with 16 bits per sample). Pillow decodes those to 8 bits per sample (the high
+    byte), so only the raw mode of its tiles still tells them from 8-bit files."""
+    if img.mode.startswith("I;16"):
+        return False  # 16-bit grey: Pillow keeps the 16 bits (see `_pil_to_rgb`)
+    for tile in img.tile:
+        args = tile[3]
+        raw = args[0] if isinstance(args, tuple) and args else args
+        if isinstance(raw, str) and ";16" in raw:
+            return True
+    return False
+
+
+def _check_wide_colour(img: Image.Image, what: str) -> None:
+    """Refuse or warn about a 16-bit colour file as `_from_16bit` does an array, from the
+    high bytes Pillow kept: all 0 is 16-bit values in 0-255; all below 16 is values below
+    `LOW_BITS_MAX` (10- or 12-bit samples)."""
+    extrema = img.getextrema()
+    colour = [i for i, band in enumerate(img.getbands()) if band != "A"]
+    high = max(int(extrema[i][1]) for i in colour)
+    if high == 0:
+        raise FauError(
+            f"{what} holds 16-bit colour values that all lie in 0-255: that is 8-bit data "
+            "in a 16-bit file, which scaled by 1/257 would be black; save it as an 8-bit "
+            "image"
+        )
+    _warn_low_bits(high * 256 + 255, what, "at most")
 
 
 def as_rgb(array: np.ndarray, what: str = "image array") -> np.ndarray:
@@ -156,8 +186,11 @@ def _strip_to_rgb(part: Image.Image, sixteen: bool) -> np.ndarray:
     return np.asarray(part if mode == "RGB" else part.convert("RGB"))
 
 
-def _pil_to_rgb(img: Image.Image, what: str) -> np.ndarray:
-    """A loaded Pillow image as RGB ``uint8``, converted in strips (no full-size copies)."""
+def _pil_to_rgb(img: Image.Image, what: str, wide: bool = False) -> np.ndarray:
+    """A loaded Pillow image as RGB ``uint8``, converted in strips (no full-size copies).
+
+    ``wide``: the file held 16-bit colour samples (`_is_wide_colour`, known only before
+    loading), which Pillow decoded to their high bytes."""
     if img.getexif().get(_ORIENTATION_TAG, 1) not in (1, None):
         img = ImageOps.exif_transpose(img)  # a rotated copy; the original is dropped
     mode = img.mode
@@ -177,6 +210,8 @@ def _pil_to_rgb(img: Image.Image, what: str) -> np.ndarray:
                 "it as an 8-bit image"
             )
         _warn_low_bits(int(hi), what)
+    elif wide:
+        _check_wide_colour(img, what)
     w, h = img.size
     _check_size(w, h, what)
     out = np.empty((h, w, 3), np.uint8)
@@ -198,8 +233,9 @@ def _open(data: Union[bytes, Path], what: str) -> np.ndarray:
             # Only the accepted formats' plugins look at the bytes (no Ghostscript, no XBM).
             with Image.open(stream, formats=IMAGE_FORMATS) as img:
                 _check_size(img.width, img.height, what)  # header only: nothing decoded yet
+                wide = _is_wide_colour(img)
                 img.load()
-                return _pil_to_rgb(img, what)
+                return _pil_to_rgb(img, what, wide)
     except FauError:
         raise
     except UnidentifiedImageError:

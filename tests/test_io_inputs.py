@@ -1,0 +1,92 @@
+"""More bad and unusual image input for `fau.io`: 16-bit colour files, array kinds,
+corrupt files in an accepted format, paths that are not local files."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fau import FauError, load_image
+
+
+@pytest.fixture(scope="module")
+def face_rgb(data_dir) -> np.ndarray:
+    return np.asarray(Image.open(data_dir / "cremad_hap.jpg").convert("RGB"))
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _png16(a: np.ndarray) -> bytes:
+    """A 16-bit PNG of a (H, W, C) ``uint16`` array (C: 2 grey+alpha, 3 RGB, 4 RGBA);
+    Pillow cannot write one."""
+    h, w, c = a.shape
+    ctype = {2: 4, 3: 2, 4: 6}[c]
+    rows = b"".join(b"\x00" + a[y].astype(">u2").tobytes() for y in range(h))
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, ctype, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(rows))
+            + _chunk(b"IEND", b""))
+
+
+def _tiff16_rgb(a: np.ndarray) -> bytes:
+    """An uncompressed little-endian 16-bit RGB TIFF of a (H, W, 3) ``uint16`` array."""
+    h, w, _ = a.shape
+    pixels = a.astype("<u2").tobytes()
+    n = 9
+    ifd_at = 8
+    bps_at = ifd_at + 2 + 12 * n + 4
+    data_at = bps_at + 6
+    entries = [  # tag, type (3 SHORT, 4 LONG), count, value
+        (256, 4, 1, w), (257, 4, 1, h), (258, 3, 3, bps_at), (259, 3, 1, 1), (262, 3, 1, 2),
+        (273, 4, 1, data_at), (277, 3, 1, 3), (278, 4, 1, h), (279, 4, 1, len(pixels)),
+    ]
+    ifd = struct.pack("<H", n)
+    for tag, kind, count, value in entries:
+        ifd += struct.pack("<HHI", tag, kind, count)
+        short = kind == 3 and count == 1
+        ifd += struct.pack("<HH", value, 0) if short else struct.pack("<I", value)
+    ifd += struct.pack("<I", 0)
+    return b"II*\x00" + struct.pack("<I", ifd_at) + ifd + struct.pack("<3H", 16, 16, 16) + pixels
+
+
+@pytest.mark.parametrize("container", ["png", "tiff"])
+def test_16bit_colour_file_full_range_is_scaled(container, face_rgb):
+    wide = face_rgb.astype(np.uint16) * 257
+    data = _png16(wide) if container == "png" else _tiff16_rgb(wide)
+    np.testing.assert_array_equal(load_image(data), face_rgb)
+
+
+@pytest.mark.parametrize("container", ["png", "tiff"])
+def test_16bit_colour_file_holding_8bit_values_is_refused(container, face_rgb):
+    """Before: Pillow keeps the high bytes of 16-bit colour samples, so 8-bit values in a
+    16-bit RGB file came out as an all-black image, silently (16-bit grey was refused)."""
+    low = face_rgb.astype(np.uint16)
+    data = _png16(low) if container == "png" else _tiff16_rgb(low)
+    with pytest.raises(FauError, match="16-bit colour values that all lie in 0-255"):
+        load_image(data)
+
+
+def test_16bit_rgba_and_grey_alpha_files_holding_8bit_values_are_refused(face_rgb):
+    opaque = np.full(face_rgb.shape[:2] + (1,), 65535, np.uint16)
+    rgba = np.concatenate([face_rgb.astype(np.uint16), opaque], axis=2)
+    with pytest.raises(FauError, match="all lie in 0-255"):
+        load_image(_png16(rgba))  # the alpha's full range does not hide it
+    la = np.concatenate([face_rgb[..., :1].astype(np.uint16), opaque], axis=2)
+    with pytest.raises(FauError, match="all lie in 0-255"):
+        load_image(_png16(la))
+
+
+def test_12bit_values_in_16bit_colour_file_are_warned(face_rgb, caplog):
+    with caplog.at_level("WARNING", logger="fau.io"):
+        out = load_image(_png16(face_rgb.astype(np.uint16) * 16))  # 0-4080
+    assert out.max() <= 15
+    assert "10- or 12-bit" in caplog.text and "at most 4095" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="fau.io"):
+        load_image(_png16(face_rgb.astype(np.uint16) * 257))
+    assert caplog.text == ""
