@@ -147,7 +147,16 @@ def as_rgb(array: np.ndarray, what: str = "image array") -> np.ndarray:
     """
     if not isinstance(array, np.ndarray):
         raise FauError(f"{what} must be a numpy array, got {type(array).__name__}")
-    a = array
+    if isinstance(array, np.ma.MaskedArray) and np.ma.is_masked(array):
+        raise FauError(
+            f"{what} is a masked array with masked pixels, whose values fau cannot know; "
+            "fill them first (array.filled(0))"
+        )
+    # A plain ndarray (a view, nothing copied): np.matrix cannot hold the (H, W, 1) steps
+    # below (numpy even crashed on a non-contiguous one), a mask would be dropped silently.
+    a = np.asarray(array)
+    if a.dtype.kind == "u" and a.dtype.itemsize == 2 and not a.dtype.isnative:
+        a = a.astype(np.uint16)  # big-endian uint16 (FITS, some TIFF readers)
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[:, :, 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)):

@@ -90,3 +90,28 @@ def test_12bit_values_in_16bit_colour_file_are_warned(face_rgb, caplog):
     with caplog.at_level("WARNING", logger="fau.io"):
         load_image(_png16(face_rgb.astype(np.uint16) * 257))
     assert caplog.text == ""
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+def test_ndarray_subclasses_are_read_as_plain_arrays(face_rgb):
+    """Before: an np.matrix raised numpy's 'shape too large to be a matrix' (and a
+    non-contiguous one crashed the process, numpy freeing memory twice); a masked array's
+    mask was dropped silently."""
+    grey = face_rgb[..., 0].copy()
+    out = load_image(np.asmatrix(grey))
+    assert type(out) is np.ndarray and out.shape == face_rgb.shape
+    np.testing.assert_array_equal(out[..., 1], grey)
+    unmasked = np.ma.masked_array(face_rgb, mask=False)
+    np.testing.assert_array_equal(load_image(unmasked), face_rgb)
+    assert type(load_image(unmasked)) is np.ndarray
+    masked = np.ma.masked_array(face_rgb, mask=face_rgb > 200)
+    with pytest.raises(FauError, match="masked pixels"):
+        load_image(masked)
+
+
+def test_big_endian_uint16_array_is_uint16(face_rgb):
+    """Before: refused as "dtype >u2; expected uint8 (0-255) or uint16"."""
+    big = (face_rgb.astype(np.uint16) * 257).astype(">u2")
+    np.testing.assert_array_equal(load_image(big), face_rgb)
+    with pytest.raises(FauError, match="all lie in 0-255"):
+        load_image(face_rgb.astype(">u2"))
