@@ -234,6 +234,37 @@ def _pil_to_rgb(img: Image.Image, what: str, wide: bool = False) -> np.ndarray:
 _ACCEPTED = ", ".join(IMAGE_FORMATS)
 
 
+def _signature(head: bytes) -> str | None:
+    """The format of `IMAGE_FORMATS` whose file signature (magic number) ``head`` starts
+    with, if any: tells a damaged file in one of them (a header Pillow cannot parse) from
+    a file in another format."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "TIFF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    # BMP: "BM" alone is too weak (a text file may start with it); its DIB header size too
+    dib_sizes = (12, 40, 52, 56, 64, 108, 124)
+    if head[:2] == b"BM" and int.from_bytes(head[14:18], "little") in dib_sizes:
+        return "BMP"
+    return None
+
+
+def _head(data: Union[bytes, Path], size: int = 18) -> bytes:
+    if isinstance(data, bytes):
+        return data[:size]
+    try:
+        with open(data, "rb") as f:
+            return f.read(size)
+    except OSError:
+        return b""
+
+
 def _open(data: Union[bytes, Path], what: str) -> np.ndarray:
     stream = io.BytesIO(data) if isinstance(data, bytes) else data
     try:
@@ -248,6 +279,12 @@ def _open(data: Union[bytes, Path], what: str) -> np.ndarray:
     except FauError:
         raise
     except UnidentifiedImageError:
+        kind = _signature(_head(data))
+        if kind is not None:
+            raise FauError(
+                f"{what} starts as a {kind} file but is corrupt or truncated (its header "
+                "cannot be read)"
+            ) from None
         raise FauError(
             f"{what} is not an image in a format fau reads ({_ACCEPTED}; see "
             "fau.limits.IMAGE_FORMATS)"
@@ -259,7 +296,8 @@ def _open(data: Union[bytes, Path], what: str) -> np.ndarray:
         ) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         msg = str(exc)
-        if "truncated" in msg or "broken data stream" in msg or "EOF" in msg:
+        low = msg.lower()
+        if "truncated" in low or "broken data stream" in low or "eof" in low:
             raise FauError(f"{what} is truncated or corrupt ({msg})") from None
         raise FauError(f"{what} could not be decoded ({msg})") from None
 

@@ -115,3 +115,40 @@ def test_big_endian_uint16_array_is_uint16(face_rgb):
     np.testing.assert_array_equal(load_image(big), face_rgb)
     with pytest.raises(FauError, match="all lie in 0-255"):
         load_image(face_rgb.astype(">u2"))
+
+
+def _png_of(face_rgb: np.ndarray) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    Image.fromarray(face_rgb).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_damaged_header_in_accepted_format_is_corrupt_not_unknown(tmp_path, face_rgb):
+    """Before: a PNG whose header chunk fails its checksum, or declares 0×0 px, was "not
+    an image in a format fau reads (JPEG, PNG, ...)"."""
+    png = _png_of(face_rgb)
+    bad_crc = png[:29] + bytes([png[29] ^ 0xFF]) + png[30:]  # the IHDR chunk's CRC
+    zero = bytearray(png)
+    zero[16:24] = bytes(8)  # width 0, height 0 (the CRC then fails too)
+    for name, data in (("crc.png", bad_crc), ("zero.png", bytes(zero))):
+        p = tmp_path / name
+        p.write_bytes(data)
+        for source in (p, data):
+            with pytest.raises(FauError, match="starts as a PNG file but is corrupt"):
+                load_image(source)
+    tif = tmp_path / "cut.tif"
+    tif.write_bytes(b"II*\x00" + struct.pack("<I", 10**6))  # first directory past the end
+    with pytest.raises(FauError, match="TIFF file but is corrupt|truncated"):
+        load_image(tif)
+
+
+def test_jpeg_cut_inside_its_header_is_called_truncated(face_rgb):
+    """Before: "could not be decoded (Truncated File Read)" (Pillow's capital T)."""
+    import io
+
+    buf = io.BytesIO()
+    Image.fromarray(face_rgb).save(buf, format="JPEG")
+    with pytest.raises(FauError, match="truncated or corrupt"):
+        load_image(buf.getvalue()[:200])
