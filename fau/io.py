@@ -28,6 +28,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Union
@@ -232,6 +233,8 @@ def _pil_to_rgb(img: Image.Image, what: str, wide: bool = False) -> np.ndarray:
 
 
 _ACCEPTED = ", ".join(IMAGE_FORMATS)
+#: A URL's start: a scheme of two or more characters and "://" (not a drive letter, C:/).
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+://")
 
 
 def _signature(head: bytes) -> str | None:
@@ -330,8 +333,19 @@ def load_image(source: ImageSource) -> np.ndarray:
         data = bytes(source)
         if not data:
             raise FauError("image bytes are empty")
+        if len(data) <= 4096 and b"\0" not in data and os.path.isfile(os.fsdecode(data)):
+            raise FauError(
+                f"image bytes {data[:200]!r} are the name of a file, but bytes are read as "
+                "the encoded image itself; pass the path as a str or pathlib.Path"
+            )
         return _open(data, "image bytes")
     if isinstance(source, (str, os.PathLike)):
+        raw = os.fspath(source)
+        if isinstance(raw, str) and _URL.match(raw) and not os.path.exists(raw):
+            raise FauError(
+                f"image file {raw!r} is a URL; fau reads local files only (download it "
+                "first, or pass the downloaded bytes)"
+            )
         path = check_input_file(source, "image file")
         return _open(path, f"image file {str(path)!r}")
     raise FauError(

@@ -152,3 +152,28 @@ def test_jpeg_cut_inside_its_header_is_called_truncated(face_rgb):
     Image.fromarray(face_rgb).save(buf, format="JPEG")
     with pytest.raises(FauError, match="truncated or corrupt"):
         load_image(buf.getvalue()[:200])
+
+
+@pytest.mark.parametrize("url", ["https://example.com/face.jpg", "http://host/a.png",
+                                 "file:///tmp/face.jpg", "s3://bucket/face.jpg"])
+def test_url_says_local_files_only(url):
+    """Before: "image file not found: 'https://...' does not exist"."""
+    with pytest.raises(FauError, match="is a URL; fau reads local files only"):
+        load_image(url)
+
+
+def test_file_named_like_a_url_is_still_read(tmp_path, face_rgb, monkeypatch):
+    (tmp_path / "http:").mkdir()
+    Image.fromarray(face_rgb).save(tmp_path / "http:" / "x.png")
+    monkeypatch.chdir(tmp_path)
+    np.testing.assert_array_equal(load_image("http://x.png"), face_rgb)  # "http:/" + "/x.png"
+
+
+def test_path_given_as_bytes_says_so(tmp_path, face_rgb):
+    """Before: "image bytes is not an image in a format fau reads"."""
+    p = tmp_path / "face.png"
+    Image.fromarray(face_rgb).save(p)
+    with pytest.raises(FauError, match="are the name of a file.*pass the path as a str"):
+        load_image(str(p).encode())
+    with pytest.raises(FauError, match="not an image in a format"):
+        load_image(str(tmp_path / "missing.png").encode())  # no such file: only bytes
