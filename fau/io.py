@@ -131,6 +131,10 @@ def _check_wide_colour(img: Image.Image, what: str) -> None:
 def as_rgb(array: np.ndarray, what: str = "image array") -> np.ndarray:
     """Validate a numpy image and return it as a C-contiguous RGB ``uint8`` array.
 
+    The caller's array is never written to. One already C-contiguous ``(H, W, 3)``
+    ``uint8`` is returned as it is, not copied (a read-only one stays read-only): copy
+    the result before writing into it.
+
     Parameters
     ----------
     array : ndarray

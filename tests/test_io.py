@@ -133,7 +133,7 @@ def test_palette_gif(tmp_path, face_rgb):
 def test_exif_rotation_applied(tmp_path, face_rgb):
     img = Image.fromarray(face_rgb).rotate(90, expand=True)  # stored sideways
     exif = Image.Exif()
-    exif[0x0112] = 8  # orientation: rotate 90 CW to display
+    exif[0x0112] = 8  # orientation: rotate 90° anticlockwise to display (see test_io_inputs)
     p = tmp_path / "r.jpg"
     img.save(p, exif=exif.tobytes(), quality=95)
     out = load_image(p)

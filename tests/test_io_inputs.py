@@ -177,3 +177,20 @@ def test_path_given_as_bytes_says_so(tmp_path, face_rgb):
         load_image(str(p).encode())
     with pytest.raises(FauError, match="not an image in a format"):
         load_image(str(tmp_path / "missing.png").encode())  # no such file: only bytes
+
+
+@pytest.mark.parametrize("orientation, stored", [
+    (3, lambda im: im.rotate(180)),
+    (6, lambda im: im.rotate(90, expand=True)),  # stored 90° anticlockwise: shown turned clockwise
+    (8, lambda im: im.rotate(-90, expand=True)),  # stored 90° clockwise: shown turned back
+    (2, lambda im: im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)),
+])
+def test_exif_orientation_gives_the_upright_pixels(tmp_path, face_rgb, orientation, stored):
+    """The pixels, not only the shape, come out as the camera saw them (EXIF 2.32)."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    p = tmp_path / f"o{orientation}.jpg"
+    stored(Image.fromarray(face_rgb)).save(p, exif=exif.tobytes(), quality=95)
+    out = load_image(p)
+    assert out.shape == face_rgb.shape
+    assert np.abs(out.astype(int) - face_rgb).mean() < 3  # JPEG noise; a wrong turn gives ~40
