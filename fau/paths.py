@@ -54,7 +54,7 @@ def check_input_file(path: str | os.PathLike, what: str) -> Path:
     Raises
     ------
     FauError
-        The path is empty (``""``), does not exist, is a symbolic link loop or a link to
+        The path is empty (``""``), holds a NUL character, does not exist, is a symbolic link loop or a link to
         nothing, a folder, not a regular file (a device, pipe or socket: reading one
         could block or never end), unreadable, or 0 bytes long.
     """
@@ -65,6 +65,9 @@ def check_input_file(path: str | os.PathLike, what: str) -> Path:
         raw = os.fsdecode(raw)
     if raw == "" or raw.isspace():
         raise FauError(f"{what}: the path is empty ({raw!r}); give a file name")
+    if "\0" in raw:  # the OS cannot take it: os.stat raises ValueError, not OSError
+        raise FauError(f"{what}: the path {raw!r} holds a NUL character (\\0), which no file "
+                       "name can; check how it was built")
     p = Path(raw)
     try:
         st = p.stat()

@@ -409,6 +409,15 @@ def test_empty_path(det):
         det.detect_video("")
 
 
+def test_path_with_nul_character(det, tmp_path):
+    bad = str(tmp_path / "a\0b.jpg")
+    for call in (load_image, probe, det.detect_video):
+        with pytest.raises(FauError, match="NUL character"):
+            call(bad)
+    with pytest.raises(FauError, match="NUL character"):
+        load_image(Path(bad))
+
+
 def test_symlink_loop_and_dangling_link(corpus, tmp_path):
     loop = bc.symlink_loop(tmp_path)
     with pytest.raises(FauError, match="symbolic link loop"):
