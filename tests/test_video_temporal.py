@@ -438,3 +438,35 @@ def test_events_never_span_a_gap_and_ignore_row_order(n, tracks, seed, gaps):
     assert (ev["onset"] <= ev["apex"]).all() and (ev["apex"] <= ev["offset"]).all()
     shuffled = df.sample(frac=1.0, random_state=seed % 1000)
     pd.testing.assert_frame_equal(find_events(add_temporal(shuffled)), ev)
+
+
+def test_live_analyzer_gives_a_returning_track_its_last_baseline(au_detector, data_dir):
+    from fau.landmarks.base import FaceMesh
+    from fau.video.live import LiveAnalyzer
+
+    pts = np.load(data_dir / "mesh_cremad_neu.npy").astype(np.float32)
+    face = FaceMesh(landmarks=pts, blendshapes=np.zeros(52, np.float32), presence=0.99)
+    rgb = np.zeros((360, 480, 3), np.uint8)
+
+    class OneFace:  # the tracker's answer: track 7, every frame
+        def update(self, image, t):
+            return [(7, face)]
+
+    live = LiveAnalyzer(au_detector)
+    live.tracker = OneFace()
+    out = [live.process(rgb, i / 10)[0] for i in range(30)]  # 3 s at 10 fps
+    assert out[0]["AU12_rel"] is None and out[-1]["AU12_rel"] is not None
+    back = live.process(rgb, 20.0)[0]  # unseen for 17 s: filters and history dropped
+    assert back["AU12_rel"] is not None
+    assert abs(back["AU12_rel"] - out[-1]["AU12_rel"]) < 0.01  # the same face, the same baseline
+    fresh = live.process(rgb, 40.0)[0]
+    assert fresh["track_id"] == 7 and fresh["AU12_rel"] is not None
+
+
+def test_running_baseline_starts_from_a_known_one():
+    n = len(fau.AU_NAMES)
+    rb = RunningBaseline(np.full(n, 0.03))
+    assert np.allclose(rb.update(np.full(n, 0.09), 0.0), 0.03)
+    assert np.allclose([rb.update(np.full(n, 0.09), i / 30) for i in range(1, 61)][-1], 0.09)
+    with pytest.raises(fau.FauError, match="one value per AU"):
+        RunningBaseline(np.zeros(3))

@@ -36,8 +36,11 @@ __all__ = ["LiveAnalyzer", "LiveFrame", "LiveStats", "open_source", "run_live", 
 
 log = logging.getLogger(__name__)
 
-#: A track unseen this long (s) has its filters and baseline dropped.
+#: A track unseen this long (s) has its filters and baseline history dropped; its last
+#: baseline is kept for when it comes back (the tracker gives a returning person their id).
 _FORGET_S = 5.0
+#: Baselines of forgotten tracks kept (one vector of len(AU_NAMES) each; the oldest goes).
+_KNOWN_BASELINES = 256
 
 
 @dataclass
@@ -212,6 +215,7 @@ class LiveAnalyzer:
                                min_face_score=detector.min_face_score,
                                detect_every=detect_every)
         self._state: dict[int, _TrackState] = {}
+        self._known: dict[int, np.ndarray] = {}  # last baselines of forgotten tracks
 
     def process(self, rgb: np.ndarray, timestamp: float) -> list[dict]:
         """Analyse one RGB frame taken at ``timestamp`` (s, increasing).
@@ -222,12 +226,17 @@ class LiveAnalyzer:
             One dict per face: ``track_id``, ``timestamp``, box ``face_x, face_y,
             face_w, face_h``, ``face_score``, ``pitch, yaw, roll``, smoothed AUs (the
             AU names), ``<AU>_rel`` (relative to the running baseline; None for the
-            first 2 s of a track), smoothed expression probabilities and
+            first 2 s of a track; a track that comes back after more than 5 s unseen
+            starts from its last baseline), smoothed expression probabilities and
             ``expression`` (None without an expression model).
         """
         faces = self.tracker.update(rgb, timestamp)
         for tid in [k for k, s in self._state.items() if timestamp - s.last > _FORGET_S]:
-            del self._state[tid]
+            base = self._state.pop(tid).baseline.baseline
+            if base is not None:
+                self._known[tid] = base
+                if len(self._known) > _KNOWN_BASELINES:
+                    del self._known[next(iter(self._known))]
         if not faces:
             return []
         pipeline = self.detector.pipeline
@@ -236,7 +245,10 @@ class LiveAnalyzer:
         ex = table[list(EXPRESSIONS)].to_numpy(dtype=np.float64)
         out = []
         for i, (tid, _) in enumerate(faces):
-            st = self._state.setdefault(tid, _TrackState())
+            st = self._state.get(tid)
+            if st is None:
+                st = self._state[tid] = _TrackState(
+                    baseline=RunningBaseline(self._known.pop(tid, None)))
             st.last = timestamp
             a = st.au(au[i], timestamp)
             base = st.baseline.update(a, timestamp)

@@ -689,14 +689,32 @@ class RunningBaseline:
     After a gap longer than the window (the face left the camera, the stream paused), the
     history starts again; the last baseline is kept until the new history is
     `LIVE_BASELINE_MIN_S` long (it is the same track: the same person's resting face),
-    then re-estimated from the frames after the gap."""
+    then re-estimated from the frames after the gap.
 
-    def __init__(self) -> None:
+    Parameters
+    ----------
+    base : array (len(AU_NAMES),) or None
+        A baseline known before (the same person's, from an earlier stretch of the
+        stream): given from the first frame, until the history is long enough.
+    """
+
+    def __init__(self, base: np.ndarray | None = None) -> None:
         self._hist: deque[tuple[float, np.ndarray]] = deque()
         self._base: np.ndarray | None = None
         self._when: float | None = None
+        if base is not None:
+            b = np.array(base, dtype=np.float64)
+            if b.shape != (len(AU_NAMES),):
+                raise FauError(f"base must hold one value per AU ({len(AU_NAMES)},), got "
+                               f"shape {b.shape}")
+            self._base, self._when = b, -math.inf
         bil = np.array([a in BILATERAL_AUS for a in AU_NAMES])
         self._bilateral = bil
+
+    @property
+    def baseline(self) -> np.ndarray | None:
+        """The current baseline (None before the first)."""
+        return self._base
 
     def update(self, au_smooth: np.ndarray, t: float) -> np.ndarray | None:
         """Add one smoothed AU vector (len(AU_NAMES),) at time ``t``; current baseline."""
