@@ -16,8 +16,11 @@ Systems: the bare landmarker (IMAGE mode, blendshapes and matrices on, ``num_fac
 it runs its graph on two MediaPipe executor threads that take turns, XNNPACK on one
 thread: one core at most); ``fau.Detector()`` (the default: the finer detector views on
 the detector's thread while the landmark model runs, the appearance CNN on its own
-thread, one onnxruntime thread, while the movements booster runs; on 4 or more usable
-cores the CNN's four networks at the same time, `fau.expression.appearance`);
+thread, one onnxruntime thread, started on the landmarks while the blendshapes, the mesh
+features and the movements booster run; on 4 or more usable cores the CNN's four
+networks at the same time, `fau.expression.appearance`); the same detector with the
+blendshapes measured before the CNN starts (``pipeline.analyse(*det.meshes(img))``, the
+order before session 16);
 ``fau.Detector(num_threads=1)`` (every model on the calling thread, one thread each: like
 with like); and ``expression_model=None``.
 
@@ -157,6 +160,9 @@ def main() -> None:
         systems: dict[str, callable] = {
             "bare": lambda: bare.detect(mp_img),
             "fau": lambda: det.detect_image(img),
+            # the same detector, blendshapes measured before the CNN starts (fau's order
+            # before session 16: `Detector.analyse` now starts the CNN on the landmarks)
+            "fau_unstaged": lambda: pipe.analyse(*det.meshes(img))[0],
             "fau_serial": lambda: det1.detect_image(img),
             "fau_noexpr": lambda: det0.detect_image(img),
         }
@@ -211,6 +217,7 @@ def main() -> None:
     names = {
         "bare": "bare MediaPipe FaceLandmarker (Tasks, IMAGE mode)",
         "fau": f"fau `detect_image` ({args.model}, DataFrame included)",
+        "fau_unstaged": "fau, blendshapes before the CNN (`pipeline.analyse(*meshes(img))`)",
         "fau_serial": f"fau `detect_image` ({args.model}), `num_threads=1` (one thread)",
         "fau_noexpr": "fau `detect_image` (expression_model=None)",
     }

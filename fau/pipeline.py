@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Mapping, Sequence
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "Pipeline",
+    "PendingAppearance",
     "RowChunks",
     "Blocks",
     "mesh_features",
@@ -199,6 +201,17 @@ def concat_blocks(parts: Sequence[Mapping[str, np.ndarray]]) -> Blocks:
     return {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
 
 
+@dataclass(frozen=True)
+class PendingAppearance:
+    """The appearance CNN's logits of one image's faces, started by
+    `Pipeline.start_appearance` (arrays, or futures of them on the pipeline's thread)."""
+
+    #: Faces the logits are for.
+    faces: int
+    #: Logits (n_i, 15) or futures of them, in face order; empty without a CNN.
+    parts: tuple[Future | np.ndarray, ...]
+
+
 class Pipeline:
     """Feature blocks, expression scores and table rows of faces.
 
@@ -316,35 +329,60 @@ class Pipeline:
         return self._blocks(image, meshes, cropped=cropped, margins=False)[0]
 
     def analyse(self, image: np.ndarray, meshes: Sequence[FaceMesh], *,
-                cropped: bool = False, landmarks: bool = False) -> tuple[pd.DataFrame, Blocks]:
+                cropped: bool = False, landmarks: bool = False,
+                appearance: PendingAppearance | None = None) -> tuple[pd.DataFrame, Blocks]:
         """The face table of one RGB image's faces and the feature blocks it was made from.
 
         The same rows as ``table(features(image, meshes, cropped=cropped))``; with the
         CNN on its own thread (``appearance_thread``) and a late-fusion model the
         movements booster runs while the CNN does
         (`fau.expression.model.ExpressionModel.movement_margins`), instead of after it.
-        The blocks serve `explain`.
+        ``appearance``: what `start_appearance` returned for this image and these faces
+        (their landmarks; the blendshapes may have been measured since), so that the CNN
+        began before the caller's last steps. The blocks serve `explain`.
         """
-        blocks, margins = self._blocks(image, meshes, cropped=cropped, margins=True)
+        blocks, margins = self._blocks(image, meshes, cropped=cropped, margins=True,
+                                       appearance=appearance)
         return self.table(blocks, landmarks=landmarks, margins=margins), blocks
 
-    def _blocks(self, image: np.ndarray, meshes: Sequence[FaceMesh], *, cropped: bool,
-                margins: bool) -> tuple[Blocks, np.ndarray | None]:
-        """`features`, and (``margins``) the booster's margins when computed meanwhile."""
-        _check_faces(image, meshes)
-        logits: list[Future | np.ndarray] = []
+    def start_appearance(self, image: np.ndarray, meshes: Sequence[FaceMesh], *,
+                         cropped: bool = False) -> PendingAppearance:
+        """Start the appearance CNN on the faces of one RGB image, for `analyse`.
+
+        The CNN reads only the image and the landmarks, so it can start before a face's
+        blendshapes are measured (`fau.landmarks.StagedBackend`; ``meshes`` may have
+        ``blendshapes=None`` here). With ``appearance_thread`` it runs on the pipeline's
+        thread meanwhile; without it, or without a model that reads it, the logits are
+        computed (or skipped) at once. The image must not change until `analyse`.
+        """
+        _check_faces(image, meshes, blendshapes=False)
+        parts: list[Future | np.ndarray] = []
         if meshes and self.appearance is not None:
             if self.appearance_thread:
                 if self._pool is None:
                     self._pool = ThreadPoolExecutor(max_workers=1,
                                                     thread_name_prefix="fau-appearance")
-                # the patches are cut there too (0.2 ms a face off the calling thread);
-                # the image outlives the call, which waits for the result below
-                logits.append(self._pool.submit(self._patch_logits, image, meshes, cropped))
+                # the patches are cut there too (0.2 ms a face off the calling thread)
+                parts.append(self._pool.submit(self._patch_logits, image, list(meshes),
+                                               cropped))
             else:
-                logits.append(self._patch_logits(image, meshes, cropped))
+                parts.append(self._patch_logits(image, meshes, cropped))
+        return PendingAppearance(len(meshes), tuple(parts))
+
+    def _blocks(self, image: np.ndarray, meshes: Sequence[FaceMesh], *, cropped: bool,
+                margins: bool, appearance: PendingAppearance | None = None
+                ) -> tuple[Blocks, np.ndarray | None]:
+        """`features`, and (``margins``) the booster's margins when computed meanwhile."""
+        _check_faces(image, meshes)
+        if appearance is None:
+            appearance = self.start_appearance(image, meshes, cropped=cropped)
+        elif not isinstance(appearance, PendingAppearance) or appearance.faces != len(meshes):
+            got = (f"one for {appearance.faces} faces"
+                   if isinstance(appearance, PendingAppearance) else type(appearance).__name__)
+            raise FauError(f"appearance must be what start_appearance returned for these "
+                           f"{len(meshes)} faces, got {got}")
         blocks = mesh_features(meshes)
-        return blocks, self._join_appearance(blocks, logits, margins=margins)
+        return blocks, self._join_appearance(blocks, appearance.parts, margins=margins)
 
     def _join_appearance(self, blocks: Blocks, logits: Sequence[Future | np.ndarray], *,
                          margins: bool = True) -> np.ndarray | None:
@@ -576,9 +614,10 @@ class RowChunks:
         return table
 
 
-def _check_faces(image: object, meshes: object) -> None:
+def _check_faces(image: object, meshes: object, *, blendshapes: bool = True) -> None:
     """`FauError` unless ``image`` is an RGB ``uint8`` array and ``meshes`` a sequence of
-    `FaceMesh` (what `fau.Detector.meshes` returns); a few type checks per call."""
+    `FaceMesh` (what `fau.Detector.meshes` returns), with their blendshapes measured
+    when ``blendshapes``; a few type checks per call."""
     if not (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3
             and image.shape[2] == 3):
         what = (f"an array of shape {image.shape} and dtype {image.dtype}"
@@ -592,3 +631,7 @@ def _check_faces(image: object, meshes: object) -> None:
     if wrong:
         raise FauError("the pipeline takes a list of FaceMesh (fau.Detector.meshes or a "
                        f"landmark backend), got a list holding {', '.join(wrong)}")
+    if blendshapes and any(m.blendshapes is None for m in meshes):
+        raise FauError("these faces were measured without their blendshapes "
+                       "(blendshapes=False): measure them (the backend's blendshapes) "
+                       "before making their table")

@@ -217,3 +217,42 @@ def test_cli_scores_expressions_without_sklearn(tmp_path) -> None:
     assert json.loads(r.stdout.strip().splitlines()[-1]) == [0, False, False]
     rows = json.loads(out.read_text())
     assert len(rows) == 1 and rows[0]["expression"]
+
+
+def test_detect_image_starts_the_cnn_before_the_blendshapes(group) -> None:
+    """`Detector.detect_image` measures the landmarks, starts the appearance CNN on them,
+    then the blendshapes (`fau.landmarks.StagedBackend`): the same rows as the meshes
+    with their blendshapes given to `Pipeline.analyse`, with the CNN started first."""
+    from fau.landmarks import StagedBackend
+
+    with fau.Detector() as det:
+        assert isinstance(det.backend, StagedBackend)
+        rgb, faces = det.meshes(group)
+        assert len(faces) == 5 and all(f.blendshapes is not None for f in faces)
+        expected = det.pipeline.analyse(rgb, faces)[0]
+        events: list[str] = []
+        start, shapes = det.pipeline.start_appearance, det.backend.blendshapes
+        det.pipeline.start_appearance = lambda *a, **k: events.append("cnn") or start(*a, **k)
+        det.backend.blendshapes = lambda lm: events.append("bs") or shapes(lm)
+        table = det.detect_image(group)
+        assert events == ["cnn"] + ["bs"] * 5
+        pd.testing.assert_frame_equal(table, expected, check_exact=True)
+        for f, row in zip(faces, table.itertuples()):
+            assert row.bs_mouthSmileLeft == pytest.approx(float(f.blendshapes[44]), abs=0)
+
+
+def test_meshes_without_blendshapes_are_refused_by_the_table() -> None:
+    img = _frame("hap")
+    with fau.Detector() as det:
+        bare = det.backend.detect(img, blendshapes=False)
+        crop = det.backend.mesh_from_crop(img, blendshapes=False)
+        assert len(bare) == 1 and bare[0].blendshapes is None and crop.blendshapes is None
+        full = det.backend.detect(img)
+        np.testing.assert_array_equal(bare[0].landmarks, full[0].landmarks)
+        with pytest.raises(fau.FauError, match="without their blendshapes"):
+            det.pipeline.analyse(img, bare)
+        pending = det.pipeline.start_appearance(img, bare)  # the CNN needs no blendshapes
+        with pytest.raises(fau.FauError, match="start_appearance returned for these 2 faces"):
+            det.pipeline.analyse(img, full * 2, appearance=pending)
+        table = det.pipeline.analyse(img, full, appearance=pending)[0]
+        pd.testing.assert_frame_equal(table, det.detect_image(img), check_exact=True)

@@ -14,13 +14,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .base import BLENDSHAPE_NAMES, N_LANDMARKS, FaceMesh, LandmarkBackend
+from .base import BLENDSHAPE_NAMES, N_LANDMARKS, FaceMesh, LandmarkBackend, StagedBackend
 
 __all__ = [
     "BLENDSHAPE_NAMES",
     "N_LANDMARKS",
     "FaceMesh",
     "LandmarkBackend",
+    "StagedBackend",
     "MediaPipeBackend",
     "FaceDetector",
     "Detection",

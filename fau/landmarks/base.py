@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["FaceMesh", "LandmarkBackend", "N_LANDMARKS", "BLENDSHAPE_NAMES"]
+__all__ = ["FaceMesh", "LandmarkBackend", "StagedBackend", "N_LANDMARKS", "BLENDSHAPE_NAMES"]
 
 #: Points in MediaPipe's attention face mesh (468 face + 2 × 5 iris points).
 N_LANDMARKS = 478
@@ -38,8 +38,9 @@ class FaceMesh:
         x, y in pixels of the analysed image (origin top-left, y down); z in the same
         pixel scale, relative to the face centre, negative = towards the camera
         (MediaPipe's convention).
-    blendshapes : ndarray, shape (52,), float32
-        MediaPipe blendshape scores (0-1) in `BLENDSHAPE_NAMES` order.
+    blendshapes : ndarray, shape (52,), float32, or None
+        MediaPipe blendshape scores (0-1) in `BLENDSHAPE_NAMES` order; None only for a
+        mesh asked for without them (`StagedBackend`), which the pipeline's tables refuse.
     presence : float
         The landmark model's face-presence probability (0-1) where it is known, otherwise
         the face detector's score.
@@ -51,7 +52,7 @@ class FaceMesh:
     """
 
     landmarks: np.ndarray
-    blendshapes: np.ndarray
+    blendshapes: np.ndarray | None
     presence: float
     detector_box: tuple[float, float, float, float] | None = None
     matrix: np.ndarray | None = field(default=None, repr=False)
@@ -82,4 +83,30 @@ class LandmarkBackend(Protocol):
 
     def close(self) -> None:
         """Release the model's native resources."""
+        ...
+
+
+@runtime_checkable
+class StagedBackend(LandmarkBackend, Protocol):
+    """A landmark backend that can measure a face's landmarks and its blendshapes in two
+    steps (the default `fau.landmarks.MediaPipeBackend` does).
+
+    The blendshape model reads only the landmarks, and so does the appearance CNN's
+    patch: `fau.Detector` asks for the meshes without blendshapes, starts the CNN on them,
+    then measures the blendshapes while the CNN runs (docs/benchmarks.md, "Image
+    speed"). The scores are the same either way.
+    """
+
+    def detect(self, image: np.ndarray, *, timestamp_ms: int | None = None,
+               blendshapes: bool = True) -> list[FaceMesh]:
+        """As `LandmarkBackend.detect`; ``blendshapes=False`` leaves them None."""
+        ...
+
+    def mesh_from_crop(self, image: np.ndarray, *, blendshapes: bool = True) -> FaceMesh:
+        """As `LandmarkBackend.mesh_from_crop`; ``blendshapes=False`` leaves them None."""
+        ...
+
+    def blendshapes(self, landmarks: np.ndarray) -> np.ndarray:
+        """The 52 blendshape scores (float32) of a face's landmarks (478, 3), image
+        pixels: what `detect` puts in `FaceMesh.blendshapes`."""
         ...

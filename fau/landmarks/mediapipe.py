@@ -206,20 +206,23 @@ class MediaPipeBackend:
         return roi_from_points(landmarks[:, :2], eye_angle(landmarks), ROI_SCALE)
 
     def mesh(self, image: np.ndarray, roi: Roi, *, refine: bool = False,
-             detector_box: tuple[float, float, float, float] | None = None) -> FaceMesh:
-        """Full `FaceMesh` for one ROI; ``refine`` re-crops once around the landmarks."""
+             detector_box: tuple[float, float, float, float] | None = None,
+             blendshapes: bool = True) -> FaceMesh:
+        """Full `FaceMesh` for one ROI; ``refine`` re-crops once around the landmarks;
+        ``blendshapes=False`` leaves them None (see `StagedBackend`)."""
         landmarks, presence = self.mesh_in_roi(image, roi)
         if refine:
             landmarks, presence = self.mesh_in_roi(image, self.roi_from_landmarks(landmarks))
         return FaceMesh(
             landmarks=landmarks,
-            blendshapes=self.blendshapes(landmarks),
+            blendshapes=self.blendshapes(landmarks) if blendshapes else None,
             presence=presence,
             detector_box=detector_box,
         )
 
     # -- the LandmarkBackend interface ------------------------------------------------
-    def detect(self, image: np.ndarray, *, timestamp_ms: int | None = None) -> list[FaceMesh]:
+    def detect(self, image: np.ndarray, *, timestamp_ms: int | None = None,
+               blendshapes: bool = True) -> list[FaceMesh]:
         """Faces in an RGB uint8 image (H, W, 3), in order of detector score.
 
         The detector's boxes are measured by the landmark model stage by stage
@@ -230,8 +233,10 @@ class MediaPipeBackend:
         two meshes is kept), until ``max_faces`` faces are kept (so beyond the cap, larger faces are
         measured first). A face that the detector's upside-down check, run meanwhile on its
         thread, gives again turned (`Detection.replaces`) is measured again and replaces
-        its first mesh. ``timestamp_ms`` is accepted for interface compatibility;
-        tracking lives in `fau.video`.
+        its first mesh. ``blendshapes=False`` leaves the blendshapes None (see
+        `StagedBackend`).
+        ``timestamp_ms`` is accepted for interface compatibility; tracking lives in
+        `fau.video`.
         """
         self._check_open()
         kept: list[tuple[float, FaceMesh]] = []
@@ -247,7 +252,8 @@ class MediaPipeBackend:
                             del kept[j], boxes[j], sources[j]
                     elif len(kept) >= self.max_faces:
                         break
-                    face = self.mesh(image, det.roi(), detector_box=det.box)
+                    face = self.mesh(image, det.roi(), detector_box=det.box,
+                                     blendshapes=blendshapes)
                     if face.presence < self.min_presence:
                         continue
                     box = landmark_box(face.landmarks)
@@ -265,13 +271,14 @@ class MediaPipeBackend:
             stages.close()
         return [face for _, face in sorted(kept, key=lambda k: -k[0])]
 
-    def mesh_from_crop(self, image: np.ndarray) -> FaceMesh:
+    def mesh_from_crop(self, image: np.ndarray, *, blendshapes: bool = True) -> FaceMesh:
         """The face filling an RGB crop: a first pass on the crop plus `CROP_MARGIN`,
-        then one pass on MediaPipe's tracking crop around those landmarks."""
+        then one pass on MediaPipe's tracking crop around those landmarks
+        (``blendshapes=False``: None, see `StagedBackend`)."""
         self._check_open()
         h, w = image.shape[:2]
         roi = Roi(w / 2.0, h / 2.0, max(h, w) * (1.0 + 2.0 * CROP_MARGIN), 0.0)
-        return self.mesh(image, roi, refine=True)
+        return self.mesh(image, roi, refine=True, blendshapes=blendshapes)
 
     def close(self) -> None:
         """Drop the interpreters (LiteRT frees them with the objects)."""

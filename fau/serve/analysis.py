@@ -1,8 +1,8 @@
 """Analysis in the web service: the detector pool, the large-image gate, and the JSON shape
 of analysed faces (shared by ``POST /v1/images`` and the WebSocket stream).
 
-Faces are measured by the one shared path of fau (`fau.Detector.meshes` →
-`fau.pipeline.Pipeline.features` → `Pipeline.table`); this module only turns the
+Faces are measured by the one shared path of fau (`fau.Detector.analyse`: the meshes,
+then `fau.pipeline.Pipeline.analyse`'s feature blocks and table); this module only turns the
 resulting table into JSON objects (`schemas.Face`).
 """
 
@@ -156,9 +156,8 @@ def analyse_image(
     """
     t0 = time.perf_counter()
     rgb = load_image(data)
-    rgb, meshes = det.meshes(rgb)
+    table, blocks = det.analyse(rgb)
     pipeline = det.pipeline
-    table, blocks = pipeline.analyse(rgb, meshes)
     faces = faces_json(table, blendshapes=blendshapes)
     if explain and det.model is not None and faces:
         ex = explanation_json(pipeline.explain(blocks))
