@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Image speed on the lent GPU machine's CPUs (16 cores; docs/benchmarks.md, "Image speed"):
 # bench_image.py on both frames, twice each, on all cores and on 4 of them, then
-# image_timeline.py. The device image has no mediapipe, LiteRT, pandas 3 or xgboost:
+# image_timeline.py and image_levers.py. The device image has no mediapipe, LiteRT, pandas 3 or xgboost:
 # they come as one tarball of their unpacked cp312 wheels (libmediapipe.so stripped of
 # symbols, LiteRT's vendor compiler plugins, tools and WebGPU accelerator left out), xz
 # compressed and cut into parts small enough to travel beside the working tree, one part
@@ -32,4 +32,6 @@ for frame in padded close-up; do
 done
 python3 benchmarks/image_timeline.py --repeats 100 2>&1 | grep -v -E "^(W0000|INFO)" \
   | tee "$OUT/image_timeline_16.md"
+python3 benchmarks/image_levers.py --repeats 200 2>&1 | grep -v -E "^(W0000|INFO)" \
+  | tee "$OUT/image_levers_16.md"
 uptime
