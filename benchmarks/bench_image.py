@@ -20,7 +20,8 @@ thread, one onnxruntime thread, started on the landmarks while the blendshapes, 
 features and the movements booster run; on 4 or more usable cores the CNN's four
 networks at the same time, `fau.expression.appearance`; there the blendshapes on a
 thread of their own beside the mesh features, `fau.detector.BLENDSHAPE_THREAD_MIN_CORES`);
-a second such detector with the other setting of that blendshape thread; the same
+a second such detector with the other setting of that blendshape thread; a third whose
+CNN members run on two onnxruntime threads each (where the default runs them at all); the same
 detector with the blendshapes measured before the CNN starts
 (``pipeline.analyse(*det.meshes(img))``, the order before session 16);
 ``fau.Detector(num_threads=1)`` (every model on the calling thread, one thread each: like
@@ -148,8 +149,13 @@ def main() -> None:
 
     with vision.FaceLandmarker.create_from_options(opts) as bare, \
             make(args.model) as det, make(args.model, serial=True) as det1, \
-            make(None) as det0, make(args.model) as det_bs:
+            make(None) as det0, make(args.model) as det_bs, make(args.model) as det_m2:
         det_bs._blendshape_thread = not det._blendshape_thread
+        if det_m2.pipeline.appearance is not None and det_m2.pipeline.appearance.members:
+            from fau.expression.appearance import AppearanceModel
+
+            det_m2.pipeline.appearance.close()
+            det_m2.pipeline._appearance = AppearanceModel(members=True, member_threads=2)
         bare.detect(mp_img)
         threads_bare = {k: v - threads_before.get(k, 0) for k, v in _threads().items()
                         if v > threads_before.get(k, 0)}
@@ -168,6 +174,8 @@ def main() -> None:
             "fau_unstaged": lambda: pipe.analyse(*det.meshes(img))[0],
             # the other setting of the blendshape thread (`BLENDSHAPE_THREAD_MIN_CORES`)
             "fau_bs_other": lambda: det_bs.detect_image(img),
+            # the CNN's four members at the same time on two onnxruntime threads each
+            "fau_members2": lambda: det_m2.detect_image(img),
             "fau_serial": lambda: det1.detect_image(img),
             "fau_noexpr": lambda: det0.detect_image(img),
         }
@@ -227,6 +235,8 @@ def main() -> None:
         "fau_bs_other": "fau `detect_image`, blendshapes "
                         + ("on the calling thread" if det._blendshape_thread
                            else "on a thread of their own"),
+        "fau_members2": "fau `detect_image`, the CNN's members on 2 threads each "
+                        "(as the default where they run one thread each)",
         "fau_serial": f"fau `detect_image` ({args.model}), `num_threads=1` (one thread)",
         "fau_noexpr": "fau `detect_image` (expression_model=None)",
     }
