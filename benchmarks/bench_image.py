@@ -18,12 +18,9 @@ thread: one core at most); ``fau.Detector()`` (the default: the finer detector v
 the detector's thread while the landmark model runs, the appearance CNN on its own
 thread, one onnxruntime thread, started on the landmarks while the blendshapes, the mesh
 features and the movements booster run; on 4 or more usable cores the CNN's four
-networks at the same time, `fau.expression.appearance`; there the blendshapes on a
-thread of their own beside the mesh features, `fau.detector.BLENDSHAPE_THREAD_MIN_CORES`);
-a second such detector with the other setting of that blendshape thread; a third whose
-CNN members run on two onnxruntime threads each (where the default runs them at all); the same
-detector with the blendshapes measured before the CNN starts
-(``pipeline.analyse(*det.meshes(img))``, the order before session 16);
+networks at the same time, `fau.expression.appearance`); the same detector with the
+blendshapes measured before the CNN starts (``pipeline.analyse(*det.meshes(img))``, the
+order before session 16);
 ``fau.Detector(num_threads=1)`` (every model on the calling thread, one thread each: like
 with like); and ``expression_model=None``.
 
@@ -149,13 +146,7 @@ def main() -> None:
 
     with vision.FaceLandmarker.create_from_options(opts) as bare, \
             make(args.model) as det, make(args.model, serial=True) as det1, \
-            make(None) as det0, make(args.model) as det_bs, make(args.model) as det_m2:
-        det_bs._blendshape_thread = not det._blendshape_thread
-        if det_m2.pipeline.appearance is not None and det_m2.pipeline.appearance.members:
-            from fau.expression.appearance import AppearanceModel
-
-            det_m2.pipeline.appearance.close()
-            det_m2.pipeline._appearance = AppearanceModel(members=True, member_threads=2)
+            make(None) as det0:
         bare.detect(mp_img)
         threads_bare = {k: v - threads_before.get(k, 0) for k, v in _threads().items()
                         if v > threads_before.get(k, 0)}
@@ -172,10 +163,6 @@ def main() -> None:
             # the same detector, blendshapes measured before the CNN starts (fau's order
             # before session 16: `Detector.analyse` now starts the CNN on the landmarks)
             "fau_unstaged": lambda: pipe.analyse(*det.meshes(img))[0],
-            # the other setting of the blendshape thread (`BLENDSHAPE_THREAD_MIN_CORES`)
-            "fau_bs_other": lambda: det_bs.detect_image(img),
-            # the CNN's four members at the same time on two onnxruntime threads each
-            "fau_members2": lambda: det_m2.detect_image(img),
             "fau_serial": lambda: det1.detect_image(img),
             "fau_noexpr": lambda: det0.detect_image(img),
         }
@@ -217,8 +204,7 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"load average {load0[0]:.2f} / {load0[1]:.2f} / {load0[2]:.2f} (1/5/15 min) at the "
           f"start, {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} at the end; repeats "
-          f"{args.repeats}; fau threads {args.threads}; blendshape thread "
-          f"{det._blendshape_thread}; min_face {fd.min_face:g} px; frame "
+          f"{args.repeats}; fau threads {args.threads}; min_face {fd.min_face:g} px; frame "
           f"{args.frame} (face {np.ptp(faces[0].landmarks[:, 0]):.0f} px wide)")
     print(f"threads the bare landmarker started: {threads_bare}; this process at the end: "
           f"{threads_fau}")
@@ -232,11 +218,6 @@ def main() -> None:
         "bare": "bare MediaPipe FaceLandmarker (Tasks, IMAGE mode)",
         "fau": f"fau `detect_image` ({args.model}, DataFrame included)",
         "fau_unstaged": "fau, blendshapes before the CNN (`pipeline.analyse(*meshes(img))`)",
-        "fau_bs_other": "fau `detect_image`, blendshapes "
-                        + ("on the calling thread" if det._blendshape_thread
-                           else "on a thread of their own"),
-        "fau_members2": "fau `detect_image`, the CNN's members on 2 threads each "
-                        "(as the default where they run one thread each)",
         "fau_serial": f"fau `detect_image` ({args.model}), `num_threads=1` (one thread)",
         "fau_noexpr": "fau `detect_image` (expression_model=None)",
     }

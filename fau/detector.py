@@ -11,7 +11,6 @@ import logging
 import math
 import numbers
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Iterable, Sequence
 
@@ -19,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from .errors import FauError
-from .expression.appearance import usable_cores
 from .io import ImageSource, load_image
 from .limits import MAX_SIDE
 from .landmarks.base import FaceMesh, LandmarkBackend, StagedBackend
@@ -34,13 +32,6 @@ __all__ = ["Detector", "FACE_COLUMNS", "BOX_COLUMNS", "BLENDSHAPE_COLUMNS", "col
            "DEFAULT_MAX_FACES"]
 
 log = logging.getLogger(__name__)
-
-#: Usable cores (`fau.expression.appearance.usable_cores`) from which `Detector.analyse`
-#: measures the blendshapes on a thread of their own beside the mesh blocks. On the 2-core
-#: guest that thread took CPU from the appearance CNN, the call's longest branch there:
-#: padded frame 1.49-1.58× the bare landmarker without it, 1.60× with it
-#: (`benchmarks/bench_image.py`, load 0.4-1.0; docs/benchmarks.md, "Image speed").
-BLENDSHAPE_THREAD_MIN_CORES = 4
 
 
 class Detector:
@@ -64,12 +55,10 @@ class Detector:
         Threads per model. None (default): the landmark models run on one thread (they
         are small: measured faster than two), the face detector's finer pyramid levels
         on a second thread while the landmark model measures the letterbox's faces
-        (`fau.landmarks.MediaPipeBackend` ``detector_thread``), the appearance CNN
-        on one thread of its own, started on the faces' landmarks, while the mesh blocks
-        and the movements booster are computed (`fau.pipeline.Pipeline`
-        ``appearance_thread``), its four networks at the same time on machines with at
-        least 4 usable cores, and there the blendshape model on a third thread beside
-        the mesh blocks (`analyse`, `BLENDSHAPE_THREAD_MIN_CORES`). An integer sets
+        (`fau.landmarks.MediaPipeBackend` ``detector_thread``), and the appearance CNN
+        on one thread of its own while the mesh blocks and the movements booster are
+        computed (`fau.pipeline.Pipeline` ``appearance_thread``), its four networks at
+        the same time on machines with at least 4 usable cores. An integer sets
         the models' threads (1 also keeps every model on the calling thread); use 1
         when several images or videos are processed in parallel (batch workers, the
         web service).
@@ -116,9 +105,8 @@ class Detector:
         backend: LandmarkBackend | None = None,
     ) -> None:
         _check_options(max_faces, min_face_score, num_threads, min_face, backend)
-        self._threads = num_threads is None or num_threads > 1
         self.pipeline = Pipeline(expression_model, num_threads=num_threads,
-                                 appearance_thread=self._threads)
+                                 appearance_thread=num_threads is None or num_threads > 1)
         self.expression_model_name = self.pipeline.expression_model_name
         self.max_faces = int(max_faces)
         self.min_face_score = float(min_face_score)
@@ -136,12 +124,9 @@ class Detector:
                 min_presence=self.min_face_score,
                 min_face=DEFAULT_MIN_FACE if min_face is None else min_face,
                 num_threads=num_threads or 1,
-                detector_thread=self._threads,
+                detector_thread=num_threads is None or num_threads > 1,
             )
         self.backend: LandmarkBackend = backend
-        self._pool: ThreadPoolExecutor | None = None  # blendshapes, `_blendshapes_later`
-        self._blendshape_thread = (self._threads
-                                   and usable_cores() >= BLENDSHAPE_THREAD_MIN_CORES)
         self._closed = False
 
     @property
@@ -153,9 +138,6 @@ class Detector:
     def close(self) -> None:
         """Release the native models and stop the detector's threads."""
         self._closed = True
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
         self.backend.close()
         self.pipeline.close()
 
@@ -311,33 +293,14 @@ class Detector:
         `fau.pipeline.Pipeline.explain`), as `fau.pipeline.Pipeline.analyse` gives them.
 
         The appearance CNN starts as soon as the faces' landmarks are known, and their
-        blendshapes are measured while it runs (`fau.landmarks.StagedBackend`), on a
-        thread of their own beside the mesh blocks where `BLENDSHAPE_THREAD_MIN_CORES`
-        cores are usable (not with ``num_threads=1``): the same
-        rows as ``pipeline.analyse(*meshes(image))``, in less wall time.
+        blendshapes are measured while it runs (`fau.landmarks.StagedBackend`): the
+        same rows as ``pipeline.analyse(*meshes(image))``, in less wall time.
         """
         rgb, faces = self._find(image, cropped)
         pending = self.pipeline.start_appearance(rgb, faces, cropped=cropped)
-        later = self._blendshapes_later(faces)
-        if later is None:
-            faces = self._with_blendshapes(faces)
+        faces = self._with_blendshapes(faces)
         return self.pipeline.analyse(rgb, faces, cropped=cropped, landmarks=landmarks,
-                                     appearance=pending, blendshapes=later)
-
-    def _blendshapes_later(self, faces: list[FaceMesh]) -> Future | None:
-        """The faces' blendshapes (n, 52), measured on the detector's blendshape thread
-        while the calling thread computes the mesh features (LiteRT releases the GIL), or
-        None: measured on the calling thread (``num_threads=1``, fewer than
-        `BLENDSHAPE_THREAD_MIN_CORES` usable cores, or nothing to measure)."""
-        if (not self._blendshape_thread or not isinstance(self.backend, StagedBackend)
-                or all(f.blendshapes is not None for f in faces)):
-            return None
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fau-blendshapes")
-        measure = self.backend.blendshapes
-        return self._pool.submit(lambda: np.stack([
-            f.blendshapes if f.blendshapes is not None else measure(f.landmarks)
-            for f in faces]))
+                                     appearance=pending)
 
     def detect_images(
         self, images: Iterable[ImageSource], *, cropped: bool = False

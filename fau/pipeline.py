@@ -175,16 +175,8 @@ def face_table(floats: np.ndarray, face: np.ndarray, expression: np.ndarray,
     return create_dataframe_from_blocks(parts, index=pd.RangeIndex(n), columns=cols)
 
 
-def mesh_features(meshes: Sequence[FaceMesh], blendshapes: Future | None = None) -> Blocks:
+def mesh_features(meshes: Sequence[FaceMesh]) -> Blocks:
     """The mesh-derived feature blocks of a list of faces (`mesh_blocks` on a batch).
-
-    Parameters
-    ----------
-    meshes : sequence of FaceMesh
-    blendshapes : Future of ndarray (n, 52), optional
-        The faces' blendshapes, being measured on another thread (`fau.Detector.analyse`);
-        used instead of the meshes' own (which may then be None), and waited for only
-        after the geometry blocks are computed.
 
     Returns
     -------
@@ -193,19 +185,13 @@ def mesh_features(meshes: Sequence[FaceMesh], blendshapes: Future | None = None)
         inter-ocular distance, ``pose`` (n, 3) degrees, ``shape`` (n, 1404),
         ``blendshapes`` (n, 52), ``presence`` (n,); see `fau.expression.features`.
     """
-    n = len(meshes)
-    if not n:
+    if not meshes:
         return mesh_blocks(np.zeros((0, N_LANDMARKS, 3)), np.zeros((0, 52)), np.zeros(0))
-    blocks = mesh_blocks(
+    return mesh_blocks(
         np.stack([m.landmarks for m in meshes]),
-        (np.stack([m.blendshapes for m in meshes]) if blendshapes is None
-         else np.zeros((n, len(BLENDSHAPE_NAMES)), np.float32)),
+        np.stack([m.blendshapes for m in meshes]),
         np.array([m.presence for m in meshes], dtype=np.float64),
     )
-    if blendshapes is not None:
-        blocks["blendshapes"] = np.asarray(blendshapes.result(), np.float32).reshape(
-            n, len(BLENDSHAPE_NAMES))
-    return blocks
 
 
 def concat_blocks(parts: Sequence[Mapping[str, np.ndarray]]) -> Blocks:
@@ -344,8 +330,7 @@ class Pipeline:
 
     def analyse(self, image: np.ndarray, meshes: Sequence[FaceMesh], *,
                 cropped: bool = False, landmarks: bool = False,
-                appearance: PendingAppearance | None = None,
-                blendshapes: Future | None = None) -> tuple[pd.DataFrame, Blocks]:
+                appearance: PendingAppearance | None = None) -> tuple[pd.DataFrame, Blocks]:
         """The face table of one RGB image's faces and the feature blocks it was made from.
 
         The same rows as ``table(features(image, meshes, cropped=cropped))``; with the
@@ -354,12 +339,10 @@ class Pipeline:
         (`fau.expression.model.ExpressionModel.movement_margins`), instead of after it.
         ``appearance``: what `start_appearance` returned for this image and these faces
         (their landmarks; the blendshapes may have been measured since), so that the CNN
-        began before the caller's last steps. ``blendshapes``: a future of the faces'
-        blendshapes (n, 52) being measured on another thread, used instead of the
-        meshes' own (see `mesh_features`). The blocks serve `explain`.
+        began before the caller's last steps. The blocks serve `explain`.
         """
         blocks, margins = self._blocks(image, meshes, cropped=cropped, margins=True,
-                                       appearance=appearance, blendshapes=blendshapes)
+                                       appearance=appearance)
         return self.table(blocks, landmarks=landmarks, margins=margins), blocks
 
     def start_appearance(self, image: np.ndarray, meshes: Sequence[FaceMesh], *,
@@ -387,13 +370,10 @@ class Pipeline:
         return PendingAppearance(len(meshes), tuple(parts))
 
     def _blocks(self, image: np.ndarray, meshes: Sequence[FaceMesh], *, cropped: bool,
-                margins: bool, appearance: PendingAppearance | None = None,
-                blendshapes: Future | None = None) -> tuple[Blocks, np.ndarray | None]:
+                margins: bool, appearance: PendingAppearance | None = None
+                ) -> tuple[Blocks, np.ndarray | None]:
         """`features`, and (``margins``) the booster's margins when computed meanwhile."""
-        _check_faces(image, meshes, blendshapes=blendshapes is None)
-        if blendshapes is not None and not isinstance(blendshapes, Future):
-            raise FauError("blendshapes must be a concurrent.futures.Future of the faces' "
-                           f"blendshapes, got {type(blendshapes).__name__}")
+        _check_faces(image, meshes)
         if appearance is None:
             appearance = self.start_appearance(image, meshes, cropped=cropped)
         elif not isinstance(appearance, PendingAppearance) or appearance.faces != len(meshes):
@@ -401,7 +381,7 @@ class Pipeline:
                    if isinstance(appearance, PendingAppearance) else type(appearance).__name__)
             raise FauError(f"appearance must be what start_appearance returned for these "
                            f"{len(meshes)} faces, got {got}")
-        blocks = mesh_features(meshes, blendshapes)
+        blocks = mesh_features(meshes)
         return blocks, self._join_appearance(blocks, appearance.parts, margins=margins)
 
     def _join_appearance(self, blocks: Blocks, logits: Sequence[Future | np.ndarray], *,

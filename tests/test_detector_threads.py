@@ -221,37 +221,24 @@ def test_cli_scores_expressions_without_sklearn(tmp_path) -> None:
 
 def test_detect_image_starts_the_cnn_before_the_blendshapes(group) -> None:
     """`Detector.detect_image` measures the landmarks, starts the appearance CNN on them,
-    then the blendshapes (`fau.landmarks.StagedBackend`; on a thread of their own beside
-    the mesh blocks, or on the calling thread with ``num_threads=1``): the same rows as
-    the meshes with their blendshapes given to `Pipeline.analyse`, the CNN started first."""
-    import threading
-
+    then the blendshapes (`fau.landmarks.StagedBackend`): the same rows as the meshes
+    with their blendshapes given to `Pipeline.analyse`, with the CNN started first."""
     from fau.landmarks import StagedBackend
 
-    from fau.detector import BLENDSHAPE_THREAD_MIN_CORES
-    from fau.expression.appearance import usable_cores
-
-    for threads, where in ((None, "fau-blendshapes_0"), (1, "MainThread")):
-        with fau.Detector(num_threads=threads) as det:
-            assert isinstance(det.backend, StagedBackend)
-            assert det._blendshape_thread == (
-                threads is None and usable_cores() >= BLENDSHAPE_THREAD_MIN_CORES)
-            det._blendshape_thread = threads is None  # this machine's cores aside
-            rgb, faces = det.meshes(group)
-            assert len(faces) == 5 and all(f.blendshapes is not None for f in faces)
-            expected = det.pipeline.analyse(rgb, faces)[0]
-            events: list[str] = []
-            start, shapes = det.pipeline.start_appearance, det.backend.blendshapes
-            det.pipeline.start_appearance = (
-                lambda *a, **k: events.append("cnn") or start(*a, **k))
-            det.backend.blendshapes = (
-                lambda lm: events.append(threading.current_thread().name) or shapes(lm))
-            table = det.detect_image(group)
-            assert events == ["cnn"] + [where] * 5
-            pd.testing.assert_frame_equal(table, expected, check_exact=True)
-            for f, row in zip(faces, table.itertuples()):
-                assert row.bs_mouthSmileLeft == pytest.approx(float(f.blendshapes[44]), abs=0)
-        assert det._pool is None  # closed with the detector
+    with fau.Detector() as det:
+        assert isinstance(det.backend, StagedBackend)
+        rgb, faces = det.meshes(group)
+        assert len(faces) == 5 and all(f.blendshapes is not None for f in faces)
+        expected = det.pipeline.analyse(rgb, faces)[0]
+        events: list[str] = []
+        start, shapes = det.pipeline.start_appearance, det.backend.blendshapes
+        det.pipeline.start_appearance = lambda *a, **k: events.append("cnn") or start(*a, **k)
+        det.backend.blendshapes = lambda lm: events.append("bs") or shapes(lm)
+        table = det.detect_image(group)
+        assert events == ["cnn"] + ["bs"] * 5
+        pd.testing.assert_frame_equal(table, expected, check_exact=True)
+        for f, row in zip(faces, table.itertuples()):
+            assert row.bs_mouthSmileLeft == pytest.approx(float(f.blendshapes[44]), abs=0)
 
 
 def test_meshes_without_blendshapes_are_refused_by_the_table() -> None:
@@ -269,5 +256,3 @@ def test_meshes_without_blendshapes_are_refused_by_the_table() -> None:
             det.pipeline.analyse(img, full * 2, appearance=pending)
         table = det.pipeline.analyse(img, full, appearance=pending)[0]
         pd.testing.assert_frame_equal(table, det.detect_image(img), check_exact=True)
-        with pytest.raises(fau.FauError, match="blendshapes must be a concurrent"):
-            det.pipeline.analyse(img, bare, blendshapes=full[0].blendshapes)

@@ -132,12 +132,10 @@ class AppearanceModel:
         their own files (`MEMBER_FILES`), and average their logits: the same values as
         the one graph, bit for bit, in less wall time and more CPU time. "auto": when
         `usable_cores` is at least `MEMBER_POOL_MIN_CORES`. Only for the bundled CNN.
-    member_threads : int
-        onnxruntime threads of each member (with ``members``; default 1).
     """
 
     def __init__(self, num_threads: int | None = 1, path: str | Path | None = None,
-                 members: bool | str = False, member_threads: int = 1) -> None:
+                 members: bool | str = False) -> None:
         if members == "auto":
             members = path is None and usable_cores() >= MEMBER_POOL_MIN_CORES
         elif not isinstance(members, bool):
@@ -147,7 +145,7 @@ class AppearanceModel:
         self.members = bool(members)
         self._pool: ThreadPoolExecutor | None = None
         if self.members:
-            self._sessions = [ort_session(read_checked(model_path(f)), int(member_threads),
+            self._sessions = [ort_session(read_checked(model_path(f)), 1,
                                           what=f"appearance CNN member {f}")
                               for f in MEMBER_FILES]
             self._pool = ThreadPoolExecutor(max_workers=len(self._sessions),
