@@ -11,7 +11,6 @@ import logging
 import math
 import numbers
 import os
-from dataclasses import replace
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
@@ -20,7 +19,7 @@ import pandas as pd
 from .errors import FauError
 from .io import ImageSource, load_image
 from .limits import MAX_SIDE
-from .landmarks.base import FaceMesh, LandmarkBackend, StagedBackend
+from .landmarks.base import FaceMesh, LandmarkBackend, StagedBackend, with_blendshapes
 from .landmarks.whole_image import whole_image_face
 from .pipeline import BLENDSHAPE_COLUMNS, BOX_COLUMNS, FACE_COLUMNS, Blocks, Pipeline, columns
 from .resources import DEFAULT_EXPRESSION_MODEL, DEFAULT_MAX_FACES
@@ -169,11 +168,11 @@ class Detector:
         `fau.landmarks.whole_image`.
         """
         rgb, faces = self._find(image, cropped)
-        return rgb, self._with_blendshapes(faces)
+        return rgb, with_blendshapes(self.backend, faces)
 
     def _find(self, image: ImageSource, cropped: bool) -> tuple[np.ndarray, list[FaceMesh]]:
         """`meshes`, without their blendshapes where the backend measures them apart
-        (`fau.landmarks.StagedBackend`; `_with_blendshapes` adds them)."""
+        (`fau.landmarks.StagedBackend`; `fau.landmarks.with_blendshapes` adds them)."""
         self._check_open()
         if not isinstance(cropped, (bool, np.bool_)):
             raise FauError(f"cropped must be True or False, got {cropped!r}")
@@ -195,14 +194,6 @@ class Detector:
                         self.max_faces)
             faces = faces[: self.max_faces]
         return rgb, faces
-
-    def _with_blendshapes(self, faces: list[FaceMesh]) -> list[FaceMesh]:
-        """``faces`` with the blendshapes `_find` left out measured."""
-        if not isinstance(self.backend, StagedBackend):
-            return faces
-        return [f if f.blendshapes is not None
-                else replace(f, blendshapes=self.backend.blendshapes(f.landmarks))
-                for f in faces]
 
     def landmarks(self, image: ImageSource, *, cropped: bool = False) -> np.ndarray:
         """The 478 landmarks of every face, (n_faces, 478, 3), image pixels (see `FaceMesh`)."""
@@ -298,7 +289,7 @@ class Detector:
         """
         rgb, faces = self._find(image, cropped)
         pending = self.pipeline.start_appearance(rgb, faces, cropped=cropped)
-        faces = self._with_blendshapes(faces)
+        faces = with_blendshapes(self.backend, faces)
         return self.pipeline.analyse(rgb, faces, cropped=cropped, landmarks=landmarks,
                                      appearance=pending)
 

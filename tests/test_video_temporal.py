@@ -470,3 +470,31 @@ def test_running_baseline_starts_from_a_known_one():
     assert np.allclose([rb.update(np.full(n, 0.09), i / 30) for i in range(1, 61)][-1], 0.09)
     with pytest.raises(fau.FauError, match="one value per AU"):
         RunningBaseline(np.zeros(3))
+
+
+def test_live_analyzer_starts_the_cnn_before_the_blendshapes():
+    """`LiveAnalyzer` tracks faces without their blendshapes, starts the appearance CNN
+    on the landmarks, then measures the blendshapes (as `Detector.analyse`): the same
+    records as a tracker that measures the blendshapes with the landmarks."""
+    from clips import clip_frames
+
+    from fau.video.live import LiveAnalyzer
+    from fau.video.tracking import Tracker
+
+    frames = clip_frames("HAP")[:12]
+    with fau.Detector() as det:
+        staged, plain = LiveAnalyzer(det), LiveAnalyzer(det)
+        plain.tracker = Tracker(det.backend, max_faces=det.max_faces,
+                                min_face_score=det.min_face_score)
+        events: list[str] = []
+        start, shapes = det.pipeline.start_appearance, det.backend.blendshapes
+        det.pipeline.start_appearance = lambda *a, **k: events.append("cnn") or start(*a, **k)
+        det.backend.blendshapes = lambda lm: events.append("bs") or shapes(lm)
+        for i, rgb in enumerate(frames):
+            events.clear()
+            a = staged.process(rgb, i / 30)
+            assert events == ["cnn", "bs"], events
+            assert a == plain.process(rgb, i / 30)
+        assert a and a[0]["expression"] is not None
+        faces = staged.tracker.update(frames[0], 1.0)
+        assert faces and all(m.blendshapes is None for _, m in faces)

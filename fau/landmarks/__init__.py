@@ -14,7 +14,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .base import BLENDSHAPE_NAMES, N_LANDMARKS, FaceMesh, LandmarkBackend, StagedBackend
+from .base import (BLENDSHAPE_NAMES, N_LANDMARKS, FaceMesh, LandmarkBackend, StagedBackend,
+                   with_blendshapes)
 
 __all__ = [
     "BLENDSHAPE_NAMES",
@@ -22,6 +23,7 @@ __all__ = [
     "FaceMesh",
     "LandmarkBackend",
     "StagedBackend",
+    "with_blendshapes",
     "MediaPipeBackend",
     "FaceDetector",
     "Detection",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["FaceMesh", "LandmarkBackend", "StagedBackend", "N_LANDMARKS", "BLENDSHAPE_NAMES"]
+__all__ = ["FaceMesh", "LandmarkBackend", "StagedBackend", "with_blendshapes", "N_LANDMARKS",
+           "BLENDSHAPE_NAMES"]
 
 #: Points in MediaPipe's attention face mesh (468 face + 2 × 5 iris points).
 N_LANDMARKS = 478
@@ -92,9 +93,11 @@ class StagedBackend(LandmarkBackend, Protocol):
     steps (the default `fau.landmarks.MediaPipeBackend` does).
 
     The blendshape model reads only the landmarks, and so does the appearance CNN's
-    patch: `fau.Detector` asks for the meshes without blendshapes, starts the CNN on them,
-    then measures the blendshapes while the CNN runs (docs/benchmarks.md, "Image
-    speed"). The scores are the same either way.
+    patch: `fau.Detector` and `fau.video.live.LiveAnalyzer` ask for the meshes without
+    blendshapes, start the CNN on them, then measure the blendshapes while it runs
+    (`with_blendshapes`; docs/benchmarks.md, "Image speed"). The scores are the same
+    either way. A staged backend that also tracks faces (a ``mesh(image, roi, ...)``
+    method, as `fau.video.tracking.Tracker` uses) takes ``blendshapes`` there too.
     """
 
     def detect(self, image: np.ndarray, *, timestamp_ms: int | None = None,
@@ -110,3 +113,12 @@ class StagedBackend(LandmarkBackend, Protocol):
         """The 52 blendshape scores (float32) of a face's landmarks (478, 3), image
         pixels: what `detect` puts in `FaceMesh.blendshapes`."""
         ...
+
+
+def with_blendshapes(backend: LandmarkBackend, meshes: list[FaceMesh]) -> list[FaceMesh]:
+    """``meshes`` with the blendshapes a `StagedBackend` left out (None) measured by
+    ``backend``; meshes that have theirs are kept as they are."""
+    if not isinstance(backend, StagedBackend):
+        return list(meshes)
+    return [m if m.blendshapes is not None
+            else replace(m, blendshapes=backend.blendshapes(m.landmarks)) for m in meshes]

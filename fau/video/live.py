@@ -26,6 +26,7 @@ import numpy as np
 from ..au.geometry import AU_NAMES
 from ..errors import FauError
 from ..expression.labels import EXPRESSIONS
+from ..landmarks.base import with_blendshapes
 from .temporal import AU_FILTER, EXPRESSION_FILTER, OneEuro, RunningBaseline
 from .tracking import DETECT_EVERY_S, Tracker
 
@@ -213,7 +214,7 @@ class LiveAnalyzer:
         self.detector = detector
         self.tracker = Tracker(detector.backend, max_faces=detector.max_faces,
                                min_face_score=detector.min_face_score,
-                               detect_every=detect_every)
+                               detect_every=detect_every, blendshapes=False)
         self._state: dict[int, _TrackState] = {}
         self._known: dict[int, np.ndarray] = {}  # last baselines of forgotten tracks
 
@@ -239,8 +240,13 @@ class LiveAnalyzer:
                     del self._known[next(iter(self._known))]
         if not faces:
             return []
+        # as `fau.Detector.analyse`: the CNN starts on the landmarks, the blendshapes
+        # are measured while it runs
         pipeline = self.detector.pipeline
-        table, _ = pipeline.analyse(rgb, [m for _, m in faces])
+        meshes = [m for _, m in faces]
+        pending = pipeline.start_appearance(rgb, meshes)
+        meshes = with_blendshapes(self.detector.backend, meshes)
+        table, _ = pipeline.analyse(rgb, meshes, appearance=pending)
         au = table[list(AU_NAMES)].to_numpy(dtype=np.float64)
         ex = table[list(EXPRESSIONS)].to_numpy(dtype=np.float64)
         out = []

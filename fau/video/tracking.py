@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import FauError
-from ..landmarks.base import FaceMesh
+from ..landmarks.base import FaceMesh, StagedBackend
 from ..landmarks.mediapipe import same_face
 from ..landmarks.whole_image import whole_image_face
 from .identity import TrackSpan, link_tracks
@@ -137,6 +137,11 @@ class Tracker:
     detect_every : float
         Seconds between detector runs while faces are tracked (`DETECT_EVERY_S`);
         `FauError` unless a finite number > 0.
+    blendshapes : bool
+        False: where the backend measures them apart (`fau.landmarks.StagedBackend`), the
+        meshes `update` returns have no blendshapes yet (None), for a caller that
+        measures them later (`fau.landmarks.with_blendshapes`; `fau.video.live.LiveAnalyzer`
+        does, after starting the appearance CNN on the landmarks).
     """
 
     def __init__(
@@ -146,8 +151,12 @@ class Tracker:
         max_faces: int = 4,
         min_face_score: float = 0.5,
         detect_every: float = DETECT_EVERY_S,
+        blendshapes: bool = True,
     ) -> None:
         self.backend = backend
+        #: Keywords of the backend's mesh calls (``blendshapes=False`` when deferred).
+        self._later = ({} if blendshapes or not isinstance(backend, StagedBackend)
+                       else {"blendshapes": False})
         self.max_faces = int(max_faces)
         self.min_face_score = float(min_face_score)
         self.detect_every = check_detect_every(detect_every)
@@ -178,7 +187,7 @@ class Tracker:
         alive: list[Track] = []
         for track in self.tracks:
             roi = self.backend.roi_from_landmarks(track.mesh.landmarks)
-            mesh = self.backend.mesh(rgb, roi)
+            mesh = self.backend.mesh(rgb, roi, **self._later)
             self.counts["mesh_runs"] += 1
             if mesh.presence >= self.min_face_score:
                 track.seen(mesh, timestamp)
@@ -229,7 +238,7 @@ class Tracker:
             dbox = np.array([x, y, x + w, y + h])
             if any(iou(dbox, t.box) >= MATCH_IOU for t in self.tracks):
                 continue
-            mesh = self.backend.mesh(rgb, det.roi(), detector_box=det.box)
+            mesh = self.backend.mesh(rgb, det.roi(), detector_box=det.box, **self._later)
             self.counts["mesh_runs"] += 1
             if mesh.presence < self.min_face_score:
                 continue
@@ -284,7 +293,8 @@ class Tracker:
         return kept
 
     def _update_by_detection(self, rgb: np.ndarray, timestamp: float) -> list[tuple[int, FaceMesh]]:
-        meshes = [m for m in self.backend.detect(rgb) if m.presence >= self.min_face_score]
+        meshes = [m for m in self.backend.detect(rgb, **self._later)
+                  if m.presence >= self.min_face_score]
         if not meshes and not self.tracks:
             whole = self._whole_frame_face(rgb, timestamp)
             meshes = [] if whole is None else [whole]
