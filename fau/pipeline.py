@@ -633,5 +633,5 @@ def _check_faces(image: object, meshes: object, *, blendshapes: bool = True) -> 
                        f"landmark backend), got a list holding {', '.join(wrong)}")
     if blendshapes and any(m.blendshapes is None for m in meshes):
         raise FauError("these faces were measured without their blendshapes "
-                       "(blendshapes=False): measure them (the backend's blendshapes) "
-                       "before making their table")
+                       "(blendshapes=False): measure them first, with "
+                       "fau.landmarks.with_blendshapes(backend, meshes)")
