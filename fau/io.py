@@ -255,14 +255,54 @@ def _signature(head: bytes) -> str | None:
         return "TIFF"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "WEBP"
-    # BMP: "BM" alone is too weak (a text file may start with it); its DIB header size too
-    dib_sizes = (12, 40, 52, 56, 64, 108, 124)
-    if head[:2] == b"BM" and int.from_bytes(head[14:18], "little") in dib_sizes:
+    if _is_bmp_header(head):
         return "BMP"
     return None
 
 
-def _head(data: Union[bytes, Path], size: int = 18) -> bytes:
+#: Sizes of the BMP versions' DIB headers (BITMAPCOREHEADER 12, BITMAPINFOHEADER 40,
+#: its V2/V3 variants 52 and 56, OS/2 2.x 64, BITMAPV4HEADER 108, BITMAPV5HEADER 124).
+_DIB_SIZES = (12, 40, 52, 56, 64, 108, 124)
+#: ISO-BMFF brands (the ``ftyp`` box) of HEIF (HEIC is HEVC in HEIF) and AVIF images and
+#: image sequences (ISO/IEC 23008-12, AV1 Image File Format).
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm",
+                          b"hevs", b"mif1", b"mif2", b"msf1", b"avif", b"avis"})
+
+
+def _is_bmp_header(head: bytes) -> bool:
+    """Whether ``head`` (a file's first 18 bytes or more) is a plausible BMP header: "BM",
+    a DIB header size of a known BMP version and a file size field that is 0 (some
+    writers leave it unset) or at least the two headers' size. "BM" alone is too weak: a
+    text file may start with it ("BMW ...")."""
+    if head[:2] != b"BM" or len(head) < 18:
+        return False
+    dib = int.from_bytes(head[14:18], "little")
+    size = int.from_bytes(head[2:6], "little")
+    return dib in _DIB_SIZES and (size == 0 or size >= 14 + dib)
+
+
+def _heif_brand(head: bytes) -> str | None:
+    """The HEIF/AVIF brand of an ISO-BMFF file's ``ftyp`` box (its major brand, else the
+    first such compatible brand), if ``head`` starts with one; ``None`` for other files
+    (MP4 and QuickTime video start with an ``ftyp`` box too, with other brands)."""
+    if head[4:8] != b"ftyp":
+        return None
+    end = min(len(head), int.from_bytes(head[:4], "big"))
+    brands = [head[8:12]] + [head[i:i + 4] for i in range(16, end - 3, 4)]
+    for brand in brands:
+        if brand in _HEIF_BRANDS:
+            return brand.decode("ascii")
+    return None
+
+
+def _not_an_image(what: str, detail: str = "") -> FauError:
+    return FauError(
+        f"{what} is not an image in a format fau reads ({_ACCEPTED}; see "
+        f"fau.limits.IMAGE_FORMATS){detail}"
+    )
+
+
+def _head(data: Union[bytes, Path], size: int = 64) -> bytes:
     if isinstance(data, bytes):
         return data[:size]
     try:
@@ -273,10 +313,18 @@ def _head(data: Union[bytes, Path], size: int = 18) -> bytes:
 
 
 def _open(data: Union[bytes, Path], what: str) -> np.ndarray:
+    head = _head(data)
+    if head[:2] == b"BM" and not _is_bmp_header(head):
+        # Pillow's BMP reader takes any "BM" file for a BMP and calls it a damaged one.
+        raise _not_an_image(what, ": it starts with the letters BM but has no BMP header")
     stream = io.BytesIO(data) if isinstance(data, bytes) else data
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # Pillow's own warnings about damaged metadata it skips ("Corrupt EXIF data",
+            # "Truncated File Read" for a TIFF tag past the end) would reach stderr; the
+            # pixels are decoded or refused all the same.
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
             # Only the accepted formats' plugins look at the bytes (no Ghostscript, no XBM).
             with Image.open(stream, formats=IMAGE_FORMATS) as img:
                 _check_size(img.width, img.height, what)  # header only: nothing decoded yet
@@ -286,16 +334,20 @@ def _open(data: Union[bytes, Path], what: str) -> np.ndarray:
     except FauError:
         raise
     except UnidentifiedImageError:
-        kind = _signature(_head(data))
+        brand = _heif_brand(head)
+        if brand is not None:
+            raise FauError(
+                f"{what} is a HEIF/AVIF file (brand {brand!r}), not an image in a format fau "
+                f"reads ({_ACCEPTED}). HEIC/HEIF (or AVIF) images are not supported: convert "
+                "to JPEG or PNG"
+            ) from None
+        kind = _signature(head)
         if kind is not None:
             raise FauError(
                 f"{what} starts as a {kind} file but is corrupt or truncated (its header "
                 "cannot be read)"
             ) from None
-        raise FauError(
-            f"{what} is not an image in a format fau reads ({_ACCEPTED}; see "
-            "fau.limits.IMAGE_FORMATS)"
-        ) from None
+        raise _not_an_image(what) from None
     except Image.DecompressionBombError as exc:
         raise FauError(
             f"{what} is larger than fau accepts (at most {MAX_SIDE} px per side and "
@@ -327,9 +379,11 @@ def load_image(source: ImageSource) -> np.ndarray:
     ------
     FauError
         Empty path, missing file, symbolic link loop, folder, device or pipe, empty or
-        unreadable file; a format outside `IMAGE_FORMATS`; truncated or corrupt data;
-        32-bit or floating-point pixels; 16-bit data holding only 0-255; too small
-        (< `MIN_SIDE`) or too large (> `MAX_SIDE` per side or > `MAX_PIXELS`).
+        unreadable file; a format outside `IMAGE_FORMATS` (HEIC/HEIF and AVIF: convert
+        them to JPEG or PNG); a text file that starts with "BM" is not an image, not a
+        corrupt BMP; a PIL image (pass ``np.asarray(img.convert("RGB"))``); truncated or
+        corrupt data; 32-bit or floating-point pixels; 16-bit data holding only 0-255; too
+        small (< `MIN_SIDE`) or too large (> `MAX_SIDE` per side or > `MAX_PIXELS`).
     """
     if isinstance(source, np.ndarray):
         return as_rgb(source)
@@ -352,6 +406,11 @@ def load_image(source: ImageSource) -> np.ndarray:
             )
         path = check_input_file(source, "image file")
         return _open(path, f"image file {str(path)!r}")
+    if isinstance(source, Image.Image):
+        raise FauError(
+            f"cannot read an image from a PIL image ({type(source).__name__}, mode "
+            f"{source.mode}); pass np.asarray(img.convert(\"RGB\")), or the file's path"
+        )
     raise FauError(
         f"cannot read an image from a {type(source).__name__}; pass a path, bytes or a "
         "numpy array"

@@ -194,3 +194,89 @@ def test_exif_orientation_gives_the_upright_pixels(tmp_path, face_rgb, orientati
     out = load_image(p)
     assert out.shape == face_rgb.shape
     assert np.abs(out.astype(int) - face_rgb).mean() < 3  # JPEG noise; a wrong turn gives ~40
+
+
+@pytest.mark.parametrize("data", [
+    b"BMW service notes: oil changed at 30,000 km, brake pads replaced.\n" * 4,
+    b"BM" + bytes(200),  # no DIB header size
+    b"BM\x00\x00\x00\x00\x00\x00\x00\x00\x36\x00\x00\x00\xff\xff\x00\x00" + bytes(64),
+], ids=["text", "zeros", "dib-size-65535"])
+def test_text_starting_with_bm_is_not_an_image(tmp_path, data):
+    """Before: "is truncated or corrupt (Truncated File Read)" or "could not be decoded
+    (Unsupported BMP header type (0))", as if it were a damaged BMP."""
+    p = tmp_path / "notes.txt"
+    p.write_bytes(data)
+    for source in (data, p):
+        with pytest.raises(FauError, match="is not an image in a format fau reads") as err:
+            load_image(source)
+        assert "corrupt" not in str(err.value) and "decoded" not in str(err.value)
+
+
+def test_bmp_cut_inside_its_pixels_is_still_corrupt(face_rgb):
+    import io
+
+    buf = io.BytesIO()
+    Image.fromarray(face_rgb).save(buf, format="BMP")
+    with pytest.raises(FauError, match="truncated or corrupt") as err:
+        load_image(buf.getvalue()[:200])
+    assert "not an image" not in str(err.value)
+
+
+def _ftyp(brand: bytes, compatible: tuple[bytes, ...] = ()) -> bytes:
+    body = brand + bytes(4) + b"".join(compatible)
+    return struct.pack(">I", 8 + len(body)) + b"ftyp" + body + bytes(400)
+
+
+@pytest.mark.parametrize("data", [
+    _ftyp(b"heic", (b"mif1", b"heic")), _ftyp(b"mif1", (b"heic",)), _ftyp(b"heix"),
+    _ftyp(b"msf1", (b"hevc",)), _ftyp(b"avif", (b"mif1", b"miaf")), _ftyp(b"avis"),
+], ids=["heic", "mif1", "heix", "msf1", "avif", "avis"])
+def test_heic_and_avif_say_not_supported_convert(tmp_path, data):
+    """Before: "is not an image in a format fau reads (JPEG, PNG, ...)"."""
+    p = tmp_path / "IMG_0001.HEIC"
+    p.write_bytes(data)
+    for source in (data, p):
+        with pytest.raises(FauError, match=r"HEIC/HEIF \(or AVIF\) images are not supported: "
+                                           "convert to JPEG or PNG"):
+            load_image(source)
+
+
+def test_mp4_is_not_taken_for_heic():
+    with pytest.raises(FauError, match="is not an image in a format fau reads"):
+        load_image(_ftyp(b"mp42", (b"isom", b"mp41")))
+
+
+def test_pil_image_object_says_how_to_pass_it(face_rgb):
+    """Before: "cannot read an image from a Image; pass a path, bytes or a numpy array"."""
+    img = Image.fromarray(face_rgb)
+    with pytest.raises(FauError, match=r'PIL image.*np\.asarray\(img\.convert\("RGB"\)\)'):
+        load_image(img)
+    np.testing.assert_array_equal(load_image(np.asarray(img.convert("RGB"))), face_rgb)
+
+
+def _tiff_with_tag_past_the_end(face_rgb: np.ndarray) -> bytes:
+    """An 8-bit RGB TIFF whose Software tag (305) points past the end of the file."""
+    import io
+
+    buf = io.BytesIO()
+    Image.fromarray(face_rgb).save(buf, format="TIFF", tiffinfo={305: "x" * 40})
+    data = bytearray(buf.getvalue())
+    ifd = struct.unpack("<I", data[4:8])[0]
+    for i in range(struct.unpack("<H", data[ifd:ifd + 2])[0]):
+        entry = ifd + 2 + 12 * i
+        if struct.unpack("<H", data[entry:entry + 2])[0] == 305:
+            data[entry + 8:entry + 12] = struct.pack("<I", 10**6)
+    return bytes(data)
+
+
+def test_damaged_tiff_tag_gives_no_pillow_warnings(face_rgb):
+    """Before: Pillow warned "Truncated File Read" (UserWarning, on stderr) several times
+    while the pixels were read fine."""
+    import warnings
+
+    data = _tiff_with_tag_past_the_end(face_rgb)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = load_image(data)
+    np.testing.assert_array_equal(out, face_rgb)
+    assert [str(w.message) for w in caught] == []
