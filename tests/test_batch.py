@@ -398,3 +398,28 @@ def test_interrupted_run_resumes_with_identical_outputs(tmp_path, reference):
     assert counts == {"skipped": done_before, "ok": len(clips) - done_before}
     assert digests(out) == reference
     assert not list(out.glob("*/.*.tmp")) and not list(out.glob(".*.tmp"))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM to oneself is POSIX")
+def test_a_signal_stops_the_batch_between_videos_and_the_handlers_come_back(tmp_path):
+    """The handler only notes SIGTERM; the loop stops at its next check, with the finished
+    video's row in index.csv and the caller's signal handlers back in place."""
+    import signal
+
+    before = (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT))
+    seen: list[dict] = []
+
+    def progress(rec: dict) -> None:
+        seen.append(rec)
+        if len(seen) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)  # would end pytest without fau's handler
+
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        fau.run_batch(CLIPS[:4], out, jobs=1, progress=progress, **FAST)
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+    assert len(seen) == 1 and seen[0]["status"] == "ok"
+    index = pd.read_csv(out / "index.csv")
+    assert index["status"].fillna("").tolist().count("ok") == 1  # the rest were never finished
+    rerun = fau.run_batch(CLIPS[:4], out, jobs=1, **FAST)  # resumes: one skipped, three run
+    assert sorted(rerun["status"]) == ["ok", "ok", "ok", "skipped"]

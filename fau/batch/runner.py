@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -183,27 +184,57 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+#: Seconds between the batch loop's checks for SIGTERM or Ctrl-C (the longest a stop
+#: request waits before the workers are killed).
+STOP_POLL_S = 0.1
+
+
+class _StopRequest:
+    """SIGTERM or Ctrl-C, noted by the signal handler and acted on by the batch loop.
+
+    The handler only records the signal; `check` raises `KeyboardInterrupt` at a point
+    the loop chooses (between waits for results, at most `STOP_POLL_S` later), never
+    inside loky's own bookkeeping or half-way through recording a finished video. A
+    second signal before the loop has acted raises at once.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def handle(self, signum: int, frame: Any) -> None:
+        if self.signum is not None:  # asked twice: stop now
+            raise KeyboardInterrupt(f"signal {signum}")
+        self.signum = signum
+
+    def check(self) -> None:
+        """Raise `KeyboardInterrupt` if a stop was requested."""
+        if self.signum is not None:
+            raise KeyboardInterrupt(f"signal {self.signum}")
+
+
 @contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """While the batch runs, SIGTERM raises `KeyboardInterrupt` in the main thread, so
-    that the pool is shut down (workers killed and waited for) before the process
+def _stop_on_signals() -> Iterator[_StopRequest]:
+    """While the batch runs, SIGTERM and Ctrl-C (SIGINT) request a stop (`_StopRequest`),
+    so that the pool is shut down (workers killed and waited for) before the process
     exits; without it, SIGTERM ends the parent at once and orphans the workers, which
-    go on writing into the output folder."""
+    go on writing into the output folder. A SIGINT that was ignored when the batch
+    started (a process started in the background) stays ignored; outside the main
+    thread no handler can be set and Python's defaults stay in place."""
     import signal
-    import threading
 
+    stop = _StopRequest()
     if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be set from the main thread
+        yield stop  # signal handlers can only be set from the main thread
         return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum} (SIGTERM)")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, stop.handle)}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, stop.handle)
     try:
-        yield
+        yield stop
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        stop.check()  # a signal that came after the last check still stops the caller
 
 
 #: Environment of local worker processes: one thread for every native thread pool
@@ -216,7 +247,25 @@ ONE_THREAD_ENV: dict[str, str] = {
 }
 
 
-def _run_local(jobs: list[Job], n_jobs: int, done: Callable[[dict[str, Any]], None]) -> None:
+#: Seconds to wait for each of a shut-down pool's own threads to finish.
+POOL_THREAD_JOIN_S = 5.0
+
+
+def _shut_down(executor: Any, threads_before: set[threading.Thread], *, kill: bool) -> None:
+    """Shut a loky pool down, waiting for its workers and then for the threads it started.
+
+    loky's queue feeder threads free the pool's semaphores as they end: they unlink
+    each one, then tell loky's resource tracker. Were the process to exit between the
+    two (they are daemon threads), the tracker would warn on stderr about a "leaked
+    semlock" that no longer exists, after ``fau: interrupted``.
+    """
+    executor.shutdown(wait=True, kill_workers=kill)
+    for t in set(threading.enumerate()) - threads_before:
+        t.join(timeout=POOL_THREAD_JOIN_S)
+
+
+def _run_local(jobs: list[Job], n_jobs: int, done: Callable[[dict[str, Any]], None],
+               stop: _StopRequest) -> None:
     """Run on joblib's loky process pool; a worker that dies fails only its own video.
 
     Uses a private `joblib.externals.loky.ProcessPoolExecutor` (not loky's shared
@@ -236,6 +285,7 @@ def _run_local(jobs: list[Job], n_jobs: int, done: Callable[[dict[str, Any]], No
     pending = list(jobs)
     while pending:
         width = min(n_jobs, len(pending))
+        threads = set(threading.enumerate())
         executor = ProcessPoolExecutor(max_workers=width, env=ONE_THREAD_ENV,
                                        initializer=_ignore_sigint)
         # At most one video more than workers is submitted at a time: loky's queue of
@@ -253,7 +303,9 @@ def _run_local(jobs: list[Job], n_jobs: int, done: Callable[[dict[str, Any]], No
         try:
             submit()
             while futures and broken is None:
-                finished, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+                finished, _ = wait(list(futures), timeout=STOP_POLL_S,
+                                   return_when=FIRST_COMPLETED)
+                stop.check()
                 for fut in finished:
                     try:
                         rec = fut.result()
@@ -265,10 +317,13 @@ def _run_local(jobs: list[Job], n_jobs: int, done: Callable[[dict[str, Any]], No
                 if broken is None:
                     submit()
         except BaseException:  # Ctrl-C or SIGTERM: no worker outlives this process
-            executor.shutdown(wait=True, kill_workers=True)
+            _shut_down(executor, threads, kill=True)
             raise
-        finally:
-            executor.shutdown(wait=broken is None and not futures, kill_workers=bool(futures))
+        else:
+            if broken is None and not futures:
+                _shut_down(executor, threads, kill=False)
+            else:
+                executor.shutdown(wait=False, kill_workers=bool(futures))
         if broken is None:
             return
         rest = []
@@ -285,15 +340,19 @@ def _run_local(jobs: list[Job], n_jobs: int, done: Callable[[dict[str, Any]], No
                     "which", len(suspects))
         for j in suspects:
             (j.folder / RUNNING_FILE).unlink(missing_ok=True)
+            threads = set(threading.enumerate())
             single = ProcessPoolExecutor(max_workers=1, env=ONE_THREAD_ENV,
                                          initializer=_ignore_sigint)
             try:
-                rec = single.submit(run_job, j).result()
+                fut = single.submit(run_job, j)
+                while not wait([fut], timeout=STOP_POLL_S).done:
+                    stop.check()
+                rec = fut.result()
             except BrokenProcessPool as crash:
                 rec = _crash_record(j, "the worker process died while analysing this "
                                        f"video ({_first_line(crash)})")
             finally:
-                single.shutdown(wait=True, kill_workers=True)
+                _shut_down(single, threads, kill=True)
             done(rec)
         pending = [j for j in rest if j not in suspects]
 
@@ -320,7 +379,8 @@ def _connect(scheduler: Any):
         raise FauError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
 
 
-def _run_dask(jobs: list[Job], scheduler: Any, done: Callable[[dict[str, Any]], None]) -> None:
+def _run_dask(jobs: list[Job], scheduler: Any, done: Callable[[dict[str, Any]], None],
+              stop: _StopRequest) -> None:
     """Run on a Dask distributed cluster: one task per video, results as they complete.
 
     A worker that dies is Dask's business: the scheduler reruns its task elsewhere and,
@@ -336,13 +396,19 @@ def _run_dask(jobs: list[Job], scheduler: Any, done: Callable[[dict[str, Any]], 
         for j in jobs:
             fut = client.submit(run_job, j, pure=False, key=f"fau-batch-{run}-{j.video.name}")
             futures[fut] = j
-        for fut in as_completed(list(futures)):
-            j = futures.pop(fut)
-            try:
-                rec = fut.result()
-            except Exception as exc:  # KilledWorker, a lost worker, a pickling error
-                rec = _crash_record(j, f"{type(exc).__name__}: {exc}")
-            done(rec)
+        completed = as_completed(list(futures))
+        while not completed.is_empty():
+            stop.check()
+            if not completed.has_ready():
+                time.sleep(STOP_POLL_S)
+                continue
+            for fut in completed.next_batch(block=False):
+                j = futures.pop(fut)
+                try:
+                    rec = fut.result()
+                except Exception as exc:  # KilledWorker, a lost worker, a pickling error
+                    rec = _crash_record(j, f"{type(exc).__name__}: {exc}")
+                done(rec)
     finally:
         if futures:
             client.cancel(list(futures))
@@ -444,7 +510,7 @@ def run_batch(
     _check_detector_options(options)  # one clear error instead of a failed row per video
     videos = collect_inputs(_without_own_output(inputs, out_dir))
     out = _check_out_dir(out_dir, videos)
-    with _claim(out), _sigterm_interrupts():
+    with _claim(out), _stop_on_signals() as stop:
         remove_stale_temporaries(out)  # left by a run that was killed; we hold the lock
         index = _Index(out / INDEX_FILE, [v.name for v in videos])
         all_jobs = [Job(video=v, out_dir=out, fps=fps, report=report,
@@ -464,9 +530,9 @@ def run_batch(
         t0 = time.perf_counter()
         if pending:
             if scheduler is not None:
-                _run_dask(pending, scheduler, done)
+                _run_dask(pending, scheduler, done, stop)
             else:
-                _run_local(pending, n_jobs, done)
+                _run_local(pending, n_jobs, done, stop)
         log.info("batch finished in %.1f s", time.perf_counter() - t0)
         return index.frame()
 
