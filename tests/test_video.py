@@ -363,3 +363,25 @@ def test_face_entering_is_picked_up_within_detect_every(det, tmp_path):
     # the detector runs at least once per second of video (30 frames) while faces are tracked
     assert 20 <= first_seen[1] <= 20 + 31
     assert (df[df["frame"] >= first_seen[1]].groupby("frame").size() == 2).all()
+
+
+@pytest.mark.parametrize("fps", [1e9, 1e6])
+def test_fps_above_the_video_rate_analyses_every_frame_once(det, results, fps):
+    # the row reservation counted fps × duration rows: fps=1e9 asked numpy for 917 GiB
+    # (a MemoryError traceback instead of the video's rows)
+    df = det.detect_video(clip("HAP"), fps=fps)
+    assert df["frame"].tolist() == results["HAP"]["frame"].tolist()
+    assert df.attrs["analysed_frames"] == 56
+
+
+def test_expected_frames_counts_at_most_the_video_rate():
+    from fau.video.detect import _expected_frames
+    from fau.video.reader import VideoInfo
+
+    hour = [VideoInfo("x.mp4", "mp4", "h264", 640, 480, 30.0, 3600.0, None)]
+    assert _expected_frames(hour, None, None, None) == 108001
+    assert _expected_frames(hour, 5.0, None, None) == 18001
+    assert _expected_frames(hour, 1e9, None, None) == 108001
+    assert _expected_frames(hour, 1e9, 60.0, 120.0) == 1801
+    no_rate = [VideoInfo("x.webm", "webm", "vp8", 640, 480, None, 3600.0, None)]
+    assert _expected_frames(no_rate, 1e9, None, None) == 0

@@ -288,12 +288,18 @@ def _release_free_memory() -> None:
 def _expected_frames(info: list[VideoInfo], fps: float | None, start: float | None,
                      end: float | None) -> int:
     """Frames of the analysed window by the header's duration and frame rate (0 when
-    the header does not say)."""
-    if not info or info[0].duration is None or not (fps or info[0].fps):
+    the header does not say).
+
+    An ``fps`` above the video's own rate analyses each frame once (one frame covers
+    every tick it passes), so the rate counted is the lower of the two: ``fps=1e9``
+    must not reserve rows for a billion frames a second.
+    """
+    if not info or info[0].duration is None or not info[0].fps:
         return 0
+    rate = info[0].fps if fps is None else min(float(fps), info[0].fps)
     lo = max(start or 0.0, 0.0)
     hi = info[0].duration if end is None else min(end, info[0].duration)
-    return int(math.ceil(max(hi - lo, 0.0) * (fps or info[0].fps))) + 1
+    return int(math.ceil(max(hi - lo, 0.0) * rate)) + 1
 
 
 def _log_result(df: pd.DataFrame, path, stats: DecodeStats) -> None:
