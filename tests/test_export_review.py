@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from fau import FauError
 from fau.export import elan_document, openface_table, speaking_runs
-from fau.video.temporal import EVENT_COLUMNS
+from fau.video.temporal import EVENT_COLUMNS, find_events
 
 from test_export import _annotations, _parse, events_table, video_table
 
@@ -122,6 +122,21 @@ def test_speaking_runs_with_a_variable_frame_rate_do_not_overlap():
     anns = _annotations(_parse(elan_document(df, pd.DataFrame(columns=EVENT_COLUMNS), None)))
     assert anns["P0 speaking"] == [(40, 130, "speaking"), (140, 220, "speaking")]
     assert "P0 speaking 2" not in anns
+
+
+@pytest.mark.parametrize("missing, runs", [(6, 1), (13, 1), (20, 2)])
+def test_speaking_runs_end_at_the_gaps_that_end_events(missing, runs):
+    """docs/video.md: the speaking runs end at the gaps that end events (longer than 2.5
+    frame intervals and than 0.5 s); a face lost for 0.2 s while talking split the run."""
+    n = 90
+    t = np.delete(np.arange(n) / 30, np.arange(40, 40 + missing))  # the face lost a while
+    df = pd.DataFrame({"frame": np.arange(len(t)), "track_id": 0, "timestamp": t,
+                       "speaking": True, "AU12_rel": 0.05})
+    got = speaking_runs(df)
+    assert len(got) == runs
+    events = find_events(df, expressions=False, speech_aus="keep")
+    assert (events["name"] == "AU12").sum() == runs  # the same gap rule as events
+    assert got[0][0] == 0 and got[0][1] == 0.0 and got[-1][2] == pytest.approx(3.0)
 
 
 @st.composite

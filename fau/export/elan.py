@@ -65,9 +65,11 @@ def speaking_runs(frames: pd.DataFrame) -> list[tuple[int, float, float]]:
 
     A run ends one frame interval (the track's median) after its last speaking frame, or
     at the next frame if that comes sooner (the frame is shown until the next one), so
-    runs never overlap.
+    runs never overlap. A gap in the track's frames ends a run where it ends an event
+    (`fau.video.find_events`): longer than `GAP_INTERVALS` intervals and than `BRIEF_S`.
     """
-    from ..video.temporal import GAP_INTERVALS  # a longer gap ends a run, as it ends events
+    # a longer gap ends a run, as it ends events
+    from ..video.temporal import BRIEF_S, GAP_INTERVALS
 
     if "speaking" not in frames.columns or not len(frames):
         return []
@@ -78,13 +80,14 @@ def speaking_runs(frames: pd.DataFrame) -> list[tuple[int, float, float]]:
         s = g["speaking"].to_numpy(bool)
         d = np.diff(t)
         step = float(np.median(d[d > 0])) if (d > 0).any() else 0.04
+        longest = max(GAP_INTERVALS * step, BRIEF_S)  # longest time step within a run
         i = 0
         while i < len(s):
             if not s[i]:
                 i += 1
                 continue
             j = i
-            while j + 1 < len(s) and s[j + 1] and t[j + 1] - t[j] <= GAP_INTERVALS * step:
+            while j + 1 < len(s) and s[j + 1] and t[j + 1] - t[j] <= longest:
                 j += 1
             end = t[j] + step
             nxt = int(np.searchsorted(t, t[j], side="right"))  # the next frame shown
