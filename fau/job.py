@@ -5,7 +5,8 @@ worker (`fau.batch`) and by the web service's job workers. The steps:
 
 1. check every output path before the (long) analysis (`JobOutputs.check`);
 2. read the segments (`fau.video.read_segments`), if any, and refuse one that starts at
-   or after the end of the video (the duration in its header, as the web service does);
+   or after the end of the video (the duration in its header, as the web service does),
+   and a ``start`` at or after it;
 3. analyse the video (`fau.Detector.detect_video`: tracking, AUs, expressions,
    smoothing, baselines);
 4. find events (`fau.video.find_events`) and summarise per segment
@@ -22,6 +23,8 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import logging
+import math
+import numbers
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -310,6 +313,18 @@ def _header_duration_s(path: str | os.PathLike, max_pixels: int | None) -> float
     return probe(path, **kw).duration
 
 
+def _check_start(start: Any, duration_s: float | None) -> None:
+    """Refuse a ``start`` at or after the end of the video by its header's duration: no
+    frame could be analysed (the rule for segments, `fau.video.read_segments`). A
+    ``start`` that is not a number is left to `fau.video.iter_frames`' own check."""
+    if (duration_s is None or isinstance(start, bool) or not isinstance(start, numbers.Real)
+            or not math.isfinite(start)):
+        return
+    if start >= duration_s:
+        raise FauError(f"start ({float(start):g} s) is at or after the end of the video, "
+                       f"which lasts {duration_s:g} s")
+
+
 def analyse_video(
     detector: "Detector",
     path: str | os.PathLike,
@@ -330,7 +345,8 @@ def analyse_video(
         The video.
     segments : path, bytes, DataFrame, list or None
         Anything `fau.video.read_segments` reads; a segment that starts at or after the
-        end of the video (its header's duration) is refused before the analysis.
+        end of the video (its header's duration) is refused before the analysis, and so
+        is a ``start`` (in ``detect``) at or after it.
     meta : mapping or None
         Fields put first in the JSON summary (e.g. the input's name).
     title : str or None
@@ -344,8 +360,12 @@ def analyse_video(
     from .video import find_events, read_segments, summarize_segments
 
     seg = None
+    start = detect.get("start")
+    duration = (_header_duration_s(path, detect.get("max_pixels"))
+                if segments is not None or start is not None else None)
+    _check_start(start, duration)  # a start past the video's end: fail early, as segments do
     if segments is not None:  # a bad file, or a segment past the video's end: fail early
-        seg = read_segments(segments, max_s=_header_duration_s(path, detect.get("max_pixels")))
+        seg = read_segments(segments, max_s=duration)
     frames = detector.detect_video(path, **detect)
     events = find_events(frames)
     seg_summary = summarize_segments(frames, seg, events) if seg is not None else None
@@ -405,8 +425,9 @@ def run_video_job(
     ------
     FauError
         A bad output path (before any analysis), bad segments (also one that starts
-        at or after the video's end, by its header's duration; before any analysis), an
-        unreadable video, a report without `fau.report`.
+        at or after the video's end, by its header's duration; before any analysis), a
+        ``start`` at or after the video's end (before any analysis), an unreadable
+        video, a report without `fau.report`.
     """
     if outputs is None:
         outputs = JobOutputs()

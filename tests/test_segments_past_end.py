@@ -85,3 +85,29 @@ def test_service_refuses_the_same_segments_with_the_same_message(tmp_path):
                                   "end 4 s) starts at or after the end of the video, which lasts "
                                   "1.868 s")
         assert c.get("/v1/jobs").json()["total"] == 0
+
+
+@pytest.mark.parametrize("start", ["2.5", "1.868"])
+def test_cli_refuses_a_start_at_or_after_the_end_before_analysing(tmp_path, capsys, start):
+    # was: the whole video decoded, a warning, empty outputs written and exit status 0
+    out, eaf = tmp_path / "f.csv", tmp_path / "a.eaf"
+    rc = main(["video", str(HAP), "--model", "none", "--start", start, "--out", str(out),
+               "--elan", str(eaf), "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert err.count("\n") == 1 and err.startswith("fau: error: ")
+    assert (f"start ({float(start):g} s) is at or after the end of the video, which lasts "
+            "1.868 s") in err
+    assert not out.exists() and not eaf.exists()
+
+
+def test_run_video_job_refuses_a_start_past_the_end_and_keeps_one_inside():
+    import fau
+
+    with fau.Detector(expression_model=None) as det:
+        with pytest.raises(FauError, match=r"start \(3 s\) is at or after the end"):
+            fau.run_video_job(det, HAP, None, start=3)
+        with pytest.raises(FauError, match="start must be"):  # the reader's own check
+            fau.run_video_job(det, HAP, None, start="x")
+        result = fau.run_video_job(det, HAP, None, start=1.8, fps=None)
+    assert result.frames["timestamp"].min() >= 1.8 and len(result.frames) == 2
