@@ -385,3 +385,23 @@ def test_expected_frames_counts_at_most_the_video_rate():
     assert _expected_frames(hour, 1e9, 60.0, 120.0) == 1801
     no_rate = [VideoInfo("x.webm", "webm", "vp8", 640, 480, None, 3600.0, None)]
     assert _expected_frames(no_rate, 1e9, None, None) == 0
+
+
+def test_faces_beyond_max_faces_are_dropped_with_a_warning(two_faces, caplog):
+    # `--max-faces` promises "faces beyond it are dropped with a warning": videos dropped
+    # the second person silently
+    path, n = two_faces
+    with fau.Detector(expression_model=None, max_faces=1) as one:
+        with caplog.at_level(logging.WARNING, logger="fau.video.tracking"):
+            df = one.detect_video(path, fps=10)
+    assert df["track_id"].nunique() == 1 and (df.groupby("frame").size() == 1).all()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == ["more than max_faces=1 faces in view at 0.00 s; the others are not "
+                        "analysed (raise max_faces, --max-faces, to analyse more)"]
+
+
+def test_one_face_and_max_faces_one_gives_no_warning(caplog):
+    with fau.Detector(expression_model=None, max_faces=1) as one:
+        with caplog.at_level(logging.WARNING, logger="fau.video.tracking"):
+            df = one.detect_video(clip("HAP"))
+    assert len(df) == 56 and not caplog.records

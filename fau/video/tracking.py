@@ -12,7 +12,10 @@ How it works (per frame)
    at this frame, or every `DETECT_EVERY_S` seconds of video (to pick up faces that
    entered), as long as fewer than ``max_faces`` faces are tracked. A detection whose
    box overlaps a live track's landmark box (IoU ≥ `MATCH_IOU`) is that track; the
-   others start new tracks.
+   others start new tracks, up to ``max_faces`` in all: a face beyond them is not
+   analysed, and the first time that happens a warning is logged (the detector does
+   not run while ``max_faces`` faces are tracked, so a face that enters then is not
+   seen at all).
 3. **Merge.** Two tracks that converge on the same face (landmark boxes with IoU ≥
    `DUPLICATE_IOU`) are merged into the older one.
 
@@ -172,6 +175,8 @@ class Tracker:
         self.counts = {"frames": 0, "detector_runs": 0, "mesh_runs": 0}
         #: Every track's times and signature samples, by track id (`identities`).
         self.spans: dict[int, TrackSpan] = {}
+        #: Time (s) of the first frame where a face beyond ``max_faces`` was left out.
+        self.dropped_at: float | None = None
 
     # ------------------------------------------------------------------------------
     def update(self, rgb: np.ndarray, timestamp: float) -> list[tuple[int, FaceMesh]]:
@@ -232,11 +237,16 @@ class Tracker:
                 self._start(whole, timestamp)
             return
         for det in detections:
-            if len(self.tracks) >= self.max_faces:
-                break
             x, y, w, h = det.box
             dbox = np.array([x, y, x + w, y + h])
             if any(iou(dbox, t.box) >= MATCH_IOU for t in self.tracks):
+                continue
+            if len(self.tracks) >= self.max_faces:
+                # (a detection that is a tracked face again, e.g. part of a large one, is not
+                # another face)
+                if not same_face(dbox, np.array([t.box for t in self.tracks])).any():
+                    self._dropped(timestamp)
+                    break
                 continue
             mesh = self.backend.mesh(rgb, det.roi(), detector_box=det.box, **self._later)
             self.counts["mesh_runs"] += 1
@@ -247,6 +257,14 @@ class Tracker:
             if self.tracks and same_face(mbox, np.array([t.box for t in self.tracks])).any():
                 continue
             self._start(mesh, timestamp)
+
+    def _dropped(self, timestamp: float) -> None:
+        """A face beyond ``max_faces`` was left out at ``timestamp``: warn the first time."""
+        if self.dropped_at is None:
+            self.dropped_at = timestamp
+            log.warning("more than max_faces=%d faces in view at %.2f s; the others are not "
+                        "analysed (raise max_faces, --max-faces, to analyse more)",
+                        self.max_faces, timestamp)
 
     def _whole_frame_face(self, rgb: np.ndarray, timestamp: float) -> FaceMesh | None:
         """A face filling the frame that the detector missed (`fau.landmarks.whole_image`,
@@ -298,7 +316,9 @@ class Tracker:
         if not meshes and not self.tracks:
             whole = self._whole_frame_face(rgb, timestamp)
             meshes = [] if whole is None else [whole]
-        meshes = meshes[: self.max_faces]
+        if len(meshes) > self.max_faces:
+            self._dropped(timestamp)
+            meshes = meshes[: self.max_faces]
         self.counts["detector_runs"] += 1
         boxes = [box_of(m.landmarks) for m in meshes]
         pairs = sorted(
