@@ -405,3 +405,17 @@ def test_one_face_and_max_faces_one_gives_no_warning(caplog):
         with caplog.at_level(logging.WARNING, logger="fau.video.tracking"):
             df = one.detect_video(clip("HAP"))
     assert len(df) == 56 and not caplog.records
+
+
+@pytest.mark.parametrize("kw, says", [
+    ({"end": 0.01}, "the first frame after it is at 0.027 s"),
+    ({"start": 0.5, "end": 0.51}, "the first frame after it is at 0.527 s"),
+    ({"start": 1.87}, "the video's last frame is at 1.862 s"),
+])
+def test_empty_window_warning_names_the_right_frame(det, caplog, kw, says):
+    # decoding stops at the first frame past `end`: the warning called it "the video's
+    # last frame" ("... last frame is at 0.03 s" for a 1.9-s clip)
+    with caplog.at_level(logging.WARNING, logger="fau.video.detect"):
+        df = det.detect_video(clip("HAP"), **kw)
+    assert len(df) == 0
+    assert says in caplog.text, caplog.text

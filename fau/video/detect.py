@@ -305,10 +305,13 @@ def _expected_frames(info: list[VideoInfo], fps: float | None, start: float | No
 def _log_result(df: pd.DataFrame, path, stats: DecodeStats) -> None:
     a = df.attrs
     if a["analysed_frames"] == 0 and a["decoded_frames"]:
-        log.warning(
-            "%s: no frame in the requested window (start=%s, end=%s s); the video's last "
-            "frame is at %.2f s", path, a["start"], a["end"], stats.last_timestamp or 0.0,
-        )
+        last = stats.last_timestamp or 0.0
+        # decoding stops at the first frame past ``end``: that frame is not the video's last
+        where = ("the first frame after it is at" if a["end"] is not None and last > a["end"]
+                 else "the video's last frame is at" if stats.complete
+                 else "decoding stopped at the frame at")
+        log.warning("%s: no frame in the requested window (start=%s, end=%s s); %s %.3f s",
+                    path, a["start"], a["end"], where, last)
     log.info(
         "%s: %d frames decoded, %d analysed, %d rows, %d tracks in %.1f s",
         path, a["decoded_frames"], a["analysed_frames"], len(df),
