@@ -302,3 +302,12 @@ def test_report_and_plots_refuse_what_is_not_a_video_table():
             call()
     with pytest.raises(FauError, match="render_report takes a detect_video table"):
         render_report(None)
+
+
+def test_a_short_track_is_seen_from_and_to_tenths_of_a_second():
+    # a track seen 0.53-1.43 s (fau video --start 0.5 --end 1.5) read "seen 1 s – 1 s"
+    df = table(n=28, tracks=1, t=0.527 + np.arange(28) / 30)
+    html = sections(render_report(df, video=False))["track-0"]
+    assert "seen 0.5 s – 1.4 s, 28 analysed frames" in html
+    long = sections(render_report(table(n=600, tracks=1), video=False))["track-0"]
+    assert "seen 0 s – 20 s, 600 analysed frames" in long
