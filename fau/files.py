@@ -56,7 +56,8 @@ def check_output(path: str | os.PathLike, *, overwrite: bool = False,
     if out.is_dir():
         raise FauError(f"{what} {str(out)!r} is a folder, not a file")
     if out.exists() and not overwrite:
-        raise FauError(f"{str(out)!r} exists; choose another name or pass --overwrite")
+        raise FauError(f"{str(out)!r} exists; choose another name or pass --overwrite "
+                       "(overwrite=True in Python)")
     if not out.parent.exists():
         raise FauError(f"folder {str(out.parent)!r} does not exist")
     if not out.parent.is_dir():

@@ -71,8 +71,10 @@ def test_parquet_keeps_attrs_but_not_wall_time(tmp_path):
 def test_never_overwrites_unless_asked(tmp_path):
     p = tmp_path / "t.csv"
     p.write_text("precious")
-    with pytest.raises(FauError, match="exists"):
+    with pytest.raises(FauError, match="exists") as info:
         write_table(_table(), p)
+    # the Python API's own option, not only the command line's
+    assert str(info.value).endswith("pass --overwrite (overwrite=True in Python)")
     assert p.read_text() == "precious"
     write_table(_table(), p, overwrite=True)
     assert p.read_text().startswith("input,")
