@@ -110,9 +110,6 @@ class Detector:
         self.max_faces = int(max_faces)
         self.min_face_score = float(min_face_score)
         self.num_threads = num_threads
-        if backend is not None and min_face is not None:
-            raise FauError("min_face is an option of the default backend; give it to your "
-                           "backend instead")
         if backend is None:
             from .landmarks.detection import DEFAULT_MIN_FACE
             from .landmarks.mediapipe import MediaPipeBackend
@@ -395,6 +392,9 @@ def _check_options(max_faces: object, min_face_score: object, num_threads: objec
                                        for m in ("detect", "mesh_from_crop", "close")):
         raise FauError(f"backend must be a fau.landmarks.LandmarkBackend (detect, "
                        f"mesh_from_crop, close), got {type(backend).__name__}")
+    if backend is not None and min_face is not None:
+        raise FauError("min_face is an option of the default backend; give it to your "
+                       "backend instead")
 
 
 def _describe(image: ImageSource, position: int | None = None) -> str:

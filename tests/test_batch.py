@@ -236,6 +236,14 @@ def test_bad_detector_options_fail_before_any_work(tmp_path):
         fau.run_batch([CLIPS[0]], out, expression_model="vibes")
     with pytest.raises(FauError, match="unknown Detector option"):
         fau.run_batch([CLIPS[0]], out, detector_options={"max_face": 2}, **FAST)
+    # Values every worker's Detector would refuse: one error here, not a failed row each.
+    for options, message in [({"max_faces": 0}, "max_faces"),
+                             ({"detector_options": {"min_face_score": 2}}, "min_face_score"),
+                             ({"detector_options": {"num_threads": 0}}, "num_threads"),
+                             ({"detector_options": {"min_face": 1}}, "min_face"),
+                             ({"detector_options": {"backend": "mediapipe"}}, "backend")]:
+        with pytest.raises(FauError, match=message):
+            fau.run_batch([CLIPS[0]], out, **options, **FAST)
     if not model_available():
         with pytest.raises(FauError, match="expression_ferplus.npz"):
             fau.run_batch([CLIPS[0]], out, fps=FPS)  # the default model, absent

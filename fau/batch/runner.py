@@ -571,6 +571,7 @@ def _check_detector_options(options: dict[str, Any]) -> None:
     import inspect
 
     from ..detector import Detector
+    from ..detector import _check_options as check_detector_values
 
     accepted = set(inspect.signature(Detector).parameters)
     unknown = sorted(set(options) - accepted)
@@ -579,3 +580,9 @@ def _check_detector_options(options: dict[str, Any]) -> None:
     name = check_expression_model(options.get("expression_model"))
     if name is not None:
         expression_model_path(name)  # raises FauError if the file is missing
+    # The types and ranges `Detector` checks (max_faces, min_face_score, num_threads,
+    # min_face, backend), with its defaults for the options not given.
+    given = {n: p.default for n, p in inspect.signature(Detector).parameters.items()}
+    given.update(options)
+    check_detector_values(given["max_faces"], given["min_face_score"], given["num_threads"],
+                          given["min_face"], given["backend"])
