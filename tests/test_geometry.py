@@ -16,11 +16,14 @@ from fau.au import (
     IOD_CM,
     align,
     au_intensities,
+    au_occurrence,
     head_pose,
+    inter_ocular_distance,
     mirror_landmarks,
     mirror_permutation,
 )
 from fau.au.geometry import face_frame
+from fau.errors import FauError
 from fau.landmarks import canonical_face
 
 IDX = {n: i for i, n in enumerate(AU_NAMES)}
@@ -269,3 +272,22 @@ def test_geometry_functions_name_the_shape_they_take():
         head_pose(np.zeros(3))
     assert head_pose(np.eye(3)) == pytest.approx([0.0, 0.0, 0.0])
     assert aus(canonical_as_image()).shape == (len(AU_NAMES),)
+
+
+def test_geometry_functions_raise_fau_errors():
+    # the public API's one error type, never an IndexError, a broadcasting error or an
+    # SVD that does not converge from deep in numpy
+    bad = np.zeros((10, 3))
+    for call, message in [(lambda: align(bad), "align takes landmarks"),
+                          (lambda: inter_ocular_distance(bad), "inter_ocular_distance takes"),
+                          (lambda: face_frame(np.zeros((10, 2))), r"face_frame takes points"),
+                          (lambda: au_intensities(bad), "au_intensities takes"),
+                          (lambda: head_pose(np.zeros(3)), "head_pose takes"),
+                          (lambda: au_occurrence(np.zeros(5)), "AU_NAMES")]:
+        with pytest.raises(FauError, match=message):
+            call()
+    face = canonical_as_image()
+    face[33] = np.nan
+    with pytest.raises(FauError, match="NaN or infinite"):
+        align(face)
+    assert inter_ocular_distance(canonical_as_image()) > 0

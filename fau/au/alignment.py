@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import FauError
 from ..landmarks.canonical import canonical_face
 
 __all__ = [
@@ -77,8 +78,16 @@ def inter_ocular_distance(points: np.ndarray) -> np.ndarray:
     -------
     ndarray, (...)
         In the unit of ``points``.
+
+    Raises
+    ------
+    FauError
+        ``points`` of another shape.
     """
     p = np.asarray(points, dtype=np.float64)
+    if p.ndim < 2 or p.shape[-2:] not in ((478, 3), (468, 3)):
+        raise FauError(f"inter_ocular_distance takes landmarks of shape (..., 478, 3) or "
+                       f"(..., 468, 3), got {p.shape}")
     right = p[..., [33, 133], :].mean(axis=-2)
     left = p[..., [263, 362], :].mean(axis=-2)
     return np.linalg.norm(left - right, axis=-1)
@@ -109,8 +118,13 @@ class Alignment:
 
 
 def face_frame(landmarks: np.ndarray) -> np.ndarray:
-    """Image-pixel landmarks (x right, y down, z away) → right-handed y-up frame."""
+    """Image-pixel landmarks (x right, y down, z away) → right-handed y-up frame.
+
+    ``landmarks``: any array of points ``(..., 3)``; another shape is a `FauError`.
+    """
     pts = np.asarray(landmarks, dtype=np.float64)
+    if pts.ndim < 1 or pts.shape[-1] != 3:
+        raise FauError(f"face_frame takes points of shape (..., 3) (x, y, z), got {pts.shape}")
     return pts * np.array([1.0, -1.0, -1.0])
 
 
@@ -128,17 +142,23 @@ def align(landmarks: np.ndarray) -> Alignment:
 
     Raises
     ------
-    ValueError
-        Landmarks of another shape.
+    FauError
+        Landmarks of another shape, or a NaN or infinite value among the points the fit
+        uses (`RIGID_POINTS`).
     """
-    pts = face_frame(landmarks)
+    pts = np.asarray(landmarks, dtype=np.float64)
     single = pts.ndim == 2
     if single:
         pts = pts[None]
     if pts.ndim != 3 or pts.shape[-2:] not in ((478, 3), (468, 3)):
-        raise ValueError(f"expected landmarks of shape (478, 3), got {pts.shape[-2:]}")
+        raise FauError(f"align takes landmarks of shape (478, 3), (468, 3) or (N, 478, 3), "
+                       f"got {np.shape(landmarks)}")
+    pts = face_frame(pts)
     k = len(RIGID_POINTS)
     src = pts[:, RIGID_POINTS]  # (N, k, 3)
+    if not np.isfinite(src).all():
+        raise FauError("align: landmarks hold NaN or infinite values (no pose or size can be "
+                       "fitted)")
     dst = canonical_vertices()[RIGID_POINTS]  # (k, 3)
     mu_s = src.mean(axis=1, keepdims=True)
     mu_d = dst.mean(axis=0)
@@ -174,8 +194,8 @@ def head_pose(rotation: np.ndarray) -> np.ndarray:
     """
     r = np.asarray(rotation, dtype=np.float64)
     if r.ndim < 2 or r.shape[-2:] != (3, 3):
-        raise ValueError(f"head_pose takes rotation matrices of shape (..., 3, 3) "
-                         f"(Alignment.rotation), got {r.shape}")
+        raise FauError(f"head_pose takes rotation matrices of shape (..., 3, 3) "
+                       f"(Alignment.rotation), got {r.shape}")
     r = np.swapaxes(r, -1, -2)
     # R = Ry(yaw) Rx(-pitch) Rz(roll): r[1,2] = sin(pitch)
     pitch = np.arcsin(np.clip(r[..., 1, 2], -1.0, 1.0))

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import FauError
 from .geometry import Alignment, align
 
 __all__ = [
@@ -109,7 +110,7 @@ def gaze_vectors(
     if single:
         lm = lm[None]
     if lm.shape[-2:] != (478, 3):
-        raise ValueError(f"gaze needs the 478-point mesh with iris points, got {lm.shape[-2:]}")
+        raise FauError(f"gaze needs the 478-point mesh with iris points, got {lm.shape[-2:]}")
     al = alignment if alignment is not None else align(lm)
     p = np.asarray(al.points, dtype=np.float64).reshape(-1, 478, 3)
     rot = np.asarray(al.rotation, dtype=np.float64).reshape(-1, 3, 3)

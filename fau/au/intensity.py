@@ -21,6 +21,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..errors import FauError
 from .alignment import IOD_CM, canonical_vertices
 
 __all__ = [
@@ -293,8 +294,8 @@ def au_intensities(points: np.ndarray) -> np.ndarray:
     """
     pts = np.asarray(points, dtype=np.float64)
     if pts.ndim < 2 or pts.shape[-2:] not in ((478, 3), (468, 3)):
-        raise ValueError(f"au_intensities takes aligned landmarks of shape (..., 478, 3) or "
-                         f"(..., 468, 3) (fau.au.align(...).points), got {pts.shape}")
+        raise FauError(f"au_intensities takes aligned landmarks of shape (..., 478, 3) or "
+                       f"(..., 468, 3) (fau.au.align(...).points), got {pts.shape}")
     m = _measures(pts)
     n = _neutral()
     d = {k: (v - n[k]) / IOD_CM for k, v in m.items()}

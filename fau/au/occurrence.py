@@ -25,6 +25,7 @@ from typing import Mapping
 
 import numpy as np
 
+from ..errors import FauError
 from .intensity import AU_NAMES
 
 __all__ = ["AU_OCCURRENCE_NAMES", "AU_THRESHOLDS", "OCCURRENCE_AUS", "au_occurrence"]
@@ -71,13 +72,13 @@ def au_occurrence(intensities: np.ndarray,
 
     Raises
     ------
-    ValueError
+    FauError
         When the last axis is not ``len(AU_NAMES)`` long, or ``thresholds`` names an AU
         without an occurrence column.
     """
     x = np.asarray(intensities, dtype=np.float64)
     if x.ndim == 0 or x.shape[-1] != len(AU_NAMES):
-        raise ValueError(
+        raise FauError(
             f"expected AU intensities with a last axis of {len(AU_NAMES)} (fau.au.AU_NAMES), "
             f"got shape {x.shape}"
         )
@@ -85,8 +86,8 @@ def au_occurrence(intensities: np.ndarray,
     if thresholds:
         unknown = sorted(set(thresholds) - set(OCCURRENCE_AUS))
         if unknown:
-            raise ValueError(f"no occurrence column for {unknown}; expected names in "
-                             "fau.au.OCCURRENCE_AUS")
+            raise FauError(f"no occurrence column for {unknown}; expected names in "
+                           "fau.au.OCCURRENCE_AUS")
         t = np.array([float(thresholds.get(n, AU_THRESHOLDS[n])) for n in OCCURRENCE_AUS])
     with np.errstate(invalid="ignore"):
         return (x[..., _INDEX] > t).astype(np.uint8)
