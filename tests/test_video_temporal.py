@@ -11,6 +11,7 @@ from fau import FauError
 from fau.video import (
     AU_FILTER,
     EXPRESSION_FILTER,
+    FilterParams,
     OneEuro,
     RunningBaseline,
     add_temporal,
@@ -284,6 +285,23 @@ def test_missing_segments_file(tmp_path):
 def test_filter_constants_have_documented_units():
     assert AU_FILTER.min_cutoff == 1.0 and AU_FILTER.beta > 0
     assert EXPRESSION_FILTER.beta == 0.0
+
+
+def test_filter_building_blocks_refuse_wrong_arguments():
+    # one FauError naming the argument, not a ZeroDivisionError, an IndexError or an
+    # AttributeError from inside the filter (and no silent filtering with a negative cut-off)
+    for params, name in [({"d_cutoff": 0}, "d_cutoff"), ({"min_cutoff": -1.0}, "min_cutoff"),
+                         ({"min_cutoff": "1"}, "min_cutoff"), ({"beta": float("nan")}, "beta")]:
+        with pytest.raises(FauError, match=f"FilterParams: {name} must be a finite number"):
+            FilterParams(**params)
+    assert FilterParams(beta=0).beta == 0 and FilterParams(min_cutoff=np.float32(0.5))
+    t = np.arange(4) / 10
+    with pytest.raises(FauError, match=r"smooth takes values of shape \(n, k\)"):
+        smooth(np.zeros(4), t)
+    with pytest.raises(FauError, match="params must be a fau.video.FilterParams, got int"):
+        smooth(np.zeros((4, 2)), t, params=5)
+    with pytest.raises(FauError, match=r"neutral_baseline takes AU values of shape \(n, k\)"):
+        neutral_baseline(np.zeros(5))
 
 
 # --- frame sampling (pure timestamps, property-based) -----------------------------------

@@ -74,6 +74,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import warnings
 from collections import deque
 from dataclasses import dataclass
@@ -112,11 +113,24 @@ BILATERAL_AUS: tuple[str, ...] = tuple(a for a in AU_NAMES if "_" not in a)
 
 @dataclass(frozen=True)
 class FilterParams:
-    """One-Euro parameters: ``min_cutoff`` (Hz), ``beta`` (Hz per unit/s), ``d_cutoff`` (Hz)."""
+    """One-Euro parameters: ``min_cutoff`` (Hz), ``beta`` (Hz per unit/s), ``d_cutoff`` (Hz).
+
+    The cut-offs must be finite numbers > 0 and ``beta`` a finite number >= 0 (a
+    `FauError` otherwise).
+    """
 
     min_cutoff: float = 1.0
     beta: float = 0.0
     d_cutoff: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("min_cutoff", "beta", "d_cutoff"):
+            value = getattr(self, name)
+            if not (isinstance(value, numbers.Real) and not isinstance(value, bool)
+                    and math.isfinite(value) and (value >= 0 if name == "beta" else value > 0)):
+                rule = ">= 0" if name == "beta" else "> 0"
+                raise FauError(f"FilterParams: {name} must be a finite number {rule}, got "
+                               f"{value!r}")
 
 
 #: AU filter: 1 Hz cut-off at rest (time constant 0.16 s), +10 Hz per IOD/s of speed
@@ -213,6 +227,8 @@ class OneEuro:
     """
 
     def __init__(self, params: FilterParams = AU_FILTER) -> None:
+        if not isinstance(params, FilterParams):
+            raise FauError(f"params must be a fau.video.FilterParams, got {type(params).__name__}")
         self.p = params
         self.t: float | None = None
         self.x: np.ndarray | None = None
@@ -287,10 +303,14 @@ def smooth(values: np.ndarray, times: np.ndarray, params: FilterParams = AU_FILT
     Raises
     ------
     FauError
-        ``times`` is not one finite time per row of ``values``.
+        ``values`` is not 2-D, ``times`` is not one finite time per row of ``values``,
+        ``params`` is not a `FilterParams`.
     ValueError
         ``out`` has another shape than ``values``.
     """
+    if np.ndim(values) != 2:
+        raise FauError(f"smooth takes values of shape (n, k), one row per time, got shape "
+                       f"{np.shape(values)}")
     if out is None:
         out = np.empty(np.shape(values), dtype=np.float64)
     elif out.shape != np.shape(values):
@@ -358,7 +378,16 @@ def neutral_baseline(
         Per-AU median over the neutral frames.
     neutral : ndarray of bool (n,)
         Which frames were taken as neutral.
+
+    Raises
+    ------
+    FauError
+        ``au`` is not 2-D.
     """
+    if np.ndim(au) != 2:
+        raise FauError(f"neutral_baseline takes AU values of shape (n, k), one row per frame, "
+                       f"got shape {np.shape(au)}")
+    au = np.asarray(au)
     n = len(au)
     neutral = np.zeros(n, dtype=bool)
     if n == 0:
