@@ -248,8 +248,10 @@ class Detector:
               (pixels, origin top-left);
             - ``face_score``: the landmark model's face presence (0-1);
             - ``pitch, yaw, roll``: head pose (degrees);
-            - ``gaze_yaw, gaze_pitch``: eye gaze relative to the head (degrees;
-              `fau.au.gaze`);
+            - ``gaze_yaw, gaze_pitch``: eye gaze in the camera frame, the eyes'
+              direction combined with the head's rotation (degrees; yaw > 0 towards
+              the image's right, pitch > 0 up, (0, 0) into the camera; NaN during a
+              blink; `fau.au.gaze`);
             - the AU intensities `fau.AU_NAMES` (``AU01 … AU45``, ``AU12_L/R``,
               ``AU14_L/R``; fractions of the inter-ocular distance, AU43/AU45 of the
               neutral eye opening: `fau.au.AU_UNITS`; see docs/action_units.md);
