@@ -347,9 +347,12 @@ class Detector:
         pandas.DataFrame
             Long table with one row per (face, expression, group): ``face``,
             ``expression``, ``group`` (an AU name, ``head_pose``, ``shape``,
-            ``blendshapes`` or ``appearance``), ``contribution`` (to the expression's
-            calibrated logit; TreeSHAP values of the XGBoost model, so they sum with
-            ``bias`` to the logit), ``bias``, ``logit`` and ``probability``
+            ``blendshapes`` or ``appearance``), ``source`` (``"movement"`` or
+            ``"appearance"``), ``contribution`` (to the expression's calibrated logit;
+            TreeSHAP values of the XGBoost model, so they sum with ``bias`` to the
+            logit), ``bias``, ``movement`` and ``appearance`` (the summed contributions
+            of each source: ``bias + movement + appearance = logit``),
+            ``appearance_share`` (0-1), ``logit`` and ``probability``
             (`fau.expression.explain.explain_blocks`).
 
         Raises
