@@ -255,7 +255,7 @@ def _matrix(data: ArrayOrFrame, names: Sequence[str], what: str) -> np.ndarray:
 
 
 def _as_aus(aus: ArrayOrFrame) -> np.ndarray:
-    """AUs as float (n, 21) in `AU_NAMES` order."""
+    """AUs as float (n, 26) in `AU_NAMES` order."""
     return _matrix(aus, AU_NAMES, "AUs (fau.AU_NAMES order)")
 
 
@@ -315,7 +315,7 @@ def thresholds_from_neutral(
 
     Parameters
     ----------
-    neutral_aus : ndarray (n, 21) or DataFrame
+    neutral_aus : ndarray (n, 26) or DataFrame
         AU intensities (`fau.AU_NAMES`) of faces judged neutral, e.g. FER-2013 Training
         rows labelled neutral. NaN rows are ignored.
     quantile : float
@@ -363,7 +363,7 @@ def au_activation(
 
     Parameters
     ----------
-    aus : ndarray (n, 21) or (21,), or DataFrame
+    aus : ndarray (n, 26) or (26,), or DataFrame
         AU intensities in `fau.AU_NAMES` order (or a table with those columns).
     thresholds : mapping of str to float, optional
         Thresholds ``t`` overriding `AU_ACTIVE` (AU units; any subset of AU names).
@@ -372,8 +372,8 @@ def au_activation(
 
     Returns
     -------
-    ndarray, (n, 21)
-        Activations; NaN where the AU is NaN.
+    ndarray, (n, 26)
+        Activations (a (26,) input gives one row); NaN where the AU is NaN.
     """
     x = _as_aus(aus)
     t = _vector(thresholds, AU_ACTIVE)
@@ -409,7 +409,7 @@ def compound_evidence(
 
     Parameters
     ----------
-    aus : ndarray (n, 21) or DataFrame
+    aus : ndarray (n, 26) or DataFrame
         AU intensities (`fau.AU_NAMES`).
     proba : ndarray (n, 8) or (n, 7), or DataFrame
         Expression probabilities (`fau.EXPRESSIONS`; 7 columns = no contempt).
@@ -472,7 +472,7 @@ def compound_scores(
 
     Parameters
     ----------
-    aus : ndarray (n, 21) or DataFrame
+    aus : ndarray (n, 26) or DataFrame
         AU intensities (`fau.AU_NAMES`).
     proba : ndarray (n, 8) or (n, 7), or DataFrame
         Expression probabilities (`fau.EXPRESSIONS`).
@@ -567,7 +567,7 @@ def valence_arousal(
     ----------
     proba : ndarray (n, 8) or (n, 7), or DataFrame
         Expression probabilities (`fau.EXPRESSIONS`).
-    aus : ndarray (n, 21) or DataFrame, optional
+    aus : ndarray (n, 26) or DataFrame, optional
         AU intensities; rows whose AUs used here are NaN fall back to the expression
         part alone.
     au_weight : float
@@ -621,7 +621,7 @@ def compound_columns(
 
     Parameters
     ----------
-    aus : ndarray (n, 21) or DataFrame
+    aus : ndarray (n, 26) or DataFrame
         AU intensities (`fau.AU_NAMES`).
     proba : ndarray (n, 8) or DataFrame
         Expression probabilities; rows with any NaN (e.g. ``expression_model=None``)
