@@ -11,9 +11,10 @@ expressions of emotion"), each defined by
 
 * two *component* basic expressions (e.g. happily surprised = happiness + surprise), and
 * the AUs that Du et al. (Table 1) report for it: *principal* AUs (used by more than 70% of
-  their 230 posers) and *variant* AUs (used by some posers). AUs fau does not measure
-  (AU11 nasolabial deepener, AU24 lip pressor; all of them variants) are dropped and
-  listed in `Compound.dropped`.
+  their 230 posers) and *variant* AUs (used by some posers). AU11 (nasolabial
+  deepener, which fau does not measure) and AU24 (lip pressor, which fau did not measure
+  when the rules were fixed and which they still leave out; all of them variants) are
+  dropped and listed in `Compound.dropped`.
 
 A compound's score multiplies two pieces of evidence (`compound_evidence`):
 
