@@ -19,7 +19,8 @@ for _, face in faces.iterrows():
     print(f"face {face.face} at ({face.face_x:.0f}, {face.face_y:.0f}) "
           f"size {face.face_w:.0f}×{face.face_h:.0f}, face score {face.face_score:.2f}")
     print(f"  head pose: pitch {face.pitch:+.1f}°, yaw {face.yaw:+.1f}°, roll {face.roll:+.1f}°")
-    print("  AUs (fractions of the inter-ocular distance):")
+    print("  AUs (fractions of the inter-ocular distance; AU43, AU45 of the neutral eye "
+          "opening):")
     for au in fau.AU_NAMES:
         print(f"    {au:7s} {face[au]:+.3f}")
     print("  how the expression would likely be read (probabilities):")
