@@ -286,6 +286,8 @@ class Detector:
         blendshapes are measured while it runs (`fau.landmarks.StagedBackend`): the
         same rows as ``pipeline.analyse(*meshes(image))``, in less wall time.
         """
+        if not isinstance(landmarks, (bool, np.bool_)):
+            raise FauError(f"landmarks must be True or False, got {landmarks!r}")
         rgb, faces = self._find(image, cropped)
         pending = self.pipeline.start_appearance(rgb, faces, cropped=cropped)
         faces = with_blendshapes(self.backend, faces)

@@ -115,6 +115,18 @@ def test_sampling_options_are_numbers(kwargs, message):
     assert check_sampling(5, 1, 2) == (5.0, 1.0, 2.0)
 
 
+def test_flags_of_wrong_type(det):
+    # a flag given as "no" (or 0) used to count as True: landmark columns, smoothing...
+    with pytest.raises(FauError, match="landmarks must be True or False, got 'no'"):
+        det.detect_image(IMAGE, landmarks="no")
+    with pytest.raises(FauError, match="landmarks must be True or False, got 1"):
+        det.analyse(IMAGE, landmarks=1)
+    for flag in ("temporal", "landmarks", "threaded", "audio"):
+        with pytest.raises(FauError, match=f"{flag} must be True or False, got 'no'"):
+            det.detect_video(VIDEO, **{flag: "no"})
+    assert "x_0" in det.detect_image(IMAGE, landmarks=np.bool_(True)).columns
+
+
 def test_detect_video_fps_string_is_one_line(det):
     with pytest.raises(FauError, match="fps must be a number"):
         det.detect_video(VIDEO, fps="5")

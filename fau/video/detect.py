@@ -154,7 +154,8 @@ def detect_video(
         ``fps``/``start``/``end``. A truncated file returns the rows of the frames that
         decoded and logs a warning (``df.attrs["truncated"]`` is True).
     """
-    baseline = _check_options(baseline, detect_every)
+    baseline = _check_options(baseline, detect_every, temporal=temporal, landmarks=landmarks,
+                              threaded=threaded, audio=audio)
     info: list[VideoInfo] = []
     stats = DecodeStats()
     stop = threading.Event()
@@ -239,7 +240,11 @@ def _persons(df: pd.DataFrame, ids: dict[int, int]) -> pd.DataFrame:
     return df.sort_values(["frame", "track_id"], kind="stable").reset_index(drop=True)
 
 
-def _check_options(baseline, detect_every: float) -> tuple[float, float] | None:
+def _check_options(baseline, detect_every: float, **flags: object
+                   ) -> tuple[float, float] | None:
+    for name, value in flags.items():  # a flag given as "no" would count as True
+        if not isinstance(value, (bool, np.bool_)):
+            raise FauError(f"{name} must be True or False, got {value!r}")
     baseline = check_baseline(baseline)
     check_detect_every(detect_every)
     return baseline
