@@ -204,6 +204,21 @@ def test_read_segments_still_reads_lists_and_frames():
     assert len(read_segments(pd.DataFrame({"start": [0.0], "end": [1.0]}))) == 1
 
 
+@pytest.mark.parametrize("kwargs, message", [
+    ({"max_rows": "x"}, "max_rows must be None or a whole number >= 0, got 'x'"),
+    ({"max_rows": -1}, "max_rows must be None or a whole number >= 0, got -1"),
+    ({"max_s": "x"}, "max_s must be None or a finite number of seconds >= 0, got 'x'"),
+    ({"max_s": float("nan")}, "max_s must be None or a finite number of seconds"),
+    ({"max_s": -1}, "max_s must be None or a finite number of seconds"),
+])
+def test_read_segments_limits_of_wrong_type(kwargs, message):
+    # were a TypeError, a ValueError from float(), a NaN length that checked nothing, and
+    # "at most -1 are accepted"
+    with pytest.raises(FauError, match=message):
+        read_segments([(0, 1)], **kwargs)
+    assert len(read_segments([(0, 1)], max_rows=np.int64(1), max_s=np.float32(2))) == 1
+
+
 def test_cli_live_missing_camera_is_one_line(capfd):
     from fau.cli import main
 

@@ -11,6 +11,8 @@ Segments may overlap; a frame at ``start <= timestamp < end`` belongs to the seg
 from __future__ import annotations
 
 import io
+import math
+import numbers
 import os
 from typing import Callable, Iterable, Union
 
@@ -70,6 +72,17 @@ def _source_table(source: SegmentsSource) -> tuple[pd.DataFrame, str, bool]:
     return pd.DataFrame(rows, columns=["start", "end", "label"]), "segments list", False
 
 
+def _check_limits(max_rows: object, max_s: object) -> None:
+    """`FauError` unless ``max_rows`` is None or a whole number >= 0 and ``max_s`` None or
+    a finite number of seconds >= 0."""
+    if max_rows is not None and (not isinstance(max_rows, numbers.Integral)
+                                 or isinstance(max_rows, bool) or max_rows < 0):
+        raise FauError(f"max_rows must be None or a whole number >= 0, got {max_rows!r}")
+    if max_s is not None and (not isinstance(max_s, numbers.Real) or isinstance(max_s, bool)
+                              or not math.isfinite(max_s) or max_s < 0):
+        raise FauError(f"max_s must be None or a finite number of seconds >= 0, got {max_s!r}")
+
+
 def read_segments(
     source: SegmentsSource, *, max_rows: int | None = None, max_s: float | None = None,
     allow_empty: bool = True,
@@ -103,8 +116,11 @@ def read_segments(
     FauError
         Missing/unreadable file, not CSV or not UTF-8, missing columns, non-numeric or
         negative times, ``end <= start``, a segment starting at or after ``max_s``, too
-        many rows or too large; CSV errors name the line (the header is line 1).
+        many rows or too large; CSV errors name the line (the header is line 1). Also
+        ``max_rows`` that is not None or a whole number >= 0, ``max_s`` that is not None
+        or a finite number >= 0.
     """
+    _check_limits(max_rows, max_s)
     seg, what, is_csv = _source_table(source)
     seg.columns = [str(c).strip().lower() for c in seg.columns]
     missing = {"start", "end"} - set(seg.columns)
