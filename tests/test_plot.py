@@ -179,6 +179,9 @@ def test_face_aus_over_the_image_and_bad_input():
         plot.face_aus(pd.Series({"AU12": 0.1}))
     with pytest.raises(fau.FauError, match="one face"):
         plot.face_aus(pd.concat([face_row().to_frame().T] * 2))
+    for wrong in (None, face_row().to_dict()):  # were AttributeErrors
+        with pytest.raises(fau.FauError, match="a Series or a one-row DataFrame"):
+            plot.face_aus(wrong)
 
 
 def test_units_come_from_fau_au():

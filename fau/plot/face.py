@@ -42,6 +42,9 @@ MIN_WIDTH_PX = 2 * (_COLUMN_PX + _MARGIN_PX) + 100
 def _row(face: pd.Series | pd.DataFrame) -> pd.Series:
     from ..errors import FauError
 
+    if not isinstance(face, (pd.Series, pd.DataFrame)):
+        raise FauError(f"face_aus draws one face: a row of detect_image(..., landmarks=True) "
+                       f"(a Series or a one-row DataFrame), got {type(face).__name__}")
     if isinstance(face, pd.DataFrame):
         if len(face) != 1:
             raise FauError(f"face_aus draws one face: got a table of {len(face)} rows "
