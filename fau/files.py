@@ -231,9 +231,13 @@ def table_json(df: Any, *, double_precision: int = 10) -> str:
     so a float32 column (the video tables' AUs, `fau.video.VIDEO_FLOAT_DTYPE`) would show
     its binary rounding (0.1 as 0.1000000015): those columns are first rounded to
     `FLOAT32_JSON_DIGITS` significant digits (as float64, the nearest to that decimal).
+    Anything but a DataFrame is a `FauError`.
     """
     import numpy as np
+    import pandas as pd
 
+    if not isinstance(df, pd.DataFrame):
+        raise FauError(f"table_json writes a pandas DataFrame, got {type(df).__name__}")
     f32 = [c for c in df.columns if df[c].dtype == np.float32]
     if f32:
         df = df.copy(deep=False)

@@ -136,6 +136,8 @@ def test_float32_columns_are_written_to_json_at_float32_precision(tmp_path):
     assert abs(rows[1]["AU12"] / float(df["AU12"].iloc[1]) - 1) < 5e-7  # 7 significant digits
     out = write_table(df, tmp_path / "t.json")
     assert json.loads(out.read_text()) == rows
+    with pytest.raises(FauError, match="table_json writes a pandas DataFrame, got list"):
+        table_json([{"a": 1}])  # was an AttributeError
 
 
 def test_parquet_is_written_in_row_groups_and_reads_back_as_to_parquet(tmp_path, monkeypatch):
