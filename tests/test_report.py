@@ -262,6 +262,9 @@ def test_write_report_never_overwrites(tmp_path):
     assert p.read_text() == "other"
     with pytest.raises(FauError, match="html"):
         write_report(tmp_path / "r.txt", "x")
+    with pytest.raises(FauError, match=r"the HTML text of render_report \(a str\), got bytes"):
+        write_report(tmp_path / "b.html", b"<html></html>")  # was a TypeError
+    assert not (tmp_path / "b.html").exists()
 
 
 def test_charts_are_deterministic_and_leave_matplotlib_state_alone():

@@ -408,7 +408,13 @@ def render_report(
 
 
 def write_report(path: str | os.PathLike, html: str, *, overwrite: bool = False) -> Path:
-    """Write report HTML atomically; refuses to replace a file unless ``overwrite``."""
+    """Write report HTML atomically; refuses to replace a file unless ``overwrite``.
+
+    ``html`` is the text of `render_report` (a str; anything else is a `FauError`).
+    """
+    if not isinstance(html, str):
+        raise FauError(f"write_report writes the HTML text of render_report (a str), got "
+                       f"{type(html).__name__}")
     out = Path(path)
     if out.suffix.lower() not in (".html", ".htm"):
         raise FauError(f"the report must be an .html file: {str(out)!r}")
