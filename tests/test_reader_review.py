@@ -220,6 +220,19 @@ def test_bad_detect_every_is_a_fau_error(bad):
         Tracker(object(), detect_every=bad)
 
 
+@pytest.mark.parametrize("options, message", [
+    ({"max_faces": 0}, "max_faces must be a whole number of at least 1, got 0"),
+    ({"max_faces": 2.5}, "max_faces must be a whole number"),
+    ({"min_face_score": 2}, r"min_face_score must be a number in \[0, 1\], got 2"),
+    ({"min_face_score": "0.5"}, "min_face_score must be a number"),
+])
+def test_bad_tracker_options_are_fau_errors(options, message):
+    # max_faces=0 tracked no face without a word; a string failed at the first frame
+    with pytest.raises(FauError, match=message):
+        Tracker(object(), **options)
+    assert Tracker(object(), max_faces=np.int64(2), min_face_score=np.float32(0.5)).max_faces == 2
+
+
 def test_good_detect_every_is_kept():
     assert Tracker(object(), detect_every=np.float32(0.5)).detect_every == 0.5
     assert Tracker(object(), detect_every=2).detect_every == 2.0

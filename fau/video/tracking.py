@@ -134,9 +134,10 @@ class Tracker:
         Usually `fau.landmarks.MediaPipeBackend` (needs ``detect_faces``, ``mesh`` and
         ``roi_from_landmarks`` for tracking; otherwise ``detect`` runs every frame).
     max_faces : int
-        Most faces tracked at once.
+        Most faces tracked at once (a whole number >= 1; `FauError` otherwise).
     min_face_score : float
-        Face presence (0-1) below which a tracked face is lost and a new one ignored.
+        Face presence (0-1) below which a tracked face is lost and a new one ignored
+        (`FauError` outside [0, 1]).
     detect_every : float
         Seconds between detector runs while faces are tracked (`DETECT_EVERY_S`);
         `FauError` unless a finite number > 0.
@@ -160,6 +161,12 @@ class Tracker:
         #: Keywords of the backend's mesh calls (``blendshapes=False`` when deferred).
         self._later = ({} if blendshapes or not isinstance(backend, StagedBackend)
                        else {"blendshapes": False})
+        if (not isinstance(max_faces, numbers.Integral) or isinstance(max_faces, bool)
+                or max_faces < 1):
+            raise FauError(f"max_faces must be a whole number of at least 1, got {max_faces!r}")
+        if (not isinstance(min_face_score, numbers.Real) or isinstance(min_face_score, bool)
+                or not 0.0 <= min_face_score <= 1.0):
+            raise FauError(f"min_face_score must be a number in [0, 1], got {min_face_score!r}")
         self.max_faces = int(max_faces)
         self.min_face_score = float(min_face_score)
         self.detect_every = check_detect_every(detect_every)
