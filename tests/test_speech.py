@@ -95,6 +95,13 @@ def test_without_audio_lips_alone_decide():
     assert not out[out.track_id == 1]["speaking"].any()
 
 
+def test_voice_of_the_wrong_type_is_a_fau_error():
+    df = _table({0: _talk(30)})
+    for wrong in (5, "audio.wav", {"start": [0.0]}):  # were AttributeErrors deep inside
+        with pytest.raises(FauError, match="voice must be a fau.audio.VoiceActivity"):
+            add_speech(df, wrong)
+
+
 def test_with_audio_the_face_whose_lips_move_is_the_speaker():
     n = 150
     t = np.arange(n) / 30

@@ -162,9 +162,13 @@ def add_speech(df: pd.DataFrame, voice: VoiceActivity | None) -> pd.DataFrame:
     ------
     FauError
         ``df`` is not a DataFrame, lacks ``track_id``, ``timestamp`` or ``AU25`` (and
-        has rows), or has a timestamp that is not finite.
+        has rows), or has a timestamp that is not finite; ``voice`` is neither a
+        `VoiceActivity` nor None.
     """
     check_video_table(df, "add_speech", ("track_id", "timestamp", _LIP_COLUMN))
+    if voice is not None and not isinstance(voice, VoiceActivity):
+        raise FauError(f"add_speech: voice must be a fau.audio.VoiceActivity "
+                       f"(fau.audio.voice_activity) or None, got {type(voice).__name__}")
     # A shallow copy: pandas' copy-on-write keeps ``df`` unchanged, and an hour of rows
     # (~80 MB) is not duplicated to add a few columns.
     out = df.copy(deep=False)
