@@ -18,6 +18,7 @@ meets a face never imports XGBoost or onnxruntime.
 from __future__ import annotations
 
 import logging
+import numbers
 import threading
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -245,6 +246,10 @@ class Pipeline:
         self, expression_model: str | None = DEFAULT_EXPRESSION_MODEL, *,
         num_threads: int | None = None, appearance_thread: bool = False,
     ) -> None:
+        if num_threads is not None and (not isinstance(num_threads, numbers.Integral)
+                                        or isinstance(num_threads, bool) or num_threads < 1):
+            raise FauError(f"num_threads must be None or a whole number of at least 1, got "
+                           f"{num_threads!r}")
         self.expression_model_name = check_expression_model(expression_model)
         self._model_path = (
             None if self.expression_model_name is None

@@ -310,6 +310,15 @@ def test_cli_errors_are_the_only_line_on_stderr(argv, message, tmp_path, capsys,
     assert "\r" not in err
 
 
+@pytest.mark.parametrize("bad", [0, -2, 2.5, "2", True])
+def test_pipeline_num_threads_checked_like_the_detectors(bad):
+    # 0, -2 and 2.5 were taken (onnxruntime's own default or int(2.5)), "2" failed at the
+    # first face with int()'s ValueError
+    with pytest.raises(FauError, match="num_threads must be None or a whole number of at least 1"):
+        fau.Pipeline(expression_model=None, num_threads=bad)
+    assert fau.Pipeline(expression_model=None, num_threads=np.int64(2)).num_threads == 2
+
+
 def test_pipeline_refuses_what_is_not_an_image_and_meshes():
     import numpy as np
 
