@@ -103,7 +103,7 @@ class Detector:
         min_face: float | None = None,
         backend: LandmarkBackend | None = None,
     ) -> None:
-        _check_options(max_faces, min_face_score, num_threads, min_face, backend)
+        check_detector_options(max_faces, min_face_score, num_threads, min_face, backend)
         self.pipeline = Pipeline(expression_model, num_threads=num_threads,
                                  appearance_thread=num_threads is None or num_threads > 1)
         self.expression_model_name = self.pipeline.expression_model_name
@@ -368,9 +368,13 @@ class Detector:
         return self.pipeline.explain(self.pipeline.features(rgb, faces, cropped=cropped))
 
 
-def _check_options(max_faces: object, min_face_score: object, num_threads: object,
-                   min_face: object, backend: object) -> None:
-    """Refuse `Detector` options of the wrong type or range with a `FauError`."""
+def check_detector_options(max_faces: object, min_face_score: object, num_threads: object,
+                           min_face: object, backend: object) -> None:
+    """Refuse `Detector` options of the wrong type or range with a `FauError`.
+
+    `Detector` calls it first; `fau.run_batch` calls it before any work, so that a value
+    every worker would refuse is one error, not a failed row per video.
+    """
     def whole(value: object) -> bool:
         return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 

@@ -165,6 +165,44 @@ def test_imports_run_downward():
     assert not upward, "imports that run upward:\n" + "\n".join(upward)
 
 
+def _package(module: str) -> str:
+    """The package a module belongs to: ``fau.video.detect`` -> ``fau.video``; a top-level
+    module (``fau.detector``) and ``fau`` itself -> ``fau``."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if len(parts) > 2 or (ROOT / parts[-1]).is_dir() else "fau"
+
+
+def _private_imports_across_packages() -> list[str]:
+    """``from <module of another package> import _name`` anywhere in fau/."""
+    files = {_module_name(p): p for p in ROOT.rglob("*.py")}
+    found = []
+    for module, path in sorted(files.items()):
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.split(".")[0] != "fau" or _package(target) == _package(module):
+                continue
+            for a in node.names:
+                if a.name.startswith("_") and not a.name.startswith("__"):
+                    found.append(f"{path.relative_to(ROOT.parent)}:{node.lineno} "
+                                 f"{a.name} from {target}")
+    return found
+
+
+def test_no_private_helper_is_imported_across_packages():
+    """A helper another package needs is public in its module (no leading underscore)."""
+    assert _package("fau.video.detect") == "fau.video" and _package("fau.detector") == "fau"
+    assert _package("fau.batch") == "fau.batch"
+    found = _private_imports_across_packages()
+    assert not found, "private names imported from another package:\n" + "\n".join(found)
+
+
 def _long_functions() -> list[str]:
     found = []
     for path in sorted(ROOT.rglob("*.py")):

@@ -571,7 +571,7 @@ def _check_detector_options(options: dict[str, Any]) -> None:
     import inspect
 
     from ..detector import Detector
-    from ..detector import _check_options as check_detector_values
+    from ..detector import check_detector_options
 
     accepted = set(inspect.signature(Detector).parameters)
     unknown = sorted(set(options) - accepted)
@@ -584,5 +584,5 @@ def _check_detector_options(options: dict[str, Any]) -> None:
     # min_face, backend), with its defaults for the options not given.
     given = {n: p.default for n, p in inspect.signature(Detector).parameters.items()}
     given.update(options)
-    check_detector_values(given["max_faces"], given["min_face_score"], given["num_threads"],
-                          given["min_face"], given["backend"])
+    check_detector_options(given["max_faces"], given["min_face_score"], given["num_threads"],
+                           given["min_face"], given["backend"])
