@@ -245,3 +245,19 @@ def test_audio_is_opened_under_the_video_frame_limit(monkeypatch):
     assert audio_info(clip_path("HAP")) is not None
     assert sum(len(b) for _, b in iter_audio(clip_path("HAP"))) > 0
     assert len(seen) == 2 and all(o.get("max_pixels") == str(MAX_VIDEO_PIXELS) for o in seen)
+
+
+def test_a_file_that_is_not_a_video_gets_the_readers_error_alone(au_detector, tmp_path,
+                                                                  caplog):
+    """Before: the audio thread's "audio not used for speaking (...)" warning came first,
+    then the reader's error about the same file."""
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video at all\n" * 50)
+    with caplog.at_level("WARNING", logger="fau"), pytest.raises(FauError, match="as a video"):
+        au_detector.detect_video(bad)
+    import threading
+
+    for t in threading.enumerate():  # the voice task may still be running: let it end
+        if t.name.startswith("fau-voice"):
+            t.join(timeout=30)
+    assert not [r for r in caplog.records if "audio" in r.getMessage()]

@@ -21,7 +21,7 @@ import os
 import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Callable, Iterator
 
@@ -187,7 +187,7 @@ def detect_video(
     _release_free_memory()
     if temporal:
         df = add_temporal(df, baseline=baseline)
-    df = add_speech(df, voice.result() if voice is not None else None)
+    df = add_speech(df, _voice_result(voice, path))
     df.attrs.update(video=asdict(info[0]) if info else None, decoded_frames=stats.decoded,
                     analysed_frames=analysed, truncated=stats.truncated,
                     decoding=stats.as_dict(), fps=fps, start=start, end=end,
@@ -220,13 +220,23 @@ def _face_rows(detector: "Detector", tracker: Tracker, source: Iterator[VideoFra
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _voice(path, start: float | None, end: float | None) -> VoiceActivity | None:
-    """The file's voice activity, or None (no audio track, or it cannot be decoded)."""
+def _voice(path, start: float | None, end: float | None) -> VoiceActivity | FauError | None:
+    """The file's voice activity, None (no audio track) or the error that kept it from
+    being decoded (logged by `_voice_result`, once the frames were read: a file that is
+    not a video gets the reader's error alone, not a log line about audio first)."""
     try:
         return voice_activity(path, start=start, end=end)
     except FauError as exc:
-        log.warning("%s: audio not used for speaking (%s); lips alone", path, exc)
+        return exc
+
+
+def _voice_result(voice: Future | None, path) -> VoiceActivity | None:
+    """The voice activity of `_voice`'s task, or None (logged when the audio failed)."""
+    result = voice.result() if voice is not None else None
+    if isinstance(result, FauError):
+        log.warning("%s: audio not used for speaking (%s); lips alone", path, result)
         return None
+    return result
 
 
 def _persons(df: pd.DataFrame, ids: dict[int, int]) -> pd.DataFrame:
