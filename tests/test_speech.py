@@ -247,8 +247,7 @@ def test_audio_is_opened_under_the_video_frame_limit(monkeypatch):
     assert len(seen) == 2 and all(o.get("max_pixels") == str(MAX_VIDEO_PIXELS) for o in seen)
 
 
-def test_a_file_that_is_not_a_video_gets_the_readers_error_alone(au_detector, tmp_path,
-                                                                  caplog):
+def test_a_non_video_gets_the_readers_error_alone(au_detector, tmp_path, caplog):
     """Before: the audio thread's "audio not used for speaking (...)" warning came first,
     then the reader's error about the same file."""
     bad = tmp_path / "notes.mp4"
