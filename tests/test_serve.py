@@ -228,6 +228,24 @@ def test_cors_off_by_default_and_on_when_asked(client, tmp_path):
         assert r.headers.get("access-control-allow-origin") != "https://evil.example"
 
 
+def test_cors_origin_as_browsers_send_it(tmp_path):
+    """An origin given with a trailing slash, upper case or the default port is the one
+    browsers send; a bare host name or a path matches no browser's Origin: refused."""
+    h = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
+    with make_client(tmp_path, cors_origins=("HTTPS://App.example:443/",)) as c:
+        r = c.options("/v1/images", headers=h)
+        assert r.status_code == 200
+        assert r.headers["access-control-allow-origin"] == "https://app.example"
+    for bad in ("app.example", "https://app.example/page", "ftp://app.example", "https://a:x"):
+        with pytest.raises(FauError, match="is not scheme://host"):
+            Settings(data_dir=tmp_path, cors_origins=(bad,))
+    assert Settings(data_dir=tmp_path, cors_origins=("*", "http://[::1]:3000")).cors_origins == (
+        "*", "http://[::1]:3000")
+    from fau.cli import main
+
+    assert main(["serve", "--data-dir", str(tmp_path), "--cors", "app.example"]) == 2
+
+
 def test_page_and_notice(client):
     r = client.get("/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")

@@ -6,11 +6,12 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import urlsplit
 
 from ..errors import FauError
 from ..resources import EXPRESSION_MODELS
 
-__all__ = ["Settings", "DEFAULT_DATA_DIR"]
+__all__ = ["Settings", "DEFAULT_DATA_DIR", "cors_origin"]
 
 #: Default folder for the job database, uploaded videos and results (relative to the
 #: working directory of the server process).
@@ -48,6 +49,39 @@ DEFAULT_MAX_STREAMS = 8
 DEFAULT_MAX_LARGE_DECODES = 1
 
 
+def cors_origin(value: str) -> str:
+    """A ``--cors`` origin as browsers send it in the ``Origin`` header, or `FauError`.
+
+    ``scheme://host[:port]``, lower case, without a trailing ``/`` or the scheme's default
+    port (``HTTPS://App.example:443/`` → ``https://app.example``); ``*`` (any origin) is
+    kept. CORS compares the header with each origin letter by letter, so a path, a
+    missing scheme or a trailing ``/`` would match no request.
+
+    >>> cors_origin("HTTPS://App.example:443/"), cors_origin("http://localhost:3000")
+    ('https://app.example', 'http://localhost:3000')
+    """
+    text = str(value).strip()
+    if text == "*":
+        return text
+    parts = urlsplit(text)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if (parts.scheme.lower() not in ("http", "https") or not parts.hostname
+            or parts.path not in ("", "/") or parts.query or parts.fragment
+            or parts.username is not None or port == -1):
+        raise FauError(f"CORS origin {text!r} is not scheme://host[:port] (e.g. "
+                       "https://app.example or http://localhost:3000, no path), as a browser "
+                       "sends it in the Origin header")
+    scheme = parts.scheme.lower()
+    host = parts.hostname
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    default = 443 if scheme == "https" else 80
+    return f"{scheme}://{host}" + ("" if port in (None, default) else f":{port}")
+
+
 def _default_threads() -> int:
     """Detector threads for images and live frames: one per core, at most 4."""
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -81,6 +115,7 @@ class Settings:
     cors_origins : tuple of str
         Origins allowed by CORS; empty (default) sends no CORS headers at all. The same
         origins may open the WebSocket from their pages (besides the server's own page).
+        Each is ``scheme://host[:port]`` (`cors_origin` normalises it and refuses others).
     allowed_hosts : tuple of str
         ``Host`` header values (without port) the server answers; ``*.example.org``
         matches sub-domains, ``*`` anything. Default `DEFAULT_ALLOWED_HOSTS`, plus
@@ -131,7 +166,8 @@ class Settings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
-        object.__setattr__(self, "cors_origins", tuple(self.cors_origins))
+        object.__setattr__(self, "cors_origins",
+                           tuple(dict.fromkeys(cors_origin(o) for o in self.cors_origins)))
         object.__setattr__(self, "allowed_hosts",
                            tuple(h.strip().lower() for h in self.allowed_hosts if h.strip()))
         if self.db_url and self.db_url.startswith("postgres://"):
