@@ -368,6 +368,18 @@ def post_video(c: TestClient, content: bytes, name: str = "clip.flv", segments: 
 
 
 @needs_video
+def test_video_fps_as_query_parameter(client):
+    """``POST /v1/videos?fps=5`` samples as the form field does (the query was ignored)."""
+    r = post_video(client, HAP_FLV.read_bytes(), params={"fps": "5"})
+    assert r.status_code == 202, r.text
+    job = wait_job(client, r.json()["id"])
+    assert job["state"] == "done" and job["fps"] == 5.0
+    assert job["n_frames"] == 10  # 1.87 s at 5 fps, not the 56 frames of the file
+    r = post_video(client, HAP_FLV.read_bytes(), data={"fps": "5"}, params={"fps": "5"})
+    assert r.status_code == 202 and wait_job(client, r.json()["id"])["fps"] == 5.0
+
+
+@needs_video
 def test_video_job_lifecycle(client):
     seg = b"start,end,label\n0,1,first half\n1,1.9,=2+2 half\n"  # a formula-like label
     r = post_video(client, HAP_FLV.read_bytes(), name="../../etc/passwd", segments=seg, data={"fps": "10"})
@@ -443,6 +455,10 @@ def test_video_bad_inputs(tmp_path):
             assert_error(post_video(c, flv, segments=seg), 422, "invalid_segments")
         for fps in ("0", "-1", "abc", "1000"):
             assert_error(post_video(c, flv, data={"fps": fps}), 422, "invalid_request")
+            assert_error(post_video(c, flv, params={"fps": fps}), 422, "invalid_request")
+        body = assert_error(post_video(c, flv, data={"fps": "5"}, params={"fps": "2"}), 422,
+                            "invalid_request")
+        assert "give one" in body["detail"]
         assert c.get("/v1/jobs").json()["total"] == 0
         # results of an unfinished job: 409
         r = post_video(c, flv)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pandas as pd
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -100,12 +100,19 @@ async def post_video(
         "each segment is analysed and its rows carry a 'segment' column"),
     fps: Optional[float] = Form(None, gt=0, le=240, allow_inf_nan=False,
                                 description="frames per second to analyse (default: every frame)"),
+    fps_query: Optional[float] = Query(None, alias="fps", gt=0, le=240, allow_inf_nan=False,
+                                       description="same as the form field"),
     svc: Services = Depends(services),
 ) -> JSONResponse:
     """Store the upload in a new job folder and queue it (202 with the job's links)."""
     if not svc.video_available:
         raise ApiError(501, "video_unavailable",
                        "this fau installation cannot analyse videos (fau.video is missing)")
+    # ?fps= as for /v1/images' ?explain= (it was ignored: every frame was analysed)
+    if fps is not None and fps_query is not None and fps != fps_query:
+        raise ApiError(422, "invalid_request",
+                       f"fps: the form field says {fps:g} and the query {fps_query:g}; give one")
+    fps = fps if fps is not None else fps_query
     manager = svc.jobs
     head = await file.read(SNIFF_BYTES)
     if not head:
