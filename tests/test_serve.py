@@ -117,6 +117,12 @@ def test_image_blendshapes(client):
     r = post_image(client, HAP_JPG, params={"blendshapes": "true"})
     f = r.json()["faces"][0]
     assert len(f["blendshapes"]) == 52 and 0 <= f["blendshapes"]["mouthSmileLeft"] <= 1
+    # as a form field, like explain (it was ignored: no blendshapes and no error)
+    files = {"file": ("x.jpg", HAP_JPG, "image/jpeg")}
+    r = client.post("/v1/images", files=files, data={"blendshapes": "true"})
+    assert len(r.json()["faces"][0]["blendshapes"]) == 52
+    r = client.post("/v1/images", files=files, data={"blendshapes": "false"})
+    assert "blendshapes" not in r.json()["faces"][0]
 
 
 def test_image_without_face(client):

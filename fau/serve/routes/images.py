@@ -38,6 +38,8 @@ async def post_image(
     explain: bool = Query(False, description="add per-face explanations (TreeSHAP contributions)"),
     blendshapes: bool = Query(False, description="add MediaPipe's 52 blendshape scores per face"),
     explain_form: Optional[bool] = Form(None, alias="explain", description="same as the query parameter"),
+    blendshapes_form: Optional[bool] = Form(None, alias="blendshapes",
+                                            description="same as the query parameter"),
     svc: Services = Depends(services),
 ) -> JSONResponse:
     """Faces, AUs and expression scores of one image; nothing is stored."""
@@ -52,7 +54,7 @@ async def post_image(
     try:
         async with svc.gate.slot(data):
             result = await svc.pool.run(lambda det: analyse_image(
-                det, data, explain=want_explain, blendshapes=blendshapes))
+                det, data, explain=want_explain, blendshapes=bool(blendshapes or blendshapes_form)))
     except ModelFileError as exc:  # fau's own installation, not the request
         raise ApiError(500, "internal_error", str(exc)) from None
     except FauError as exc:
