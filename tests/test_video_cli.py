@@ -57,6 +57,15 @@ def test_live_json_lines_from_a_file(capsys):
     assert "fps" in cap.err and "latency" in cap.err
 
 
+@pytest.mark.parametrize("duration", ["0", "-1", "nan"])
+def test_live_duration_must_be_positive(capsys, duration):
+    """NaN ran to the end of the source, 0 or less stopped after one frame: both exit 0."""
+    assert main(["live", "--source", str(HAP), "--model", "none", "--json", "--fast",
+                 "--duration", duration]) == 2
+    cap = capsys.readouterr()
+    assert cap.out == "" and "duration must be a positive number of seconds" in cap.err
+
+
 def test_live_missing_source(capsys):
     assert main(["live", "--source", "/nonexistent/clip.mp4", "--json"]) == 2
     assert "not found" in capsys.readouterr().err

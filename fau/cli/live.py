@@ -66,9 +66,10 @@ def _overlay(bgr, faces: list[dict]):
 
 def run(args: argparse.Namespace) -> int:
     """Run ``fau live``; returns the exit status."""
-    from ..video.live import LiveStats, check_source, run_live
+    from ..video.live import LiveStats, check_duration, check_source, run_live
 
     check_source(args.source)
+    check_duration(args.duration)  # before the models load
     window = _has_display() and not args.json
     stats = LiveStats()
     out = sys.stdout

@@ -33,7 +33,8 @@ from .tracking import DETECT_EVERY_S, Tracker
 if TYPE_CHECKING:  # pragma: no cover
     from ..detector import Detector
 
-__all__ = ["LiveAnalyzer", "LiveFrame", "LiveStats", "open_source", "run_live", "check_source"]
+__all__ = ["LiveAnalyzer", "LiveFrame", "LiveStats", "open_source", "run_live", "check_source",
+           "check_duration"]
 
 log = logging.getLogger(__name__)
 
@@ -313,6 +314,15 @@ def check_source(source: str | int) -> None:
         raise FauError(f"live source not found: {source!r} (a camera index, file or URL)")
 
 
+def check_duration(duration: float | None) -> None:
+    """Raise `FauError` unless ``duration`` is None or a positive number of seconds
+    (NaN never stopped the analysis; 0 or less stopped it after one frame)."""
+    if duration is None:
+        return
+    if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not duration > 0:
+        raise FauError(f"duration must be a positive number of seconds, got {duration!r}")
+
+
 def run_live(
     detector: "Detector",
     source: str | int = 0,
@@ -332,7 +342,7 @@ def run_live(
     realtime : bool
         See `open_source`.
     duration : float or None
-        Stop after this many seconds of wall time.
+        Stop after this many seconds of wall time (> 0; `check_duration`).
     stats : LiveStats or None
         Filled while running (fps, latency, drops).
 
@@ -342,6 +352,7 @@ def run_live(
     Stopping the iteration (``break``, ``close()``) stops the source thread.
     """
     check_source(source)
+    check_duration(duration)
     stats = stats if stats is not None else LiveStats()
     analyzer = LiveAnalyzer(detector)
     slot, stop = open_source(source, realtime=realtime)
