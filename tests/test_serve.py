@@ -298,6 +298,13 @@ def test_openapi_documents_everything(client):
     assert img["413"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
     assert "/v1/stream" in spec["x-websocket"]
     assert set(schemas["Job"]["properties"]["state"]["enum"]) == {"queued", "running", "done", "failed"}
+    # downloads are described as what they are, not as FastAPI's default JSON
+    ok = paths["/v1/jobs/{job_id}/report"]["get"]["responses"]["200"]["content"]
+    assert set(ok) == {"text/html"}
+    ok = paths["/v1/jobs/{job_id}/files/{name}"]["get"]["responses"]["200"]["content"]
+    assert {"text/html", "text/csv", "application/vnd.apache.parquet", "application/xml",
+            "application/octet-stream"} <= set(ok)
+    assert "schema" not in ok.get("application/json", {})  # summary.json: no JSON model
 
 
 # -- jobs: ids and unknown jobs ------------------------------------------------------------

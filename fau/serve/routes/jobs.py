@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ...files import table_json
@@ -31,6 +31,10 @@ MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8", ".json": "application/json",
     ".eaf": "application/xml", ".xml": "application/xml", ".txt": "text/plain; charset=utf-8",
 }
+#: The media types of `MEDIA_TYPES` without parameters, and the fallback: what the schema
+#: says ``GET /v1/jobs/{id}/files/{name}`` answers.
+_FILE_TYPES = tuple(sorted({t.split(";")[0] for t in MEDIA_TYPES.values()}
+                           | {"application/octet-stream"}))
 #: Names of output files that may be asked for (job files are named by the server).
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 #: Largest ``offset`` of ``GET /v1/jobs``: the largest SQL BIGINT (2**63 - 1; SQLite
@@ -197,8 +201,8 @@ async def get_results(
 
 
 @router.get(
-    "/v1/jobs/{job_id}/report",
-    responses={200: {"description": "self-contained HTML report", "content": {"text/html": {}}},
+    "/v1/jobs/{job_id}/report", response_class=HTMLResponse,  # the schema's 200: HTML only
+    responses={200: {"description": "self-contained HTML report"},
                **documented_errors(401, 404, 409)},
     summary="The HTML report of a finished job",
 )
@@ -215,8 +219,10 @@ def get_report(job_id: str, svc: Services = Depends(services)) -> Response:
 
 
 @router.get(
-    "/v1/jobs/{job_id}/files/{name}",
-    responses={200: {"description": "an output file the job wrote (the job's 'downloads')"},
+    "/v1/jobs/{job_id}/files/{name}", response_class=Response,  # no JSON by default
+    responses={200: {"description": "an output file the job wrote (the job's 'downloads'), "
+                     "typed by its suffix",
+                     "content": {t: {} for t in _FILE_TYPES}},
                **documented_errors(401, 404, 409)},
     summary="Download one output file of a finished job (names from the job's 'downloads')",
 )
