@@ -696,6 +696,23 @@ def test_cli_parses_serve_options(tmp_path, monkeypatch):
     assert s.token == "from-env"
 
 
+def test_cli_serve_port_in_use_is_one_line_and_status_2(tmp_path, capsys):
+    """A busy port is found before the models and job threads start (uvicorn binds after
+    the application's startup, and exited with status 3 and its own log line)."""
+    from fau.cli import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["serve", "--port", str(port), "--data-dir", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"cannot listen on 127.0.0.1:{port}" in err
+    assert "choose another --port" in err
+    assert main(["serve", "--host", "no-such-host.invalid", "--data-dir", str(tmp_path)]) == 2
+    assert "is not an address of this machine" in capsys.readouterr().err
+
+
 def _free_port() -> int:
     with socket.socket() as sk:
         sk.bind(("127.0.0.1", 0))

@@ -7,12 +7,13 @@ Needs ``pip install 'fau[serve]'``. Every option also reads a ``FAU_*`` variable
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 
 from ..errors import FauError
 from .common import add_detector_options
 
-__all__ = ["register", "run", "settings_from_args", "REQUIRES"]
+__all__ = ["register", "run", "settings_from_args", "check_listen", "REQUIRES"]
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         except FauError as exc:
             raise FauError(f"{exc} (or serve action units only: --model none)") from None
     _check_storage(settings)
+    check_listen(args.host, args.port)  # uvicorn would find out after the app's startup
     app = create_app(settings)
     log.warning("fau serve on http://%s:%d (data: %s, auth: %s, CORS: %s)", args.host, args.port,
                 settings.data_dir, "token" if settings.token else "off",
@@ -97,6 +99,48 @@ def run(args: argparse.Namespace) -> int:
     run_server(app, settings, host=args.host, port=args.port,
                log_level="info" if args.verbose else "warning")
     return 0
+
+
+def check_listen(host: str, port: int) -> None:
+    """Fail now, in one line, if the server could not listen on ``host:port``.
+
+    uvicorn starts the application (models, video-job threads) before it binds, and a
+    port in use or a host that is no address of this machine then ended ``fau serve``
+    with exit status 3 after the startup. Each address of ``host`` is bound and released
+    here, as asyncio binds them (``SO_REUSEADDR``, IPv6 only on IPv6 sockets).
+
+    Parameters
+    ----------
+    host : str
+        ``--host``: a name or address of this machine.
+    port : int
+        ``--port``.
+
+    Raises
+    ------
+    FauError
+        ``host`` does not resolve, or one of its addresses cannot be bound (in use, not
+        this machine's, a port under 1024 without the privilege).
+    """
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FauError(f"--host {host!r} is not an address of this machine "
+                       f"({getattr(exc, 'strerror', None) or exc})") from None
+    for family, kind, proto, _, address in infos:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == getattr(socket, "AF_INET6", None) and hasattr(socket, "IPV6_V6ONLY"):
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                hint = ("another server (fau serve?) listens there: choose another --port"
+                        if exc.errno == errno.EADDRINUSE else "choose another --host or --port")
+                raise FauError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
+                               f"{hint}") from None
 
 
 def _check_storage(settings) -> None:
