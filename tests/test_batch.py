@@ -49,6 +49,20 @@ def digests(out: Path) -> dict[str, dict]:
     }
 
 
+def test_scaling_doc_names_every_index_column_and_output():
+    """docs/scaling.md's description of index.csv and of a video's folder is complete."""
+    import re
+
+    from fau.batch.worker import OUTPUT_FILES
+
+    text = (ROOT / "docs/scaling.md").read_text(encoding="utf-8")
+    index = text[text.index("* `OUT/index.csv`"):text.index("It is rewritten")]
+    named = set(re.findall(r"\b[a-z_]+\b", index))
+    assert [c for c in INDEX_COLUMNS if c not in named] == []
+    folder = text[text.index("* Per video:"):text.index("* `OUT/index.csv`")]
+    assert [f for f in (*OUTPUT_FILES, DONE_MARKER) if f"`{f}`" not in folder] == []
+
+
 # -- inputs and names ------------------------------------------------------------------
 def test_output_names_unique_for_same_basename(tmp_path):
     a = output_name(tmp_path / "a" / "interview.mp4")
