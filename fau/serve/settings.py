@@ -127,7 +127,7 @@ class Settings:
         Most concurrent WebSocket streams (more → close code 1013).
     max_large_decodes : int
         Images over `fau.serve.analysis.LARGE_IMAGE_PIXELS` decoded and analysed at once.
-    expression_model : {"ferplus", "fer2013"} or None
+    expression_model : {"ferplus", "fer2013", "geometric"} or None
         Expression model of every detector; None measures AUs only (scores are null).
     max_faces : int
         Most faces analysed per image or frame.
@@ -210,8 +210,8 @@ class Settings:
         Variables: ``FAU_DATA_DIR``, ``FAU_DB_URL`` (or ``DATABASE_URL``),
         ``FAU_MAX_UPLOAD_MB``, ``FAU_MAX_VIDEO_S``, ``FAU_RETENTION_H``, ``FAU_TOKEN``,
         ``FAU_CORS`` (comma-separated origins), ``FAU_ALLOWED_HOSTS`` (comma-separated
-        host names, replacing the default list), ``FAU_MODEL`` (``ferplus``, ``fer2013``
-        or ``none``), ``FAU_MAX_FACES``, ``FAU_THREADS``, ``FAU_JOB_WORKERS``,
+        host names, replacing the default list), ``FAU_MODEL`` (``ferplus``, ``fer2013``,
+        ``geometric`` or ``none``), ``FAU_MAX_FACES``, ``FAU_THREADS``, ``FAU_JOB_WORKERS``,
         ``FAU_STALE_AFTER_S``, ``FAU_HEADER_TIMEOUT_S``, ``FAU_BODY_TIMEOUT_S``,
         ``FAU_MAX_STREAMS``.
         """

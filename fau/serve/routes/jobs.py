@@ -164,7 +164,7 @@ def table_body(path: Path, fmt: str, job_id: str, table: str) -> tuple[str, str,
 def _done(job: dict[str, Any], what: str) -> None:
     if job["state"] != "done":
         why = f": {job['error']}" if job["state"] == "failed" and job["error"] else ""
-        raise ApiError(409, "not_ready", f"job {job['id']} is {job['state']}{why}; {what} exist once it is done")
+        raise ApiError(409, "not_ready", f"job {job['id']} is {job['state']}{why}; {what} can be fetched once it is done")
 
 
 @router.get(
