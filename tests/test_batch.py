@@ -445,3 +445,17 @@ def test_a_signal_stops_the_batch_between_videos_and_the_handlers_come_back(tmp_
     assert index["status"].fillna("").tolist().count("ok") == 1  # the rest were never finished
     rerun = fau.run_batch(CLIPS[:4], out, jobs=1, **FAST)  # resumes: one skipped, three run
     assert sorted(rerun["status"]) == ["ok", "ok", "ok", "skipped"]
+
+
+def test_cli_names_a_failed_video_once(tmp_path):
+    """Before: the runner's "WARNING fau.batch.runner: ... failed: ..." log line and the
+    command's "fau: failed: ..." line said the same on stderr."""
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video at all\n" * 50)
+    r = subprocess.run([sys.executable, "-m", "fau", "batch", str(bad), "--out",
+                        str(tmp_path / "out"), "--model", "none"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, r.stderr
+    said = [line for line in r.stderr.splitlines() if "notes.mp4" in line]
+    assert len(said) == 1 and said[0].startswith("fau: failed: "), r.stderr
+    assert "1 failed" in r.stdout

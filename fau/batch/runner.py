@@ -466,7 +466,9 @@ def run_batch(
         other than str, int, float, bool and None enter it by their ``repr()``, so give
         such objects (e.g. a custom ``backend``) a stable ``repr``.
     progress : callable or None
-        Called in this process with each video's index record as it completes.
+        Called in this process with each video's index record as it completes. A
+        failed video is logged as a warning without it, and at INFO level with it (the
+        callback has the record and its ``error``: `fau batch` prints it as one line).
 
     Returns
     -------
@@ -522,8 +524,9 @@ def run_batch(
 
         def done(rec: dict[str, Any]) -> None:
             index.add(rec)
-            if rec["status"] == "failed":
-                log.warning("%s failed: %s", rec["path"], rec["error"])
+            if rec["status"] == "failed":  # said once: by the log, or by the callback
+                log.log(logging.INFO if progress else logging.WARNING, "%s failed: %s",
+                        rec["path"], rec["error"])
             if progress:
                 progress(rec)
 
