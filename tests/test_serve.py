@@ -393,6 +393,24 @@ def test_video_fps_as_query_parameter(client):
 
 
 @needs_video
+def test_a_misspelt_or_repeated_form_field_is_refused(client):
+    """Before: ``-F segment=@seg.csv`` (for ``segments``) queued a job without segments,
+    and of ``-F fps=5 -F fps=6`` the last was used, without a word."""
+    files = {"file": ("clip.flv", HAP_FLV.read_bytes(), "video/x-flv"),
+             "segment": ("seg.csv", b"start,end\n0,1\n", "text/csv")}
+    body = assert_error(client.post("/v1/videos", files=files), 422, "invalid_request")
+    assert "'segment'" in body["detail"] and "'segments'" in body["detail"]
+    r = client.post("/v1/videos", files={"file": ("clip.flv", HAP_FLV.read_bytes(), "video/x-flv")},
+                    data={"fps": ["5", "6"]})
+    assert "'fps' given more than once" in assert_error(r, 422, "invalid_request")["detail"]
+    image = {"file": ("x.jpg", HAP_JPG, "image/jpeg")}
+    body = assert_error(client.post("/v1/images", files=image, data={"explian": "true"}), 422,
+                        "invalid_request")
+    assert "'explian'" in body["detail"] and "'explain'" in body["detail"]
+    assert client.post("/v1/images", files=image, data={"blendshapes": "true"}).status_code == 200
+
+
+@needs_video
 def test_video_job_lifecycle(client):
     seg = b"start,end,label\n0,1,first half\n1,1.9,=2+2 half\n"  # a formula-like label
     r = post_video(client, HAP_FLV.read_bytes(), name="../../etc/passwd", segments=seg, data={"fps": "10"})

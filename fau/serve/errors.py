@@ -4,6 +4,7 @@ that turn every exception into that answer."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,7 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .schemas import ErrorBody
 
-__all__ = ["ApiError", "error_response", "install_error_handlers", "documented_errors", "validation_detail"]
+__all__ = ["ApiError", "error_response", "install_error_handlers", "documented_errors", "validation_detail",
+           "check_form_fields"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,35 @@ _DESCRIPTIONS = {
 #: Start of FastAPI's message for a file field that arrived as a plain form value
 #: (``fastapi.datastructures.UploadFile._validate``: "Expected UploadFile, received: ...").
 _NOT_A_FILE = "Expected UploadFile"
+
+
+def check_form_fields(names: Iterable[str], accepted: Iterable[str]) -> None:
+    """Refuse (422 ``invalid_request``) a multipart field an endpoint does not read, and
+    one given more than once.
+
+    FastAPI reads the fields an endpoint declares and ignores the rest, so a misspelt
+    ``segment`` CSV was dropped without a word, and of ``fps=5`` and ``fps=6`` the last
+    one was used.
+
+    Parameters
+    ----------
+    names : iterable of str
+        The request's field names, repeats included (``[k for k, _ in
+        form.multi_items()]``).
+    accepted : iterable of str
+        The fields the endpoint reads.
+    """
+    names, accepted = list(names), sorted(set(accepted))
+    unknown = sorted(set(names) - set(accepted))
+    if unknown:
+        raise ApiError(422, "invalid_request",
+                       f"unknown form field(s) {', '.join(map(repr, unknown))}; this endpoint "
+                       f"reads {', '.join(map(repr, accepted))}")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ApiError(422, "invalid_request",
+                       f"form field(s) {', '.join(map(repr, twice))} given more than once; "
+                       "give each once")
 
 
 class ApiError(Exception):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Optional
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
 from ...errors import FauError, ModelFileError
 from ..analysis import analyse_image
 from ..auth import require_token
-from ..errors import ApiError, documented_errors
+from ..errors import ApiError, check_form_fields, documented_errors
 from ..schemas import ImageResult
 from ..sniff import IMAGE_KINDS, SNIFF_BYTES, sniff, unsupported_detail
 from ..state import Services, services
@@ -33,6 +33,7 @@ async def read_upload(upload: UploadFile) -> bytes:
     summary="Analyse one image (multipart field 'file'): faces, AUs, expression scores",
 )
 async def post_image(
+    request: Request,
     file: UploadFile = File(..., description="JPEG, PNG, GIF, BMP, TIFF or WebP; "
                             "the type is read from the bytes, not the name"),
     explain: bool = Query(False, description="add per-face explanations (TreeSHAP contributions)"),
@@ -43,6 +44,8 @@ async def post_image(
     svc: Services = Depends(services),
 ) -> JSONResponse:
     """Faces, AUs and expression scores of one image; nothing is stored."""
+    check_form_fields((k for k, _ in (await request.form()).multi_items()),
+                      ("file", "explain", "blendshapes"))
     data = await read_upload(file)
     kind = sniff(data[:SNIFF_BYTES])
     if kind not in IMAGE_KINDS:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pandas as pd
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -17,7 +17,7 @@ from ...limits import MAX_VIDEO_PIXELS, MIN_SIDE
 from ...video.reader import VideoTooLarge
 from ..jobs import SEGMENTS_INPUT, new_job_id, probe, public_error, read_upload_segments
 from ..auth import require_token
-from ..errors import ApiError, documented_errors
+from ..errors import ApiError, check_form_fields, documented_errors
 from ..schemas import JobCreated
 from ..sniff import SNIFF_BYTES, VIDEO_KINDS, sniff, unsupported_detail
 from ..state import Services, services
@@ -93,6 +93,7 @@ def _save(upload: UploadFile, head: bytes, folder: Path, dest: Path) -> int:
     summary="Queue a video for analysis (multipart 'file', optional 'segments' CSV and 'fps')",
 )
 async def post_video(
+    request: Request,
     file: UploadFile = File(..., description="MP4/MOV, WebM/MKV, FLV, AVI or MPEG-TS; "
                             "the type is read from the bytes"),
     segments: Optional[UploadFile] = File(
@@ -105,6 +106,8 @@ async def post_video(
     svc: Services = Depends(services),
 ) -> JSONResponse:
     """Store the upload in a new job folder and queue it (202 with the job's links)."""
+    check_form_fields((k for k, _ in (await request.form()).multi_items()),
+                      ("file", "segments", "fps"))
     if not svc.video_available:
         raise ApiError(501, "video_unavailable",
                        "this fau installation cannot analyse videos (fau.video is missing)")
