@@ -11,9 +11,40 @@ from typing import Collection
 
 from .errors import FauError
 
-__all__ = ["check_input_file", "files_under"]
+__all__ = ["check_input_file", "files_under", "expand_pattern", "PATTERN_CHARS"]
 
 log = logging.getLogger(__name__)
+
+
+#: Characters that make a path that does not exist a wildcard pattern (Python's `glob`).
+PATTERN_CHARS = frozenset("*?[")
+
+
+def expand_pattern(raw: str | os.PathLike) -> list[str] | None:
+    """The paths a wildcard pattern that the shell left as it was matches, or None.
+
+    A shell expands ``fau image photos/*.jpg`` before fau sees it, but not a quoted
+    pattern, Windows' ``cmd`` never does, and neither does a program that starts fau
+    without a shell. A path that exists is never a pattern (a file may be named
+    ``a[1].jpg``); one that does not and holds ``*``, ``?`` or ``[`` is expanded by
+    `glob.glob` (``**`` spans folders; hidden files are left out, as a shell does),
+    sorted by name.
+
+    Returns
+    -------
+    list of str or None
+        The matches (a pattern that matches nothing is a `FauError`), or None when
+        ``raw`` is not a pattern.
+    """
+    import glob
+
+    text = os.fspath(raw)
+    if not isinstance(text, str) or not PATTERN_CHARS & set(text) or os.path.lexists(text):
+        return None
+    found = sorted(glob.glob(text, recursive=True))
+    if not found:
+        raise FauError(f"{text!r} does not exist, and as a wildcard pattern it matches no file")
+    return found
 
 
 def files_under(folder: str | os.PathLike, extensions: Collection[str]) -> list[Path]:

@@ -81,6 +81,20 @@ def test_output_name_is_safe(name):
     assert all(c.isascii() and (c.isalnum() or c in "._-") for c in out)
 
 
+def test_collect_inputs_expands_a_pattern_the_shell_left(tmp_path):
+    """Before: ``fau batch "talks/*.flv"`` (quoted, or from Windows' cmd) said the input
+    does not exist."""
+    (tmp_path / "v" / "sub").mkdir(parents=True)
+    shutil.copy(CLIPS[0], tmp_path / "v" / "b.flv")
+    shutil.copy(CLIPS[1], tmp_path / "v" / "a.flv")
+    shutil.copy(CLIPS[2], tmp_path / "v" / "sub" / "c.flv")
+    got = collect_inputs([str(tmp_path / "v" / "*.flv"), tmp_path / "v" / "sub"])
+    assert [v.path.name for v in got] == ["a.flv", "b.flv", "c.flv"]
+    assert [v.path.name for v in collect_inputs(str(tmp_path / "v" / "**" / "c.flv"))] == ["c.flv"]
+    with pytest.raises(FauError, match="as a wildcard pattern it matches no file"):
+        collect_inputs([str(tmp_path / "v" / "*.mp4")])
+
+
 def test_collect_inputs_folders_manifest_and_errors(tmp_path):
     (tmp_path / "v" / "sub").mkdir(parents=True)
     (tmp_path / "v" / ".hidden").mkdir()

@@ -125,6 +125,25 @@ def test_image_paths_expand_folders(tmp_path):
         image_paths([str(tmp_path / "clips")])
 
 
+def test_image_paths_expand_a_pattern_the_shell_left(tmp_path):
+    """Before: ``fau image "photos/*.jpg"`` (quoted, or from Windows' cmd) said the path
+    does not exist."""
+    from fau import FauError
+    from fau.cli.image import image_paths
+
+    (tmp_path / "sub").mkdir()
+    for name in ("b.jpg", "a.jpg", "c.png", ".hidden.jpg", "sub/d.jpg", "x[1].jpg"):
+        (tmp_path / name).write_bytes(b"x")
+    assert image_paths([str(tmp_path / "*.jpg")]) == [
+        str(tmp_path / n) for n in ("a.jpg", "b.jpg", "x[1].jpg")]  # sorted, no hidden file
+    assert image_paths([str(tmp_path / "**" / "d.jpg")]) == [str(tmp_path / "sub" / "d.jpg")]
+    named = str(tmp_path / "x[1].jpg")  # a file that exists is never a pattern
+    assert image_paths([named]) == [named]
+    with pytest.raises(FauError, match="as a wildcard pattern it matches no file"):
+        image_paths([str(tmp_path / "*.gif")])
+    assert image_paths([str(tmp_path / "none.jpg")]) == [str(tmp_path / "none.jpg")]
+
+
 @needs_model
 def test_image_folder(tmp_path, data_dir):
     import shutil

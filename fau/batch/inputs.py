@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterable, Sequence, Union
 
 from ..errors import FauError
-from ..paths import check_input_file, files_under
+from ..paths import check_input_file, expand_pattern, files_under
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -145,7 +145,10 @@ def collect_inputs(inputs: Sequence[PathLike] | PathLike) -> list[VideoInput]:
     ----------
     inputs : path or sequence of paths
         Video files (any extension), folders (searched recursively for
-        `VIDEO_EXTENSIONS`) and ``.csv`` manifests (see `read_manifest`).
+        `VIDEO_EXTENSIONS`) and ``.csv`` manifests (see `read_manifest`). A path that
+        does not exist and holds ``*``, ``?`` or ``[`` is a wildcard pattern, replaced
+        by the paths it matches (`fau.paths.expand_pattern`: ``"talks/*.mp4"`` quoted,
+        or from Windows' ``cmd``).
 
     Returns
     -------
@@ -165,7 +168,7 @@ def collect_inputs(inputs: Sequence[PathLike] | PathLike) -> list[VideoInput]:
         raise FauError("inputs must be a video file, folder or manifest path, or a list of "
                        f"them, got {type(inputs).__name__}")
     items: list[tuple[Path, Path | None]] = []
-    for raw in inputs:
+    for raw in _expanded(inputs):
         if not str(os.fspath(raw)).strip():  # Path("") is ".": the current folder
             raise FauError(f"input: the path is empty ({os.fspath(raw)!r}); give a file or folder")
         p = _absolute(raw)
@@ -193,6 +196,15 @@ def collect_inputs(inputs: Sequence[PathLike] | PathLike) -> list[VideoInput]:
     if not items:
         raise FauError("no input videos given")
     return _dedupe(items)
+
+
+def _expanded(inputs: Iterable[PathLike]) -> list[PathLike]:
+    """``inputs`` with each wildcard pattern replaced by its matches (sorted)."""
+    out: list[PathLike] = []
+    for raw in inputs:
+        found = expand_pattern(raw) if isinstance(raw, (str, os.PathLike)) else None
+        out.extend([raw] if found is None else found)
+    return out
 
 
 def _dedupe(items: Iterable[tuple[Path, Path | None]]) -> list[VideoInput]:

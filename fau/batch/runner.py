@@ -437,13 +437,15 @@ def run_batch(
         Video files, folders (searched recursively for `fau.batch.inputs.VIDEO_EXTENSIONS`)
         and ``.csv`` manifests with a ``path`` column and an optional ``segments`` column
         (a CSV of ``start, end, label`` in seconds per video); relative paths in a
-        manifest are relative to the manifest's folder.
+        manifest are relative to the manifest's folder. A quoted wildcard pattern
+        (``"talks/*.mp4"``) is expanded (`fau.paths.expand_pattern`).
     out_dir : path
         Output folder (created; a non-empty folder that is not a fau batch output is
         refused). Per video ``out_dir/<name>/`` holds ``frames.parquet`` (one row per face
-        per analysed frame), ``summary.json``, ``report.html`` (with ``report=True``) and
-        ``done.json`` (completion marker); ``<name>`` is the file's stem plus a hash of
-        its absolute path. ``out_dir/index.csv`` lists every video (`INDEX_COLUMNS`).
+        per analysed frame), ``summary.json``, ``openface.csv``, ``annotations.eaf``,
+        ``report.html`` (with ``report=True``) and ``done.json`` (completion marker);
+        ``<name>`` is the file's stem plus a hash of its absolute path.
+        ``out_dir/index.csv`` lists every video (`INDEX_COLUMNS`).
     jobs : int or None
         Local worker processes (default: one per available core). Each runs one video at a
         time with single-threaded models. Not allowed together with ``scheduler``.
@@ -466,9 +468,8 @@ def run_batch(
         other than str, int, float, bool and None enter it by their ``repr()``, so give
         such objects (e.g. a custom ``backend``) a stable ``repr``.
     progress : callable or None
-        Called in this process with each video's index record as it completes. A
-        failed video is logged as a warning without it, and at INFO level with it (the
-        callback has the record and its ``error``: `fau batch` prints it as one line).
+        Called in this process with each video's index record as it completes (a
+        failed video is then logged at INFO level, not as a warning: the callback says it).
 
     Returns
     -------
@@ -521,15 +522,7 @@ def run_batch(
         if report and pending and not report_supported():
             raise FauError("HTML reports need fau.report and matplotlib, which this "
                            "installation lacks")
-
-        def done(rec: dict[str, Any]) -> None:
-            index.add(rec)
-            if rec["status"] == "failed":  # said once: by the log, or by the callback
-                log.log(logging.INFO if progress else logging.WARNING, "%s failed: %s",
-                        rec["path"], rec["error"])
-            if progress:
-                progress(rec)
-
+        done = _recorder(index, progress)
         t0 = time.perf_counter()
         if pending:
             if scheduler is not None:
@@ -538,6 +531,19 @@ def run_batch(
                 _run_local(pending, n_jobs, done, stop)
         log.info("batch finished in %.1f s", time.perf_counter() - t0)
         return index.frame()
+
+
+def _recorder(index: "_Index", progress: Callable[[dict[str, Any]], None] | None
+              ) -> Callable[[dict[str, Any]], None]:
+    """What is done with each finished video's record: the index, then ``progress``."""
+    def done(rec: dict[str, Any]) -> None:
+        index.add(rec)
+        if rec["status"] == "failed":  # said once: by the log, or by the callback
+            log.log(logging.INFO if progress else logging.WARNING, "%s failed: %s",
+                    rec["path"], rec["error"])
+        if progress:
+            progress(rec)
+    return done
 
 
 def _check_out_dir(out_dir: PathLike, videos: list) -> Path:

@@ -22,7 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             "annotations.eaf; report.html with --report) and "
             "DIR/index.csv. Rerunning skips videos whose outputs are complete. Exit status: 0 "
             "all ok or skipped, 1 some videos failed (see index.csv), 2 bad arguments."))
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="video files, folders, manifests")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="video files, folders, manifests; a quoted pattern such as "
+                        "'talks/*.mp4' is expanded")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--jobs", type=int, metavar="N",
                    help="local worker processes (default: one per core)")

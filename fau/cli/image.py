@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "on stderr; the exit status is still 0."))
     p.add_argument("paths", nargs="+", metavar="PATH",
                    help="image files, or folders (searched recursively for images by "
-                        "extension: .jpg, .png, .tif, .webp, ...)")
+                        "extension: .jpg, .png, .tif, .webp, ...); a quoted pattern such as "
+                        "'photos/*.jpg' is expanded")
     p.add_argument("--out", help="write every column to .csv, .json or .parquet")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     p.add_argument("--cropped", action="store_true",
@@ -85,14 +86,15 @@ def image_paths(paths: list[str]) -> list[str]:
     """``paths`` with each folder replaced by the images under it (`fau.paths.files_under`
     with `fau.io.image_extensions`: recursive, sorted, hidden files skipped), in the order
     given; a folder without images is an error (`FauError`). Files are kept as given,
-    whatever their extension."""
+    whatever their extension; a wildcard pattern the shell did not expand (quoted, or
+    Windows' ``cmd``) is replaced by the paths it matches (`fau.paths.expand_pattern`)."""
     import os
 
     from ..io import image_extensions
     from ..paths import files_under
 
     out = []
-    for raw in paths:
+    for raw in _expanded(paths):
         if raw.strip() and os.path.isdir(raw):
             found = files_under(raw, image_extensions())
             if not found:
@@ -106,6 +108,18 @@ def image_paths(paths: list[str]) -> list[str]:
             out.extend(str(f) for f in found)
         else:
             out.append(raw)
+    return out
+
+
+def _expanded(paths: list[str]) -> list[str]:
+    """``paths`` with each wildcard pattern left by the shell replaced by its matches
+    (`fau.paths.expand_pattern`)."""
+    from ..paths import expand_pattern
+
+    out = []
+    for raw in paths:
+        found = expand_pattern(raw)
+        out.extend([raw] if found is None else found)
     return out
 
 
