@@ -186,6 +186,20 @@ def test_blink_is_not_also_an_eyes_closed_event():
     assert EVENT_MIN_EYE_OPENING > 0.1 > EVENT_MIN_IOD
 
 
+def test_blink_with_lowered_lids_after_it_is_not_an_eyes_closed_event():
+    # CREMA-D HAP: a 0.2-s blink, then the upper lid stays lowered by ~0.25 neutral eye
+    # openings for 0.8 s (the head tilts up while the eyes keep to the camera). That is
+    # above the low threshold (half the event height) but no closure: the hysteresis
+    # episode lasts 1 s, the lids are closed (at event height) for 0.2 s, a blink.
+    pulses = [("AU43", 2.0, 1.0, 0.25), ("AU43", 2.0, 0.2, 0.65),
+              ("AU45", 2.0, 1.0, 0.25), ("AU45", 2.0, 0.2, 0.75),
+              ("AU43", 6.0, 1.5, 0.6), ("AU45", 6.0, 1.5, 0.8)]  # a held closure
+    ev = find_events(add_temporal(synthetic(pulses=pulses)), expressions=False)
+    au43 = ev[ev["name"] == "AU43"]
+    assert len(au43) == 1 and 5.9 <= au43["onset"].iloc[0] <= 6.2, au43
+    assert (ev["name"] == "AU45").sum() == 2
+
+
 def test_a_cut_away_ends_an_event():
     # a 3-s smile; the face is out of view from 3.0 to 33.0 s (its person keeps the
     # track id), and the smile goes on after it: two events, neither spanning the gap

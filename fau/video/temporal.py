@@ -48,8 +48,9 @@ goes on after the gap is a new event. Rows whose value is NaN (a frame without a
 face, or masked) count as frames that are not there: NaN in, NaN out of the filter,
 and for events only the gap rule decides. Episodes need at least
 `MIN_EVENT_SAMPLES` analysed frames; brief ones (≤ 0.5 s) are kept and flagged
-``brief``. AU43 (eyes closed) episodes must last longer than a blink
-(`EVENT_MIN_DURATION_S`): shorter closures are the AU45 blink events.
+``brief``. AU43 (eyes closed) episodes must stay at or above their high threshold
+longer than a blink (`EVENT_MIN_DURATION_S`): shorter closures are the AU45 blink events,
+also when the lids stay partly lowered (between low and high) after them.
 
 Speech
 ------
@@ -175,10 +176,11 @@ BRIEF_S = 0.5
 #: enough for a whole brief expression to pass unseen. The ELAN export's speaking runs use
 #: the same number of intervals.
 GAP_INTERVALS = 2.5
-#: Shortest AU episode that is an event, per AU (s). AU43 (eyes closed) is a held
-#: closure; a spontaneous blink (AU45) lasts about 0.1-0.4 s (Caffier, Erdmann &
-#: Ullsperger 2003, Eur J Appl Physiol 89:319), so shorter AU43 episodes are blinks,
-#: already reported as AU45 events, and are not listed twice.
+#: Shortest time (s), per AU, that an episode must stay at or above its high threshold
+#: without a break to be an event (the rest of the episode, between low and high, does not
+#: count). AU43 (eyes closed) is a held closure; a spontaneous blink (AU45) lasts about
+#: 0.1-0.4 s (Caffier, Erdmann & Ullsperger 2003, Eur J Appl Physiol 89:319), so shorter
+#: AU43 closures are blinks, already reported as AU45 events, and are not listed twice.
 EVENT_MIN_DURATION_S: dict[str, float] = {"AU43": 0.5}
 _MAD_TO_SD = 1.4826  # normal-consistent scale of the median absolute deviation
 
@@ -594,6 +596,21 @@ def _runs(values: np.ndarray, high: float, low: float,
     return out
 
 
+def _held(t: np.ndarray, values: np.ndarray, high: float, gap: np.ndarray, i: int, j: int,
+          step: float) -> float:
+    """Longest time (s) that ``values[i:j + 1]`` (an episode) stays at or above ``high``
+    without a gap: the run's span plus one frame interval ``step``, 0 when none is."""
+    best, start = 0.0, None
+    for m in range(i, j + 1):
+        if not values[m] >= high:
+            start = None
+            continue
+        if start is None or gap[m - 1]:
+            start = m
+        best = max(best, float(t[m] - t[start] + step))
+    return best
+
+
 def _interval(t: np.ndarray) -> float:
     d = np.diff(t)
     d = d[d > 0]
@@ -687,13 +704,16 @@ def find_events(
                     pd.NA if talk is None
                     else bool(talk[pos[i:j + 1]].mean() >= DURING_SPEECH_SHARE)
                 )
+                # AU43: the lids held closed (at event height) long enough, not the whole
+                # episode: a blink followed by lowered lids is the AU45 event only
+                if kind == "au" and name in EVENT_MIN_DURATION_S and _held(
+                        t[pos], v[pos], high, gap, i, j, step) < EVENT_MIN_DURATION_S[name]:
+                    continue
                 i, k, j = int(pos[i]), int(pos[k]), int(pos[j])
                 if (during is True and kind == "au" and name in SPEECH_AUS
                         and speech_aus == "exclude"):
                     continue
                 dur = float(t[j] - t[i] + step)
-                if kind == "au" and dur < EVENT_MIN_DURATION_S.get(name, 0.0):
-                    continue
                 rows.append((
                     int(tid), kind, name, float(t[i]), float(t[k]), float(t[j]), dur,
                     float(v[k]), int(frames[i]), int(frames[k]), int(frames[j]),
