@@ -200,6 +200,18 @@ def test_blink_with_lowered_lids_after_it_is_not_an_eyes_closed_event():
     assert (ev["name"] == "AU45").sum() == 2
 
 
+def test_eye_event_height_is_a_quarter_of_a_resting_opening(data_dir):
+    # AU43/AU45 are in the canonical face's eye openings; a real face at rest opens its
+    # eyes wider (the CREMA-D actor's NEU photo: 1.25 of them), so EVENT_MIN_EYE_OPENING
+    # is about a quarter of the person's own opening, not a third (docs/video.md, Events)
+    from fau.au import align, au_intensities
+
+    pts = np.load(data_dir / "mesh_cremad_neu.npy").astype(np.float64)
+    au45 = float(au_intensities(align(pts).points)[fau.AU_NAMES.index("AU45")])
+    assert 1.2 <= 1.0 - au45 <= 1.6
+    assert 0.2 <= EVENT_MIN_EYE_OPENING / (1.0 - au45) <= 0.28
+
+
 def test_a_cut_away_ends_an_event():
     # a 3-s smile; the face is out of view from 3.0 to 33.0 s (its person keeps the
     # track id), and the smile goes on after it: two events, neither spanning the gap

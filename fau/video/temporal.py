@@ -156,11 +156,15 @@ LIVE_BASELINE_EVERY_S = 1.0
 
 #: Smallest AU event height (fraction of the IOD; 0.02 IOD ≈ 1.3 mm on an adult face).
 EVENT_MIN_IOD = 0.02
-#: Smallest event height of the eye-closure AUs (AU43, AU45), in neutral eye openings:
-#: the lids must close by a third of the person's resting opening. Blink detectors on
-#: the eye aspect ratio put their threshold near 0.2 against ~0.3 for open eyes
-#: (Soukupová & Čech 2016, "Real-time eye blink detection using facial landmarks"),
-#: a closure of about a third; 0.02 of an eye opening is lid jitter, not a movement.
+#: Smallest event height of the eye-closure AUs (AU43, AU45), in neutral eye openings
+#: (`fau.au.EYE_OPENING_UNIT`: MediaPipe's canonical face's opening, not the person's):
+#: the lids close by a third of the canonical opening, about a quarter of a person's
+#: resting one (AU45 at rest is −0.37 on the London neutral photos, docs/action_units.md:
+#: an opening of 1.37 canonical ones; 1.29-1.54 for the CREMA-D actor, so 21-26% of his).
+#: Blink detectors on the eye aspect ratio put their threshold near 0.2 against ~0.3 for
+#: open eyes (Soukupová & Čech 2016, "Real-time eye blink detection using facial
+#: landmarks"), a closure of a quarter to a third; 0.02 of an eye opening is lid jitter,
+#: not a movement. The low threshold (half of it) is about an eighth of a resting opening.
 EVENT_MIN_EYE_OPENING = 0.33
 #: Event height in multiples of the track's AU noise (robust SD over baseline frames).
 EVENT_K = 4.0
