@@ -484,6 +484,22 @@ def test_events_never_span_a_gap_and_ignore_row_order(n, tracks, seed, gaps):
     pd.testing.assert_frame_equal(find_events(add_temporal(shuffled)), ev)
 
 
+def test_live_face_back_after_a_second_is_a_new_track_without_baseline(au_detector):
+    # docs/video.md said a person who leaves the camera and comes back keeps their id and
+    # last baseline live; fau's tracker gives them a new id (no linking live), so the
+    # baseline is None again for the first 2 s
+    from clips import FPS, clip_frames
+    from fau.video.live import LiveAnalyzer
+
+    neu = clip_frames("NEU")  # 2.03 s
+    seq = neu + [np.zeros_like(neu[0])] * FPS + clip_frames("HAP")[:10]  # 1 s away
+    live = LiveAnalyzer(au_detector)
+    out = [live.process(rgb, i / FPS) for i, rgb in enumerate(seq)]
+    before, back = out[len(neu) - 1][0], out[len(neu) + FPS][0]
+    assert before["track_id"] == 0 and before["AU12_rel"] is not None
+    assert back["track_id"] == 1 and back["AU12_rel"] is None
+
+
 def test_live_analyzer_gives_a_returning_track_its_last_baseline(au_detector, data_dir):
     from fau.landmarks.base import FaceMesh
     from fau.video.live import LiveAnalyzer

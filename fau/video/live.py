@@ -228,9 +228,12 @@ class LiveAnalyzer:
             One dict per face: ``track_id``, ``timestamp``, box ``face_x, face_y,
             face_w, face_h``, ``face_score``, ``pitch, yaw, roll``, smoothed AUs (the
             AU names), ``<AU>_rel`` (relative to the running baseline; None for the
-            first 2 s of a track; a track that comes back after more than 5 s unseen
-            starts from its last baseline), smoothed expression probabilities and
-            ``expression`` (None without an expression model).
+            first 2 s of a track), smoothed expression probabilities and
+            ``expression`` (None without an expression model). A face lost for at most
+            0.5 s (`fau.video.tracking.REACQUIRE_S`) keeps its track (filters,
+            baseline); fau's tracker gives a face that returns later a new id, so its
+            ``_rel`` is None for 2 s again. A ``tracker`` that gives an id back after
+            more than 5 s unseen gets that track's last baseline from its first frame.
         """
         faces = self.tracker.update(rgb, timestamp)
         for tid in [k for k, s in self._state.items() if timestamp - s.last > _FORGET_S]:
