@@ -69,3 +69,31 @@ def test_live_duration_must_be_positive(capsys, duration):
 def test_live_missing_source(capsys):
     assert main(["live", "--source", "/nonexistent/clip.mp4", "--json"]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_live_duration_stops_while_no_frame_comes(tmp_path, capsys):
+    # --duration was checked only when a frame arrived: a stalled camera or stream (here a
+    # file with a 10-s gap between its frames, played as a camera) ran past it
+    import time
+    from fractions import Fraction
+
+    import av
+    from clips import clip_frames
+
+    frames = clip_frames("NEU")
+    path = tmp_path / "gap.mp4"
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=30)
+        vs.width, vs.height, vs.pix_fmt = 480, 360, "yuv420p"
+        for i, pts in enumerate([0, 1, 2, 300, 301]):  # frames at 0-0.07 s, then at 10 s
+            vf = av.VideoFrame.from_ndarray(frames[i], format="rgb24")
+            vf.pts, vf.time_base = pts, Fraction(1, 30)
+            for pkt in vs.encode(vf):
+                out.mux(pkt)
+        for pkt in vs.encode(None):
+            out.mux(pkt)
+    t0 = time.perf_counter()
+    assert main(["live", "--source", str(path), "--model", "none", "--json",
+                 "--duration", "1"]) == 0
+    assert time.perf_counter() - t0 < 6.0  # the models load in ~1-2 s; the gap is 10 s
+    assert len(capsys.readouterr().out.splitlines()) == 3

@@ -80,9 +80,13 @@ class _Slot:
             self.closed, self.error = True, error
             self._cond.notify()
 
-    def take(self) -> LiveFrame | None:
+    def take(self, deadline: float | None = None) -> LiveFrame | None:
+        """The newest frame; None once the source is closed, or when ``deadline``
+        (``time.perf_counter()`` seconds) passes with no frame."""
         with self._cond:
             while self._frame is None and not self.closed:
+                if deadline is not None and time.perf_counter() >= deadline:
+                    return None
                 self._cond.wait(0.1)
             frame, self._frame = self._frame, None
             return frame
@@ -345,7 +349,8 @@ def run_live(
     realtime : bool
         See `open_source`.
     duration : float or None
-        Stop after this many seconds of wall time (> 0; `check_duration`).
+        Stop after this many seconds of wall time (> 0; `check_duration`), also
+        while the source delivers no frame (a stalled camera or stream).
     stats : LiveStats or None
         Filled while running (fps, latency, drops).
 
@@ -360,9 +365,10 @@ def run_live(
     analyzer = LiveAnalyzer(detector)
     slot, stop = open_source(source, realtime=realtime)
     t_start = time.perf_counter()
+    deadline = None if duration is None else t_start + duration
     try:
         while True:
-            frame = slot.take()
+            frame = slot.take(deadline)  # a stalled source stops at the duration too
             if frame is None:
                 break
             t0 = time.perf_counter()
