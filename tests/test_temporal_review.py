@@ -174,6 +174,8 @@ def test_one_row_of_missing_probabilities_does_not_blank_every_expression_label(
     df.loc[0, list(fau.EXPRESSIONS)] = np.nan
     out = add_temporal(df)
     assert out["expression_smooth"].isna().sum() == 1 and pd.isna(out.loc[0, "expression_smooth"])
+    # the dtype of `expression` (pandas string, missing = pd.NA); it was object with None
+    assert out["expression_smooth"].dtype == "string" and out.loc[0, "expression_smooth"] is pd.NA
     s = out[[f"{e}_smooth" for e in fau.EXPRESSIONS]].to_numpy()[1:]
     np.testing.assert_allclose(s.sum(axis=1), 1.0, atol=1e-9)
 

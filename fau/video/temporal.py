@@ -86,6 +86,7 @@ import pandas as pd
 from ..au import AU_NAMES, AU_UNITS, EYE_OPENING_UNIT
 from ..errors import FauError
 from ..expression.labels import EXPRESSIONS
+from ..pipeline import TEXT_DTYPE
 
 log = logging.getLogger(__name__)
 
@@ -480,8 +481,8 @@ def add_temporal(
 
     Adds ``AUxx_smooth`` and ``AUxx_rel`` for every AU, ``<expression>_smooth`` for the
     eight expression probabilities, ``expression_smooth`` (the most probable smoothed
-    class, None without an expression model) and ``neutral_frame`` (True where the frame
-    was part of its track's baseline). See the module docs for the filter and rule.
+    class; `fau.pipeline.TEXT_DTYPE`, pd.NA without an expression model or a face) and
+    ``neutral_frame`` (True where the frame was part of its track's baseline). See the module docs for the filter and rule.
 
     Parameters
     ----------
@@ -562,7 +563,8 @@ def add_temporal(
         # without a face), not in every row because some are
         ok = np.isfinite(ex_s).all(axis=1)
         label[ok] = np.asarray(exprs, dtype=object)[ex_s[ok].argmax(axis=1)]
-    out["expression_smooth"] = label
+    # the dtype of ``expression`` (`fau.pipeline.TEXT_DTYPE`; missing = pd.NA), not object
+    out["expression_smooth"] = pd.array(label, dtype=TEXT_DTYPE)
     out["neutral_frame"] = neutral
     return out
 
