@@ -226,6 +226,15 @@ def test_voice_activity_of_a_window_scores_only_that_window(tmp_path):
     assert voice_activity(clip_path("ANG"), start=30.0) is None  # nothing left to score
 
 
+@pytest.mark.parametrize("window, match", [
+    ((5.0, 1.0), "must be after start"), ((-1.0, None), "start must be"),
+    ((None, float("nan")), "end must be"), (("1", None), "start must be")])
+def test_a_bad_voice_window_is_refused(window, match):
+    """Before: start=5, end=1 returned None, which means "no audio track"; -1 was taken."""
+    with pytest.raises(FauError, match=match):
+        voice_activity(clip_path("ANG"), start=window[0], end=window[1])
+
+
 def test_audio_is_opened_under_the_video_frame_limit(monkeypatch):
     """FFmpeg decodes a video frame while it opens a file; opened for its audio, a
     16000×16000 video must not get that frame allocated (detect_video peaked at 783 MB

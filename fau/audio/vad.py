@@ -210,6 +210,18 @@ def speech_runs(start: np.ndarray, prob: np.ndarray) -> np.ndarray:
 WARMUP_S = 2.0
 
 
+def _check_window(start: object, end: object) -> None:
+    """`FauError` unless ``start`` and ``end`` are None or finite seconds >= 0, end > start
+    (a window the other way round scored nothing and looked like a file without audio)."""
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not np.isfinite(value) or value < 0):
+            raise FauError(f"{name} must be None or a finite number of seconds >= 0, "
+                           f"got {value!r}")
+    if start is not None and end is not None and end <= start:
+        raise FauError(f"end ({end:g} s) must be after start ({start:g} s)")
+
+
 def voice_activity(
     path: str | os.PathLike, *, start: float | None = None, end: float | None = None
 ) -> VoiceActivity | None:
@@ -231,8 +243,10 @@ def voice_activity(
     Raises
     ------
     FauError
-        Missing or unreadable file; a corrupt bundled model.
+        Missing or unreadable file; a corrupt bundled model; a ``start`` or ``end`` that
+        is not a finite number of seconds >= 0, or an ``end`` not after ``start``.
     """
+    _check_window(start, end)
     vad: SileroVad | None = None
     starts, probs = [], []
     clock: float | None = None  # time (s) of the first sample the model has not scored
