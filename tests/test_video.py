@@ -325,6 +325,17 @@ def test_live_file_played_as_camera(det):
     assert len(stats.latency_ms) == stats.analysed
 
 
+def test_live_faces_carry_the_gaze_of_detect_image(det):
+    """Before: live records had no gaze_yaw/gaze_pitch (docs/video.md: in every face row)."""
+    from fau.video.live import LiveAnalyzer
+
+    first = next(iter_frames(clip("HAP"))).rgb
+    rec = LiveAnalyzer(det).process(first, 0.0)[0]
+    img = det.detect_image(first).iloc[0]
+    for c in ("gaze_yaw", "gaze_pitch", "yaw"):
+        assert rec[c] == pytest.approx(float(img[c]), abs=1e-3)
+
+
 def test_first_frame_matches_detect_image(det, results):
     """detect_video's rows come from the same feature code as detect_image."""
     first = next(iter_frames(clip("HAP"))).rgb

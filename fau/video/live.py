@@ -230,7 +230,8 @@ class LiveAnalyzer:
         -------
         list of dict
             One dict per face: ``track_id``, ``timestamp``, box ``face_x, face_y,
-            face_w, face_h``, ``face_score``, ``pitch, yaw, roll``, smoothed AUs (the
+            face_w, face_h``, ``face_score``, ``pitch, yaw, roll``, ``gaze_yaw,
+            gaze_pitch`` (as in `detect_image`; None during a blink), smoothed AUs (the
             AU names), ``<AU>_rel`` (relative to the running baseline; None for the
             first 2 s of a track), smoothed expression probabilities and
             ``expression`` (None without an expression model). A face lost for at most
@@ -270,6 +271,9 @@ class LiveAnalyzer:
             rec: dict = {"track_id": int(tid), "timestamp": round(float(timestamp), 4)}
             for c in ("face_x", "face_y", "face_w", "face_h", "face_score", "pitch", "yaw", "roll"):
                 rec[c] = round(float(row[c]), 4)
+            for c in ("gaze_yaw", "gaze_pitch"):  # NaN during a blink: None (JSON has no NaN)
+                v = float(row[c])
+                rec[c] = round(v, 4) if np.isfinite(v) else None
             for j, name in enumerate(AU_NAMES):
                 rec[name] = round(float(a[j]), 4)
             for j, name in enumerate(AU_NAMES):
