@@ -100,6 +100,8 @@ def test_image_ok(client):
     assert f["score"] > 0.9
     assert list(f["aus"]) == list(AU_NAMES)
     assert f["aus"]["AU12"] > 0.1  # smiling: lip corners pulled (fraction of IOD)
+    # gaze as in detect_image (degrees, camera frame); the answer had none
+    assert set(f["gaze"]) == {"yaw", "pitch"} and all(abs(v) < 30 for v in f["gaze"].values())
     assert f["expressions"] is None and f["expression"] is None and body["model"] is None
     assert "blendshapes" not in f and "explanation" not in f
     assert body["analysis_ms"] > 0
@@ -337,6 +339,7 @@ def test_stream_result(client):
         assert m["type"] == "result" and m["seq"] == 1 and m["dropped"] == 0
         assert m["latency_ms"] >= m["analysis_ms"] > 0
         assert len(m["faces"]) == 1 and (m["width"], m["height"]) == (480, 360)
+        assert set(m["faces"][0]["gaze"]) == {"yaw", "pitch"}
         ws.send_text("hello")
         e = ws.receive_json()
         assert e["type"] == "error" and e["code"] == "binary_expected"

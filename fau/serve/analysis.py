@@ -105,7 +105,7 @@ def faces_json(table: pd.DataFrame, *, blendshapes: bool = False) -> list[dict[s
         return []
     bs_cols = [c for c in table.columns if c.startswith("bs_")] if blendshapes else []
     names = ["face", "face_x", "face_y", "face_w", "face_h", "face_score", *POSE_NAMES,
-             *AU_NAMES, *EXPRESSIONS, *bs_cols]
+             "gaze_yaw", "gaze_pitch", *AU_NAMES, *EXPRESSIONS, *bs_cols]
     col = {c: table[c].to_numpy() for c in names}
     leading = table["expression"].to_numpy(dtype=object, na_value=None)
     out = []
@@ -117,6 +117,7 @@ def faces_json(table: pd.DataFrame, *, blendshapes: bool = False) -> list[dict[s
             "box": {k: json_number(col[f"face_{k}"][i]) for k in ("x", "y", "w", "h")},
             "score": json_number(col["face_score"][i]),
             "pose": {k: json_number(col[k][i]) for k in POSE_NAMES},
+            "gaze": {k: json_number(col[f"gaze_{k}"][i]) for k in ("yaw", "pitch")},
             "aus": {k: json_number(col[k][i]) for k in AU_NAMES},
             "expressions": scores if has_scores else None,
             "expression": str(leading[i]) if has_scores and leading[i] is not None else None,

@@ -103,6 +103,7 @@ def live_faces_json(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "box": {k: json_number(r[f"face_{k}"]) for k in ("x", "y", "w", "h")},
             "score": json_number(r["face_score"]),
             "pose": {k: json_number(r[k]) for k in POSE_NAMES},
+            "gaze": {k: json_number(r.get(f"gaze_{k}")) for k in ("yaw", "pitch")},
             "aus": {a: json_number(r[a]) for a in AU_NAMES},
             "aus_rel": {a: json_number(r[f"{a}_rel"]) for a in AU_NAMES} if rel_ready else None,
             "expressions": expressions if has_scores else None,

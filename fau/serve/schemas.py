@@ -7,7 +7,7 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "Box", "Pose", "Explanation", "Face", "StreamFace", "ImageResult", "ErrorBody", "JobCreated",
+    "Box", "Pose", "Gaze", "Explanation", "Face", "StreamFace", "ImageResult", "ErrorBody", "JobCreated",
     "Job", "JobList", "StreamResult", "StreamError", "Info", "NOTICE",
 ]
 
@@ -39,6 +39,15 @@ class Pose(BaseModel):
     roll: Optional[float]
 
 
+class Gaze(BaseModel):
+    """Eye gaze in degrees, in the camera frame (the eyes combined with the head's
+    rotation; yaw > 0 towards the image's right, pitch > 0 up, (0, 0) into the camera;
+    null during a blink; see `fau.au.gaze`)."""
+
+    yaw: Optional[float]
+    pitch: Optional[float]
+
+
 class Explanation(BaseModel):
     """Why one expression got its score: TreeSHAP contributions to its calibrated logit."""
 
@@ -57,6 +66,7 @@ class Face(BaseModel):
     box: Box
     score: Optional[float] = Field(description="face-presence probability of the landmark model (0-1)")
     pose: Pose
+    gaze: Gaze
     aus: dict[str, Optional[float]] = Field(
         description="action-unit intensities (fractions of the inter-ocular distance; "
         "fau.AU_NAMES), keyed AU01 ... AU45, AU12_L ...")
@@ -80,6 +90,7 @@ class StreamFace(BaseModel):
     box: Box
     score: Optional[float] = Field(description="face-presence probability of the landmark model (0-1)")
     pose: Pose
+    gaze: Gaze
     aus: dict[str, Optional[float]] = Field(
         description="smoothed AU intensities (One-Euro filter): fractions of the inter-ocular "
         "distance; AU45 in fractions of the neutral eye opening")
