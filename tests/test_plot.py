@@ -134,6 +134,31 @@ def test_quality_strip_rows_and_untrusted_stretches():
         assert w in words
 
 
+@pytest.mark.parametrize("fps, native, seconds, start", [
+    (10, 30, 8, 0.0),       # --fps 10: frames at k / 10 s, bins 0.1 s wide from 0
+    (5, 30, 60, 0.0),       # --fps 5 on a minute
+    (None, 29.97, 8, 0.0),  # every frame of a short NTSC clip
+    (None, 30, 1.8, 0.027),  # millisecond timestamps starting at 27 ms (CREMA-D's FLV)
+])
+def test_a_face_in_every_analysed_frame_is_never_untrusted(fps, native, seconds, start):
+    # bins one analysed-frame interval wide sat on the frames' own grid: rounding put two
+    # frames in one bin and none in the next, so 31% of an --fps 10 video with a face in
+    # every frame was "untrusted" (no face found)
+    frames = np.arange(0, int(seconds * native), round(native / fps) if fps else 1)
+    df = table(t=np.round(frames / native + start, 3) if start else frames / native, tracks=1)
+    end = float(df["timestamp"].max()) + (0 if start else 1 / native)  # as many bins as frames
+    df.attrs.update(fps=fps, video={**df.attrs["video"], "fps": native, "duration": end})
+    q = plot.quality_bins(df)
+    assert q["expected"].eq(1).all()
+    assert not q["untrusted"].any(), q[q["untrusted"]]
+    assert plot.untrusted_spans(q) == []
+    gap = df[(df["timestamp"] < 1) | (df["timestamp"] >= 1.5)]  # 0.5 s without a face
+    spans = plot.untrusted_spans(plot.quality_bins(gap))
+    step = 1 / (fps or native)
+    assert len(spans) == 1 and spans[0][0] == pytest.approx(1.0, abs=step / 2)
+    assert 1.5 - step / 2 <= spans[0][1] <= 1.5 + step * 1.01
+
+
 def test_doubtful_rows_follow_the_rule():
     rule = plot.DEFAULT_RULE
     df = pd.DataFrame({"face_score": [0.99, 0.6, 0.99, 0.99, 0.99],
