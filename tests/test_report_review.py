@@ -140,6 +140,20 @@ def test_report_notes_a_track_with_no_frame_in_any_segment():
     assert len(svgs(heat)) == 1 and "Track 0, per segment" in heat
 
 
+def test_two_faces_do_not_make_every_label_a_repeated_one():
+    # the summary has a row per segment and face: with two faces every label was "repeated",
+    # so distinct segments got a second, identical "by label" heatmap per face and the note
+    # "Rows pool the segments that share a label"
+    df = table(tracks=2)
+    for segments in (None, [(0, 10, "a"), (10, 20, "b")]):
+        heat = sections(render_report(df, segments=segments, video=False))["summary-heatmap"]
+        assert "share a label" not in heat and "by label" not in heat
+        assert len(svgs(heat)) == 2 and "Track 1, per segment" in heat
+    heat = sections(render_report(df, segments=[(0, 5, "a"), (5, 10, "b"), (10, 20, "a")],
+                                  video=False))["summary-heatmap"]
+    assert "share a label" in heat and len(svgs(heat)) == 4  # by label + folded, per face
+
+
 def test_report_refuses_an_events_table_without_the_columns_it_draws():
     df = table(tracks=1)
     ev = find_events(df)

@@ -202,7 +202,9 @@ def _heatmap_section(df, summary, segments, events, groups, group) -> str:
         summary = summarize_segments(df, segments, events)
     if summary is None or summary.empty or not (summary["track_id"] >= 0).any():
         return "".join(parts) + "<p>No face was found in the analysed frames.</p></section>"
-    repeated = summary["label"].astype(str).duplicated().any()
+    # one summary row per segment and track: with two faces every label is there twice
+    per_segment = summary.drop_duplicates("segment") if "segment" in summary else summary
+    repeated = per_segment["label"].astype(str).duplicated().any()
     group = repeated if group is None else group
     parts.append('<p class="small">Each cell: mean change of the AU from the person\'s '
                  "neutral baseline over the row's frames (red above, blue below; hover a cell "
