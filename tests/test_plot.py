@@ -76,6 +76,29 @@ def test_timeline_of_a_long_track_draws_min_max_bands_and_thins_events():
     assert len(marks) <= MAX_EVENT_MARKS * len(aus)
 
 
+@pytest.mark.parametrize("every", [1, 3])  # 600 samples: binned; 200: drawn as they are
+def test_timeline_lines_break_where_a_track_ends(every):
+    # one face at a time in two tracks (0-10 s, 10-20 s), each relative to its own baseline:
+    # the report says "lines break where a track ends"; the line ran on from one track's
+    # last value to the next one's first
+    df = table(n=600, tracks=1)
+    df.loc[df["timestamp"] >= 10, "track_id"] = 1
+    df.loc[df["track_id"] == 1, "AU12_rel"] += 0.5  # another baseline
+    df = df[df["frame"] % every == 0]
+    none = df.iloc[0:0][["track_id", "timestamp"]].assign(kind="", name="", onset=0.0,
+                                                          apex=0.0, offset=0.0, peak=0.0)
+    fig = plot.timeline(df, track=[0, 1], events=none, aus=["AU12"], expressions=False)
+    (line,) = [ln for ln in fig.axes[-1].get_lines() if len(ln.get_xdata()) > 2]
+    x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+    assert len(x) <= 451 and np.isnan(y).sum() == 1  # one break, and only one
+    brk = int(np.flatnonzero(np.isnan(y))[0])
+    assert x[brk - 1] < 10 <= x[brk + 1] + 1e-9
+    assert np.nanmax(y[:brk]) < np.nanmin(y[brk + 1:])  # no value mixes the two tracks
+    one = plot.timeline(df[df["track_id"] == 0], events=none, aus=["AU12"], expressions=False)
+    (ln0,) = [ln for ln in one.axes[-1].get_lines() if len(ln.get_xdata()) > 2]
+    assert not np.isnan(np.asarray(ln0.get_ydata(), float)).any()
+
+
 def test_heatmap_cells_colour_bars_and_grouping():
     df = table(tracks=1)
     seg = read_segments([(0, 5, "q1"), (5, 7, "q2"), (7, 20, "q1")])

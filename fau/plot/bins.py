@@ -76,6 +76,8 @@ def bin_series(
     *,
     t_range: tuple[float, float] | None = None,
     n: int = MAX_BINS,
+    min_width: float | None = None,
+    reduce: bool | None = None,
 ) -> Binned:
     """Min, mean and max of ``y`` per time bin (see module docs).
 
@@ -89,6 +91,12 @@ def bin_series(
         Time span to cover (default: the samples' span).
     n : int
         Most bins.
+    min_width : float or None
+        Narrowest bin (s); default: the samples' sampling interval.
+    reduce : bool or None
+        True: reduce to bins also a series with no more samples than bins; False: never;
+        None (default): when it has more samples than bins. `fau.plot.timeline` reduces
+        the tracks of one face alike.
 
     Returns
     -------
@@ -101,7 +109,7 @@ def bin_series(
     t, y = t[ok], y[ok]
     if t_range is None:
         t_range = (float(t.min()), float(t.max())) if len(t) else (0.0, 1.0)
-    if len(np.unique(t)) <= n:
+    if not len(t) or (len(np.unique(t)) <= n if reduce is None else not reduce):
         order = np.argsort(t, kind="stable")
         t, y = t[order], y[order]
         step = sampling_interval(t)
@@ -110,7 +118,8 @@ def bin_series(
             t = np.insert(t, gaps, t[gaps - 1] + step)
             y = np.insert(y, gaps, np.nan)
         return Binned(t, y, y, y, np.isfinite(y).astype(int), 0.0)
-    edges = time_bins(*t_range, n=n, min_width=sampling_interval(t))
+    edges = time_bins(*t_range, n=n,
+                      min_width=sampling_interval(t) if min_width is None else min_width)
     stats = [binned_statistic(t, y, statistic=s, bins=edges)[0] for s in ("min", "mean", "max")]
     count = np.histogram(t, bins=edges)[0]
     lo, mean, hi = (np.where(count > 0, s, np.nan) for s in stats)

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
 from ..expression.labels import EXPRESSIONS
-from .bins import MAX_BINS, Binned, bin_series
+from .bins import MAX_BINS, Binned, bin_series, sampling_interval
 from .quality import quality_bins, time_range
 from .style import (PALETTE, check_t_range, check_width, format_time, label_colors,
                     new_figure, time_axis)
@@ -74,6 +74,41 @@ def _pick_track(df: pd.DataFrame, track: int | Sequence[int] | None) -> pd.DataF
     if g.empty:
         raise FauError(f"no rows for track(s) {tracks}; tracks: {sorted(df['track_id'].unique())}")
     return g.sort_values("timestamp", kind="stable")
+
+
+def _bin_tracks(g: pd.DataFrame, col: str, t_range, n: int = MAX_BINS) -> Binned:
+    """`bin_series` of ``col`` for each track of ``g``, joined with a break (NaN) between.
+
+    Several tracks are one face at a time, each relative to its own baseline: one series
+    over all their rows joined one track's last value to the next one's first (and averaged
+    both in a shared bin); per track, the line breaks where a track ends.
+    """
+    t = g["timestamp"].to_numpy(dtype=float)
+    if "track_id" not in g.columns or g["track_id"].nunique() < 2:
+        return bin_series(t, g[col].to_numpy(dtype=float), t_range=t_range, n=n)
+    # the bins of the whole series, as one track would have them
+    reduce, step = len(np.unique(t[np.isfinite(t)])) > n, sampling_interval(t)
+    parts = [bin_series(h["timestamp"].to_numpy(dtype=float), h[col].to_numpy(dtype=float),
+                        t_range=t_range, n=n, min_width=step, reduce=reduce)
+             for _, h in g.groupby("track_id", sort=False)]
+    xs: list = []
+    lo: list = []
+    mean: list = []
+    hi: list = []
+    count: list = []
+    for b in parts:
+        if b.reduced:  # only the bins of the track's own stretch of the time axis
+            seen = np.flatnonzero(b.count > 0)
+            k = slice(seen[0], seen[-1] + 1) if len(seen) else slice(0, 0)
+            b = Binned(b.x[k], b.lo[k], b.mean[k], b.hi[k], b.count[k], b.width)
+        if xs and len(b.x):  # the break between two tracks
+            for v, w in ((xs, b.x[:1]), (lo, [np.nan]), (mean, [np.nan]), (hi, [np.nan]),
+                         (count, [0])):
+                v.append(w)
+        for v, w in ((xs, b.x), (lo, b.lo), (mean, b.mean), (hi, b.hi), (count, b.count)):
+            v.append(w)
+    return Binned(*(np.concatenate(v).astype(float) for v in (xs, lo, mean, hi)),
+                  np.concatenate(count).astype(int), max(b.width for b in parts))
 
 
 def _has_expressions(g: pd.DataFrame) -> bool:
@@ -146,9 +181,7 @@ def _segments_row(ax, segments: pd.DataFrame, t_range, width_px: float, tips) ->
 
 
 def _expression_panel(ax, g: pd.DataFrame, events: pd.DataFrame, t_range, tips) -> None:
-    t = g["timestamp"].to_numpy(dtype=float)
-    binned = [bin_series(t, g[_series_column(g, e)].to_numpy(dtype=float), t_range=t_range)
-              for e in EXPRESSIONS]
+    binned = [_bin_tracks(g, _series_column(g, e), t_range) for e in EXPRESSIONS]
     x = binned[0].x
     ys = np.vstack([b.mean for b in binned])
     polys = ax.stackplot(x, ys, colors=[PALETTE[i] for i in range(len(EXPRESSIONS))],
@@ -239,10 +272,8 @@ def _au_strip(ax, row: int, name: str, b: Binned, ev: pd.DataFrame, tips) -> Non
 def _au_strips(ax, g: pd.DataFrame, names: list[str], ev, t_range, n_bins: int, tips) -> None:
     """Every AU strip in one axes (top to bottom in ``names`` order): one axes instead of
     one per AU keeps figures of 20+ AUs fast to build and small as SVG."""
-    t = g["timestamp"].to_numpy(dtype=float)
     for i, name in enumerate(names):
-        b = bin_series(t, g[_series_column(g, name)].to_numpy(dtype=float), t_range=t_range,
-                       n=n_bins)
+        b = _bin_tracks(g, _series_column(g, name), t_range, n_bins)
         _au_strip(ax, len(names) - 1 - i, name, b, ev, tips)
     ax.set_ylim(0, max(len(names), 1))
     ax.yaxis.set_visible(False)
