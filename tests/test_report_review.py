@@ -154,6 +154,20 @@ def test_two_faces_do_not_make_every_label_a_repeated_one():
     assert "share a label" in heat and len(svgs(heat)) == 4  # by label + folded, per face
 
 
+def test_short_stretches_are_written_in_tenths_of_a_second():
+    # whole seconds made a 0.3-s untrusted stretch "0 s of 2 s, 15%", a 0.6-1.4 s segment
+    # "b: 1 s – 1 s" and a blink "at 0 s (0 s – 0 s)"
+    df = table(n=60, tracks=1, smile=(0.9, 1.3), blink=(0.3, 0.45))
+    df = df[(df["timestamp"] < 0.5) | (df["timestamp"] >= 0.8)].copy()
+    html = render_report(df, segments=[(0, 0.6, "a"), (0.6, 1.4, "b"), (1.4, 2.0, "a")],
+                         video=False)
+    assert "(0.3 s of 2.0 s, 15%)" in sections(html)["quality"]
+    assert "untrusted 0.5 s – 0.8 s" in html
+    assert "b: 0.6 s – 1.4 s" in html and "a · 1.4 s · AU12" in html  # per-segment row
+    assert re.search(r"AU45 \+0\.\d+ neutral eye openings at 0\.4 s \(0\.3 s – 0\.4 s\)", html)
+    assert not re.search(r"\b(\d+) s – \1 s\b", html)  # no stretch from a second to itself
+
+
 def test_report_refuses_an_events_table_without_the_columns_it_draws():
     df = table(tracks=1)
     ev = find_events(df)

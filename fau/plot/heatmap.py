@@ -23,7 +23,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .style import DIVERGING, check_width, format_time, new_figure
+from .style import DIVERGING, check_width, format_time, new_figure, span_step
 from .tips import add_tip
 from .units import au_unit
 
@@ -153,7 +153,8 @@ def heatmap_table(
         index = pd.Index(rows["label"], name="label")
     else:
         dup = set(rows["label"][rows["label"].duplicated()]) if len(rows) else set()
-        index = pd.Index([f"{r.label} · {format_time(r.start)}" if r.label in dup else
+        index = pd.Index([f"{r.label} · {format_time(r.start, span_step(r.start, r.end))}"
+                          if r.label in dup else
                           r.label or f"{format_time(r.start)}–{format_time(r.end)}"
                           for r in rows.itertuples()] if len(rows) else [], name="segment")
     if not len(rows):

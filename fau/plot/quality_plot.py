@@ -15,7 +15,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .quality import (DEFAULT_RULE, QualityRule, decode_gaps, quality_bins, time_range,
                       untrusted_spans)
-from .style import check_t_range, check_width, format_time, new_figure, time_axis
+from .style import check_t_range, check_width, format_time, new_figure, span_step, time_axis
 from .tips import add_tip
 from .time_series import BOTTOM_PX, LEFT_PX, MIN_WIDTH_PX, RIGHT_PX, TOP_PX
 
@@ -148,14 +148,16 @@ def quality_strip(
     for a, b in untrusted_spans(q):
         mid, half = (a + b) / 2, max(b - a, min_w) / 2
         bar = flags.axvspan(mid - half, mid + half, facecolor=_BAD, linewidth=0)
-        add_tip(tooltips, bar, f"untrusted {format_time(a)} – {format_time(b)}")
+        step = span_step(a, b)
+        add_tip(tooltips, bar, f"untrusted {format_time(a, step)} – {format_time(b, step)}")
         for ax in rows:
             ax.axvspan(a, b, facecolor=_BAD, alpha=0.16, linewidth=0, zorder=0)
     for a, b in decode_gaps(df.attrs or {}):
         for ax in axes:
             span = ax.axvspan(a, b, facecolor="none", edgecolor="#333333", hatch="////",
                               linewidth=0, zorder=0.5)
-            add_tip(tooltips, span, f"decode loss {format_time(a)} – {format_time(b)}")
+            add_tip(tooltips, span, f"decode loss {format_time(a, span_step(a, b))} – "
+                    f"{format_time(b, span_step(a, b))}")
     flags.set_yticks([])
     flags.spines[["top", "right", "left"]].set_visible(False)
     flags.text(-0.01, 0.5, "untrusted", transform=flags.transAxes, ha="right", va="center",

@@ -11,8 +11,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
-__all__ = ["PALETTE", "DPI", "new_figure", "format_time", "time_axis", "label_colors",
-           "DIVERGING", "check_width", "check_t_range"]
+__all__ = ["PALETTE", "DPI", "new_figure", "format_time", "span_step", "time_axis",
+           "label_colors", "DIVERGING", "check_width", "check_t_range"]
 
 #: Pixels per inch of fau's figures (72: one SVG user unit per pixel).
 DPI = 72
@@ -79,6 +79,13 @@ def format_time(s: float, step: float = 1.0) -> str:
     if m:
         return f"{sign}{int(m)}:{sec_txt}"
     return f"{sign}{s:.{dec}f} s"
+
+
+def span_step(start: float, end: float) -> float:
+    """The `format_time` step for the times of a stretch: tenths of a second when it is
+    shorter than 10 s (a 0.6–1.4 s segment is "0.6 s – 1.4 s", not "1 s – 1 s"; an event
+    at "3:05.2 (3:04.9 – 3:05.6)"), else whole seconds."""
+    return 0.1 if abs(float(end) - float(start)) < 10 else 1.0
 
 
 def time_axis(ax, t_range: tuple[float, float], *, max_ticks: int = 10,

@@ -23,7 +23,7 @@ from ..expression.labels import EXPRESSIONS
 from .bins import MAX_BINS, Binned, bin_series, sampling_interval
 from .quality import quality_bins, time_range
 from .style import (PALETTE, check_t_range, check_width, format_time, label_colors,
-                    new_figure, time_axis)
+                    new_figure, span_step, time_axis)
 from .tips import add_tip
 from .units import au_unit, au_unit_short
 
@@ -153,7 +153,9 @@ def _segments_row(ax, segments: pd.DataFrame, t_range, width_px: float, tips) ->
             continue
         label = str(r.label)
         patch = ax.axvspan(a, b, color=colors[label], alpha=0.35, linewidth=0)
-        add_tip(tips, patch, f"{label}: {format_time(r.start)} – {format_time(r.end)}")
+        step = span_step(r.start, r.end)
+        add_tip(tips, patch, f"{label}: {format_time(r.start, step)} – "
+                f"{format_time(r.end, step)}")
         room = (b - a) * px_per_s - 6
         if room >= 4 * _CHAR_PX and a * px_per_s >= placed_until:
             fit = int(room // _CHAR_PX)
@@ -221,8 +223,9 @@ def _event_marks(ax, ev: pd.DataFrame, color, what, tips, limit: int = MAX_EVENT
         (m,) = ax.plot([r.apex], [0.97 if y is None else y], transform=where, linestyle="none",
                        marker="v", markersize=5, markeredgewidth=0.8, clip_on=False, zorder=4,
                        color=color(r), markerfacecolor="none" if hollow else color(r))
-        add_tip(tips, m, f"{what(r)} at {format_time(r.apex)} "
-                f"({format_time(r.onset)} – {format_time(r.offset)})"
+        step = span_step(r.onset, r.offset)
+        add_tip(tips, m, f"{what(r)} at {format_time(r.apex, step)} "
+                f"({format_time(r.onset, step)} – {format_time(r.offset, step)})"
                 + (", during speech" if hollow else ""))
     return len(ev)
 

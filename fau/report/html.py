@@ -26,7 +26,7 @@ from ..plot.heatmap import au_heatmap, time_bin_segments
 from ..plot.quality import (DEFAULT_RULE, decode_gaps, decode_stats, quality_bins, time_range,
                             untrusted_spans)
 from ..plot.quality_plot import quality_strip
-from ..plot.style import format_time
+from ..plot.style import format_time, span_step
 from ..plot.time_series import EVENT_NEEDS, timeline, track_aus
 from ..plot.units import au_unit
 from ..xmlsafe import xml_safe
@@ -253,7 +253,8 @@ def _quality_section(df: pd.DataFrame) -> str:
     return (
         '<section id="quality"><h2>Data quality</h2>'
         f'<p class="small">Red: stretches where the numbers should not be trusted '
-        f"({escape(format_time(bad_s))} of {escape(format_time(total))}, "
+        f"({escape(format_time(bad_s, span_step(0, bad_s)))} of "
+        f"{escape(format_time(total, span_step(0, total)))}, "
         f"{100 * bad_s / total:.0f}%). "
         f"A stretch is untrusted when fewer than {r.min_found:.0%} of its analysed frames had a "
         f"face, or when most face rows have a face score below {r.min_face_score:g}, the head "
