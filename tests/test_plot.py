@@ -219,6 +219,21 @@ def test_face_aus_draws_the_mesh_and_non_overlapping_labels():
             assert not a.overlaps(b)
 
 
+def test_default_aus_are_the_22_named_in_the_docstrings():
+    # the docstrings said "the 17 bilateral AUs"; both draw all of BILATERAL_AUS (22)
+    from fau.video.temporal import BILATERAL_AUS
+
+    n = len(BILATERAL_AUS)
+    assert n == 22
+    labels = [t.get_text() for t in plot.face_aus(face_row()).axes[0].texts]
+    assert len([t for t in labels if t.startswith("AU")]) == n
+    strips = plot.timeline(table(tracks=1), expressions=False).axes[-1].texts
+    assert len([t for t in strips if t.get_text() in BILATERAL_AUS]) == n
+    for f in (plot.face_aus, plot.timeline):
+        assert f"the {n} AUs of `fau.video.temporal.BILATERAL_AUS`" in f.__doc__
+        assert "17 bilateral" not in f.__doc__
+
+
 def test_face_aus_over_the_image_and_bad_input():
     img = np.zeros((360, 480, 3), np.uint8)
     fig = plot.face_aus(face_row().to_frame().T, img)

@@ -119,7 +119,7 @@ def face_aus(
         `fau.load_image`),
         drawn under the mesh; None draws the mesh alone.
     aus : sequence of str or None
-        AUs to label (default: the 17 bilateral AUs).
+        AUs to label (default: the 22 AUs of `fau.video.temporal.BILATERAL_AUS`).
     relative : bool or None
         Label ``AUxx_rel`` (change from the person's baseline, video rows) instead of the
         raw AU (0 = MediaPipe's canonical neutral face). Default: when the row has them.

@@ -321,7 +321,7 @@ def timeline(
     segments : DataFrame, list, CSV path or None
         Anything `fau.video.read_segments` accepts; drawn as a coloured row on top.
     aus : sequence of str or None
-        AUs to draw (default: the 17 bilateral AUs present).
+        AUs to draw (default: the 22 AUs of `fau.video.temporal.BILATERAL_AUS` present).
     expressions : bool
         Draw the stacked expression probabilities (when the table has them).
     t_range : (float, float) or None
