@@ -168,6 +168,21 @@ def test_short_stretches_are_written_in_tenths_of_a_second():
     assert not re.search(r"\b(\d+) s – \1 s\b", html)  # no stretch from a second to itself
 
 
+def test_a_summary_without_segments_gives_the_heatmap_rows_and_a_wrong_one_a_fau_error():
+    # render_report(df, summary=...) drew 1-s time bins ("No segments were given") while the
+    # segment table listed the summary's segments; a table that is not a summary: KeyError
+    df = table(tracks=1)
+    summary = summarize_segments(df, [(0, 5, "intro"), (5, 20, "answer")])
+    parts = sections(render_report(df, summary=summary, video=False))
+    heat = parts["summary-heatmap"]
+    assert "No segments were given" not in heat and "intro" in heat and "answer" in heat
+    cells = [t for t in svgs(heat)[0].split("<title>")[1:] if " · AU12: " in t]
+    assert [c.split(" · ")[0] for c in cells] == ["intro", "answer"]
+    assert "intro: 0.0 s – 5.0 s" in parts["track-0"]  # shaded on the timeline too
+    with pytest.raises(FauError, match="summary needs a summarize_segments table"):
+        render_report(df, summary=df, segments=[(0, 5, "a")], video=False)
+
+
 def test_report_refuses_an_events_table_without_the_columns_it_draws():
     df = table(tracks=1)
     ev = find_events(df)

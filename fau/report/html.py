@@ -341,7 +341,8 @@ def render_report(
     events : DataFrame or None
         `fau.video.find_events` output (computed here when None).
     segments : DataFrame or None
-        `fau.video.read_segments` output: heatmap rows, shaded on the timelines.
+        `fau.video.read_segments` output: heatmap rows, shaded on the timelines (default:
+        the segments of ``summary``, else time bins).
     summary : DataFrame or None
         `fau.video.summarize_segments` output (computed here when None).
     title : str or None
@@ -367,9 +368,18 @@ def render_report(
     if events is not None:
         check_video_table(events, "render_report: events", EVENT_NEEDS,
                           kind="a find_events table")
+    if summary is not None:
+        check_video_table(summary, "render_report: summary",
+                          ("segment", "label", "start", "end", "track_id", "frames"),
+                          kind="a summarize_segments table")
 
     events = find_events(df) if events is None else events
     segments = read_segments(segments) if segments is not None else None
+    if segments is None and summary is not None and len(summary):
+        # a summary alone: its segments are the heatmap's rows (they were time bins, while
+        # the segment table listed the summary) and are shaded on the timelines
+        segments = read_segments(summary.drop_duplicates("segment").sort_values("segment")[
+            ["start", "end", "label"]])
     attrs_video = (df.attrs or {}).get("video") or {}
     name = title or Path(str(attrs_video.get("path", "video"))).name
     if video is None or video is True:
