@@ -79,7 +79,12 @@ def _check_size(width: int, height: int, what: str) -> None:
 
 
 def _from_16bit(a: np.ndarray, what: str) -> np.ndarray:
-    top = int(a.max()) if a.size else 0
+    """A ``uint16`` array (H, W) or (H, W, 3|4) scaled to ``uint8`` by 1/257, refused or
+    warned about from its colour values' largest: the alpha channel of an RGBA array is
+    left out, as for 16-bit files (`_check_wide_colour`), since an opaque one is 65535
+    whatever the colour data holds."""
+    colour = a[:, :, :3] if a.ndim == 3 and a.shape[2] == 4 else a
+    top = int(colour.max()) if colour.size else 0
     if top <= 255:
         raise FauError(
             f"{what} holds 16-bit values that all lie in 0-255 (max {top}): that is 8-bit "

@@ -113,6 +113,22 @@ def test_10_and_12_bit_data_in_16_bits_is_warned_not_silent(tmp_path, face_rgb, 
     assert caplog.text == ""
 
 
+def test_16bit_rgba_array_is_checked_on_its_colour_not_its_alpha(face_rgb, caplog):
+    """An opaque uint16 RGBA array's alpha is 65535 whatever its colour holds: 8-bit
+    colour in it is refused and 12-bit colour warned about, as for the same 16-bit PNG
+    (alpha left out); before, the array came out black with no word."""
+    opaque = np.full(face_rgb.shape[:2], 65535, np.uint16)
+    with pytest.raises(FauError, match="all lie in 0-255"):
+        load_image(np.dstack([face_rgb.astype(np.uint16), opaque]))
+    with caplog.at_level("WARNING", logger="fau.io"):
+        load_image(np.dstack([face_rgb.astype(np.uint16) << 4, opaque]))
+    assert "10- or 12-bit" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="fau.io"):
+        out = load_image(np.dstack([face_rgb.astype(np.uint16) * 257, opaque]))
+    assert caplog.text == "" and np.array_equal(out, face_rgb)
+
+
 def test_rgba_composited_on_white(tmp_path, face_rgb):
     rgba = np.dstack([face_rgb, np.full(face_rgb.shape[:2], 255, np.uint8)])
     rgba[:10, :10, 3] = 0
