@@ -6,6 +6,7 @@ import hashlib
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import fau
@@ -86,6 +87,12 @@ def test_no_faces_give_empty_tables():
     m = _tiny_model(("au", "pose"))
     empty = {k: v[:0] for k, v in _blocks(1).items()}
     assert logit_sources(m, empty).empty and explain_blocks(m, empty).empty
+    # with the dtypes of a table of faces: concatenated with one, it keeps float columns
+    for table in (logit_sources, explain_blocks):
+        some, none = table(m, _blocks(2)), table(m, empty)
+        assert list(none.columns) == list(some.columns)
+        assert none.dtypes.to_dict() == some.dtypes.to_dict()
+        assert pd.concat([some, none]).dtypes.to_dict() == some.dtypes.to_dict()
 
 
 def test_bundled_model_digests_are_listed_and_match():

@@ -34,6 +34,20 @@ SOURCE_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: Text columns of the two tables (pandas' ``str`` dtype, as the rows make them); ``face``
+#: is int64 and every other column float64, in empty tables too (`_empty`).
+_TEXT_COLUMNS = ("expression", "group", "source")
+
+
+def _empty(cols: list[str]) -> pd.DataFrame:
+    """A table with the columns ``cols`` and no rows, in the dtypes the rows have (an
+    untyped empty frame is all object: concatenated with tables of faces, it turned
+    their float columns into object ones)."""
+    return pd.DataFrame({c: np.zeros(0, np.int64) if c == "face"
+                         else pd.array([], dtype="str") if c in _TEXT_COLUMNS
+                         else np.zeros(0, np.float64) for c in cols}, columns=cols)
+
+
 def _sources(contrib: np.ndarray, groups: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Movement and appearance sums of (n, k, groups) contributions, and the share."""
     app = np.array([g in APPEARANCE_GROUPS for g in groups], dtype=bool)
@@ -66,7 +80,7 @@ def explain_blocks(model: ExpressionModel, blocks: Mapping[str, np.ndarray]) -> 
         model's logit offset), ``movement`` and ``appearance`` (the face and
         expression's summed contributions of each source; ``bias + movement +
         appearance = logit``), ``appearance_share`` (0-1, see module docs), ``logit``
-        and ``probability`` (0-1). No faces: no rows, same columns.
+        and ``probability`` (0-1). No faces: no rows, same columns and dtypes.
     """
     if not isinstance(model, ExpressionModel):
         raise FauError("explain_blocks takes an ExpressionModel (e.g. Pipeline.model), got "
@@ -75,7 +89,7 @@ def explain_blocks(model: ExpressionModel, blocks: Mapping[str, np.ndarray]) -> 
     cols = list(EXPLAIN_COLUMNS)
     n = len(blocks["landmarks"])
     if n == 0:
-        return pd.DataFrame(columns=cols)
+        return _empty(cols)
     x = model.assemble(dict(blocks))
     contrib, groups, bias = model.contributions(x)
     proba = model.predict_proba(x)
@@ -110,7 +124,7 @@ def logit_sources(model: ExpressionModel, blocks: Mapping[str, np.ndarray]) -> p
     cols = list(SOURCE_COLUMNS)
     n = len(blocks["landmarks"])
     if n == 0:
-        return pd.DataFrame(columns=cols)
+        return _empty(cols)
     x = model.assemble(dict(blocks))
     contrib, groups, bias = model.contributions(x)
     proba = model.predict_proba(x)[:, [EXPRESSIONS.index(c) for c in model.classes]]
