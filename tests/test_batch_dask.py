@@ -112,3 +112,73 @@ def test_interrupted_cluster_run_is_resumed(cluster, tmp_path, reference):
     assert counts.get("skipped", 0) + counts.get("ok", 0) == len(clips)
     assert counts.get("ok", 0) >= 1
     assert digests(out) == reference
+
+
+class _NotAScheduler:
+    """A TCP server on localhost that accepts connections and either never answers
+    (``reply=None``: a port forward to nowhere, a server waiting for its request) or
+    answers ``reply`` (a web server's bytes)."""
+
+    def __init__(self, reply: bytes | None) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.address = f"tcp://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.reply = reply
+        self.conns: list = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            if self.reply is not None:
+                conn.sendall(self.reply)
+
+    def close(self) -> None:
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("reply", [None, b"HTTP/1.0 400 Bad Request\r\n\r\n" * 8],
+                         ids=["silent", "http"])
+def test_an_address_where_no_scheduler_answers_is_an_error_in_time(tmp_path, monkeypatch, reply):
+    """A port that accepts connections but does not speak Dask's protocol: one FauError
+    after SCHEDULER_TIMEOUT_S (Dask's handshake has no timeout: it waited for ever), or
+    at once when the bytes that come back are not Dask's (was a 3 EiB MemoryError)."""
+    import fau.batch.runner as runner
+
+    monkeypatch.setattr(runner, "SCHEDULER_TIMEOUT_S", 1)
+    server = _NotAScheduler(reply)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(FauError, match="cannot reach the Dask scheduler"):
+            fau.run_batch([CLIPS[4]], tmp_path / "out", scheduler=server.address, **FAST)
+        assert time.monotonic() - t0 < 15
+    finally:
+        server.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM to oneself is POSIX")
+def test_a_signal_stops_the_wait_for_a_scheduler(tmp_path):
+    """SIGTERM while the client waits for a scheduler's answer stops the batch within a
+    poll (the handler only notes the signal; the wait never looked at it)."""
+    import signal
+    import threading
+
+    server = _NotAScheduler(None)
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
+    try:
+        t0 = time.monotonic()
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            fau.run_batch([CLIPS[4]], tmp_path / "out", scheduler=server.address, **FAST)
+        assert time.monotonic() - t0 < 10  # SCHEDULER_TIMEOUT_S is 30
+    finally:
+        timer.cancel()
+        server.close()

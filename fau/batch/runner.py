@@ -362,7 +362,13 @@ def _first_line(exc: BaseException) -> str:
     return lines[0].strip() if lines else str(exc).splitlines()[0]
 
 
-def _connect(scheduler: Any):
+def _connect(scheduler: Any, stop: _StopRequest):
+    """A `distributed.Client` for ``scheduler`` and whether it is ours to close.
+
+    An address is probed first (`_probe_scheduler`), so that a port where something
+    other than a Dask scheduler listens is a `FauError` after `SCHEDULER_TIMEOUT_S`
+    instead of a hang, and SIGTERM or Ctrl-C stop the wait.
+    """
     try:
         from distributed import Client
     except ImportError:
@@ -373,10 +379,80 @@ def _connect(scheduler: Any):
         return scheduler, False
     if not isinstance(scheduler, str) or not scheduler.strip():
         raise FauError(f"scheduler must be an address like 'tcp://host:8786', got {scheduler!r}")
+    _probe_scheduler(scheduler.strip(), stop)
     try:
         return Client(scheduler.strip(), timeout=SCHEDULER_TIMEOUT_S), True
     except (OSError, TimeoutError, ValueError) as exc:
         raise FauError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
+
+
+def _probe_scheduler(address: str, stop: _StopRequest) -> None:
+    """Open one connection to ``address`` and complete Dask's handshake, or raise.
+
+    Dask's own ``connect`` bounds the TCP connection by its timeout but not the
+    handshake after it: a port that accepts connections and never answers in Dask's
+    protocol (a web server, a port forward to nowhere) made ``Client(...)`` wait for
+    ever, and one that answers something else raised whatever the bytes decoded to (a
+    3 EiB ``MemoryError``). Here the whole exchange has `SCHEDULER_TIMEOUT_S`, and a stop
+    request (SIGTERM, Ctrl-C) is acted on every `STOP_POLL_S`.
+
+    Raises
+    ------
+    FauError
+        Nothing answers as a Dask scheduler at ``address`` within the time.
+    KeyboardInterrupt
+        A stop was requested while waiting.
+    """
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def probe() -> BaseException | str | None:
+        task = asyncio.ensure_future(connect(address, timeout=SCHEDULER_TIMEOUT_S))
+        deadline = time.monotonic() + SCHEDULER_TIMEOUT_S
+        outcome: BaseException | str | None = None
+        while not task.done():
+            await asyncio.wait({task}, timeout=STOP_POLL_S)
+            if task.done():
+                break
+            if stop.signum is not None or time.monotonic() > deadline:
+                outcome = "stop" if stop.signum is not None else "timeout"
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+                return outcome
+        if task.exception() is not None:
+            return task.exception()
+        with contextlib.suppress(Exception):
+            await task.result().close()
+        return None
+
+    def run() -> None:
+        try:
+            found.append(asyncio.run(probe()))
+        except Exception as exc:  # an address Dask cannot parse
+            found.append(exc)
+
+    # On a thread of its own: the caller's thread may have an event loop running
+    # (Jupyter), and asyncio.run refuses to start a second one there.
+    found: list[BaseException | str | None] = []
+    prober = threading.Thread(target=run, name="fau-scheduler-probe", daemon=True)
+    prober.start()
+    prober.join()
+    outcome = found[0] if found else None
+    if outcome is None:
+        return
+    stop.check()
+    if outcome == "timeout":
+        why = (f"no answer in Dask's protocol within {SCHEDULER_TIMEOUT_S} s (is it the "
+               "scheduler's port, by default 8786, and not the dashboard's or another "
+               "server's?)")
+    elif isinstance(outcome, (OSError, TimeoutError, ValueError)):
+        why = str(outcome)
+    else:
+        why = (f"what answers there is not a Dask scheduler ({type(outcome).__name__}: "
+               f"{outcome})")
+    raise FauError(f"cannot reach the Dask scheduler at {address!r}: {why}")
 
 
 def _run_dask(jobs: list[Job], scheduler: Any, done: Callable[[dict[str, Any]], None],
@@ -389,7 +465,7 @@ def _run_dask(jobs: list[Job], scheduler: Any, done: Callable[[dict[str, Any]], 
     """
     from distributed import as_completed
 
-    client, own = _connect(scheduler)
+    client, own = _connect(scheduler, stop)
     run = uuid.uuid4().hex[:8]
     futures = {}
     try:
