@@ -335,6 +335,32 @@ class CrashOnTinyFrames:
             self._inner.close()
 
 
+class WaitOnTinyFrames(CrashOnTinyFrames):
+    """Landmark backend that, on 64-px-wide frames, waits until the file ``gate`` exists
+    (at most 60 s): a video that is still being analysed while the test acts."""
+
+    name = "wait-on-tiny-frames"
+
+    def __init__(self, gate: Path) -> None:
+        super().__init__()
+        self.gate = gate
+
+    def __getstate__(self) -> dict:
+        return {"gate": self.gate}
+
+    def __setstate__(self, state: dict) -> None:
+        self._inner = None
+        self.gate = state["gate"]
+
+    def __repr__(self) -> str:
+        return f"WaitOnTinyFrames({str(self.gate)!r})"
+
+    def _guard(self, rgb):
+        deadline = time.monotonic() + 60
+        while rgb.shape[1] == 64 and not self.gate.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
 @pytest.mark.slow
 def test_worker_crash_fails_only_its_video(tmp_path):
     tiny = write_tiny_video(tmp_path / "tiny.mp4")

@@ -23,6 +23,7 @@ from test_batch import (  # noqa: E402  (after the importorskip)
     FAST,
     FPS,
     CrashOnTinyFrames,
+    WaitOnTinyFrames,
     _env,
     digests,
     reference,  # noqa: F401 (a fixture)
@@ -182,3 +183,33 @@ def test_a_signal_stops_the_wait_for_a_scheduler(tmp_path):
     finally:
         timer.cancel()
         server.close()
+
+
+def test_a_task_running_when_the_batch_stops_writes_nothing(cluster, tmp_path):
+    """Ctrl-C / SIGTERM cancel the batch's futures, but a Dask worker cannot interrupt
+    a task that runs: it used to finish and write its outputs and done.json into the
+    folder after run_batch had returned (and while a rerun might be writing there)."""
+    gate = tmp_path / "gate"
+    tiny = write_tiny_video(tmp_path / "tiny.mp4")
+    out = tmp_path / "out"
+
+    def stop_after_first(rec):
+        raise KeyboardInterrupt("Ctrl-C")
+
+    with pytest.raises(KeyboardInterrupt):
+        fau.run_batch([CLIPS[0], tiny], out, scheduler=cluster.scheduler_address,
+                      detector_options={"backend": WaitOnTinyFrames(gate)},
+                      progress=stop_after_first, **FAST)
+    folder = out / fau.batch.output_name(tiny)
+    assert (folder / "running.json").exists()  # the tiny video's task is still running
+    gate.touch()  # let it go on
+    with distributed.Client(cluster.scheduler_address) as client:
+        deadline = time.monotonic() + 60
+        while any(client.run(lambda dask_worker: len(dask_worker.state.executing)).values()):
+            assert time.monotonic() < deadline, "the task did not end within 60 s"
+            time.sleep(0.1)
+    assert not (folder / DONE_MARKER).exists()
+    assert not (folder / "frames.parquet").exists()
+    index = fau.run_batch([CLIPS[0], tiny], out, scheduler=cluster.scheduler_address,
+                          detector_options={"backend": WaitOnTinyFrames(gate)}, **FAST)
+    assert index["status"].tolist() == ["skipped", "ok"]

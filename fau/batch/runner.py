@@ -461,7 +461,9 @@ def _run_dask(jobs: list[Job], scheduler: Any, done: Callable[[dict[str, Any]], 
 
     A worker that dies is Dask's business: the scheduler reruns its task elsewhere and,
     after ``distributed.scheduler.allowed-failures`` deaths, gives up on that task only
-    (``KilledWorker``), which marks that video failed.
+    (``KilledWorker``), which marks that video failed. On a stop (SIGTERM, Ctrl-C) the
+    futures are cancelled; tasks already running see that before they write
+    (`fau.batch.worker.run_job`).
     """
     from distributed import as_completed
 
@@ -555,8 +557,10 @@ def run_batch(
         ``duration_s`` (video length), ``faces`` (number of tracks), ``frames``
         (analysed), ``truncated``, ``lost_frames``, ``decode_errors`` (`INDEX_COLUMNS`),
         ``seconds`` (wall time in this run), ``cpu_s`` (worker CPU time), ``worker``,
-        ``worker_peak_rss_mb``. SIGTERM and Ctrl-C stop the run: the workers are killed
-        and waited for, and `KeyboardInterrupt` is raised.
+        ``worker_peak_rss_mb``. SIGTERM and Ctrl-C stop the run and raise
+        `KeyboardInterrupt`: local workers are killed and waited for; on Dask the
+        tasks are cancelled, and one already running (a worker cannot interrupt it)
+        analyses on but writes nothing once it is done.
 
     Raises
     ------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -175,6 +176,40 @@ def skip_record(job: Job) -> dict[str, Any] | None:
                    worker="", worker_peak_rss_mb=None)
 
 
+class _Cancelled(Exception):
+    """The Dask task of this video was cancelled: its results would be thrown away."""
+
+
+def _dask_task_cancelled() -> bool:
+    """True when this runs as a Dask task that the cluster no longer wants.
+
+    A Dask worker cannot interrupt a running task: after the client cancels it (Ctrl-C
+    or SIGTERM to ``fau batch``, which cancels its futures) or goes away (killed), the
+    task runs on to its end. The worker marks it ``cancelled`` (its key is gone from the
+    worker's tasks once it is forgotten), which is what is checked here. Outside a Dask
+    task (joblib workers, ``fau video``) it is always False.
+    """
+    if "distributed" not in sys.modules:  # not in a Dask worker: nothing to import
+        return False
+    try:
+        from distributed import get_worker
+        from distributed.worker import thread_state
+
+        key = getattr(thread_state, "key", None)
+        if key is None:
+            return False
+        ts = get_worker().state.tasks.get(key)
+    except Exception:  # not a Dask worker's task thread, or another distributed layout
+        return False
+    return ts is None or ts.state in ("cancelled", "released", "forgotten")
+
+
+def _check_not_cancelled(job: Job) -> None:
+    """Raise `_Cancelled` when the batch that submitted ``job`` has stopped (Dask)."""
+    if _dask_task_cancelled():
+        raise _Cancelled(f"{str(job.video.path)!r}: the batch was stopped; nothing written")
+
+
 def _error_text(exc: BaseException) -> str:
     if isinstance(exc, FauError):
         return str(exc)
@@ -199,7 +234,9 @@ def run_job(job: Job) -> dict[str, Any]:
     missing or unreadable the video fails and its folder is left untouched. Then, order
     of writes: the old ``done.json`` is removed, then ``running.json`` written, the
     outputs (each temp + rename), ``done.json`` last, and ``running.json`` is removed. A
-    crash at any point leaves no ``done.json``, so a rerun redoes the video.
+    crash at any point leaves no ``done.json``, so a rerun redoes the video. As a Dask
+    task whose batch has stopped (its future cancelled, or its client gone), it writes
+    nothing more: that is checked before the outputs and again before ``done.json``.
 
     Returns
     -------
@@ -209,6 +246,7 @@ def run_job(job: Job) -> dict[str, Any]:
     """
     t0, c0 = time.perf_counter(), time.process_time()
     folder = job.folder
+    cancelled = False
     try:
         # First, before anything in the folder is touched: a video or segment file that is
         # missing or unreadable now (a drive not mounted, a file moved away) fails this
@@ -231,6 +269,7 @@ def run_job(job: Job) -> dict[str, Any]:
         det = _detector(job.detector_options)
 
         def unchanged(_result) -> None:
+            _check_not_cancelled(job)
             if job_key(job)["input"] != key["input"]:
                 raise FauError(f"{str(job.video.path)!r} changed while it was being analysed")
 
@@ -247,8 +286,17 @@ def run_job(job: Job) -> dict[str, Any]:
                   **_decoding_fields(result.frames.attrs.get("decoding") or {}),
                   "seconds": round(time.perf_counter() - t0, 3),
                   "cpu_s": round(time.process_time() - c0, 3)}
+        _check_not_cancelled(job)
         write_marker(folder, key=key, outputs=_output_names(job), record=fields)
         return _record(job, "ok", **fields)
+    except _Cancelled as exc:
+        # The folder is left alone, running.json included: a rerun started since may
+        # own it now, and without this run's done.json nothing here is trusted.
+        log.info("%s", exc)
+        cancelled = True
+        return _record(job, "failed", error=str(exc),
+                       seconds=round(time.perf_counter() - t0, 3),
+                       cpu_s=round(time.process_time() - c0, 3))
     except Exception as exc:  # one bad video must not stop the batch
         log.debug("%s failed:\n%s", job.video.path, traceback.format_exc())
         for name in _output_names(job):  # no half-set of outputs from this run stays behind
@@ -261,6 +309,7 @@ def run_job(job: Job) -> dict[str, Any]:
                        cpu_s=round(time.process_time() - c0, 3))
     finally:
         try:
-            (folder / RUNNING_FILE).unlink(missing_ok=True)
+            if not cancelled:
+                (folder / RUNNING_FILE).unlink(missing_ok=True)
         except OSError:
             pass
