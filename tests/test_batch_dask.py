@@ -213,3 +213,42 @@ def test_a_task_running_when_the_batch_stops_writes_nothing(cluster, tmp_path):
     index = fau.run_batch([CLIPS[0], tiny], out, scheduler=cluster.scheduler_address,
                           detector_options={"backend": WaitOnTinyFrames(gate)}, **FAST)
     assert index["status"].tolist() == ["skipped", "ok"]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_losing_the_scheduler_is_an_error_not_failed_videos(tmp_path):
+    """The scheduler going away mid-run raises FauError (CLI exit status 2) and leaves
+    the videos not done out of index.csv; each one was a ``failed`` row with Dask's
+    "FutureCancelledError: ... scheduler-connection-lost" text, as if the video were bad."""
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host",
+                                  "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                                  "--dashboard-address", ":0"], env=_env(),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
+                               "--nthreads", "1", "--no-nanny", "--dashboard-address", ":0"],
+                              env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with distributed.Client(address, timeout=60) as client:
+            client.wait_for_workers(1, timeout=60)
+
+        def lose_the_scheduler(rec):
+            scheduler.kill()
+            scheduler.wait()
+
+        with pytest.raises(FauError, match="lost the connection to the Dask scheduler"):
+            fau.run_batch(CLIPS[:3], tmp_path / "out", scheduler=address,
+                          progress=lose_the_scheduler, **FAST)
+        index = pd.read_csv(tmp_path / "out" / "index.csv", keep_default_na=False)
+        assert index["status"].tolist() == ["ok"]
+    finally:
+        for p in (worker, scheduler):
+            p.kill()
+            p.wait()

@@ -461,7 +461,9 @@ def _run_dask(jobs: list[Job], scheduler: Any, done: Callable[[dict[str, Any]], 
 
     A worker that dies is Dask's business: the scheduler reruns its task elsewhere and,
     after ``distributed.scheduler.allowed-failures`` deaths, gives up on that task only
-    (``KilledWorker``), which marks that video failed. On a stop (SIGTERM, Ctrl-C) the
+    (``KilledWorker``), which marks that video failed. Losing the scheduler is not a
+    video's failure: it raises `FauError`, the videos not yet done left out of the
+    index (a rerun does them). On a stop (SIGTERM, Ctrl-C) the
     futures are cancelled; tasks already running see that before they write
     (`fau.batch.worker.run_job`).
     """
@@ -485,6 +487,13 @@ def _run_dask(jobs: list[Job], scheduler: Any, done: Callable[[dict[str, Any]], 
                 try:
                     rec = fut.result()
                 except Exception as exc:  # KilledWorker, a lost worker, a pickling error
+                    if getattr(exc, "reason", None) == "scheduler-connection-lost":
+                        raise FauError(
+                            "lost the connection to the Dask scheduler at "
+                            f"{client.scheduler.address!r} with {len(futures) + 1} of "
+                            f"{len(jobs)} video(s) not done (the others are in {INDEX_FILE}); "
+                            "run the batch again when the scheduler is back"
+                        ) from None
                     rec = _crash_record(j, f"{type(exc).__name__}: {exc}")
                 done(rec)
     finally:
@@ -566,7 +575,7 @@ def run_batch(
     ------
     FauError
         Bad arguments or inputs (see `fau.batch.inputs.collect_inputs`), an output folder that
-        is not fau's or is in use, an unreachable scheduler. Problems of single videos
+        is not fau's or is in use, an unreachable or lost scheduler. Problems of single videos
         never raise: they are ``failed`` rows.
 
     Notes
