@@ -193,3 +193,18 @@ def test_rerun_whose_inputs_name_the_output_folder(tmp_path):
     assert again["status"].tolist() == ["skipped"]
     with pytest.raises(fau.FauError, match="holds no video files"):  # alone, still an error
         fau.run_batch([out], tmp_path / "other", jobs=1, **FAST)
+
+
+def test_cli_rerun_whose_inputs_name_the_output_folder(tmp_path, capsys):
+    # the same through `fau batch`: it counted the inputs for its progress bar before
+    # run_batch left the output folder out, and stopped there ("holds no video files")
+    from fau.cli import main
+
+    data = tmp_path / "data"
+    (data / "P01").mkdir(parents=True)
+    shutil.copy(CLIP, data / "P01" / "a.flv")
+    out = data / "results"
+    args = ["--out", str(out), "--jobs", "1", "--fps", str(FAST["fps"]), "--model", "none"]
+    assert main(["batch", str(data / "P01"), *args]) == 0
+    assert main(["batch", *map(str, sorted(data.iterdir())), *args]) == 0
+    assert "0 ok, 1 skipped, 0 failed" in capsys.readouterr().out
