@@ -71,8 +71,8 @@ def inter_ocular_distance(points: np.ndarray) -> np.ndarray:
 
     Parameters
     ----------
-    points : ndarray, (..., 478, 3) or (..., 468, 3)
-        Landmarks in any frame.
+    points : ndarray, (..., 478, 3) or (..., 468, 3); (..., 478, 2) or (..., 468, 2)
+        Landmarks in any frame (2-D image points too).
 
     Returns
     -------
@@ -85,9 +85,9 @@ def inter_ocular_distance(points: np.ndarray) -> np.ndarray:
         ``points`` of another shape.
     """
     p = np.asarray(points, dtype=np.float64)
-    if p.ndim < 2 or p.shape[-2:] not in ((478, 3), (468, 3)):
+    if p.ndim < 2 or p.shape[-2] not in (478, 468) or p.shape[-1] not in (2, 3):
         raise FauError(f"inter_ocular_distance takes landmarks of shape (..., 478, 3) or "
-                       f"(..., 468, 3), got {p.shape}")
+                       f"(..., 468, 3), or their x, y only (..., 2), got {p.shape}")
     right = p[..., [33, 133], :].mean(axis=-2)
     left = p[..., [263, 362], :].mean(axis=-2)
     return np.linalg.norm(left - right, axis=-1)
