@@ -21,7 +21,8 @@ from .io import ImageSource, load_image
 from .limits import MAX_SIDE
 from .landmarks.base import FaceMesh, LandmarkBackend, StagedBackend, with_blendshapes
 from .landmarks.whole_image import whole_image_face
-from .pipeline import BLENDSHAPE_COLUMNS, BOX_COLUMNS, FACE_COLUMNS, Blocks, Pipeline, columns
+from .pipeline import (BLENDSHAPE_COLUMNS, BOX_COLUMNS, FACE_COLUMNS, Blocks, Pipeline,
+                       check_num_threads, columns)
 from .resources import DEFAULT_EXPRESSION_MODEL, DEFAULT_MAX_FACES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -385,9 +386,7 @@ def check_detector_options(max_faces: object, min_face_score: object, num_thread
         raise FauError(f"max_faces must be a whole number of at least 1, got {max_faces!r}")
     if not real(min_face_score) or not 0.0 <= min_face_score <= 1.0:
         raise FauError(f"min_face_score must be a number in [0, 1], got {min_face_score!r}")
-    if num_threads is not None and (not whole(num_threads) or num_threads < 1):
-        raise FauError(f"num_threads must be None or a whole number of at least 1, got "
-                       f"{num_threads!r}")
+    check_num_threads(num_threads)
     if min_face is not None and (not real(min_face) or not math.isfinite(min_face)):
         raise FauError(f"min_face must be None or a number of pixels, got {min_face!r}")
     if min_face is not None:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "Pipeline",
+    "check_num_threads",
     "PendingAppearance",
     "RowChunks",
     "Blocks",
@@ -213,6 +214,15 @@ class PendingAppearance:
     parts: tuple[Future | np.ndarray, ...]
 
 
+def check_num_threads(num_threads: object) -> None:
+    """`FauError` unless ``num_threads`` is None or a whole number >= 1 (the check of
+    `Pipeline` and `fau.Detector`; 0, -2, 2.5 and "2" were accepted or failed later)."""
+    if num_threads is not None and (not isinstance(num_threads, numbers.Integral)
+                                    or isinstance(num_threads, bool) or num_threads < 1):
+        raise FauError(f"num_threads must be None or a whole number of at least 1, got "
+                       f"{num_threads!r}")
+
+
 class Pipeline:
     """Feature blocks, expression scores and table rows of faces.
 
@@ -246,10 +256,7 @@ class Pipeline:
         self, expression_model: str | None = DEFAULT_EXPRESSION_MODEL, *,
         num_threads: int | None = None, appearance_thread: bool = False,
     ) -> None:
-        if num_threads is not None and (not isinstance(num_threads, numbers.Integral)
-                                        or isinstance(num_threads, bool) or num_threads < 1):
-            raise FauError(f"num_threads must be None or a whole number of at least 1, got "
-                           f"{num_threads!r}")
+        check_num_threads(num_threads)
         self.expression_model_name = check_expression_model(expression_model)
         self._model_path = (
             None if self.expression_model_name is None

@@ -142,8 +142,8 @@ class _Index:
             neutralise_formulas(self.frame()).to_csv(tmp, index=False, lineterminator=CSV_EOL)
 
 
-def _without_own_output(inputs: Sequence[PathLike] | PathLike,
-                        out_dir: PathLike) -> Sequence[PathLike] | PathLike:
+def without_own_output(inputs: Sequence[PathLike] | PathLike,
+                       out_dir: PathLike) -> Sequence[PathLike] | PathLike:
     """``inputs`` without the batch's own output folder when a list names it beside other
     inputs and it holds an earlier run's ``index.csv`` (``fau batch data/* --out
     data/results``, run again: the shell's ``data/*`` now names ``data/results`` too)."""
@@ -600,7 +600,7 @@ def run_batch(
     options: dict[str, Any] = {"expression_model": expression_model, "max_faces": max_faces,
                                **(detector_options or {})}
     _check_detector_options(options)  # one clear error instead of a failed row per video
-    videos = collect_inputs(_without_own_output(inputs, out_dir))
+    videos = collect_inputs(without_own_output(inputs, out_dir))
     out = _check_out_dir(out_dir, videos)
     with _claim(out), _stop_on_signals() as stop:
         remove_stale_temporaries(out)  # left by a run that was killed; we hold the lock

@@ -42,11 +42,11 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..batch import collect_inputs, run_batch
-    from ..batch.runner import _without_own_output
+    from ..batch.runner import without_own_output
 
     # the inputs run_batch takes: without its own output folder, which a shell's
     # `data/*` names on a rerun of `fau batch data/* --out data/results`
-    total = len(collect_inputs(_without_own_output(args.inputs, args.out)))
+    total = len(collect_inputs(without_own_output(args.inputs, args.out)))
     counts = {"ok": 0, "failed": 0, "skipped": 0}
     # disable=None: no bar when stderr is not a terminal (a log file, a pipe, a test)
     bar = tqdm(total=total, unit="video", file=sys.stderr, dynamic_ncols=True, disable=None)
