@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import FauError
+from .errors import FauError, check_flags
 from .io import ImageSource, load_image
 from .limits import MAX_SIDE
 from .landmarks.base import FaceMesh, LandmarkBackend, StagedBackend, with_blendshapes
@@ -172,8 +172,7 @@ class Detector:
         """`meshes`, without their blendshapes where the backend measures them apart
         (`fau.landmarks.StagedBackend`; `fau.landmarks.with_blendshapes` adds them)."""
         self._check_open()
-        if not isinstance(cropped, (bool, np.bool_)):
-            raise FauError(f"cropped must be True or False, got {cropped!r}")
+        check_flags(cropped=cropped)
         rgb = load_image(image)
         staged = {"blendshapes": False} if isinstance(self.backend, StagedBackend) else {}
         if cropped:
@@ -287,8 +286,7 @@ class Detector:
         blendshapes are measured while it runs (`fau.landmarks.StagedBackend`): the
         same rows as ``pipeline.analyse(*meshes(image))``, in less wall time.
         """
-        if not isinstance(landmarks, (bool, np.bool_)):
-            raise FauError(f"landmarks must be True or False, got {landmarks!r}")
+        check_flags(landmarks=landmarks)
         rgb, faces = self._find(image, cropped)
         pending = self.pipeline.start_appearance(rgb, faces, cropped=cropped)
         faces = with_blendshapes(self.backend, faces)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["FauError", "ModelFileError"]
+__all__ = ["FauError", "ModelFileError", "check_flags"]
 
 
 class FauError(ValueError):
@@ -23,3 +23,15 @@ class ModelFileError(FauError):
     than blaming the request; the command line still prints it on one line (exit 2).
     The remedy is to reinstall fau.
     """
+
+
+def check_flags(**flags: object) -> None:
+    """Raise `FauError` unless every value is True or False (``bool`` or ``numpy.bool_``).
+
+    A flag given as a string such as ``"no"`` would otherwise count as True.
+    """
+    import numpy as np
+
+    for name, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise FauError(f"{name} must be True or False, got {value!r}")

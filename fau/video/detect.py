@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..audio.vad import VoiceActivity, voice_activity
-from ..errors import FauError
+from ..errors import FauError, check_flags
 from ..pipeline import RowChunks
 from ..limits import MAX_VIDEO_PIXELS
 from .reader import DecodeStats, VideoFrame, VideoInfo, iter_frames
@@ -252,9 +252,7 @@ def _persons(df: pd.DataFrame, ids: dict[int, int]) -> pd.DataFrame:
 
 def _check_options(baseline, detect_every: float, **flags: object
                    ) -> tuple[float, float] | None:
-    for name, value in flags.items():  # a flag given as "no" would count as True
-        if not isinstance(value, (bool, np.bool_)):
-            raise FauError(f"{name} must be True or False, got {value!r}")
+    check_flags(**flags)  # a flag given as "no" would count as True
     baseline = check_baseline(baseline)
     check_detect_every(detect_every)
     return baseline
