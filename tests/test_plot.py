@@ -234,6 +234,18 @@ def test_default_aus_are_the_22_named_in_the_docstrings():
         assert "17 bilateral" not in f.__doc__
 
 
+def test_one_au_given_as_a_string_is_that_au():
+    """Before: aus="AU12" was read letter by letter ("no column for A, U, 1, 2")."""
+    df = table(tracks=1)
+    strips = [t.get_text() for t in plot.timeline(df, aus="AU12", expressions=False).axes[-1].texts]
+    assert "AU12" in strips and "AU06" not in strips
+    summary = summarize_segments(df, read_segments([(0, 5, "q1"), (5, 20, "q2")]))
+    table12 = plot.heatmap_table(summary, aus="AU12")
+    assert list(table12.columns) == ["AU12", "frames", "segments", "seconds"]
+    labels = [t.get_text() for t in plot.face_aus(face_row(), aus="AU12").axes[0].texts]
+    assert [t.split()[0] for t in labels if t.startswith("AU")] == ["AU12"]
+
+
 def test_face_aus_over_the_image_and_bad_input():
     img = np.zeros((360, 480, 3), np.uint8)
     fig = plot.face_aus(face_row().to_frame().T, img)

@@ -20,7 +20,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from ..au import EYE_OPENING_UNIT, IOD_UNIT
-from .style import DIVERGING, check_width, new_figure
+from .style import DIVERGING, au_names, check_width, new_figure
 from .units import au_unit, au_unit_short
 
 __all__ = ["face_aus", "UPPER_FACE", "COLOR_RANGE"]
@@ -118,7 +118,7 @@ def face_aus(
         The image the row came from (RGB array, or a file or its bytes read with
         `fau.load_image`),
         drawn under the mesh; None draws the mesh alone.
-    aus : sequence of str or None
+    aus : str, sequence of str or None
         AUs to label (default: the 22 AUs of `fau.video.temporal.BILATERAL_AUS`).
     relative : bool or None
         Label ``AUxx_rel`` (change from the person's baseline, video rows) instead of the
@@ -144,6 +144,7 @@ def face_aus(
     width_px = check_width(width_px, MIN_WIDTH_PX, "face_aus")
     row = _row(face)
     pts = _points(row)
+    aus = au_names(aus)
     names = [a for a in (aus or BILATERAL_AUS) if a in row.index and a in AU_LANDMARKS]
     if relative is None:
         relative = all(f"{a}_rel" in row.index for a in names)

@@ -23,7 +23,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .style import DIVERGING, check_width, format_time, new_figure, span_step
+from .style import DIVERGING, au_names, check_width, format_time, new_figure, span_step
 from .tips import add_tip
 from .units import au_unit
 
@@ -105,7 +105,7 @@ def heatmap_table(
         each track's values stay relative to its own baseline.
     group : bool
         Pool the segments that share a label (frame-weighted mean).
-    aus : sequence of str or None
+    aus : str, sequence of str or None
         AUs (default: every ``AUxx_mean`` column, in the summary's order).
 
     Returns
@@ -139,6 +139,7 @@ def heatmap_table(
                        f"{have or 'none'}")
     s = s[s["track_id"].isin(tracks)]
     known = [c[:-5] for c in summary.columns if c.endswith("_mean") and c.startswith("AU")]
+    aus = au_names(aus)
     unknown = [a for a in (aus or []) if f"{a}_mean" not in summary.columns]
     if unknown:
         raise FauError(f"heatmap_table: the summary has no {', '.join(map(str, unknown))} "

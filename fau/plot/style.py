@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 __all__ = ["PALETTE", "DPI", "new_figure", "format_time", "span_step", "time_axis",
-           "label_colors", "DIVERGING", "check_width", "check_t_range"]
+           "label_colors", "DIVERGING", "check_width", "check_t_range", "au_names"]
 
 #: Pixels per inch of fau's figures (72: one SVG user unit per pixel).
 DPI = 72
@@ -39,6 +39,14 @@ def check_width(width_px: float, least: float, what: str) -> float:
         raise FauError(f"{what}: width_px must be at least {least:g} px (its margins and "
                        f"labels), got {width_px!r}")
     return w
+
+
+def au_names(aus) -> list[str] | None:
+    """``aus`` as a list of AU names: one name given as a string is that AU (it was read
+    letter by letter: "no column for A, U, 1, 2"); None stays None."""
+    if aus is None:
+        return None
+    return [aus] if isinstance(aus, str) else list(aus)
 
 
 def check_t_range(t_range, what: str) -> tuple[float, float] | None:

@@ -22,8 +22,8 @@ from matplotlib.transforms import blended_transform_factory
 from ..expression.labels import EXPRESSIONS
 from .bins import MAX_BINS, Binned, bin_series, sampling_interval
 from .quality import quality_bins, time_range
-from .style import (PALETTE, check_t_range, check_width, format_time, label_colors,
-                    new_figure, span_step, time_axis)
+from .style import (PALETTE, au_names, check_t_range, check_width, format_time,
+                    label_colors, new_figure, span_step, time_axis)
 from .tips import add_tip
 from .units import au_unit, au_unit_short
 
@@ -320,7 +320,7 @@ def timeline(
         DataFrame for no event marks.
     segments : DataFrame, list, CSV path or None
         Anything `fau.video.read_segments` accepts; drawn as a coloured row on top.
-    aus : sequence of str or None
+    aus : str, sequence of str or None
         AUs to draw (default: the 22 AUs of `fau.video.temporal.BILATERAL_AUS` present).
     expressions : bool
         Draw the stacked expression probabilities (when the table has them).
@@ -356,6 +356,7 @@ def timeline(
     t_range = check_t_range(t_range, "timeline") or time_range(df)
     if events is not None:
         check_video_table(events, "timeline: events", EVENT_NEEDS, kind="a find_events table")
+    aus = au_names(aus)
     unknown = [a for a in (aus or []) if a not in df.columns]
     if unknown:
         raise FauError(f"timeline: no column for {', '.join(map(str, unknown))}; AUs in the "
