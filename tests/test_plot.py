@@ -126,6 +126,13 @@ def test_clock_labels():
     assert format_time(3.25, 0.1) == "3.2 s" and format_time(-5) == "−5 s"
 
 
+@pytest.mark.parametrize("bad", [(float("nan"), 5.0), (0.0, float("inf")), ("a", 1), 5])
+def test_time_bins_of_a_bad_range_are_a_fau_error(bad):
+    """Before: (nan, 5) was numpy's ValueError ("cannot convert float NaN to integer")."""
+    with pytest.raises(fau.FauError, match="t_range must be"):
+        plot.time_bin_segments(bad)
+
+
 def test_time_bins_have_a_round_length():
     seg = plot.time_bin_segments((0.0, 3600.0))
     assert len(seg) == 30 and (seg["end"] - seg["start"]).iloc[0] == 120
