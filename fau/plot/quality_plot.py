@@ -153,11 +153,11 @@ def quality_strip(
         for ax in rows:
             ax.axvspan(a, b, facecolor=_BAD, alpha=0.16, linewidth=0, zorder=0)
     for a, b in decode_gaps(df.attrs or {}):
+        step = span_step(a, b)
         for ax in axes:
             span = ax.axvspan(a, b, facecolor="none", edgecolor="#333333", hatch="////",
                               linewidth=0, zorder=0.5)
-            add_tip(tooltips, span, f"decode loss {format_time(a, span_step(a, b))} – "
-                    f"{format_time(b, span_step(a, b))}")
+            add_tip(tooltips, span, f"decode loss {format_time(a, step)} – {format_time(b, step)}")
     flags.set_yticks([])
     flags.spines[["top", "right", "left"]].set_visible(False)
     flags.text(-0.01, 0.5, "untrusted", transform=flags.transAxes, ha="right", va="center",

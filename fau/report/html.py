@@ -287,7 +287,7 @@ def _track_section(df, tracks: list[int], events, segments) -> str:
     note = (" Each track is relative to its own neutral baseline; lines break where a track "
             "ends." if len(tracks) > 1 else "")
     # tenths of a second for a short track: a 2-s clip seen 0.53-1.43 s was "1 s – 1 s"
-    step = 0.1 if t.max() - t.min() < 10 else 1.0
+    step = span_step(t.min(), t.max())
     return (f'<section id="track-{tracks[0]}"><h2>{escape(name)}</h2><p class="meta">seen '
             f"{escape(format_time(t.min(), step))} – {escape(format_time(t.max(), step))}, "
             f"{len(g)} analysed "

@@ -482,7 +482,8 @@ def add_temporal(
     Adds ``AUxx_smooth`` and ``AUxx_rel`` for every AU, ``<expression>_smooth`` for the
     eight expression probabilities, ``expression_smooth`` (the most probable smoothed
     class; `fau.pipeline.TEXT_DTYPE`, pd.NA without an expression model or a face) and
-    ``neutral_frame`` (True where the frame was part of its track's baseline). See the module docs for the filter and rule.
+    ``neutral_frame`` (True where the frame was part of its track's baseline). See the
+    module docs for the filter and rule.
 
     Parameters
     ----------
