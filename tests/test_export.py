@@ -12,6 +12,7 @@ import pytest
 
 from fau import FauError
 from fau.export import elan_document, openface_csv, openface_rotation, openface_table, speaking_runs
+from fau.export.elan import elan_file_url
 from fau.export.openface import OPENFACE_AUS_R
 from fau.video.temporal import EVENT_COLUMNS
 
@@ -134,8 +135,9 @@ def test_elan_document_structure(tmp_path):
     header = root.find("HEADER")
     assert header.get("TIME_UNITS") == "milliseconds"
     media = header.find("MEDIA_DESCRIPTOR")
-    assert media.get("MEDIA_URL") == (tmp_path / "clip.mp4").resolve().as_uri()
-    assert media.get("RELATIVE_MEDIA_URL") == "./../clip.mp4" and media.get("MIME_TYPE") == "video/mp4"
+    assert media.get("MEDIA_URL") == "file://" + (tmp_path / "clip.mp4").resolve().as_posix()
+    assert media.get("RELATIVE_MEDIA_URL") == "../clip.mp4"
+    assert media.get("MIME_TYPE") == "video/mp4"
     lt = root.find("LINGUISTIC_TYPE")
     assert lt.get("LINGUISTIC_TYPE_ID") == "fau" and lt.get("TIME_ALIGNABLE") == "true"
     assert all(t.get("LINGUISTIC_TYPE_REF") == "fau" for t in root.iter("TIER"))
@@ -226,7 +228,7 @@ def test_cli_writes_openface_and_elan(tmp_path):
     assert len(of) == 56 and of["face_id"].eq(0).all()
     assert of["gaze_angle_x"].notna().mean() > 0.9  # the video table has gaze
     root = _parse(out_eaf.read_text(encoding="utf-8"))
-    assert root.find("HEADER/MEDIA_DESCRIPTOR").get("MEDIA_URL") == clip.resolve().as_uri()
+    assert root.find("HEADER/MEDIA_DESCRIPTOR").get("MEDIA_URL") == elan_file_url(clip)
     speaking = _annotations(root)["P0 speaking"]
     assert len(speaking) >= 1 and 200 < speaking[0][0] < 700  # the sentence starts at ~0.35 s
     # nothing is overwritten

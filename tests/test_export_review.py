@@ -69,8 +69,33 @@ def test_elan_video_on_another_drive_than_the_eaf(tmp_path, monkeypatch):
     root = _parse(elan_document(video_table(), events_table(), None, media=clip,
                                 eaf_path=tmp_path / "a.eaf"))
     media = root.find("HEADER/MEDIA_DESCRIPTOR")
-    assert media.get("MEDIA_URL") == clip.resolve().as_uri()
+    assert media.get("MEDIA_URL") == "file://" + clip.resolve().as_posix()
     assert media.get("RELATIVE_MEDIA_URL") is None
+
+
+def _elan_path(url: str) -> str:
+    """The path ELAN opens for a MEDIA_URL (its ``FileUtility.urlToAbsPath``: the scheme
+    and two of the slashes removed, nothing decoded)."""
+    path = url[len("file:"):] if url.startswith("file:") else url
+    return path[2:] if path.startswith("///") else path
+
+
+@pytest.mark.parametrize("folder, name", [("my videos", "interview 3.mp4"),
+                                          ("entretiens é", "séance #2 100%.mp4")])
+def test_elan_links_a_video_with_spaces_as_elan_reads_it(tmp_path, folder, name):
+    """ELAN does not %-decode MEDIA_URL: ``file:///my%20videos/...`` (RFC 8089, what
+    ``Path.as_uri`` writes) named a file that does not exist, so ELAN did not find a
+    video moved away from the .eaf; and ELAN writes the parent folder as ``../``."""
+    clip = tmp_path / folder / name
+    clip.parent.mkdir()
+    clip.write_bytes(b"")
+    (tmp_path / "out").mkdir()
+    root = _parse(elan_document(video_table(), events_table(), None, media=clip,
+                                eaf_path=tmp_path / "out" / "a.eaf"))
+    media = root.find("HEADER/MEDIA_DESCRIPTOR")
+    assert Path(_elan_path(media.get("MEDIA_URL"))).is_file()
+    assert media.get("RELATIVE_MEDIA_URL") == f"../{folder}/{name}"
+    assert (tmp_path / "out" / media.get("RELATIVE_MEDIA_URL")).is_file()
 
 
 def test_elan_video_name_that_is_not_utf8(tmp_path):

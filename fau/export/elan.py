@@ -5,9 +5,10 @@ annotation tool of many behavioural and linguistic labs. `elan_document` builds 
 document with `pympi-ling` (``pympi.Elan.Eaf``, a maintained EAF reader/writer), in
 format 3.0 (``FORMAT="3.0"``, schema ``EAFv3.0.xsd``), times in milliseconds:
 
-- a **media descriptor** for the video (``MEDIA_URL`` an absolute ``file://`` URL,
-  ``RELATIVE_MEDIA_URL`` relative to the .eaf's folder when it is given), so ELAN opens
-  the video with the annotations;
+- a **media descriptor** for the video (``MEDIA_URL`` an absolute ``file:///`` URL as
+  ELAN writes it, `elan_file_url`; ``RELATIVE_MEDIA_URL`` relative to the .eaf's folder
+  when it is given, ``./clip.mp4`` or ``../videos/clip.mp4``), so ELAN opens the video
+  with the annotations;
 - tier ``segments``: the segments (label, or ``segment k``);
 - per person ``P<id>`` (fau's ``track_id``):
   ``P<id> speaking`` (runs of ``speaking`` frames, value ``speaking``),
@@ -33,7 +34,7 @@ import pandas as pd
 from ..errors import FauError
 from ..xmlsafe import xml_safe
 
-__all__ = ["LINGUISTIC_TYPE", "elan_document", "media_type", "speaking_runs"]
+__all__ = ["LINGUISTIC_TYPE", "elan_document", "elan_file_url", "media_type", "speaking_runs"]
 
 #: The linguistic type of every tier fau writes (time-alignable, no constraint).
 LINGUISTIC_TYPE = "fau"
@@ -135,19 +136,49 @@ def _file_date(media: str | os.PathLike | None) -> str:
     return datetime.fromtimestamp(int(t), tz=timezone.utc).isoformat()
 
 
+def elan_file_url(path: str | os.PathLike) -> str:
+    """The ``MEDIA_URL`` ELAN itself writes for a local file: ``file:///`` and the absolute
+    path with forward slashes, **not** percent-encoded (ELAN's
+    ``FileUtility.pathToURLString``; ``file://host/share`` for a Windows network path).
+
+    ELAN reads the link back by removing the scheme (``FileUtility.urlToAbsPath``) without
+    decoding, so the RFC 8089 form ``file:///my%20clip.mp4`` names a file that does not
+    exist; a name with bytes that are not UTF-8 (lone surrogates, which XML text cannot
+    hold) keeps that %-encoded form (`pathlib.Path.as_uri`).
+
+    Parameters
+    ----------
+    path : path
+        The local video (made absolute).
+
+    Returns
+    -------
+    str
+        The URL, e.g. ``file:///data/my interview.mp4``.
+    """
+    p = Path(path).resolve()
+    s = p.as_posix()
+    if s.startswith("//") and not s.startswith("///"):  # a Windows network path, //host/share/...
+        url = "file:" + s
+    else:
+        url = "file:///" + s.lstrip("/")
+    return url if xml_safe(url) == url else p.as_uri()
+
+
 def _media(eaf, media: str | os.PathLike, eaf_path: str | os.PathLike | None) -> None:
     p = Path(media)
-    url = p.resolve().as_uri() if "://" not in str(media) else str(media)
+    url = elan_file_url(p) if "://" not in str(media) else str(media)
     rel = None
     if eaf_path is not None and "://" not in str(media):
         try:
-            rel = "./" + Path(os.path.relpath(p.resolve(),
-                                              Path(eaf_path).resolve().parent)).as_posix()
+            rel = Path(os.path.relpath(p.resolve(), Path(eaf_path).resolve().parent)).as_posix()
         except ValueError:  # Windows: the video and the .eaf are on different drives
             rel = None
+        if rel is not None and not rel.startswith("../"):  # ELAN's forms: ./a.mp4, ../a.mp4
+            rel = "./" + rel
         if rel is not None and xml_safe(rel) != rel:
             # a name with bytes that are not UTF-8 (kept by Python as lone surrogates)
-            # cannot be written as text; MEDIA_URL (``as_uri``) percent-encodes its bytes
+            # cannot be written as text; MEDIA_URL (`elan_file_url`) percent-encodes its bytes
             rel = None
     mime = media_type(str(p))
     eaf.add_linked_file(url, relpath=rel, mimetype=mime)
