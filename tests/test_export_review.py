@@ -111,6 +111,20 @@ def test_elan_video_name_that_is_not_utf8(tmp_path):
     assert media.get("RELATIVE_MEDIA_URL") is None
 
 
+def test_elan_time_slots_are_in_time_order():
+    """pympi numbers slots as annotations are added, tier by tier: a real clip's TIME_ORDER
+    read 361, 1395, 27, 227, 27, 327 ms. Renumbered in time order, the annotations keep
+    their times."""
+    frames, events = video_table(), events_table()
+    root = _parse(elan_document(frames, events, None))
+    slots = [(s.get("TIME_SLOT_ID"), int(s.get("TIME_VALUE"))) for s in root.iter("TIME_SLOT")]
+    assert [t for _, t in slots] == sorted(t for _, t in slots)
+    assert [i for i, _ in slots] == [f"ts{k}" for k in range(1, len(slots) + 1)]
+    anns = _annotations(root)
+    assert anns["P0 AU events"] and anns["P0 speaking"]
+    assert all(a < b for tier in anns.values() for a, b, _ in tier)
+
+
 # --- ELAN: segments -----------------------------------------------------------------------------
 def test_elan_segments_are_checked_and_labelled():
     df, ev = video_table(), events_table()
@@ -230,6 +244,8 @@ def test_elan_document_property(tmp_path_factory, doc):
         value = s.get("TIME_VALUE")
         assert value.isdigit()  # xsd:unsignedInt, milliseconds
         slots[s.get("TIME_SLOT_ID")] = int(value)
+    times = list(slots.values())  # TIME_ORDER: the time line, in order
+    assert times == sorted(times)
     ids = [a.get("ANNOTATION_ID") for a in root.iter("ALIGNABLE_ANNOTATION")]
     assert len(ids) == len(set(ids))
     last = [p.text for p in root.iter("PROPERTY") if p.get("NAME") == "lastUsedAnnotationId"]

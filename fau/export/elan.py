@@ -19,7 +19,8 @@ format 3.0 (``FORMAT="3.0"``, schema ``EAFv3.0.xsd``), times in milliseconds:
 An ELAN tier cannot hold overlapping annotations, so where episodes overlap (two AUs at
 once) the extra ones go to numbered tiers (``P0 AU events 2``, ...): each annotation is
 put on the first tier of its kind that is free at its onset. Every annotation lasts at
-least 1 ms. All tiers use one linguistic type, ``fau``, time-alignable.
+least 1 ms. The time slots are numbered and listed in time order. All tiers use one
+linguistic type, ``fau``, time-alignable.
 """
 
 from __future__ import annotations
@@ -124,6 +125,23 @@ class _Lanes:
         if not self.ends:
             self.ends.append(0)
             self.eaf.add_tier(self.name, ling=LINGUISTIC_TYPE)
+
+
+def _number_slots_in_time_order(eaf) -> None:
+    """Renumber the document's time slots ``ts1 … tsN`` in time order.
+
+    pympi numbers the slots as the annotations are added (tier by tier) and writes them in
+    that order, so ``TIME_ORDER`` went back and forth in time (361, 1395, 27, 227 ms, …).
+    EAF's ``TIME_ORDER`` is the ordered time line of the document (EAF 3.0 documentation,
+    "TIME_ORDER"); ELAN and strict readers expect the slots in increasing time.
+    """
+    old = sorted(eaf.timeslots, key=lambda ts: (eaf.timeslots[ts], int(ts[2:])))
+    new = {ts: f"ts{k}" for k, ts in enumerate(old, 1)}
+    eaf.timeslots = {new[ts]: eaf.timeslots[ts] for ts in old}
+    for aligned, *_ in eaf.tiers.values():
+        for aid, (a, b, value, svg) in list(aligned.items()):
+            aligned[aid] = (new[a], new[b], value, svg)
+    eaf.maxts = len(old)
 
 
 def _file_date(media: str | os.PathLike | None) -> str:
@@ -294,6 +312,7 @@ def elan_document(
                 expr[tid].add(start, end, f"{e.name} (peak {e.peak:.2f})")
     eaf.header = {"MEDIA_FILE": "", "TIME_UNITS": "milliseconds"}
     eaf.properties = [("lastUsedAnnotationId", eaf.maxaid)]
+    _number_slots_in_time_order(eaf)
     text = to_string(eaf, pretty=True)
     if isinstance(text, bytes):
         text = text.decode("utf-8")
