@@ -125,6 +125,22 @@ def test_elan_time_slots_are_in_time_order():
     assert all(a < b for tier in anns.values() for a, b, _ in tier)
 
 
+@pytest.mark.parametrize("table", ["frames", "onset", "duration"])
+def test_elan_times_before_zero_are_a_clear_error(table):
+    """EAF times are unsigned ms: a table whose timestamps start before 0 s (a user's own
+    table, a stream with pre-roll) made pympi raise 'ValueError: Start is negative...'
+    from inside; a NaN event duration was int()'s 'cannot convert float NaN'."""
+    frames, events = video_table(), events_table()
+    if table == "frames":
+        frames["timestamp"] -= 0.5
+    elif table == "onset":
+        events.loc[1, "onset"] = -0.2
+    else:
+        events.loc[0, "duration"] = np.nan
+    with pytest.raises(FauError, match="0 s or later"):
+        elan_document(frames, events, None)
+
+
 # --- ELAN: segments -----------------------------------------------------------------------------
 def test_elan_segments_are_checked_and_labelled():
     df, ev = video_table(), events_table()

@@ -144,6 +144,19 @@ def _number_slots_in_time_order(eaf) -> None:
     eaf.maxts = len(old)
 
 
+def _check_times(times: np.ndarray, what: str) -> None:
+    """`FauError` unless every time is a finite number of seconds >= 0: EAF times are
+    unsigned milliseconds (``xsd:unsignedInt``), and pympi raises a bare ``ValueError``
+    ("Start is negative...") from inside for an earlier one."""
+    t = np.asarray(times, dtype=np.float64)
+    bad = ~(np.isfinite(t) & (t >= 0))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise FauError(f"an ELAN file needs {what} of 0 s or later (EAF times are unsigned "
+                       f"milliseconds); {int(bad.sum())} are not, the first at row {i}: "
+                       f"{float(t[i])}")
+
+
 def _file_date(media: str | os.PathLike | None) -> str:
     """ISO 8601 modification time (UTC) of a local file; the Unix epoch otherwise."""
     from datetime import datetime, timezone
@@ -248,12 +261,14 @@ def elan_document(
     Raises
     ------
     FauError
-        ``frames`` is not a video table; bad ``segments`` (`fau.video.read_segments`).
+        ``frames`` is not a video table; a timestamp or event time before 0 s or not
+        finite (EAF times are unsigned); bad ``segments`` (`fau.video.read_segments`).
     """
     from pympi.Elan import Eaf, to_string
 
     if "track_id" not in frames.columns or "timestamp" not in frames.columns:
         raise FauError("an ELAN file needs a detect_video table (track_id, timestamp)")
+    _check_times(frames["timestamp"], "timestamps")
     if segments is not None:  # times checked (FauError), labels "" where missing
         from ..video.segments import read_segments
 
@@ -296,6 +311,9 @@ def elan_document(
     for tid, a, b in speaking_runs(frames):
         speak[tid].add(_ms(a), _ms(b), "speaking")
     if events is not None and len(events):
+        onset = events["onset"].to_numpy(np.float64)
+        _check_times(onset, "event onsets")
+        _check_times(onset + events["duration"].to_numpy(np.float64), "event ends")
         ev = events.sort_values(["onset", "name"], kind="stable")
         for e in ev.itertuples(index=False):
             tid = int(e.track_id)
