@@ -215,6 +215,29 @@ def _media(eaf, media: str | os.PathLike, eaf_path: str | os.PathLike | None) ->
     eaf.add_linked_file(url, relpath=rel, mimetype=mime)
 
 
+def _add_events(events: pd.DataFrame, aus: dict, expr: dict) -> None:
+    """Put each event (`fau.video.find_events` rows, times checked) on its person's
+    ``AU events`` or ``expression`` tiers (``aus``/``expr``: `_Lanes` by track id), in
+    onset order; events of tracks without frames are left out."""
+    onset = events["onset"].to_numpy(np.float64)
+    _check_times(onset, "event onsets")
+    _check_times(onset + events["duration"].to_numpy(np.float64), "event ends")
+    ev = events.sort_values(["onset", "name"], kind="stable")
+    for e in ev.itertuples(index=False):
+        tid = int(e.track_id)
+        if tid not in aus:
+            continue
+        start, end = _ms(e.onset), _ms(e.onset + e.duration)
+        if e.kind == "au":
+            value = f"{e.name} (peak {e.peak:.3f} {_unit(e.name)})"
+            during = getattr(e, "during_speech", None)
+            if during is not None and not pd.isna(during) and bool(during):
+                value += ", during speech"
+            aus[tid].add(start, end, value)
+        else:
+            expr[tid].add(start, end, f"{e.name} (peak {e.peak:.2f})")
+
+
 def elan_document(
     frames: pd.DataFrame,
     events: pd.DataFrame | None = None,
@@ -311,23 +334,7 @@ def elan_document(
     for tid, a, b in speaking_runs(frames):
         speak[tid].add(_ms(a), _ms(b), "speaking")
     if events is not None and len(events):
-        onset = events["onset"].to_numpy(np.float64)
-        _check_times(onset, "event onsets")
-        _check_times(onset + events["duration"].to_numpy(np.float64), "event ends")
-        ev = events.sort_values(["onset", "name"], kind="stable")
-        for e in ev.itertuples(index=False):
-            tid = int(e.track_id)
-            if tid not in aus:
-                continue
-            start, end = _ms(e.onset), _ms(e.onset + e.duration)
-            if e.kind == "au":
-                value = f"{e.name} (peak {e.peak:.3f} {_unit(e.name)})"
-                during = getattr(e, "during_speech", None)
-                if during is not None and not pd.isna(during) and bool(during):
-                    value += ", during speech"
-                aus[tid].add(start, end, value)
-            else:
-                expr[tid].add(start, end, f"{e.name} (peak {e.peak:.2f})")
+        _add_events(events, aus, expr)
     eaf.header = {"MEDIA_FILE": "", "TIME_UNITS": "milliseconds"}
     eaf.properties = [("lastUsedAnnotationId", eaf.maxaid)]
     _number_slots_in_time_order(eaf)
