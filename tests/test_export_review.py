@@ -141,6 +141,17 @@ def test_elan_times_before_zero_are_a_clear_error(table):
         elan_document(frames, events, None)
 
 
+def test_elan_segment_label_that_is_not_utf8():
+    """A label made from a Latin-1 file name (``os.listdir`` gives ``caf\\udce9``): pandas'
+    Arrow strings raised UnicodeEncodeError in read_segments (found by the property test
+    below); the label is kept with its byte written as ``\\xe9``."""
+    from fau.video import read_segments
+
+    assert read_segments([(0.0, 1.0, "caf\udce9")])["label"].tolist() == ["caf\\xe9"]
+    root = _parse(elan_document(video_table(), events_table(), [(0.0, 1.0, "caf\udce9")]))
+    assert _annotations(root)["segments"] == [(0, 1000, "caf\\xe9")]
+
+
 # --- ELAN: segments -----------------------------------------------------------------------------
 def test_elan_segments_are_checked_and_labelled():
     df, ev = video_table(), events_table()

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..au.geometry import AU_NAMES
 from ..errors import FauError
+from ..files import text_of
 from ..paths import check_input_file
 from ..expression.labels import EXPRESSIONS
 from .temporal import BILATERAL_AUS, check_video_table
@@ -68,7 +69,10 @@ def _source_table(source: SegmentsSource) -> tuple[pd.DataFrame, str, bool]:
                        f"(start, end[, label]) rows, got {type(source).__name__}") from None
     if any(len(r) not in (2, 3) for r in rows):
         raise FauError("each segment must be (start, end) or (start, end, label)")
-    rows = [r if len(r) == 3 else (r[0], r[1], "") for r in rows]
+    # a label made from a file name that is not UTF-8 holds lone surrogates (PEP 383),
+    # which pandas' Arrow strings cannot store: written as \xNN (`fau.files.text_of`)
+    rows = [(r[0], r[1], text_of(r[2]) if isinstance(r[2], str) else r[2]) if len(r) == 3
+            else (r[0], r[1], "") for r in rows]
     return pd.DataFrame(rows, columns=["start", "end", "label"]), "segments list", False
 
 
