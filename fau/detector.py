@@ -43,8 +43,9 @@ class Detector:
         Bundled expression model (`fau.resources.EXPRESSION_MODELS`): ``"ferplus"`` (8
         classes incl. contempt, trained on FER+ crowd labels; default), ``"fer2013"``
         (7 classes; its ``contempt`` column is 0) or ``"geometric"`` (8 classes from the
-        face's movements alone, no appearance model; docs/model_card.md). ``None`` skips expression scoring
-        (the probability columns are NaN, ``expression`` and ``compound`` NA).
+        face's movements alone, no appearance model; docs/model_card.md). ``None`` skips
+        expression scoring (the probability columns are NaN, ``expression`` and
+        ``compound`` NA).
     max_faces : int
         Most faces analysed per image (default `DEFAULT_MAX_FACES` = 32). When an image
         has more, the ``max_faces`` with the best detector scores are kept and a warning
@@ -164,6 +165,18 @@ class Detector:
         ``max_faces``, in the backend's order of detector score, are kept). When the face
         detector finds none, the image may be one tight face crop: see
         `fau.landmarks.whole_image`.
+
+        Parameters
+        ----------
+        image : path, bytes or ndarray
+            The image, as for `detect_image`.
+        cropped : bool
+            The whole image is one face crop (see `detect_image`).
+
+        Returns
+        -------
+        tuple of ndarray and list of FaceMesh
+            The RGB ``uint8`` image ``(H, W, 3)`` and one `fau.landmarks.FaceMesh` per face.
         """
         rgb, faces = self._find(image, cropped)
         return rgb, with_blendshapes(self.backend, faces)
@@ -193,7 +206,20 @@ class Detector:
         return rgb, faces
 
     def landmarks(self, image: ImageSource, *, cropped: bool = False) -> np.ndarray:
-        """The 478 landmarks of every face, (n_faces, 478, 3), image pixels (see `FaceMesh`)."""
+        """The 478 landmarks of every face, (n_faces, 478, 3), image pixels (see `FaceMesh`).
+
+        Parameters
+        ----------
+        image : path, bytes or ndarray
+            The image, as for `detect_image`.
+        cropped : bool
+            The whole image is one face crop (see `detect_image`).
+
+        Returns
+        -------
+        ndarray
+            ``float32`` ``(n_faces, 478, 3)``: x, y in pixels, z in MediaPipe's units.
+        """
         _, faces = self.meshes(image, cropped=cropped)
         if not faces:
             return np.zeros((0, 478, 3), np.float32)
@@ -203,11 +229,39 @@ class Detector:
     def features(
         self, image: np.ndarray, faces: Sequence[FaceMesh], *, cropped: bool = False
     ) -> Blocks:
-        """Feature blocks of the faces of one RGB image (`fau.pipeline.Pipeline.features`)."""
+        """Feature blocks of the faces of one RGB image (`fau.pipeline.Pipeline.features`).
+
+        Parameters
+        ----------
+        image : ndarray
+            The RGB ``uint8`` image ``(H, W, 3)`` the faces were found in (from `meshes`).
+        faces : sequence of FaceMesh
+            Its face meshes (from `meshes`).
+        cropped : bool
+            The image is one face crop (its whole area is the appearance patch).
+
+        Returns
+        -------
+        dict of str to ndarray
+            The feature blocks, one row per face.
+        """
         return self.pipeline.features(image, faces, cropped=cropped)
 
     def table(self, blocks: Blocks, *, landmarks: bool = False) -> pd.DataFrame:
-        """The per-face DataFrame from feature blocks (`fau.pipeline.Pipeline.table`)."""
+        """The per-face DataFrame from feature blocks (`fau.pipeline.Pipeline.table`).
+
+        Parameters
+        ----------
+        blocks : dict of str to ndarray
+            Feature blocks from `features`.
+        landmarks : bool
+            Add the 478 landmarks as columns ``x_0 … z_477``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            `detect_image`'s table.
+        """
         return self.pipeline.table(blocks, landmarks=landmarks)
 
     def detect_image(
@@ -222,8 +276,8 @@ class Detector:
         Parameters
         ----------
         image : path, bytes or ndarray
-            A file, encoded bytes, or an ``uint8`` array ``(H, W)`` grey / ``(H, W, 3)`` RGB
-            (see `fau.io.load_image`).
+            A file, encoded bytes, or a ``uint8``/``uint16`` array ``(H, W)`` grey,
+            ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA (see `fau.io.load_image`).
         cropped : bool
             The whole image is one face region (e.g. a FER-2013 48×48 crop): the face
             detector is skipped, the landmark model runs on the crop plus a 10% black
@@ -285,6 +339,20 @@ class Detector:
         The appearance CNN starts as soon as the faces' landmarks are known, and their
         blendshapes are measured while it runs (`fau.landmarks.StagedBackend`): the
         same rows as ``pipeline.analyse(*meshes(image))``, in less wall time.
+
+        Parameters
+        ----------
+        image : path, bytes or ndarray
+            The image, as for `detect_image`.
+        cropped : bool
+            The whole image is one face crop (see `detect_image`).
+        landmarks : bool
+            Add the 478 landmarks as columns (see `detect_image`).
+
+        Returns
+        -------
+        tuple of pandas.DataFrame and dict of str to ndarray
+            `detect_image`'s table and its feature blocks.
         """
         check_flags(landmarks=landmarks)
         rgb, faces = self._find(image, cropped)
@@ -301,6 +369,18 @@ class Detector:
         ``input`` is the path (str) of images given as paths, else the image's position
         in ``images`` (as a string too, so the column has one type). Images without a
         face give no row; see ``df.attrs["no_face"]`` for their inputs.
+
+        Parameters
+        ----------
+        images : iterable of path, bytes or ndarray
+            The images, each as for `detect_image` (a single image is refused).
+        cropped : bool
+            Every image is one face crop (see `detect_image`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``input`` (string) and `detect_image`'s columns; ``attrs["no_face"]``.
         """
         if isinstance(images, (str, bytes, bytearray, memoryview, np.ndarray, os.PathLike)):
             raise FauError(f"detect_images takes a list of images, got one {type(images).__name__}"
@@ -330,6 +410,19 @@ class Detector:
         Delegates to `fau.video.detect_video` (same keyword arguments: ``fps``,
         ``start``, ``end``, ...); see there and ``docs/video.md``.
 
+        Parameters
+        ----------
+        path : str or path
+            The video file.
+        **kwargs
+            Keyword arguments of `fau.video.detect_video`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per face per analysed frame (``frame``, ``timestamp``, ``track_id``,
+            `detect_image`'s columns and the temporal ones; ``docs/video.md``).
+
         Examples
         --------
         >>> with fau.Detector() as det:                       # doctest: +SKIP
@@ -342,6 +435,13 @@ class Detector:
 
     def explain(self, image: ImageSource, *, cropped: bool = False) -> pd.DataFrame:
         """Why each face got its scores: additive contributions per AU and feature block.
+
+        Parameters
+        ----------
+        image : path, bytes or ndarray
+            The image, as for `detect_image`.
+        cropped : bool
+            The whole image is one face crop (see `detect_image`).
 
         Returns
         -------
