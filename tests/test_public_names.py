@@ -63,3 +63,14 @@ def test_subpackages_are_reachable_after_a_plain_import():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_every_top_level_name_is_in_the_python_api_page():
+    """The other direction: each name of ``fau.__all__`` (what ``from fau import *`` gives a
+    user) is named as ``fau.<name>`` in docs/python-api.md, the page that lists the API."""
+    import fau
+
+    page = (ROOT / "docs" / "python-api.md").read_text(encoding="utf-8")
+    missing = [name for name in fau.__all__
+               if not re.search(rf"\bfau\.{re.escape(name)}\b", page)]
+    assert not missing, f"fau.__all__ names not in docs/python-api.md: {missing}"
