@@ -337,6 +337,20 @@ class Pipeline:
         The mesh blocks of `mesh_features`, plus ``appearance`` (n, 15) when the
         expression model reads it. ``cropped``: the image is one face crop (its patch is
         the whole image, see `fau.expression.appearance.face_patch`).
+
+        Parameters
+        ----------
+        image : ndarray
+            The RGB ``uint8`` image ``(H, W, 3)`` the faces were found in.
+        meshes : sequence of FaceMesh
+            Its face meshes (`fau.landmarks.FaceMesh`, e.g. from `fau.Detector.meshes`).
+        cropped : bool
+            The image is one face crop: its whole area is each face's appearance patch.
+
+        Returns
+        -------
+        dict of str to ndarray
+            The feature blocks, one row per face.
         """
         return self._blocks(image, meshes, cropped=cropped, margins=False)[0]
 
@@ -352,6 +366,25 @@ class Pipeline:
         ``appearance``: what `start_appearance` returned for this image and these faces
         (their landmarks; the blendshapes may have been measured since), so that the CNN
         began before the caller's last steps. The blocks serve `explain`.
+
+        Parameters
+        ----------
+        image : ndarray
+            The RGB ``uint8`` image ``(H, W, 3)`` the faces were found in.
+        meshes : sequence of FaceMesh
+            Its face meshes (`fau.landmarks.FaceMesh`, e.g. from `fau.Detector.meshes`).
+        cropped : bool
+            The image is one face crop: its whole area is each face's appearance patch.
+        landmarks : bool
+            Add the 478 landmarks as columns ``x_0 … z_477`` (pixels).
+        appearance : PendingAppearance or None
+            What `start_appearance` returned for this image and these faces; None: the
+            CNN is started here.
+
+        Returns
+        -------
+        tuple of pandas.DataFrame and dict of str to ndarray
+            The face table (as `table`) and its feature blocks.
         """
         blocks, margins = self._blocks(image, meshes, cropped=cropped, margins=True,
                                        appearance=appearance)
@@ -366,6 +399,20 @@ class Pipeline:
         ``blendshapes=None`` here). With ``appearance_thread`` it runs on the pipeline's
         thread meanwhile; without it, or without a model that reads it, the logits are
         computed (or skipped) at once. The image must not change until `analyse`.
+
+        Parameters
+        ----------
+        image : ndarray
+            The RGB ``uint8`` image ``(H, W, 3)`` the faces were found in.
+        meshes : sequence of FaceMesh
+            Its face meshes; their ``blendshapes`` may still be None.
+        cropped : bool
+            The image is one face crop: its whole area is each face's appearance patch.
+
+        Returns
+        -------
+        PendingAppearance
+            The CNN's logits or their future, for `analyse`'s ``appearance``.
         """
         _check_faces(image, meshes, blendshapes=False)
         parts: list[Future | np.ndarray] = []
@@ -440,6 +487,20 @@ class Pipeline:
         for a float frame whose ``face`` and text columns are set afterwards (measured
         at load average 18; docs/benchmarks.md, "Image speed"). ``margins`` as in
         `scores`.
+
+        Parameters
+        ----------
+        blocks : mapping of str to ndarray
+            Feature blocks from `features` or `analyse`.
+        landmarks : bool
+            Add the 478 landmarks as columns ``x_0 … z_477`` (pixels).
+        margins : ndarray or None
+            The movements booster's margins of these blocks, when already computed.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per face (`fau.Detector.detect_image`'s table).
         """
         check_blocks(blocks, "Pipeline.table")
         floats, expression, compound = self.table_arrays(blocks, landmarks=landmarks,
@@ -480,11 +541,32 @@ class Pipeline:
                                                                         dtype=object)
 
     def empty_table(self, *, landmarks: bool = False) -> pd.DataFrame:
-        """A face table with no rows (the same columns and dtypes as `table`)."""
+        """A face table with no rows (the same columns and dtypes as `table`).
+
+        Parameters
+        ----------
+        landmarks : bool
+            Include the 478 landmark columns.
+
+        Returns
+        -------
+        pandas.DataFrame
+            No rows, `columns(landmarks)`.
+        """
         return self.table(mesh_features([]), landmarks=landmarks)
 
     def explain(self, blocks: Mapping[str, np.ndarray]) -> pd.DataFrame:
         """Per-AU and per-block contributions (`fau.expression.explain.explain_blocks`).
+
+        Parameters
+        ----------
+        blocks : mapping of str to ndarray
+            Feature blocks from `features` or `analyse`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The long table of `fau.Detector.explain`.
 
         Raises
         ------
