@@ -120,6 +120,20 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None], *,
 
     Refuses (`FauError`) to replace an existing file unless ``overwrite``, or to write
     into a folder that does not exist.
+
+    Parameters
+    ----------
+    path : str or path
+        The file to create.
+    write : callable
+        Called with a temporary file name beside ``path``; it writes the whole file there.
+    overwrite : bool
+        Replace ``path`` if it exists (otherwise an existing file is a `FauError`).
+
+    Returns
+    -------
+    Path
+        ``path``.
     """
     with atomic_path(path, overwrite=overwrite) as tmp:
         write(str(tmp))
@@ -211,6 +225,20 @@ def write_json(path: str | os.PathLike, obj: Any, *, overwrite: bool = False) ->
     e.g. a Latin-1 name on Linux, as Python decodes it) which are written as ``\\uXXXX``
     escapes: valid JSON that ``json.load`` reads back as the same string (and
     ``os.fsencode`` turns back into the file's name).
+
+    Parameters
+    ----------
+    path : str or path
+        The ``.json`` file to create.
+    obj : object
+        JSON-able data (dicts, lists, numbers, strings; numpy and pandas scalars too).
+    overwrite : bool
+        Replace ``path`` if it exists (otherwise an existing file is a `FauError`).
+
+    Returns
+    -------
+    Path
+        ``path``.
     """
     text = json.dumps(to_json_safe(obj), indent=1, ensure_ascii=False, allow_nan=False)
     # A surrogate can only stand inside a JSON string, where a \uXXXX escape is valid.
@@ -232,6 +260,18 @@ def table_json(df: Any, *, double_precision: int = 10) -> str:
     its binary rounding (0.1 as 0.1000000015): those columns are first rounded to
     `FLOAT32_JSON_DIGITS` significant digits (as float64, the nearest to that decimal).
     Anything but a DataFrame is a `FauError`.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    double_precision : int
+        Decimals of float64 values.
+
+    Returns
+    -------
+    str
+        The JSON text.
     """
     import numpy as np
     import pandas as pd
@@ -269,6 +309,20 @@ def write_table(df: Any, path: str | os.PathLike, *, overwrite: bool = False) ->
     file's metadata and gives them back in ``pd.read_parquet(...).attrs``), less the
     run's wall time (``VOLATILE_ATTRS``) so the same analysis writes the same bytes.
     Refuses to replace an existing file unless ``overwrite``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    path : str or path
+        The file to create: ``.csv``, ``.json`` or ``.parquet``.
+    overwrite : bool
+        Replace ``path`` if it exists (otherwise an existing file is a `FauError`).
+
+    Returns
+    -------
+    Path
+        ``path``.
     """
     import pandas as pd
 
