@@ -124,7 +124,15 @@ def _layout(landmarks: bool) -> tuple[pd.Index, dict[str, np.ndarray]]:
 def columns(landmarks: bool = False) -> list[str]:
     """Column names of a face table (`Pipeline.table`, `fau.Detector.detect_image`).
 
-    ``landmarks=True`` adds ``x_0 … x_477, y_0 … y_477, z_0 … z_477`` (pixels).
+    Parameters
+    ----------
+    landmarks : bool
+        Add ``x_0 … x_477, y_0 … y_477, z_0 … z_477`` (pixels).
+
+    Returns
+    -------
+    list of str
+        The column names in table order.
     """
     cols = list(FACE_COLUMNS)
     if landmarks:

@@ -120,7 +120,15 @@ class Alignment:
 def face_frame(landmarks: np.ndarray) -> np.ndarray:
     """Image-pixel landmarks (x right, y down, z away) → right-handed y-up frame.
 
-    ``landmarks``: any array of points ``(..., 3)``; another shape is a `FauError`.
+    Parameters
+    ----------
+    landmarks : ndarray, (..., 3)
+        Points in image pixels; another shape is a `FauError`.
+
+    Returns
+    -------
+    ndarray, (..., 3)
+        The points as ``(x, -y, -z)``.
     """
     pts = np.asarray(landmarks, dtype=np.float64)
     if pts.ndim < 1 or pts.shape[-1] != 3:
@@ -188,9 +196,15 @@ def head_pose(rotation: np.ndarray) -> np.ndarray:
     turned towards the image's right (the subject's left), roll > 0 = head tilted
     counter-clockwise as seen in the image (towards the subject's right shoulder).
 
+    Parameters
+    ----------
+    rotation : ndarray, (..., 3, 3)
+        The fitted rotation (`Alignment.rotation`: face frame → canonical frame).
+
     Returns
     -------
     ndarray, (..., 3)
+        Pitch, yaw and roll in degrees.
     """
     r = np.asarray(rotation, dtype=np.float64)
     if r.ndim < 2 or r.shape[-2:] != (3, 3):

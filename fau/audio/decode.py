@@ -75,7 +75,19 @@ def _open(path: str | os.PathLike):
 
 
 def audio_info(path: str | os.PathLike) -> AudioInfo | None:
-    """The first audio track's header facts, or None when the file has no audio."""
+    """The first audio track's header facts, or None when the file has no audio.
+
+    Parameters
+    ----------
+    path : str or path
+        A media file.
+
+    Returns
+    -------
+    AudioInfo or None
+        ``codec``, ``rate`` (Hz), ``channels`` and ``duration`` (s, None when the header
+        has none) of the first audio track; None without an audio track.
+    """
     with _open(path) as container:
         if not container.streams.audio:
             return None

@@ -423,7 +423,19 @@ def render_report(
 def write_report(path: str | os.PathLike, html: str, *, overwrite: bool = False) -> Path:
     """Write report HTML atomically; refuses to replace a file unless ``overwrite``.
 
-    ``html`` is the text of `render_report` (a str; anything else is a `FauError`).
+    Parameters
+    ----------
+    path : str or path
+        The ``.html`` file to create.
+    html : str
+        The text of `render_report` (anything but a str is a `FauError`).
+    overwrite : bool
+        Replace ``path`` if it exists.
+
+    Returns
+    -------
+    Path
+        ``path``.
     """
     if not isinstance(html, str):
         raise FauError(f"write_report writes the HTML text of render_report (a str), got "

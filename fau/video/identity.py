@@ -149,6 +149,16 @@ def signature_distance(a: np.ndarray, b: np.ndarray) -> float:
     between the two point sets (both centred and scaled to unit size) and gives the
     disparity (sum of squared point distances); its square root per point, times the
     canonical signature's size, is the RMS point distance in cm.
+
+    Parameters
+    ----------
+    a, b : ndarray
+        Two signatures (`signature`), the same points each.
+
+    Returns
+    -------
+    float
+        The RMS point distance, cm of the canonical face.
     """
     from scipy.spatial import procrustes
 

@@ -307,6 +307,22 @@ def smooth(values: np.ndarray, times: np.ndarray, params: FilterParams = AU_FILT
     the table) and is returned; otherwise a new float64 array is. NaN values stay NaN
     and are skipped by the filter (`OneEuro`).
 
+    Parameters
+    ----------
+    values : ndarray, (n, k)
+        The signals, one column each (e.g. AU values of one track).
+    times : ndarray, (n,)
+        Seconds of each row, finite and non-decreasing.
+    params : FilterParams
+        The filter's parameters (Hz; `AU_FILTER`, `EXPRESSION_FILTER`).
+    out : ndarray or None
+        Array of the shape of ``values`` that receives the result.
+
+    Returns
+    -------
+    ndarray, (n, k)
+        The smoothed values (``out`` when given, else float64).
+
     Raises
     ------
     FauError
@@ -443,7 +459,21 @@ def check_video_table(df: object, what: str, needs: tuple[str, ...] = ("track_id
     """`FauError` unless ``df`` is a DataFrame with the columns ``needs``, or (with
     ``empty_ok``) one without rows: the one check of the functions that take a
     `detect_video` table (or another of fau's tables, ``kind``). ``what`` names the function
-    or argument in the message, so a wrong table gets one line, not a ``KeyError``."""
+    or argument in the message, so a wrong table gets one line, not a ``KeyError``.
+
+    Parameters
+    ----------
+    df : object
+        What was given as the table.
+    what : str
+        The function or argument named in the message.
+    needs : tuple of str
+        Columns the table must have.
+    kind : str
+        What the table should be, for the message.
+    empty_ok : bool
+        A DataFrame without rows passes whatever its columns.
+    """
     if not isinstance(df, pd.DataFrame):
         raise FauError(f"{what} takes {kind} (a DataFrame), got {type(df).__name__}")
     missing = [c for c in needs if c not in df.columns]
