@@ -57,6 +57,30 @@ def test_live_json_lines_from_a_file(capsys):
     assert "fps" in cap.err and "latency" in cap.err
 
 
+def test_live_interrupted_summary_counts_the_lines_written(capsys, monkeypatch):
+    """Before: Ctrl-C while a record was being written (here: the 10th, as when stdout is
+    a full pipe) left 9 lines and a summary of 10 frames analysed."""
+    import sys
+
+    lines: list[str] = []
+
+    class Out:
+        def write(self, text: str) -> int:
+            if len(lines) == 9:
+                raise KeyboardInterrupt
+            lines.append(text)
+            return len(text)
+
+        def flush(self) -> None:
+            pass
+
+    monkeypatch.setattr(sys, "stdout", Out())
+    assert main(["live", "--source", str(HAP), "--model", "none", "--json", "--fast"]) == 130
+    err = capsys.readouterr().err
+    assert len(lines) == 9 and all(json.loads(x)["frame"] == i for i, x in enumerate(lines))
+    assert "fau live: 9 frames analysed" in err and "interrupted" in err
+
+
 @pytest.mark.parametrize("duration", ["0", "-1", "nan"])
 def test_live_duration_must_be_positive(capsys, duration):
     """NaN ran to the end of the source, 0 or less stopped after one frame: both exit 0."""

@@ -64,6 +64,14 @@ def _overlay(bgr, faces: list[dict]):
     return bgr
 
 
+def _only_output(stats, n: int) -> None:
+    """Make ``stats`` (a `fau.video.live.LiveStats`) count only the first ``n`` analysed
+    frames: those whose record was written or shown. Ctrl-C between the analysis of a
+    frame and its output counted one frame more in the summary than the lines written."""
+    stats.analysed = min(stats.analysed, n)
+    del stats.latency_ms[n:], stats.compute_ms[n:]
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``fau live``; returns the exit status."""
     from ..video.live import LiveStats, check_duration, check_source, run_live
@@ -73,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     window = _has_display() and not args.json
     stats = LiveStats()
     out = sys.stdout
+    output = 0  # frames whose record was shown or written
     try:
         with detector_from_args(args) as det:
             frames = run_live(det, args.source, realtime=not args.fast,
@@ -83,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
                 for frame, faces in frames:
                     bgr = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR)
                     cv2.imshow("fau live (q quits)", _overlay(bgr, faces))
+                    output += 1
                     if cv2.waitKey(1) & 0xFF == ord("q"):
                         break
                 cv2.destroyAllWindows()
@@ -91,7 +101,9 @@ def run(args: argparse.Namespace) -> int:
                     out.write(json.dumps({"frame": frame.index, "timestamp": round(frame.timestamp, 4),
                                           "faces": faces}) + "\n")
                     out.flush()
+                    output += 1
     finally:
+        _only_output(stats, output)
         if stats.offered or stats.analysed:  # nothing to sum up when the source never opened
             print(f"fau live: {stats.summary()}", file=sys.stderr)
     return 0
