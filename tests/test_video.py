@@ -341,6 +341,27 @@ def test_live_fast_latency_is_not_the_read_ahead(det):
     assert np.median(wait) < 0.5 * np.median(stats.compute_ms)
 
 
+def test_live_track_survives_a_change_of_resolution(det):
+    """Before: a stream that changed resolution (480x360 -> 960x720 after 28 frames) lost
+    its face and gave it a new id (0 -> 1), with a new baseline: the tracking crop came
+    from the landmarks in the old pixels."""
+    import cv2
+
+    from fau.video.live import LiveAnalyzer
+
+    frames = decode(clip("HAP"))
+    live = LiveAnalyzer(det)
+    ids, widths = [], []
+    for i, rgb in enumerate(frames[:40]):
+        if i >= 28:
+            rgb = cv2.resize(rgb, (rgb.shape[1] * 2, rgb.shape[0] * 2))
+        faces = live.process(rgb, i / 30)
+        ids += [f["track_id"] for f in faces]
+        widths += [f["face_w"] for f in faces]
+    assert ids == [0] * 40
+    assert widths[30] == pytest.approx(2 * widths[20], rel=0.1)  # the box is in the new pixels
+
+
 def test_live_faces_carry_the_gaze_of_detect_image(det):
     """Before: live records had no gaze_yaw/gaze_pitch (docs/video.md: in every face row)."""
     from fau.video.live import LiveAnalyzer

@@ -40,7 +40,7 @@ from __future__ import annotations
 import logging
 import math
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -184,6 +184,7 @@ class Tracker:
         self.spans: dict[int, TrackSpan] = {}
         #: Time (s) of the first frame where a face beyond ``max_faces`` was left out.
         self.dropped_at: float | None = None
+        self._size: tuple[int, int] | None = None  # (height, width) of the last frame
 
     # ------------------------------------------------------------------------------
     def update(self, rgb: np.ndarray, timestamp: float) -> list[tuple[int, FaceMesh]]:
@@ -193,6 +194,7 @@ class Tracker:
         """
         self.counts["frames"] += 1
         self.lost = [t for t in self.lost if timestamp - (t.lost_at or 0.0) <= REACQUIRE_S]
+        self._follow_size(rgb)
         if not self._can_track:
             return self._update_by_detection(rgb, timestamp)
         lost_now = False
@@ -232,6 +234,28 @@ class Tracker:
         return link_tracks(list(self.spans.values()))
 
     # ------------------------------------------------------------------------------
+    def _follow_size(self, rgb: np.ndarray) -> None:
+        """Scale the followed and recently lost faces to a new frame size.
+
+        A stream that changes resolution (adaptive HLS/DASH, a camera renegotiating)
+        shows the same picture in other pixels: the landmarks of the last frame, in the
+        old pixels, gave a tracking crop on the wrong part of the new frame, the face
+        was lost and came back under a new id (a new baseline, 2 s without ``_rel``).
+        """
+        size = (int(rgb.shape[0]), int(rgb.shape[1]))
+        old, self._size = self._size, size
+        if old is None or old == size:
+            return
+        sy, sx = size[0] / old[0], size[1] / old[1]
+        log.debug("frame size %dx%d -> %dx%d: tracks rescaled", old[1], old[0], size[1], size[0])
+        for track in self.tracks + self.lost:
+            lm = np.array(track.mesh.landmarks, dtype=np.float32)
+            lm[:, 0] *= sx
+            lm[:, 1] *= sy
+            lm[:, 2] *= sx  # z is on the x pixel scale (FaceMesh)
+            track.mesh = replace(track.mesh, landmarks=lm, detector_box=None)
+            track.box = box_of(lm)
+
     def _detect(self, rgb: np.ndarray, timestamp: float) -> None:
         self._last_detect = timestamp
         self.counts["detector_runs"] += 1
