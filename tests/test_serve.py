@@ -351,6 +351,25 @@ def test_stream_result(client):
         assert e["type"] == "error" and e["code"] == "invalid_image"
 
 
+def test_stream_takes_only_jpeg_png_webp(client):
+    """Before: GIF and BMP frames were analysed (a "result") while the stream's error and
+    docs/api.md name JPEG, PNG and WebP only."""
+    import io
+
+    from PIL import Image
+
+    with client.websocket_connect("/v1/stream") as ws:
+        for fmt in ("GIF", "BMP"):
+            buf = io.BytesIO()
+            Image.new("RGB", (64, 64)).save(buf, fmt)
+            ws.send_bytes(buf.getvalue())
+            e = ws.receive_json()
+            assert e["type"] == "error" and e["code"] == "invalid_image", e
+            assert e["detail"] == f"frame is not a JPEG/PNG/WebP image (it is {fmt})"
+        ws.send_bytes(HAP_JPG)  # the socket stays open
+        assert ws.receive_json()["type"] == "result"
+
+
 def test_stream_drops_stale_frames(client):
     n = 40
     with client.websocket_connect("/v1/stream") as ws:

@@ -27,16 +27,20 @@ from ..video.live import LiveAnalyzer
 from ..io import load_image
 from .analysis import DecodeGate, DetectorPool, json_number
 from .schemas import StreamError
-from .sniff import IMAGE_KINDS, SNIFF_BYTES, sniff
+from .sniff import SNIFF_BYTES, sniff
 
 __all__ = ["StreamDetectors", "live_faces_json", "analyse_frame", "serve_stream", "CLOSE_POLICY",
-           "CLOSE_TOO_BIG", "CLOSE_TRY_LATER"]
+           "CLOSE_TOO_BIG", "CLOSE_TRY_LATER", "STREAM_IMAGE_KINDS"]
 
 log = logging.getLogger(__name__)
 
 #: WebSocket close codes (RFC 6455 §7.4.1): policy violation (wrong token, foreign
 #: origin), message too big, try again later (all streams busy).
 CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_TRY_LATER = 1008, 1009, 1013
+#: Frame formats the stream takes (docs/api.md): what browsers encode a canvas to. GIF,
+#: BMP and TIFF, which `POST /v1/images` takes, were analysed too while the error for
+#: anything else said "not a JPEG/PNG/WebP image".
+STREAM_IMAGE_KINDS: tuple[str, ...] = ("jpeg", "png", "webp")
 
 
 class StreamDetectors:
@@ -119,8 +123,10 @@ def analyse_frame(analyzer: LiveAnalyzer, data: bytes, timestamp: float) -> dict
     a frame that is not an image fau decodes.
     """
     t0 = time.perf_counter()
-    if sniff(data[:SNIFF_BYTES]) not in IMAGE_KINDS:
-        raise FauError("frame is not a JPEG/PNG/WebP image")
+    kind = sniff(data[:SNIFF_BYTES])
+    if kind not in STREAM_IMAGE_KINDS:
+        got = f" (it is {kind.upper()})" if kind else ""
+        raise FauError(f"frame is not a JPEG/PNG/WebP image{got}")
     rgb = load_image(data)
     faces = live_faces_json(analyzer.process(rgb, timestamp))
     return {"width": int(rgb.shape[1]), "height": int(rgb.shape[0]), "faces": faces,
