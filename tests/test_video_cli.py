@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -79,6 +80,24 @@ def test_live_interrupted_summary_counts_the_lines_written(capsys, monkeypatch):
     err = capsys.readouterr().err
     assert len(lines) == 9 and all(json.loads(x)["frame"] == i for i, x in enumerate(lines))
     assert "fau live: 9 frames analysed" in err and "interrupted" in err
+
+
+def test_live_stops_quietly_when_the_reader_goes_away(tmp_path):
+    """Before: ``fau live --json | head -2`` ended with a BrokenPipeError traceback and
+    exit status 1."""
+    import subprocess
+    import sys
+
+    cmd = (f"{sys.executable} -m fau live --json --model none --fast --source {HAP} "
+           f"2>{tmp_path / 'err'} | head -2")
+    r = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True,
+                       timeout=120)
+    err = (tmp_path / "err").read_text()
+    assert len(r.stdout.splitlines()) == 2
+    assert r.returncode == 0 and "Traceback" not in err, err
+    # lines in the pipe's buffer when head exited were written, and are counted
+    n = int(re.search(r"fau live: (\d+) frames analysed", err).group(1))
+    assert 2 <= n < 56 and "closed it; stopped" in err
 
 
 @pytest.mark.parametrize("duration", ["0", "-1", "nan"])

@@ -72,6 +72,20 @@ def _only_output(stats, n: int) -> None:
     del stats.latency_ms[n:], stats.compute_ms[n:]
 
 
+def _reader_gone(out) -> None:
+    """The reader of ``out`` went away (``fau live --json | head -5``): stop, as the
+    other end of a pipe expects, without a traceback. Later writes to the same file
+    descriptor (Python's flush at exit) go to the null device instead of raising again."""
+    print("fau live: the reader of the output closed it; stopped", file=sys.stderr)
+    try:
+        fd = out.fileno()
+    except (OSError, ValueError, AttributeError):  # not a file (captured, in a test)
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, fd)
+    os.close(null)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``fau live``; returns the exit status."""
     from ..video.live import LiveStats, check_duration, check_source, run_live
@@ -97,11 +111,16 @@ def run(args: argparse.Namespace) -> int:
                         break
                 cv2.destroyAllWindows()
             else:
-                for frame, faces in frames:
-                    out.write(json.dumps({"frame": frame.index, "timestamp": round(frame.timestamp, 4),
-                                          "faces": faces}) + "\n")
-                    out.flush()
-                    output += 1
+                try:
+                    for frame, faces in frames:
+                        out.write(json.dumps({"frame": frame.index,
+                                              "timestamp": round(frame.timestamp, 4),
+                                              "faces": faces}) + "\n")
+                        out.flush()
+                        output += 1
+                except BrokenPipeError:
+                    _reader_gone(out)
+            frames.close()  # stops the source thread now, not when collected
     finally:
         _only_output(stats, output)
         if stats.offered or stats.analysed:  # nothing to sum up when the source never opened
