@@ -139,4 +139,8 @@ def test_live_duration_stops_while_no_frame_comes(tmp_path, capsys):
     assert main(["live", "--source", str(path), "--model", "none", "--json",
                  "--duration", "1"]) == 0
     assert time.perf_counter() - t0 < 6.0  # the models load in ~1-2 s; the gap is 10 s
-    assert len(capsys.readouterr().out.splitlines()) == 3
+    cap = capsys.readouterr()
+    # the three frames 33 ms apart before the gap: on a busy machine (analysis > 33 ms) one
+    # is dropped, as live analysis does
+    dropped = int(re.search(r"(\d+) of 3 source frames dropped", cap.err).group(1))
+    assert len(cap.out.splitlines()) + dropped == 3 and dropped < 3
