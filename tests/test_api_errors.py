@@ -106,8 +106,8 @@ def test_video_still_probes():
 @pytest.mark.parametrize("kwargs, message", [
     ({"fps": "5"}, "fps must be a number of frames per second"),
     ({"fps": True}, "fps must be a number of frames per second"),
-    ({"fps": None, "start": "1"}, "start must be a number of seconds"),
-    ({"fps": None, "end": b"2"}, "end must be a number of seconds"),
+    ({"fps": None, "start": "1"}, "start must be None or a finite number of seconds >= 0, got .1."),
+    ({"fps": None, "end": b"2"}, "end must be None or a finite number of seconds >= 0, got b.2."),
 ])
 def test_sampling_options_are_numbers(kwargs, message):
     with pytest.raises(FauError, match=message):

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import FauError
+from ..errors import FauError, check_number
 from ..resources import model_path
 from .decode import SAMPLE_RATE, iter_audio
 
@@ -210,16 +210,15 @@ def speech_runs(start: np.ndarray, prob: np.ndarray) -> np.ndarray:
 WARMUP_S = 2.0
 
 
-def _check_window(start: object, end: object) -> None:
-    """`FauError` unless ``start`` and ``end`` are None or finite seconds >= 0, end > start
-    (a window the other way round scored nothing and looked like a file without audio)."""
-    for name, value in (("start", start), ("end", end)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                  or not np.isfinite(value) or value < 0):
-            raise FauError(f"{name} must be None or a finite number of seconds >= 0, "
-                           f"got {value!r}")
-    if start is not None and end is not None and end <= start:
-        raise FauError(f"end ({end:g} s) must be after start ({start:g} s)")
+def _check_window(start: object, end: object) -> tuple[float | None, float | None]:
+    """``start`` and ``end`` as floats (None stays None), or `FauError` unless they are None
+    or finite seconds >= 0 with end > start (a window the other way round scored nothing
+    and looked like a file without audio)."""
+    lo = check_number("start", start, unit="seconds", ge=0.0, none_ok=True)
+    hi = check_number("end", end, unit="seconds", ge=0.0, none_ok=True)
+    if lo is not None and hi is not None and hi <= lo:
+        raise FauError(f"end ({hi:g} s) must be after start ({lo:g} s)")
+    return lo, hi
 
 
 def voice_activity(
@@ -246,7 +245,7 @@ def voice_activity(
         Missing or unreadable file; a corrupt bundled model; a ``start`` or ``end`` that
         is not a finite number of seconds >= 0, or an ``end`` not after ``start``.
     """
-    _check_window(start, end)
+    start, end = _check_window(start, end)
     vad: SileroVad | None = None
     starts, probs = [], []
     clock: float | None = None  # time (s) of the first sample the model has not scored

@@ -14,7 +14,6 @@ drawn at the end colour and keep their value in the hover text).
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Sequence
 
@@ -24,8 +23,8 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from ..errors import FauError
-from .style import DIVERGING, au_names, check_width, format_time, new_figure, span_step
+from .style import (DIVERGING, au_names, check_width, format_time, new_figure, span_step,
+                    t_range_numbers)
 from .tips import add_tip
 from .units import au_unit
 
@@ -49,13 +48,7 @@ def time_bin_segments(t_range: tuple[float, float], max_rows: int = MAX_ROWS) ->
     """Equal segments of a round length (`BIN_STEPS_S`) covering ``t_range`` (s) from 0 on
     (segments cannot start before 0; a timestamp a rounding error below 0 is left out).
     A range that is not two finite numbers of seconds is a `FauError`."""
-    try:
-        a, b = (float(v) for v in t_range)
-    except (TypeError, ValueError):
-        a = b = math.nan
-    if not (math.isfinite(a) and math.isfinite(b)):
-        raise FauError(f"time_bin_segments: t_range must be (start, end) in finite seconds, "
-                       f"got {t_range!r}")
+    a, b = t_range_numbers(t_range, "time_bin_segments")
     lo = max(a, 0.0)
     # a window that ends at or before 0 s still gets one (1 ms) segment, not an empty one
     t_range = (lo, max(b, lo + 1e-3))

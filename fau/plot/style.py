@@ -56,15 +56,27 @@ def check_t_range(t_range, what: str) -> tuple[float, float] | None:
 
     if t_range is None:
         return None
-    try:
-        a, b = (float(v) for v in t_range)
-    except (TypeError, ValueError):
-        raise FauError(f"{what}: t_range must be (start, end) in seconds, "
-                       f"got {t_range!r}") from None
-    if not (np.isfinite(a) and np.isfinite(b)) or b <= a:
+    a, b = t_range_numbers(t_range, what)
+    if b <= a:
         raise FauError(f"{what}: t_range must be finite seconds with end > start, "
                        f"got {t_range!r}")
     return a, b
+
+
+def t_range_numbers(t_range: object, what: str) -> tuple[float, float]:
+    """``t_range`` as two floats, or `FauError` unless it is two finite numbers of seconds
+    (`fau.errors.check_number`: not strings or bools); their order is not checked."""
+    from ..errors import FauError, check_number
+
+    try:
+        if isinstance(t_range, (str, bytes)):
+            raise TypeError
+        start, end = t_range  # type: ignore[misc]
+    except (TypeError, ValueError):
+        raise FauError(f"{what}: t_range must be (start, end) in seconds, "
+                       f"got {t_range!r}") from None
+    return (check_number(f"{what}: t_range start", start, unit="seconds"),  # type: ignore
+            check_number(f"{what}: t_range end", end, unit="seconds"))
 
 
 def new_figure(width_px: float, height_px: float) -> Figure:

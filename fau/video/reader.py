@@ -74,7 +74,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..errors import FauError
+from ..errors import FauError, check_number
 from ..limits import (
     GAP_INTERVALS,
     MAX_CONSECUTIVE_DECODE_ERRORS,
@@ -914,13 +914,8 @@ def _check_decoder_threads(value) -> int:
 
 
 def _check_limit_s(value) -> float:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise FauError(f"max_duration_s must be a number of seconds, got {value!r}") from None
-    if not math.isfinite(f) or f <= 0:
-        raise FauError(f"max_duration_s must be a finite number > 0, got {value!r}")
-    return f
+    """``max_duration_s`` as a float: a finite number of seconds > 0 (else `FauError`)."""
+    return check_number("max_duration_s", value, unit="seconds", gt=0.0)  # type: ignore
 
 
 #: `Sampler.decide`'s answer when no later frame can be selected (past ``end``).
@@ -989,20 +984,8 @@ def check_sampling(
     The one check of these sampling options (`iter_frames`, `fau.run_batch`); None
     stays None. Raises `FauError` naming the bad value.
     """
-    def num(name: str, v) -> float | None:
-        if v is None:
-            return None
-        try:
-            if isinstance(v, (str, bytes, bool)):
-                raise TypeError("not a number")
-            f = float(v)
-        except (TypeError, ValueError):
-            raise FauError(f"{name} must be a number of seconds, got {v!r}") from None
-        if not math.isfinite(f) or f < 0:
-            raise FauError(f"{name} must be a finite number >= 0, got {v!r}")
-        return f
-
-    start, end = num("start", start), num("end", end)
+    start = check_number("start", start, unit="seconds", ge=0.0, none_ok=True)
+    end = check_number("end", end, unit="seconds", ge=0.0, none_ok=True)
     if fps is not None:
         try:
             if isinstance(fps, (str, bytes, bool)):

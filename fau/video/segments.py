@@ -11,7 +11,6 @@ Segments may overlap; a frame at ``start <= timestamp < end`` belongs to the seg
 from __future__ import annotations
 
 import io
-import math
 import numbers
 import os
 from typing import Callable, Iterable, Union
@@ -20,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..au.geometry import AU_NAMES
-from ..errors import FauError
+from ..errors import FauError, check_number
 from ..files import text_of
 from ..paths import check_input_file
 from ..expression.labels import EXPRESSIONS
@@ -82,9 +81,7 @@ def _check_limits(max_rows: object, max_s: object) -> None:
     if max_rows is not None and (not isinstance(max_rows, numbers.Integral)
                                  or isinstance(max_rows, bool) or max_rows < 0):
         raise FauError(f"max_rows must be None or a whole number >= 0, got {max_rows!r}")
-    if max_s is not None and (not isinstance(max_s, numbers.Real) or isinstance(max_s, bool)
-                              or not math.isfinite(max_s) or max_s < 0):
-        raise FauError(f"max_s must be None or a finite number of seconds >= 0, got {max_s!r}")
+    check_number("max_s", max_s, unit="seconds", ge=0.0, none_ok=True)
 
 
 def read_segments(

@@ -75,7 +75,6 @@ from __future__ import annotations
 
 import logging
 import math
-import numbers
 import warnings
 from collections import deque
 from dataclasses import dataclass
@@ -84,7 +83,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 from ..au import AU_NAMES, AU_UNITS, EYE_OPENING_UNIT
-from ..errors import FauError
+from ..errors import FauError, check_number
 from ..expression.labels import EXPRESSIONS
 from ..pipeline import TEXT_DTYPE
 
@@ -127,12 +126,8 @@ class FilterParams:
 
     def __post_init__(self) -> None:
         for name in ("min_cutoff", "beta", "d_cutoff"):
-            value = getattr(self, name)
-            if not (isinstance(value, numbers.Real) and not isinstance(value, bool)
-                    and math.isfinite(value) and (value >= 0 if name == "beta" else value > 0)):
-                rule = ">= 0" if name == "beta" else "> 0"
-                raise FauError(f"FilterParams: {name} must be a finite number {rule}, got "
-                               f"{value!r}")
+            bound = {"ge": 0.0} if name == "beta" else {"gt": 0.0}
+            check_number(f"FilterParams: {name}", getattr(self, name), **bound)
 
 
 #: AU filter: 1 Hz cut-off at rest (time constant 0.16 s), +10 Hz per IOD/s of speed

@@ -38,13 +38,12 @@ running ``detect`` on every frame, with the same matching.
 from __future__ import annotations
 
 import logging
-import math
 import numbers
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..errors import FauError
+from ..errors import FauError, check_number
 from ..landmarks.base import FaceMesh, StagedBackend
 from ..landmarks.mediapipe import same_face
 from ..landmarks.whole_image import whole_image_face
@@ -77,12 +76,7 @@ def check_detect_every(value) -> float:
         Not a real number, not finite (NaN would never be due: faces entering while one
         is tracked would never be found) or not above 0.
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise FauError(f"detect_every must be a number of seconds, got {value!r}")
-    f = float(value)
-    if not math.isfinite(f) or f <= 0:
-        raise FauError(f"detect_every must be a finite number of seconds > 0, got {value!r}")
-    return f
+    return check_number("detect_every", value, unit="seconds", gt=0.0)  # type: ignore
 
 
 def box_of(landmarks: np.ndarray) -> np.ndarray:
