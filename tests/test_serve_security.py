@@ -178,6 +178,33 @@ def test_websocket_same_origin_only_by_default(tmp_path):
             assert ws.receive_json()["type"] == "result"
 
 
+@pytest.mark.parametrize("origin, host, allowed, ok", [
+    ("http://testserver", "testserver", (), True),
+    ("HTTP://TestServer:80/", "testserver:80", (), True),  # as Settings' cors_origin writes it
+    ("http://[::1]:8000", "[::1]:8000", (), True),
+    ("http://localhost:8000", "localhost:8001", (), False),
+    ("null", "testserver", (), False),
+    ("*", "testserver", (), False),
+    ("http://a@testserver", "testserver", (), False),
+    ("https://evil.example", "testserver", (), False),
+    ("HTTPS://App.example:443", "testserver", ("https://app.example",), True),
+    ("https://evil.example", "testserver", ("*",), True),  # was refused: '*' matched no origin
+])
+def test_origin_allowed_normalises_as_settings_do(origin, host, allowed, ok):
+    from fau.serve.hosts import origin_allowed
+
+    assert origin_allowed(origin, host, Settings(cors_origins=allowed).cors_origins) is ok
+
+
+def test_websocket_any_origin_with_cors_star(tmp_path):
+    """``--cors '*'`` lets any page call the REST API, and (docs/deploy.md: "the same list")
+    open the stream; the stream closed it with 1008."""
+    with make_client(tmp_path, cors_origins=("*",)) as c:
+        with c.websocket_connect("/v1/stream", headers={"Origin": "https://app.example"}) as ws:
+            ws.send_bytes(HAP_JPG)
+            assert ws.receive_json()["type"] == "result"
+
+
 # -- real server: close codes, slow clients -------------------------------------------------
 class LiveServer:
     """`fau serve`'s uvicorn configuration on a free loopback port, in a thread."""

@@ -4,7 +4,8 @@ protection of a server that may run without a token)."""
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import urlsplit
+
+from ..errors import FauError
 
 __all__ = ["split_host", "host_allowed", "origin_allowed"]
 
@@ -60,21 +61,26 @@ def origin_allowed(origin: str | None, host: str | None, allowed_origins: tuple[
     """True when a WebSocket handshake's ``Origin`` may use this server.
 
     Same origin (the ``Origin``'s host and port equal the ``Host`` header), one of
-    ``allowed_origins`` (exact ``scheme://host[:port]``), or no ``Origin`` at all
-    (non-browser clients; browsers always send it).
+    ``allowed_origins`` or any with ``*`` among them, or no ``Origin`` at all (non-browser
+    clients; browsers always send it). ``allowed_origins`` are as
+    `fau.serve.Settings.cors_origins` holds them, normalised by
+    `fau.serve.settings.cors_origin`, which normalises ``origin`` (and the ``Host``) too.
     """
     if origin is None:
         return True
-    o = origin.strip().rstrip("/").lower()
-    if o in {a.rstrip("/").lower() for a in allowed_origins}:
+    o = _origin_or_none(origin)
+    if o is None or o == "*":  # "null" (a sandboxed page or a file), a path, garbage
+        return False
+    if "*" in allowed_origins or o in allowed_origins:
         return True
-    if o == "null" or host is None:
-        return False
-    parts = urlsplit(o)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return False
-    default = "443" if parts.scheme == "https" else "80"
-    origin_netloc = parts.netloc if ":" in parts.netloc.rsplit("]", 1)[-1] else f"{parts.netloc}:{default}"
-    h = host.strip().lower()
-    host_netloc = h if ":" in h.rsplit("]", 1)[-1] else f"{h}:{default}"
-    return origin_netloc == host_netloc
+    return host is not None and o == _origin_or_none(f"{o.split('://', 1)[0]}://{host.strip()}")
+
+
+def _origin_or_none(value: str) -> str | None:
+    """``value`` as `fau.serve.settings.cors_origin` writes an origin; None if it is none."""
+    from .settings import cors_origin
+
+    try:
+        return cors_origin(value)
+    except FauError:
+        return None
