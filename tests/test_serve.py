@@ -690,6 +690,25 @@ def test_settings():
         Settings.from_env({"FAU_MAX_VIDEO_S": "long"})
 
 
+@pytest.mark.parametrize("bad, message", [
+    # was OverflowError ("cannot convert float infinity to integer") from max_upload_bytes
+    (dict(max_upload_mb=float("inf")), "max_upload_mb must be a finite number of MiB > 0, got inf"),
+    # was accepted: NaN > 0 is False, so no job was ever deleted
+    (dict(retention_h=float("nan")), "retention_h must be a finite number of hours"),
+    (dict(max_video_s=float("inf")), "max_video_s must be a finite number of seconds > 0"),
+    (dict(max_upload_mb="abc"), "max_upload_mb must be a finite number"),  # was float()'s ValueError
+    (dict(max_faces=1.5), "max_faces must be a whole number of at least 1, got 1.5"),  # read as 1
+    (dict(stale_after_s=2), "stale_after_s must be a finite number of seconds > 2, got 2"),
+    (dict(max_frame_bytes=10), "max_frame_bytes must be a whole number of at least 1024"),
+])
+def test_settings_numbers_are_finite_and_whole_where_counted(bad, message):
+    with pytest.raises(FauError, match=message):
+        Settings(**bad)
+    with pytest.raises(FauError, match="max_upload_mb must be a finite number"):
+        Settings.from_env({"FAU_MAX_UPLOAD_MB": "inf"})
+    assert Settings(retention_h=0, max_upload_mb=np.float64(1.5)).max_upload_bytes == 1572864
+
+
 def test_database_errors_are_clear(tmp_path):
     with pytest.raises(FauError, match="driver|cannot open") as exc:
         JobStore("postgresql+nosuchdriver://u:secretpw@localhost/db")

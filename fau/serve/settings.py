@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
 
-from ..errors import FauError
+from ..errors import FauError, check_number
 from ..resources import EXPRESSION_MODELS
 
 __all__ = ["Settings", "DEFAULT_DATA_DIR", "cors_origin"]
@@ -179,19 +180,21 @@ class Settings:
                 f"expression_model must be one of {EXPRESSION_MODELS} or None, "
                 f"got {self.expression_model!r}"
             )
-        for name in ("max_upload_mb", "max_video_s", "header_timeout_s", "body_timeout_s"):
-            if not float(getattr(self, name)) > 0:
-                raise FauError(f"{name} must be positive, got {getattr(self, name)!r}")
-        if float(self.retention_h) < 0:
-            raise FauError(f"retention_h must be 0 (keep) or positive, got {self.retention_h!r}")
-        for name in ("max_faces", "analysis_threads", "job_workers", "max_attempts",
-                     "max_streams", "max_large_decodes"):
-            if int(getattr(self, name)) < 1:
-                raise FauError(f"{name} must be at least 1, got {getattr(self, name)!r}")
-        if not float(self.stale_after_s) > 2 * 1.0:  # > two heartbeats (jobs.HEARTBEAT_S = 1 s)
-            raise FauError(f"stale_after_s must be more than 2 s, got {self.stale_after_s!r}")
-        if int(self.max_frame_bytes) < 1024:
-            raise FauError(f"max_frame_bytes must be at least 1024, got {self.max_frame_bytes!r}")
+        # finite: an infinite max_upload_mb had no byte count (OverflowError in create_app),
+        # a NaN retention_h kept every job (NaN > 0 is False) and broke /v1/info's JSON
+        units = {"max_upload_mb": "MiB", "max_video_s": "seconds", "header_timeout_s": "seconds",
+                 "body_timeout_s": "seconds"}
+        for name, unit in units.items():
+            check_number(name, getattr(self, name), unit=unit, gt=0.0)
+        check_number("retention_h", self.retention_h, unit="hours (0 keeps every job)", ge=0.0)
+        # > two heartbeats (jobs.HEARTBEAT_S = 1 s)
+        check_number("stale_after_s", self.stale_after_s, unit="seconds", gt=2.0)
+        least = {"max_faces": 1, "analysis_threads": 1, "job_workers": 1, "max_attempts": 1,
+                 "max_streams": 1, "max_large_decodes": 1, "max_frame_bytes": 1024}
+        for name, low in least.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+                raise FauError(f"{name} must be a whole number of at least {low}, got {value!r}")
 
     @property
     def database_url(self) -> str:
