@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from PIL import Image  # noqa: E402
 from starlette.websockets import WebSocketDisconnect  # noqa: E402
 
+from fau.errors import FauError  # noqa: E402
 from fau.serve import Settings, create_app  # noqa: E402
 from fau.serve import jobs as jobs_mod  # noqa: E402
 from fau.serve.routes import jobs as job_routes  # noqa: E402
@@ -515,3 +516,17 @@ def test_large_images_are_decoded_one_at_a_time(tmp_path, monkeypatch):
     order = [name for name, _, _ in done]
     assert order.index("small") < 2, order  # done before the second large image
     assert ("small", 200, 1) in done
+
+
+def test_token_with_white_space_around_it_or_non_ascii(tmp_path):
+    """A token read with its newline (``FAU_TOKEN`` from a file) or padded matched no
+    request: the header's token is stripped, the configured one was not (every call 401).
+    A non-ASCII token cannot be carried by a header as the server reads it: refused."""
+    with make_client(tmp_path, token=" s3cret\n") as c:
+        assert c.get("/v1/jobs", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        assert_error(c.get("/v1/jobs", headers={"Authorization": "Bearer s3cre"}), 401,
+                     "unauthorized")
+    with pytest.raises(FauError, match=r"token must be printable ASCII .* holds U\+00E4$"):
+        Settings(data_dir=tmp_path, token="pässwort")
+    assert Settings(data_dir=tmp_path, token=" \n").token is None
+    assert Settings.from_env({"FAU_TOKEN": "abc\n"}).token == "abc"

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from ..errors import FauError, check_number
 from ..resources import EXPRESSION_MODELS
 
-__all__ = ["Settings", "DEFAULT_DATA_DIR", "cors_origin"]
+__all__ = ["Settings", "DEFAULT_DATA_DIR", "cors_origin", "check_token"]
 
 #: Default folder for the job database, uploaded videos and results (relative to the
 #: working directory of the server process).
@@ -83,6 +83,26 @@ def cors_origin(value: str) -> str:
     return f"{scheme}://{host}" + ("" if port in (None, default) else f":{port}")
 
 
+def check_token(token: object) -> str | None:
+    """``token`` without surrounding white space (None when nothing is left), or `FauError`
+    unless it is a string of printable ASCII.
+
+    A client's ``Authorization`` header loses such white space (`fau.serve.auth.bearer_token`
+    strips it), and HTTP carries header values as bytes that servers read as Latin-1, so a
+    token with spaces around it, or with a letter outside ASCII (``ä``), matched no request:
+    every call was 401. The message does not repeat the token (a secret).
+    """
+    if not isinstance(token, str):
+        raise FauError(f"token must be a string, got {type(token).__name__}")
+    text = token.strip()
+    bad = sorted({c for c in text if not " " <= c <= "~"})
+    if bad:
+        shown = ", ".join(f"U+{ord(c):04X}" for c in bad[:5])
+        raise FauError(f"token must be printable ASCII (letters, digits, punctuation) so that "
+                       f"an Authorization header can carry it; it holds {shown}")
+    return text or None
+
+
 def _default_threads() -> int:
     """Detector threads for images and live frames: one per core, at most 4."""
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -111,7 +131,8 @@ class Settings:
         Hours after a job finishes (or fails) before it and its files are deleted;
         0 keeps everything.
     token : str or None
-        When set, every ``/v1`` route needs ``Authorization: Bearer <token>`` (the
+        When set (printable ASCII, surrounding white space dropped; `check_token`), every
+        ``/v1`` route needs ``Authorization: Bearer <token>`` (the
         WebSocket also accepts ``?token=<token>``, since browsers cannot set headers on it).
     cors_origins : tuple of str
         Origins allowed by CORS; empty (default) sends no CORS headers at all. The same
@@ -173,8 +194,8 @@ class Settings:
                            tuple(h.strip().lower() for h in self.allowed_hosts if h.strip()))
         if self.db_url and self.db_url.startswith("postgres://"):
             object.__setattr__(self, "db_url", "postgresql+psycopg://" + self.db_url[11:])
-        if self.token is not None and not self.token.strip():
-            object.__setattr__(self, "token", None)
+        if self.token is not None:
+            object.__setattr__(self, "token", check_token(self.token))
         if self.expression_model is not None and self.expression_model not in EXPRESSION_MODELS:
             raise FauError(
                 f"expression_model must be one of {EXPRESSION_MODELS} or None, "
