@@ -117,3 +117,13 @@ def test_callers_keep_their_rules():
     assert check_detect_every(np.float32(0.5)) == 0.5
     with pytest.raises(FauError, match=r"detect_every must be a finite number of seconds > 0"):
         check_detect_every(0)
+
+
+@pytest.mark.parametrize("bad", [("0", "5"), (True, 5), (0, "5")])
+def test_baseline_is_numbers_not_strings_or_bools(bad):
+    """check_baseline read "0" as 0 s and True as 1 s (float())."""
+    from fau.video.temporal import check_baseline
+
+    with pytest.raises(FauError, match=r"baseline (start|end) must be a finite number of seconds"):
+        check_baseline(bad)
+    assert check_baseline((np.int64(1), Decimal("2.5"))) == (1.0, 2.5)

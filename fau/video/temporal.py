@@ -440,10 +440,14 @@ def check_baseline(baseline: object) -> tuple[float, float] | None:
     try:
         if isinstance(baseline, (str, bytes)) or len(baseline) != 2:  # type: ignore[arg-type]
             raise TypeError
-        lo, hi = float(baseline[0]), float(baseline[1])  # type: ignore[index]
-    except (TypeError, ValueError, IndexError):
+        start, end = baseline  # type: ignore[misc]
+    except (TypeError, ValueError):
         raise FauError(f"baseline must be (start, end) in seconds, got {baseline!r}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi)) or lo < 0 or hi <= lo:
+    # `check_number`: "0" and True were read as 0 s and 1 s
+    lo = check_number("baseline start", start, unit="seconds")
+    hi = check_number("baseline end", end, unit="seconds")
+    assert lo is not None and hi is not None
+    if lo < 0 or hi <= lo:
         raise FauError(f"baseline must be (start, end) seconds with 0 <= start < end, got "
                        f"({lo:g}, {hi:g})")
     return lo, hi
