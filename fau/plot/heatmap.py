@@ -23,8 +23,8 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .style import (DIVERGING, au_names, check_width, format_time, new_figure, span_step,
-                    t_range_numbers)
+from .style import (DIVERGING, au_names, check_faces, check_width, format_time, new_figure,
+                    span_step, t_range_numbers)
 from .tips import add_tip
 from .units import au_unit
 
@@ -208,7 +208,8 @@ def au_heatmap(
     Raises
     ------
     FauError
-        As `heatmap_table`, or ``width_px`` below `MIN_WIDTH_PX`.
+        As `heatmap_table`, ``width_px`` below `MIN_WIDTH_PX`, or a summary with no
+        face rows (`fau.plot.style.check_faces`; `heatmap_table` gives an empty table).
     """
     from ..video.temporal import check_video_table
 
@@ -216,6 +217,7 @@ def au_heatmap(
                       kind="a summarize_segments table", empty_ok=False)
     width_px = check_width(width_px, MIN_WIDTH_PX, "au_heatmap")
     table = heatmap_table(summary, track=track, group=group, aus=aus)
+    check_faces(len(table), "au_heatmap")
     names = [c for c in table.columns if c not in ("frames", "segments", "seconds")]
     iod = [a for a in names if au_unit(a) != au_unit("AU45")]
     eye = [a for a in names if a not in iod]

@@ -12,7 +12,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 __all__ = ["PALETTE", "DPI", "new_figure", "format_time", "span_step", "time_axis",
-           "label_colors", "DIVERGING", "check_width", "check_t_range", "au_names"]
+           "label_colors", "DIVERGING", "check_width", "check_t_range", "au_names",
+           "check_faces"]
 
 #: Pixels per inch of fau's figures (72: one SVG user unit per pixel).
 DPI = 72
@@ -39,6 +40,16 @@ def check_width(width_px: float, least: float, what: str) -> float:
         raise FauError(f"{what}: width_px must be at least {least:g} px (its margins and "
                        f"labels), got {width_px!r}")
     return w
+
+
+def check_faces(n_rows: int, what: str) -> None:
+    """`FauError` when a chart's table has no face rows (``n_rows`` == 0): nothing to draw,
+    and an empty chart reads as "no movement" (a video with no face found gives that)."""
+    from ..errors import FauError
+
+    if int(n_rows) == 0:
+        raise FauError(f"{what}: the table has no face rows (no face was found in the "
+                       "analysed frames): nothing to draw")
 
 
 def au_names(aus) -> list[str] | None:

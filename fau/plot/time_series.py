@@ -22,7 +22,7 @@ from matplotlib.transforms import blended_transform_factory
 from ..expression.labels import EXPRESSIONS
 from .bins import MAX_BINS, Binned, bin_series, sampling_interval
 from .quality import quality_bins, time_range
-from .style import (PALETTE, au_names, check_t_range, check_width, format_time,
+from .style import (PALETTE, au_names, check_faces, check_t_range, check_width, format_time,
                     label_colors, new_figure, span_step, time_axis)
 from .tips import add_tip
 from .units import au_unit, au_unit_short
@@ -341,13 +341,14 @@ def timeline(
     Raises
     ------
     FauError
-        Not a video table, an unknown track or AU, an events table without the columns
-        drawn, ``width_px`` below `MIN_WIDTH_PX`, or a ``t_range`` that is not finite
-        with end > start.
+        Not a video table, a table without rows (no face found), an unknown track or AU,
+        an events table without the columns drawn, ``width_px`` below `MIN_WIDTH_PX`, or a
+        ``t_range`` that is not finite with end > start.
     """
     from ..video.temporal import check_video_table
 
     check_video_table(df, "timeline", empty_ok=False)
+    check_faces(len(df), "timeline")
     from ..errors import FauError
     from ..video.segments import read_segments
     from ..video.temporal import find_events
