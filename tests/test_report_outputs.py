@@ -28,3 +28,21 @@ def test_charts_of_a_table_without_faces_are_fau_errors():
         assert plot.heatmap_table(summary).empty  # the numbers: an empty table
     with pytest.raises(FauError, match="no face rows"):
         plot.timeline(df.iloc[0:0])
+
+
+def test_header_duration_of_a_short_clip_has_tenths():
+    # was: "header duration 2 s" for a 1.87-s clip (whole seconds)
+    import re
+
+    from fau.report import render_report
+
+    def meta(df):
+        return re.search(r'<p class="meta">(.*?)</p>', render_report(df, video=False))[1]
+
+    df = table(tracks=1, n=56)
+    df.attrs["video"]["duration"] = 1.87
+    assert "header duration 1.9 s" in meta(df)
+    df.attrs["video"]["duration"] = 125.4
+    assert "header duration 2:05" in meta(df)  # 10 s or longer: whole seconds
+    df.attrs["video"]["duration"] = None
+    assert "header duration ?" in meta(df)

@@ -142,6 +142,14 @@ def _frame_size(attrs: dict) -> str:
     return f"{shown_w}×{shown_h} px (coded {width}×{height}, {', '.join(why)})"
 
 
+def _duration(seconds: float | None) -> str:
+    """The header's duration, in tenths of a second below 10 s (`fau.plot.style.span_step`):
+    a 1.87-s clip is "1.9 s", not "2 s"; "?" when the header has none."""
+    if not seconds:
+        return format_time(np.nan)
+    return format_time(float(seconds), span_step(0.0, float(seconds)))
+
+
 def _header(df: pd.DataFrame, name: str, model: str | None) -> list[str]:
     from .. import __version__
 
@@ -150,7 +158,7 @@ def _header(df: pd.DataFrame, name: str, model: str | None) -> list[str]:
     facts = [
         _frame_size(attrs),
         f"{video.get('codec', '?')} in {video.get('format', '?')}",
-        f"header duration {format_time(video.get('duration') or np.nan)}",
+        f"header duration {_duration(video.get('duration'))}",
         f"{attrs.get('decoded_frames', '?')} frames decoded",
         f"{attrs.get('analysed_frames', '?')} analysed"
         + (f" (fps={attrs['fps']:g})" if attrs.get("fps") else " (every frame)"),
