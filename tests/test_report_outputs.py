@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fau import FauError
@@ -46,3 +47,31 @@ def test_header_duration_of_a_short_clip_has_tenths():
     assert "header duration 2:05" in meta(df)  # 10 s or longer: whole seconds
     df.attrs["video"]["duration"] = None
     assert "header duration ?" in meta(df)
+
+
+@pytest.mark.parametrize("t_range, last", [((0.0, 4.4), "4.0 s–4.4 s"),
+                                           ((0.027, 4.3), "4.0 s–4.3 s"),
+                                           ((0.0, 4.02), "4.000–4.020 s"),
+                                           ((0.0, 100.4), "1:40.0–1:40.4")])
+def test_time_bin_labels_are_never_one_time_twice(t_range, last):
+    # was: the last bin "4 s–4 s" (whole seconds of 4-4.4 s), "1:40–1:40"
+    seg = plot.time_bin_segments(t_range)
+    assert seg["label"].iloc[-1] == last
+    assert seg["label"].iloc[0].startswith("0 s–")  # on the grid of whole steps from 0 s
+    for lab in seg["label"]:
+        a, b = lab.split("–")
+        assert a.removesuffix(" s") != b.removesuffix(" s"), lab
+
+
+def test_time_bins_of_a_clip_starting_off_the_grid_are_whole_seconds():
+    # a clip whose first frame is at 0.027 s (CREMA-D FLV): bins were 0.027-1.027 s, ...
+    # labelled "0 s–1 s", "1 s–2 s"; a window from 12.5 s had "12 s–14 s" for 13.5-14.5 s
+    seg = plot.time_bin_segments((0.027, 1.86))
+    assert seg[["start", "end"]].values.tolist() == [[0.0, 1.0], [1.0, 1.86]]
+    seg = plot.time_bin_segments((12.5, 17.2))
+    assert seg["start"].tolist() == [12.0, 13.0, 14.0, 15.0, 16.0, 17.0]
+    assert seg["label"].tolist()[:2] == ["12 s–13 s", "13 s–14 s"]
+    df = table(tracks=1, n=15, t=0.027 + np.arange(15) / 30)
+    from fau.report import render_report
+
+    assert "rows are 0.5 s bins" in render_report(df, video=False)  # was "0 s bins"

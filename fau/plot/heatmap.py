@@ -14,6 +14,7 @@ drawn at the end colour and keep their value in the hover text).
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Sequence
 
@@ -28,8 +29,8 @@ from .style import (DIVERGING, au_names, check_faces, check_width, format_time, 
 from .tips import add_tip
 from .units import au_unit
 
-__all__ = ["au_heatmap", "heatmap_table", "time_bin_segments", "natural_key", "BIN_STEPS_S",
-           "MAX_ROWS"]
+__all__ = ["au_heatmap", "heatmap_table", "time_bin_segments", "bin_label", "natural_key",
+           "BIN_STEPS_S", "MAX_ROWS"]
 
 #: Candidate time-bin lengths (s) for videos without segments.
 BIN_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
@@ -45,23 +46,39 @@ MIN_WIDTH_PX = LEFT_PX + RIGHT_PX + 60 + 110
 
 
 def time_bin_segments(t_range: tuple[float, float], max_rows: int = MAX_ROWS) -> pd.DataFrame:
-    """Equal segments of a round length (`BIN_STEPS_S`) covering ``t_range`` (s) from 0 on
-    (segments cannot start before 0; a timestamp a rounding error below 0 is left out).
-    A range that is not two finite numbers of seconds is a `FauError`."""
+    """Segments of a round length (`BIN_STEPS_S`) on a grid of whole steps from 0 s,
+    covering ``t_range`` (s): the first starts at the step at or before the range's start
+    (segments cannot start before 0; a timestamp a rounding error below 0 is left out), the
+    last ends at the range's end. Each is labelled with its times (`bin_label`). A range
+    that is not two finite numbers of seconds is a `FauError`."""
     a, b = t_range_numbers(t_range, "time_bin_segments")
     lo = max(a, 0.0)
     # a window that ends at or before 0 s still gets one (1 ms) segment, not an empty one
     t_range = (lo, max(b, lo + 1e-3))
     span = max(t_range[1] - t_range[0], 1e-9)
     step = next((s for s in BIN_STEPS_S if span / s <= max_rows), BIN_STEPS_S[-1])
-    starts = t_range[0] + step * np.arange(int(np.ceil(span / step - 1e-9)) or 1)
+    # on the grid of whole steps: a clip whose first frame is at 0.027 s has "0 s–1 s",
+    # "1 s–2 s", not 0.027-1.027 s labelled so (a row more at most, for an off-grid start)
+    first = step * math.floor(lo / step + 1e-9)
+    starts = first + step * np.arange(int(np.ceil((t_range[1] - first) / step - 1e-9)) or 1)
     ends = np.minimum(starts + step, t_range[1])
     # the last segment ends at the last timestamp, also when that lies a rounding error
     # past a multiple of the step (300 * (1/30) s can be 10.000000000000002)
     ends[-1] = t_range[1]
     return pd.DataFrame({"start": starts, "end": ends,
-                         "label": [f"{format_time(s)}–{format_time(e)}"
-                                   for s, e in zip(starts, ends)]})
+                         "label": [bin_label(s, e) for s, e in zip(starts, ends)]})
+
+
+def bin_label(start: float, end: float) -> str:
+    """``"start–end"`` (s) in whole seconds when both are whole, else in tenths, else to
+    the millisecond when tenths would still read the same twice: a last bin 4–4.4 s is
+    "4.0 s–4.4 s", not "4 s–4 s"."""
+    whole = all(abs(v - round(v)) < 5e-4 for v in (float(start), float(end)))
+    for step in ((1.0, 0.1) if whole else (0.1,)):
+        a, b = format_time(start, step), format_time(end, step)
+        if a != b:
+            return f"{a}–{b}"
+    return f"{start:.3f}–{end:.3f} s"
 
 
 def natural_key(label: str) -> list:
@@ -159,7 +176,7 @@ def heatmap_table(
         dup = set(rows["label"][rows["label"].duplicated()]) if len(rows) else set()
         index = pd.Index([f"{r.label} · {format_time(r.start, span_step(r.start, r.end))}"
                           if r.label in dup else
-                          r.label or f"{format_time(r.start)}–{format_time(r.end)}"
+                          r.label or bin_label(r.start, r.end)
                           for r in rows.itertuples()] if len(rows) else [], name="segment")
     if not len(rows):
         return pd.DataFrame(columns=[*names, "frames", "segments", "seconds"])

@@ -204,7 +204,7 @@ def _heatmap_section(df, summary, segments, events, groups, group) -> str:
         summary = summarize_segments(df, segments, events) if len(df) else None
         step = float(segments["end"].iloc[0] - segments["start"].iloc[0])
         parts.append('<p class="small">No segments were given: rows are '
-                     f"{escape(format_time(step))} "
+                     f"{escape(format_time(step, 1.0 if step.is_integer() else 0.1))} "
                      "bins of the video (give --segments start,end,label CSV for your own).</p>")
     elif summary is None:
         summary = summarize_segments(df, segments, events)
