@@ -75,3 +75,21 @@ def test_time_bins_of_a_clip_starting_off_the_grid_are_whole_seconds():
     from fau.report import render_report
 
     assert "rows are 0.5 s bins" in render_report(df, video=False)  # was "0 s bins"
+
+
+@pytest.mark.parametrize("window", [["--end", "0"], ["--start", "0", "--end", "0"]])
+def test_an_empty_window_is_an_error_before_any_work(tmp_path, capsys, window):
+    # was: --end 0 alone decoded a frame, warned "no frame in the requested window" and
+    # wrote an empty table (exit 0), while --start 0 --end 0 was an error
+    from fau.cli import main
+    from fau.video.reader import check_sampling
+
+    clip = Path(__file__).parent / "data" / "cremad" / "1001_DFA_HAP_XX.flv"
+    out = tmp_path / "frames.csv"
+    assert main(["video", str(clip), "--model", "none", "--no-progress", "--out", str(out),
+                 *window]) == 2
+    assert "end (0 s) must be after start (0 s" in capsys.readouterr().err
+    assert not out.exists()
+    with pytest.raises(FauError, match="must be after start"):
+        check_sampling(None, None, 0.0)  # the reader's check: iter_frames, detect_video
+    assert check_sampling(None, None, 0.5) == (None, None, 0.5)

@@ -73,7 +73,9 @@ def _progress_bar(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     """Run ``fau video``; returns the exit status."""
     from ..job import JobOutputs, run_video_job
+    from ..video.reader import check_sampling
 
+    check_sampling(args.fps, args.start, args.end)  # an empty window: before any work
     outputs = JobOutputs(frames=args.out, events=args.events, segment_summary=args.summary,
                          report=args.report, openface=args.openface_csv, elan=args.elan)
     outputs.check(video=args.path, overwrite=args.overwrite,

@@ -979,7 +979,8 @@ def to_rgb(frame) -> np.ndarray:
 def check_sampling(
     fps: float | None, start: float | None = None, end: float | None = None
 ) -> tuple[float | None, float | None, float | None]:
-    """Checked ``fps`` (frames/s, > 0) and ``start``/``end`` (s, >= 0, end after start).
+    """Checked ``fps`` (frames/s, > 0) and ``start``/``end`` (s, >= 0, end after start,
+    which is 0 s when None).
 
     The one check of these sampling options (`iter_frames`, `fau.run_batch`); None
     stays None. Raises `FauError` naming the bad value.
@@ -997,6 +998,9 @@ def check_sampling(
             raise FauError(f"fps must be a finite number of frames per second, got {fps!r}")
         if fps <= 0:
             raise FauError(f"fps must be > 0 (or None for every frame), got {fps!r}")
-    if start is not None and end is not None and end <= start:
-        raise FauError(f"end ({end} s) must be after start ({start} s)")
+    # start defaults to 0 s: end=0 alone is the empty window that start=0, end=0 is (it
+    # decoded a frame, warned "no frame in the requested window" and wrote empty outputs)
+    if end is not None and end <= (start or 0.0):
+        raise FauError(f"end ({end:g} s) must be after start "
+                       f"({start or 0.0:g} s{'' if start is not None else ', the default'})")
     return fps, start, end
