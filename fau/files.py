@@ -31,6 +31,9 @@ __all__ = [
     "write_parquet",
     "to_json_safe",
     "table_json",
+    "table_csv",
+    "CSV_TIME_COLUMNS",
+    "CSV_TIME_DECIMALS",
     "check_output",
     "remove_stale_temporaries",
     "TABLE_FORMATS",
@@ -294,6 +297,36 @@ def table_json(df: Any, *, double_precision: int = 10) -> str:
     return text.replace("\\/", "/")
 
 
+#: Time columns (s) of fau's tables that CSV writes rounded (`CSV_TIME_DECIMALS`): the
+#: per-frame ``timestamp`` and the events' ``onset``, ``apex``, ``offset`` and ``duration``.
+#: A segment's ``start``/``end`` are the user's own and are written as given.
+CSV_TIME_COLUMNS = ("timestamp", "onset", "apex", "offset", "duration")
+#: Decimals of `CSV_TIME_COLUMNS` in CSV: 3, the millisecond, as the OpenFace export's
+#: timestamps (ELAN's are whole ms); "0.2", not "0.20000000000000004" (a duration's float
+#: sum), "0.033", not "0.03333333333333333". JSON and Parquet keep the float64 value.
+CSV_TIME_DECIMALS = 3
+
+
+def table_csv(df: Any, path: str | os.PathLike | None = None) -> str | None:
+    """A DataFrame as fau's CSV: a header row, no index, NA as an empty cell, formula-like
+    text quoted (`fau.csvsafe.neutralise_formulas`) and the float `CSV_TIME_COLUMNS` to
+    `CSV_TIME_DECIMALS` decimals (ms). Written to ``path``, or returned as text when None.
+    """
+    import pandas as pd
+
+    from .csvsafe import neutralise_formulas
+
+    if not isinstance(df, pd.DataFrame):
+        raise FauError(f"table_csv writes a pandas DataFrame, got {type(df).__name__}")
+    times = [c for c in CSV_TIME_COLUMNS
+             if c in df.columns and pd.api.types.is_float_dtype(df[c].dtype)]
+    if times:
+        df = df.copy(deep=False)
+        for c in times:
+            df[c] = df[c].round(CSV_TIME_DECIMALS)
+    return neutralise_formulas(df).to_csv(path, index=False)
+
+
 #: Rows per piece of a table written as JSON (`write_table`): ~20 MB of text for a video
 #: table's rows (~5 kB each).
 JSON_CHUNK_ROWS = 4096
@@ -302,9 +335,9 @@ JSON_CHUNK_ROWS = 4096
 def write_table(df: Any, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Write a DataFrame by file extension (`TABLE_FORMATS`), atomically.
 
-    CSV: a header row, no index, NA as an empty cell, text cells that a spreadsheet
-    would run as a formula quoted (`fau.csvsafe.neutralise_formulas`). JSON: a list of records (one
-    object per row, NaN/NA as null, ``/`` not escaped). Parquet: the DataFrame's
+    CSV: `table_csv` (a header row, no index, NA as an empty cell, text cells that a
+    spreadsheet would run as a formula quoted, times to the millisecond). JSON: a list of
+    records (one object per row, NaN/NA as null, ``/`` not escaped). Parquet: the DataFrame's
     dtypes and its ``df.attrs`` (video facts, decoding statistics; pandas keeps them in the
     file's metadata and gives them back in ``pd.read_parquet(...).attrs``), less the
     run's wall time (``VOLATILE_ATTRS``) so the same analysis writes the same bytes.
@@ -347,9 +380,7 @@ def write_table(df: Any, path: str | os.PathLike, *, overwrite: bool = False) ->
 
     def write(tmp: str) -> None:
         if fmt == "csv":
-            from .csvsafe import neutralise_formulas
-
-            neutralise_formulas(df).to_csv(tmp, index=False)
+            table_csv(df, tmp)
         else:
             write_parquet(df, tmp)
 

@@ -93,3 +93,33 @@ def test_an_empty_window_is_an_error_before_any_work(tmp_path, capsys, window):
     with pytest.raises(FauError, match="must be after start"):
         check_sampling(None, None, 0.0)  # the reader's check: iter_frames, detect_video
     assert check_sampling(None, None, 0.5) == (None, None, 0.5)
+
+
+def test_csv_time_columns_are_written_to_the_millisecond(tmp_path):
+    # was: events CSV "duration" 0.20000000000000004 (offset - onset + a frame interval),
+    # per-frame "timestamp" 0.03333333333333333; the OpenFace export writes 0.033
+    import pandas as pd
+
+    from fau.files import table_csv, table_json, write_table
+    from fau.serve.routes.jobs import table_body
+    from fau.video import find_events
+
+    df = table(tracks=1, n=300)
+    ev = find_events(df)
+    assert len(ev) and (ev["duration"] != ev["duration"].round(3)).any()  # float noise
+    for name, t in (("frames", df), ("events", ev)):
+        write_table(t, tmp_path / f"{name}.csv")
+        t.to_parquet(tmp_path / f"{name}.parquet")
+        served = table_body(tmp_path / f"{name}.parquet", "csv", "j", name)[0]
+        assert served == table_csv(t) == (tmp_path / f"{name}.csv").read_text()
+        back = pd.read_csv(tmp_path / f"{name}.csv")
+        for c in ("timestamp", "onset", "apex", "offset", "duration"):
+            if c in t.columns:
+                text = back[c].astype(str)
+                assert text.str.len().max() <= len("1234.567"), (c, text.max())
+                assert np.allclose(back[c], t[c], atol=5e-4, rtol=0)
+        # the other formats keep the float64 value
+        assert pd.read_parquet(tmp_path / f"{name}.parquet")["track_id"].equals(t["track_id"])
+    assert '"timestamp":0.0333333333' in table_json(df.head(2))
+    seg = pd.DataFrame({"start": [0.12345], "end": [1.0], "label": ["a"]})
+    assert "0.12345" in table_csv(seg)  # a segment's times are the user's, as given

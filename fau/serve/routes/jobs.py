@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from ...files import table_json
+from ...files import table_csv, table_json
 from ..auth import require_token
 from ..errors import ApiError, documented_errors
 from ..jobs import JOB_ID
@@ -147,13 +147,11 @@ def table_body(path: Path, fmt: str, job_id: str, table: str) -> tuple[str, str,
     df = pd.read_parquet(path)
     if fmt == "csv":
         name = f"fau-{job_id}" + ("" if table == "frames" else f"-{table}") + ".csv"
-        from ...csvsafe import neutralise_formulas  # a "=..." segment label stays text
-
         # Parquet gives string columns back as Arrow strings, which neutralise_formulas
         # cannot fill when a column is all NA (expression without a model); as objects
         # the CSV is the same (NA: an empty cell)
         df = df.astype({c: object for c in df.columns if isinstance(df[c].dtype, pd.StringDtype)})
-        return (neutralise_formulas(df).to_csv(index=False), "text/csv; charset=utf-8",
+        return (table_csv(df), "text/csv; charset=utf-8",
                 {"Content-Disposition": f'attachment; filename="{name}"'})
     text = table_json(df)
     body = '{"id":%s,"table":%s,"columns":%s,"rows":%s}' % (
