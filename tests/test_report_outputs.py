@@ -123,3 +123,16 @@ def test_csv_time_columns_are_written_to_the_millisecond(tmp_path):
     assert '"timestamp":0.0333333333' in table_json(df.head(2))
     seg = pd.DataFrame({"start": [0.12345], "end": [1.0], "label": ["a"]})
     assert "0.12345" in table_csv(seg)  # a segment's times are the user's, as given
+
+
+def test_report_of_a_video_without_faces_says_so_and_draws_nothing():
+    # was: the heatmap section said "No segments were given: rows are 1 s bins of the
+    # video" above "No face was found" (there were no rows)
+    import re
+
+    from fau.report import render_report
+
+    html = render_report(table(tracks=1, n=45).iloc[0:0], video=False)
+    heat = re.search(r'<section id="summary-heatmap">(.*?)</section>', html, re.S)[1]
+    assert "No face was found" in heat and "bins" not in heat
+    assert "<svg" not in html and html.count("No face was found") == 3

@@ -199,9 +199,11 @@ def _heatmap_section(df, summary, segments, events, groups, group) -> str:
     from ..video.segments import summarize_segments
 
     parts = ['<section id="summary-heatmap"><h2>AU summary: segments × action units</h2>']
-    if segments is None or not len(segments):
+    if (segments is None or not len(segments)) and not len(df):
+        summary = None  # no face: no time bins to speak of ("rows are 1 s bins", no rows)
+    elif segments is None or not len(segments):
         segments = time_bin_segments(time_range(df))
-        summary = summarize_segments(df, segments, events) if len(df) else None
+        summary = summarize_segments(df, segments, events)
         step = float(segments["end"].iloc[0] - segments["start"].iloc[0])
         parts.append('<p class="small">No segments were given: rows are '
                      f"{escape(format_time(step, 1.0 if step.is_integer() else 0.1))} "
