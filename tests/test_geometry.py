@@ -291,3 +291,19 @@ def test_geometry_functions_raise_fau_errors():
     with pytest.raises(FauError, match="NaN or infinite"):
         align(face)
     assert inter_ocular_distance(canonical_as_image()) > 0
+
+
+def test_mirror_landmarks_refuses_wrong_shapes_and_widths(mesh_hap):
+    for bad in (mesh_hap[:100], mesh_hap.ravel(), mesh_hap[:, :1]):
+        with pytest.raises(FauError, match="mirror_landmarks takes landmarks"):
+            mirror_landmarks(bad, 480)
+    for width in (0, -480, float("nan"), float("inf"), True, "480"):
+        with pytest.raises(FauError, match="width must be"):
+            mirror_landmarks(mesh_hap, width)
+
+
+def test_mirror_landmarks_of_468_points_is_the_478_mirror_without_the_iris(mesh_hap):
+    np.testing.assert_array_equal(mirror_landmarks(mesh_hap[:468], 480),
+                                  mirror_landmarks(mesh_hap, 480)[:468])
+    np.testing.assert_array_equal(mirror_landmarks(mesh_hap[None, :, :2], 480)[0],
+                                  mirror_landmarks(mesh_hap, 480)[:, :2])

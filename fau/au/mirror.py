@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from functools import lru_cache
 
 import numpy as np
 
+from ..errors import FauError
 from .alignment import canonical_vertices
 
 __all__ = ["mirror_permutation", "mirror_landmarks"]
@@ -47,11 +50,28 @@ def mirror_landmarks(landmarks: np.ndarray, width: float) -> np.ndarray:
 
     Parameters
     ----------
-    landmarks : ndarray, (..., 478, 3)
-        Image-pixel landmarks.
+    landmarks : ndarray, (..., 478, 3) or (..., 468, 3); (..., 478, 2) or (..., 468, 2)
+        Image-pixel landmarks (without the iris points too, or x, y only).
     width : float
-        Image width (pixels).
+        Image width (pixels, > 0).
+
+    Returns
+    -------
+    ndarray, float64, the shape of ``landmarks``
+
+    Raises
+    ------
+    FauError
+        ``landmarks`` of another shape, or a ``width`` that is not a finite number > 0.
     """
     pts = np.array(landmarks, dtype=np.float64, copy=True)
+    if pts.ndim < 2 or pts.shape[-2] not in (478, 468) or pts.shape[-1] not in (2, 3):
+        raise FauError(f"mirror_landmarks takes landmarks of shape (..., 478, 3) or "
+                       f"(..., 468, 3), or their x, y only (..., 2), got {pts.shape}")
+    if (not isinstance(width, numbers.Real) or isinstance(width, bool)
+            or not math.isfinite(width) or width <= 0):
+        raise FauError(f"mirror_landmarks: width must be the image width, a finite number "
+                       f"of pixels > 0, got {width!r}")
     pts[..., 0] = width - pts[..., 0]
-    return pts[..., mirror_permutation(), :]
+    # The 468 face points pair among themselves (`mirror_permutation`); the iris ones follow.
+    return pts[..., mirror_permutation()[: pts.shape[-2]], :]
