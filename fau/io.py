@@ -133,6 +133,29 @@ def _check_wide_colour(img: Image.Image, what: str) -> None:
     _warn_low_bits(high * 256 + 255, what, "at most")
 
 
+def _conversion(a: np.ndarray) -> str:
+    """How to make ``a`` (an array of a dtype `as_rgb` refuses) a ``uint8`` image, from
+    its values' range: floats in 0-1 and in 0-255 need different conversions, and the
+    wrong one wraps around silently (``(img * 255).astype('uint8')`` of 0-255 floats)."""
+    kind = a.dtype.kind
+    if kind == "b":
+        return "a boolean mask is not an image; if it is one, pass mask.astype('uint8') * 255"
+    if kind not in "fiu":
+        return "convert it to uint8 RGB values 0-255"
+    if kind == "f" and not np.isfinite(a).all():
+        return "it holds NaN or infinite values, which are no pixel values"
+    lo, hi = a.min().item(), a.max().item()
+    if kind == "f" and lo >= 0 and hi <= 1:
+        return f"values {lo:g} to {hi:g}, floats in 0-1: pass (img * 255).round().astype('uint8')"
+    if lo >= 0 and hi <= 255:
+        fix = "img.round().astype('uint8')" if kind == "f" else "img.astype('uint8')"
+        return f"values {lo:g} to {hi:g}, in 0-255: pass {fix}"
+    if kind in "iu" and lo >= 0 and hi <= 65535:
+        return f"values {lo} to {hi}, in 0-65535: pass img.astype('uint16') if it is 16-bit"
+    return (f"values {lo:g} to {hi:g}, neither 0-1 nor 0-255: scale them to 0-255 and pass "
+            "a uint8 array")
+
+
 def as_rgb(array: np.ndarray, what: str = "image array") -> np.ndarray:
     """Validate a numpy image and return it as a C-contiguous RGB ``uint8`` array.
 
@@ -178,10 +201,8 @@ def as_rgb(array: np.ndarray, what: str = "image array") -> np.ndarray:
     if a.dtype == np.uint16:
         a = _from_16bit(a, what)
     elif a.dtype != np.uint8:
-        raise FauError(
-            f"{what} has dtype {a.dtype}; expected uint8 (0-255) or uint16 "
-            "(convert floats with (img * 255).round().astype('uint8'))"
-        )
+        raise FauError(f"{what} has dtype {a.dtype}; expected uint8 (0-255) or uint16 "
+                       f"({_conversion(a)})")
     if a.ndim == 2:
         a = np.repeat(a[:, :, None], 3, axis=2)
     elif a.shape[2] == 4:

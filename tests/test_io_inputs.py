@@ -280,3 +280,25 @@ def test_damaged_tiff_tag_gives_no_pillow_warnings(face_rgb):
         out = load_image(data)
     np.testing.assert_array_equal(out, face_rgb)
     assert [str(w.message) for w in caught] == []
+
+
+@pytest.mark.parametrize("dtype, scale, advice", [
+    ("float32", 1 / 255, r"floats in 0-1: pass \(img \* 255\)\.round\(\)\.astype\('uint8'\)"),
+    ("float64", 1.0, r"in 0-255: pass img\.round\(\)\.astype\('uint8'\)"),
+    ("int64", 1, r"in 0-255: pass img\.astype\('uint8'\)"),
+    ("int32", 200, r"in 0-65535: pass img\.astype\('uint16'\)"),
+    ("float32", -1.0, r"neither 0-1 nor 0-255"),
+])
+def test_wrong_dtype_error_gives_the_conversion_its_values_need(face_rgb, dtype, scale, advice):
+    # The one advice for every dtype, (img * 255).astype('uint8'), wraps 0-255 floats around.
+    with pytest.raises(FauError, match=advice):
+        load_image((face_rgb.astype(np.float64) * scale).astype(dtype))
+
+
+def test_bool_and_nan_arrays_are_named_as_what_they_are(face_rgb):
+    with pytest.raises(FauError, match="boolean mask is not an image"):
+        load_image(face_rgb > 128)
+    bad = face_rgb.astype(np.float32)
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(FauError, match="NaN or infinite"):
+        load_image(bad)
