@@ -5,7 +5,8 @@ array ``(H, W)`` grey or ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA, ``uint8`` or `
 
 Files and bytes are decoded with Pillow, in the formats of `fau.limits.IMAGE_FORMATS`
 only: JPEG (and MPO, its multi-view camera variant; EXIF orientation applied), PNG (8/16-bit, grey,
-palette, RGBA), GIF (first frame), BMP, TIFF (8/16-bit; first page) and WebP. Pillow is
+palette, RGBA), GIF (first frame), BMP, TIFF (8/16-bit; first page) and WebP; of an
+animated GIF, WebP or PNG (APNG) the first frame is read, with a logged warning. Pillow is
 told to try no other format, so EPS is never handed to Ghostscript and a text file named
 ``.png`` is not parsed as an X bitmap. Transparent pixels are composited on white.
 
@@ -263,6 +264,10 @@ def _pil_to_rgb(img: Image.Image, what: str, wide: bool = False) -> np.ndarray:
 
 
 _ACCEPTED = ", ".join(IMAGE_FORMATS)
+#: Formats of `IMAGE_FORMATS` that hold animations (APNG is PNG); their first frame is
+#: read. Multi-page TIFF and MPO (camera views) are not animations: their first page or
+#: view is the image.
+_ANIMATED_FORMATS = ("GIF", "WEBP", "PNG")
 #: A URL's start: a scheme of two or more characters and "://" (not a drive letter, C:/).
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+://")
 
@@ -354,6 +359,10 @@ def _open(data: Union[bytes, Path], what: str) -> np.ndarray:
             # Only the accepted formats' plugins look at the bytes (no Ghostscript, no XBM).
             with Image.open(stream, formats=IMAGE_FORMATS) as img:
                 _check_size(img.width, img.height, what)  # header only: nothing decoded yet
+                if img.format in _ANIMATED_FORMATS and getattr(img, "is_animated", False):
+                    log.warning("%s is an animated %s: only its first frame is analysed "
+                                "(fau video and Detector.detect_video read every frame)",
+                                what, img.format)
                 wide = _is_wide_colour(img)
                 img.load()
                 return _pil_to_rgb(img, what, wide)

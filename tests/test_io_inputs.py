@@ -3,6 +3,8 @@ corrupt files in an accepted format, paths that are not local files."""
 
 from __future__ import annotations
 
+import io
+import logging
 import struct
 import zlib
 
@@ -302,3 +304,24 @@ def test_bool_and_nan_arrays_are_named_as_what_they_are(face_rgb):
     bad[0, 0, 0] = np.nan
     with pytest.raises(FauError, match="NaN or infinite"):
         load_image(bad)
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])
+def test_animated_image_gives_its_first_frame_with_a_warning(face_rgb, fmt, caplog):
+    first = Image.fromarray(face_rgb)
+    buf = io.BytesIO()
+    first.save(buf, fmt, save_all=True, append_images=[Image.new("RGB", first.size, "red")],
+               **({"lossless": True} if fmt == "WEBP" else {}))
+    with caplog.at_level(logging.WARNING, logger="fau.io"):
+        out = load_image(buf.getvalue())
+    assert f"animated {fmt}: only its first frame" in caplog.text
+    # the face, not the red second frame (GIF's palette costs a few levels)
+    assert np.abs(out.astype(int) - face_rgb).mean() < 3
+
+
+def test_single_frame_gif_gives_no_animation_warning(face_rgb, caplog):
+    buf = io.BytesIO()
+    Image.fromarray(face_rgb).save(buf, "GIF")
+    with caplog.at_level(logging.WARNING, logger="fau.io"):
+        load_image(buf.getvalue())
+    assert "animated" not in caplog.text
