@@ -27,6 +27,7 @@ from ..landmarks.canonical import canonical_face
 __all__ = [
     "RIGID_POINTS",
     "IOD_CM",
+    "MIN_RIGID_SPREAD",
     "Alignment",
     "canonical_vertices",
     "inter_ocular_distance",
@@ -55,6 +56,12 @@ RIGID_POINTS.setflags(write=False)
 #: of the bundled ``face_landmarker.task``). A constant so that importing fau reads no
 #: model file; ``tests/test_geometry.py`` checks it against the bundle.
 IOD_CM: float = 6.302290916442871
+
+#: Smallest RMS distance of the `RIGID_POINTS` from their centre (in the landmarks' unit,
+#: pixels; or 0-1 for normalised coordinates, whose faces spread over ~0.01 or more) that
+#: `align` fits: below it the points coincide up to floating-point rounding (an all-zero
+#: placeholder for a missing face), and no pose or size exists to fit.
+MIN_RIGID_SPREAD = 1e-9
 
 
 def canonical_vertices() -> np.ndarray:
@@ -151,8 +158,8 @@ def align(landmarks: np.ndarray) -> Alignment:
     Raises
     ------
     FauError
-        Landmarks of another shape, or a NaN or infinite value among the points the fit
-        uses (`RIGID_POINTS`).
+        Landmarks of another shape, a NaN or infinite value among the points the fit
+        uses (`RIGID_POINTS`), or those points all at one place (`MIN_RIGID_SPREAD`).
     """
     pts = np.asarray(landmarks, dtype=np.float64)
     single = pts.ndim == 2
@@ -179,6 +186,11 @@ def align(landmarks: np.ndarray) -> Alignment:
     fix[:, 2] = det
     rot = np.einsum("nij,nj,njk->nik", u, fix, vt)
     var_s = (s_c**2).sum(axis=(1, 2)) / k
+    flat = np.flatnonzero(var_s < MIN_RIGID_SPREAD**2)
+    if flat.size:
+        raise FauError(f"align: the rigid landmarks of face {int(flat[0])} all lie at one point "
+                       "(an all-zero placeholder for a missing face?); no pose or size can be "
+                       "fitted")
     scale = (sig * fix).sum(axis=1) / np.maximum(var_s, 1e-12)
     aligned = scale[:, None, None] * np.einsum("nij,nkj->nki", rot, pts - mu_s) + mu_d
     resid = np.sqrt(((aligned[:, RIGID_POINTS] - dst) ** 2).sum(-1).mean(-1))
