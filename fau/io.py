@@ -343,6 +343,16 @@ def _head(data: Union[bytes, Path], size: int = 64) -> bytes:
         return b""
 
 
+def _riff_sizes(data: Union[bytes, Path], head: bytes) -> tuple[int, int]:
+    """The size a RIFF file (WebP) declares in its header (the chunk size after "RIFF"
+    plus its 8 header bytes) and the bytes it holds; (0, 0) for other files. libwebp
+    names a cut file only "could not create decoder object", whatever is missing."""
+    if head[:4] != b"RIFF" or len(head) < 8:
+        return 0, 0
+    actual = len(data) if isinstance(data, bytes) else os.path.getsize(data)
+    return int.from_bytes(head[4:8], "little") + 8, actual
+
+
 def _open(data: Union[bytes, Path], what: str) -> np.ndarray:
     head = _head(data)
     if head[:2] == b"BM" and not _is_bmp_header(head):
@@ -391,6 +401,10 @@ def _open(data: Union[bytes, Path], what: str) -> np.ndarray:
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         msg = str(exc)
         low = msg.lower()
+        declared, actual = _riff_sizes(data, head)
+        if declared > actual:
+            raise FauError(f"{what} is truncated: its RIFF header declares {declared:,} bytes, "
+                           f"it holds {actual:,} ({msg})") from None
         if "truncated" in low or "broken data stream" in low or "eof" in low:
             raise FauError(f"{what} is truncated or corrupt ({msg})") from None
         raise FauError(f"{what} could not be decoded ({msg})") from None

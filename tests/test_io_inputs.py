@@ -325,3 +325,17 @@ def test_single_frame_gif_gives_no_animation_warning(face_rgb, caplog):
     with caplog.at_level(logging.WARNING, logger="fau.io"):
         load_image(buf.getvalue())
     assert "animated" not in caplog.text
+
+
+@pytest.mark.parametrize("lossless", [False, True])
+def test_cut_webp_is_called_truncated(face_rgb, tmp_path, lossless):
+    buf = io.BytesIO()
+    Image.fromarray(face_rgb).save(buf, "WEBP", lossless=lossless)
+    data = buf.getvalue()
+    for cut in (data[: len(data) // 2], data[:-1]):
+        with pytest.raises(FauError, match=f"truncated: its RIFF header declares {len(data):,}"):
+            load_image(cut)
+    path = tmp_path / "cut.webp"
+    path.write_bytes(data[: len(data) // 3])
+    with pytest.raises(FauError, match=f"holds {len(data) // 3:,}"):
+        load_image(path)
