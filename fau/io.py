@@ -264,6 +264,9 @@ def _pil_to_rgb(img: Image.Image, what: str, wide: bool = False) -> np.ndarray:
 
 
 _ACCEPTED = ", ".join(IMAGE_FORMATS)
+#: The image size in Pillow's `Image.DecompressionBombError` message ("Image size (N pixels)
+#: exceeds limit of ...", PIL/Image.py ``_decompression_bomb_check``).
+_BOMB_SIZE = re.compile(r"Image size \((\d+) pixels\)")
 #: Formats of `IMAGE_FORMATS` that hold animations (APNG is PNG); their first frame is
 #: read. Multi-page TIFF and MPO (camera views) are not animations: their first page or
 #: view is the image.
@@ -394,9 +397,12 @@ def _open(data: Union[bytes, Path], what: str) -> np.ndarray:
             ) from None
         raise _not_an_image(what) from None
     except Image.DecompressionBombError as exc:
+        # Pillow's words name its own limit (2 × its MAX_IMAGE_PIXELS), not fau's.
+        found = _BOMB_SIZE.search(str(exc))
+        size = f"{int(found.group(1)):,} pixels" if found else "larger than Pillow allows"
         raise FauError(
-            f"{what} is larger than fau accepts (at most {MAX_SIDE} px per side and "
-            f"{MAX_PIXELS:,} pixels): {exc}"
+            f"{what} is {size} by its header; fau accepts at most {MAX_SIDE} px per side and "
+            f"{MAX_PIXELS:,} pixels (downscale it first)"
         ) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         msg = str(exc)

@@ -339,3 +339,23 @@ def test_cut_webp_is_called_truncated(face_rgb, tmp_path, lossless):
     path.write_bytes(data[: len(data) // 3])
     with pytest.raises(FauError, match=f"holds {len(data) // 3:,}"):
         load_image(path)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_huge_header_names_its_size_and_fau_limits_only(face_rgb, fmt):
+    # 20000×20000: within MAX_SIDE, over MAX_PIXELS and over Pillow's own bomb limit,
+    # whose figure (178956970 pixels) is not one of fau's.
+    buf = io.BytesIO()
+    Image.fromarray(face_rgb).save(buf, fmt)
+    data = bytearray(buf.getvalue())
+    if fmt == "PNG":
+        data[16:24] = struct.pack(">II", 20000, 20000)
+        data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    else:
+        sof = data.find(b"\xff\xc0")
+        data[sof + 5:sof + 9] = struct.pack(">HH", 20000, 20000)
+    with pytest.raises(FauError) as err:
+        load_image(bytes(data))
+    assert "is 400,000,000 pixels by its header; fau accepts at most 20000 px per side and " \
+           "100,000,000 pixels" in str(err.value)
+    assert "178956970" not in str(err.value)
