@@ -277,7 +277,9 @@ class Detector:
         ----------
         image : path, bytes or ndarray
             A file, encoded bytes, or a ``uint8``/``uint16`` array ``(H, W)`` grey,
-            ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA (see `fau.io.load_image`).
+            ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA (see `fau.io.load_image`). Arrays are
+            RGB: one from OpenCV (BGR) needs ``img[..., ::-1]``, or its expression scores
+            change.
         cropped : bool
             The whole image is one face region (e.g. a FER-2013 48×48 crop): the face
             detector is skipped, the landmark model runs on the crop plus a 10% black
