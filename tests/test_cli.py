@@ -125,6 +125,23 @@ def test_image_paths_expand_folders(tmp_path):
         image_paths([str(tmp_path / "clips")])
 
 
+def test_image_paths_name_the_phone_and_raw_images_they_skip(tmp_path, capsys):
+    from fau.cli.image import image_paths
+    from fau import FauError
+
+    for name in ("a.jpg", "IMG_1.HEIC", "IMG_2.heic", "raw/IMG_3.dng", "notes.txt"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    assert image_paths([str(tmp_path)]) == [str(tmp_path / "a.jpg")]
+    err = capsys.readouterr().err
+    assert f"fau: skipping 1 .dng file, 2 .heic files under {tmp_path}" in err
+    assert "notes.txt" not in err and ".txt" not in err  # other files stay unnamed
+    (tmp_path / "a.jpg").unlink()
+    with pytest.raises(FauError, match=r"holds no image files .*; it holds 1 \.dng file, "
+                                       r"2 \.heic files, which fau does not read: convert"):
+        image_paths([str(tmp_path)])
+
+
 def test_image_paths_expand_a_pattern_the_shell_left(tmp_path):
     """Before: ``fau image "photos/*.jpg"`` (quoted, or from Windows' cmd) said the path
     does not exist."""

@@ -8,13 +8,19 @@ import sys
 from ..errors import FauError
 from .common import add_detector_options, add_min_face_option, detector_from_args, one_line
 
-__all__ = ["register", "run", "image_paths", "SUMMARY"]
+__all__ = ["register", "run", "image_paths", "SUMMARY", "UNREAD_IMAGE_EXTENSIONS"]
 
 #: Columns printed on the terminal (every column goes to ``--out``): the input, the face
 #: box (pixels) and score, head pose, a few AUs, the leading expression and the
 #: probabilities (the expression columns only with a model).
 SUMMARY = ["input", "face", "face_x", "face_y", "face_w", "face_h", "face_score", "pitch",
            "yaw", "roll", "AU01", "AU04", "AU06", "AU12", "AU25", "AU26", "AU45", "expression"]
+#: Extensions of image formats that fau does not read (`fau.io`: HEIC/HEIF and AVIF from
+#: phones, JPEG 2000, camera raw files): a folder's files with them are named on stderr,
+#: not skipped in silence as other files are.
+UNREAD_IMAGE_EXTENSIONS = frozenset({".heic", ".heif", ".hif", ".avif", ".jp2", ".j2k", ".jpx",
+                                     ".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2",
+                                     ".raf"})
 _PROBABILITIES = ["happiness", "neutral", "surprise", "sadness", "anger", "fear", "disgust",
                   "contempt"]
 
@@ -97,18 +103,36 @@ def image_paths(paths: list[str]) -> list[str]:
     for raw in _expanded(paths):
         if raw.strip() and os.path.isdir(raw):
             found = files_under(raw, image_extensions())
+            unread = _unread_images(raw)
             if not found:
                 from ..batch.inputs import VIDEO_EXTENSIONS
 
                 videos = files_under(raw, VIDEO_EXTENSIONS)
                 raise FauError(f"folder {raw!r} holds no image files "
                                f"({', '.join(sorted(image_extensions()))})"
+                               + (f"; it holds {unread}, which fau does not read: convert "
+                                  "them to JPEG or PNG" if unread else "")
                                + (f"; it holds {len(videos)} video(s): analyse them with "
                                   f"`fau batch {raw}`" if videos else ""))
+            if unread:
+                print(f"fau: skipping {unread} under {raw}: formats fau does not read "
+                      "(convert them to JPEG or PNG)", file=sys.stderr)
             out.extend(str(f) for f in found)
         else:
             out.append(raw)
     return out
+
+
+def _unread_images(folder: str) -> str:
+    """The files under ``folder`` with an `UNREAD_IMAGE_EXTENSIONS` extension, counted per
+    extension ("3 .heic files, 1 .dng file"); "" for none."""
+    from collections import Counter
+
+    from ..paths import files_under
+
+    counts = Counter(f.suffix.lower() for f in files_under(folder, UNREAD_IMAGE_EXTENSIONS))
+    return ", ".join(f"{n} {ext} file{'s' if n > 1 else ''}"
+                     for ext, n in sorted(counts.items()))
 
 
 def _expanded(paths: list[str]) -> list[str]:
