@@ -320,3 +320,18 @@ def test_mirror_landmarks_of_468_points_is_the_478_mirror_without_the_iris(mesh_
                                   mirror_landmarks(mesh_hap, 480)[:468])
     np.testing.assert_array_equal(mirror_landmarks(mesh_hap[None, :, :2], 480)[0],
                                   mirror_landmarks(mesh_hap, 480)[:, :2])
+
+
+def test_au_functions_name_input_that_is_not_numbers(mesh_hap):
+    from fau.au.gaze import gaze_vectors
+
+    ragged = [[1.0, 2.0, 3.0], [1.0, 2.0]]
+    text = np.array([["x", "y", "z"]] * 478)
+    for name, call in [("align", align), ("au_intensities", au_intensities),
+                       ("inter_ocular_distance", inter_ocular_distance),
+                       ("face_frame", face_frame), ("head_pose", head_pose),
+                       ("au_occurrence", au_occurrence), ("gaze_vectors", gaze_vectors),
+                       ("mirror_landmarks", lambda x: mirror_landmarks(x, 480))]:
+        for bad in (text, ragged):
+            with pytest.raises(FauError, match=f"{name} takes numeric arrays"):
+                call(bad)

@@ -64,6 +64,17 @@ IOD_CM: float = 6.302290916442871
 MIN_RIGID_SPREAD = 1e-9
 
 
+def _as_floats(value: object, what: str) -> np.ndarray:
+    """``value`` as a float64 array (a view where it already is one), or a `FauError`
+    naming ``what`` for values numpy cannot read as numbers (text, None in a list,
+    lists of unequal lengths)."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise FauError(f"{what} takes numeric arrays; got a {type(value).__name__} that is "
+                       f"not one ({exc})") from None
+
+
 def canonical_vertices() -> np.ndarray:
     """MediaPipe's canonical neutral face, (468, 3) centimetres, read-only (cached).
 
@@ -91,7 +102,7 @@ def inter_ocular_distance(points: np.ndarray) -> np.ndarray:
     FauError
         ``points`` of another shape.
     """
-    p = np.asarray(points, dtype=np.float64)
+    p = _as_floats(points, "inter_ocular_distance")
     if p.ndim < 2 or p.shape[-2] not in (478, 468) or p.shape[-1] not in (2, 3):
         raise FauError(f"inter_ocular_distance takes landmarks of shape (..., 478, 3) or "
                        f"(..., 468, 3), or their x, y only (..., 2), got {p.shape}")
@@ -137,7 +148,7 @@ def face_frame(landmarks: np.ndarray) -> np.ndarray:
     ndarray, (..., 3)
         The points as ``(x, -y, -z)``.
     """
-    pts = np.asarray(landmarks, dtype=np.float64)
+    pts = _as_floats(landmarks, "face_frame")
     if pts.ndim < 1 or pts.shape[-1] != 3:
         raise FauError(f"face_frame takes points of shape (..., 3) (x, y, z), got {pts.shape}")
     return pts * np.array([1.0, -1.0, -1.0])
@@ -161,7 +172,7 @@ def align(landmarks: np.ndarray) -> Alignment:
         Landmarks of another shape, a NaN or infinite value among the points the fit
         uses (`RIGID_POINTS`), or those points all at one place (`MIN_RIGID_SPREAD`).
     """
-    pts = np.asarray(landmarks, dtype=np.float64)
+    pts = _as_floats(landmarks, "align")
     single = pts.ndim == 2
     if single:
         pts = pts[None]
@@ -218,7 +229,7 @@ def head_pose(rotation: np.ndarray) -> np.ndarray:
     ndarray, (..., 3)
         Pitch, yaw and roll in degrees.
     """
-    r = np.asarray(rotation, dtype=np.float64)
+    r = _as_floats(rotation, "head_pose")
     if r.ndim < 2 or r.shape[-2:] != (3, 3):
         raise FauError(f"head_pose takes rotation matrices of shape (..., 3, 3) "
                        f"(Alignment.rotation), got {r.shape}")

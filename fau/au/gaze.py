@@ -44,6 +44,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import FauError
+from .alignment import _as_floats
 from .geometry import Alignment, align
 
 __all__ = [
@@ -105,7 +106,7 @@ def gaze_vectors(
     ndarray, (3,) or (n, 3)
         NaN where both eyes are closed (opening below `MIN_OPENING`).
     """
-    lm = np.asarray(landmarks, dtype=np.float64)
+    lm = _as_floats(landmarks, "gaze_vectors")
     single = lm.ndim == 2
     if single:
         lm = lm[None]

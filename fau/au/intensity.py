@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import FauError
-from .alignment import IOD_CM, canonical_vertices
+from .alignment import IOD_CM, _as_floats, canonical_vertices
 
 __all__ = [
     "AU_NAMES",
@@ -292,7 +292,7 @@ def au_intensities(points: np.ndarray) -> np.ndarray:
         0 = MediaPipe's canonical neutral face; units `AU_UNITS`: fraction of the
         inter-ocular distance, AU43/AU45 fraction of the canonical eye opening.
     """
-    pts = np.asarray(points, dtype=np.float64)
+    pts = _as_floats(points, "au_intensities")
     if pts.ndim < 2 or pts.shape[-2:] not in ((478, 3), (468, 3)):
         raise FauError(f"au_intensities takes aligned landmarks of shape (..., 478, 3) or "
                        f"(..., 468, 3) (fau.au.align(...).points), got {pts.shape}")

@@ -9,7 +9,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import FauError
-from .alignment import canonical_vertices
+from .alignment import _as_floats, canonical_vertices
 
 __all__ = ["mirror_permutation", "mirror_landmarks"]
 
@@ -64,7 +64,7 @@ def mirror_landmarks(landmarks: np.ndarray, width: float) -> np.ndarray:
     FauError
         ``landmarks`` of another shape, or a ``width`` that is not a finite number > 0.
     """
-    pts = np.array(landmarks, dtype=np.float64, copy=True)
+    pts = np.array(_as_floats(landmarks, "mirror_landmarks"), copy=True)
     if pts.ndim < 2 or pts.shape[-2] not in (478, 468) or pts.shape[-1] not in (2, 3):
         raise FauError(f"mirror_landmarks takes landmarks of shape (..., 478, 3) or "
                        f"(..., 468, 3), or their x, y only (..., 2), got {pts.shape}")

@@ -26,6 +26,7 @@ from typing import Mapping
 import numpy as np
 
 from ..errors import FauError
+from .alignment import _as_floats
 from .intensity import AU_NAMES
 
 __all__ = ["AU_OCCURRENCE_NAMES", "AU_THRESHOLDS", "OCCURRENCE_AUS", "au_occurrence"]
@@ -76,7 +77,7 @@ def au_occurrence(intensities: np.ndarray,
         When the last axis is not ``len(AU_NAMES)`` long, or ``thresholds`` names an AU
         without an occurrence column.
     """
-    x = np.asarray(intensities, dtype=np.float64)
+    x = _as_floats(intensities, "au_occurrence")
     if x.ndim == 0 or x.shape[-1] != len(AU_NAMES):
         raise FauError(
             f"expected AU intensities with a last axis of {len(AU_NAMES)} (fau.au.AU_NAMES), "
