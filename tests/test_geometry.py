@@ -293,7 +293,6 @@ def test_geometry_functions_raise_fau_errors():
     assert inter_ocular_distance(canonical_as_image()) > 0
 
 
-
 def test_align_refuses_landmarks_collapsed_to_one_point(mesh_hap):
     # An all-zero mesh (a placeholder some tools write for "no face") fitted with scale 0
     # and gave AU04 = 0.355, AU06 = 0.272 ... as if measured.
@@ -305,6 +304,7 @@ def test_align_refuses_landmarks_collapsed_to_one_point(mesh_hap):
     # normalised coordinates (0-1, MediaPipe's own output) are a face, not a point
     small = mesh_hap / 480.0
     np.testing.assert_allclose(aus(small), aus(mesh_hap), atol=1e-9)
+
 
 def test_mirror_landmarks_refuses_wrong_shapes_and_widths(mesh_hap):
     for bad in (mesh_hap[:100], mesh_hap.ravel(), mesh_hap[:, :1]):

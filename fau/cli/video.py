@@ -112,4 +112,3 @@ def _print_result(result, args: argparse.Namespace, say: Callable[[str], None]) 
         cols = [c for c in ("segment", "label", "track_id", "frames", "AU12_mean", "AU04_mean",
                             "events") if c in summary.columns]
         say(summary[cols].to_string(index=False, float_format="{:.3f}".format))
-
