@@ -688,6 +688,7 @@ def test_settings():
     assert s.expression_model is None and s.db_url.startswith("postgresql+psycopg://")
     with pytest.raises(FauError):
         Settings.from_env({"FAU_MAX_VIDEO_S": "long"})
+    assert Settings.from_env({"FAU_STREAM_IDLE_S": "30"}).stream_idle_s == 30.0
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -700,6 +701,7 @@ def test_settings():
     (dict(max_faces=1.5), "max_faces must be a whole number of at least 1, got 1.5"),  # read as 1
     (dict(stale_after_s=2), "stale_after_s must be a finite number of seconds > 2, got 2"),
     (dict(max_frame_bytes=10), "max_frame_bytes must be a whole number of at least 1024"),
+    (dict(stream_idle_s=0), "stream_idle_s must be a finite number of seconds > 0, got 0"),
 ])
 def test_settings_numbers_are_finite_and_whole_where_counted(bad, message):
     with pytest.raises(FauError, match=message):

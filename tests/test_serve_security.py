@@ -248,6 +248,37 @@ def test_websocket_wrong_token_closes_with_1008(tmp_path):
             assert b'"type": "result"' in ws.recv(timeout=30).encode()
 
 
+def test_idle_stream_is_closed_and_frees_its_slot(tmp_path):
+    """Before: a client that connected to /v1/stream and sent nothing kept its slot (and
+    detector) for ever; with max_streams such clients every later stream got 1013."""
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    settings = Settings(data_dir=tmp_path, expression_model=None, analysis_threads=1,
+                        max_streams=1, stream_idle_s=1.5)
+    with LiveServer(settings) as srv:
+        url = f"ws://127.0.0.1:{srv.port}/v1/stream"
+        with connect(url) as idle:
+            t0 = time.monotonic()
+            with connect(url) as other:  # the only slot is taken
+                with pytest.raises(ConnectionClosed) as exc:
+                    other.recv(timeout=10)
+                assert exc.value.rcvd.code == 1013
+            with pytest.raises(ConnectionClosed) as exc:
+                idle.recv(timeout=10)
+            waited = time.monotonic() - t0
+        assert exc.value.rcvd.code == 4408, exc.value.rcvd
+        assert "no frame for 1.5 s" in exc.value.rcvd.reason
+        assert 1.4 < waited < 5.0, waited
+        with connect(url) as ws:  # the slot is free again; frames keep a stream open
+            for _ in range(4):  # 4 × 0.7 s > the 1.5 s limit
+                ws.send(HAP_JPG)
+                assert b'"type": "result"' in ws.recv(timeout=30).encode()
+                time.sleep(0.7)
+            ws.send(HAP_JPG)
+            assert b'"type": "result"' in ws.recv(timeout=30).encode()
+
+
 def test_wrong_token_upload_gets_its_401_on_a_real_server(tmp_path):
     """The 401 comes back as an answer, not as a connection reset, while the client is
     still sending its (unread, discarded) upload: the server must not close a connection

@@ -30,13 +30,17 @@ from .schemas import StreamError
 from .sniff import SNIFF_BYTES, sniff
 
 __all__ = ["StreamDetectors", "live_faces_json", "analyse_frame", "serve_stream", "CLOSE_POLICY",
-           "CLOSE_TOO_BIG", "CLOSE_TRY_LATER", "STREAM_IMAGE_KINDS"]
+           "CLOSE_TOO_BIG", "CLOSE_TRY_LATER", "CLOSE_IDLE", "STREAM_IMAGE_KINDS"]
 
 log = logging.getLogger(__name__)
 
 #: WebSocket close codes (RFC 6455 §7.4.1): policy violation (wrong token, foreign
 #: origin), message too big, try again later (all streams busy).
 CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_TRY_LATER = 1008, 1009, 1013
+#: Close code of a stream that sent no frame for `Settings.stream_idle_s`: RFC 6455
+#: §7.4.2 leaves 4000-4999 to applications; 4408 mirrors HTTP 408 Request Timeout, as
+#: the graphql-ws protocol's 4408 does. Clients may reconnect when they have frames.
+CLOSE_IDLE = 4408
 #: Frame formats the stream takes (docs/api.md): what browsers encode a canvas to. GIF,
 #: BMP and TIFF, which `POST /v1/images` takes, were analysed too while the error for
 #: anything else said "not a JPEG/PNG/WebP image".
@@ -136,8 +140,8 @@ def analyse_frame(analyzer: LiveAnalyzer, data: bytes, timestamp: float) -> dict
 class _Session:
     """One open stream: the newest waiting frame, counters, and a send lock."""
 
-    def __init__(self, ws: WebSocket, max_frame_bytes: int) -> None:
-        self.ws, self.max_frame_bytes = ws, max_frame_bytes
+    def __init__(self, ws: WebSocket, max_frame_bytes: int, idle_s: float) -> None:
+        self.ws, self.max_frame_bytes, self.idle_s = ws, max_frame_bytes, float(idle_s)
         self.slot: tuple[int, bytes, float] | None = None
         self.received = self.dropped = self.dropped_total = 0
         self.closed = False
@@ -149,11 +153,26 @@ class _Session:
             if self.ws.application_state == WebSocketState.CONNECTED:
                 await self.ws.send_text(json.dumps(obj, allow_nan=False))
 
+    async def close(self, code: int, reason: str) -> None:
+        async with self.lock:
+            if self.ws.application_state == WebSocketState.CONNECTED:
+                await self.ws.close(code=code, reason=reason)
+
     async def receive_frames(self) -> None:
-        """Keep only the newest frame; count the ones it replaces."""
+        """Keep only the newest frame; count the ones it replaces. Close the socket
+        (`CLOSE_IDLE`) when no frame arrived for ``idle_s`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.idle_s
         try:
             while True:
-                msg = await self.ws.receive()
+                try:  # cancelling a receive loses no message (a queue in both ASGI servers)
+                    left = max(0.0, deadline - loop.time())
+                    msg = await asyncio.wait_for(self.ws.receive(), left)
+                except asyncio.TimeoutError:
+                    log.info("closing a live stream: no frame for %g s", self.idle_s)
+                    await self.close(CLOSE_IDLE, f"no frame for {self.idle_s:g} s (the server's "
+                                     "stream idle limit, FAU_STREAM_IDLE_S); reconnect to go on")
+                    return
                 if msg["type"] == "websocket.disconnect":
                     return
                 data = msg.get("bytes")
@@ -163,6 +182,7 @@ class _Session:
                                                 ).model_dump())
                     continue
                 self.received += 1
+                deadline = loop.time() + self.idle_s
                 if len(data) > self.max_frame_bytes:
                     await self.ws.close(code=CLOSE_TOO_BIG, reason=f"frame over {self.max_frame_bytes} bytes")
                     return
@@ -191,11 +211,12 @@ class _Session:
 
 
 async def serve_stream(ws: WebSocket, *, pool: DetectorPool, streams: StreamDetectors,
-                       gate: DecodeGate, max_frame_bytes: int) -> None:
+                       gate: DecodeGate, max_frame_bytes: int, idle_s: float) -> None:
     """Accept a WebSocket whose slot in ``streams`` is reserved and run it until it closes
-    (the protocol is in docs/api.md); the slot is released at the end."""
+    (the protocol is in docs/api.md), or until it sends no frame for ``idle_s`` seconds;
+    the slot is released at the end."""
     det: Detector | None = None
-    session = _Session(ws, max_frame_bytes)
+    session = _Session(ws, max_frame_bytes, idle_s)
     recv_task: asyncio.Task[None] | None = None
     try:
         await ws.accept()

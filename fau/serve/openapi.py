@@ -19,7 +19,8 @@ WEBSOCKET_DESCRIPTION = (
     "smoothed, and given relative to the person's running neutral baseline (aus_rel). "
     "Auth: Authorization header or ?token=. Pages of other origins than the server's own "
     "(or --cors) are refused. Close codes: 1008 wrong token or foreign origin, 1009 frame "
-    "too large, 1013 all streams busy."
+    "too large, 1013 all streams busy, 4408 no frame for the idle limit (FAU_STREAM_IDLE_S, "
+    "default 120 s)."
 )
 
 

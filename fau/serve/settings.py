@@ -45,6 +45,13 @@ DEFAULT_BODY_TIMEOUT_S = 10.0
 #: Most WebSocket streams at once; each holds its own detector (~19 MB, measured) and
 #: tracking state. More connections are closed with code 1013 (try again later).
 DEFAULT_MAX_STREAMS = 8
+#: Seconds a WebSocket stream may go without a frame before the server closes it (code
+#: `fau.serve.live.CLOSE_IDLE`), so that clients that connect and send nothing cannot
+#: hold every stream slot. The page sends ~15 frames/s; Chrome throttles the timers of a
+#: tab hidden for over 5 minutes to one wake-up a minute ("intensive wake-up throttling",
+#: developer.chrome.com/blog/timer-throttling-in-chrome-88), so a hidden page still
+#: sends a frame a minute: the limit is twice that.
+DEFAULT_STREAM_IDLE_S = 120.0
 #: Images over `LARGE_IMAGE_PIXELS` (read from the file header) decoded at once: each
 #: costs up to ~3 bytes per pixel and more while it is analysed (a 100 MP PNG: ~1 GB).
 DEFAULT_MAX_LARGE_DECODES = 1
@@ -147,6 +154,9 @@ class Settings:
         enforces it) and longest pause in a request body (→ 408).
     max_streams : int
         Most concurrent WebSocket streams (more → close code 1013).
+    stream_idle_s : float
+        Seconds a stream may go without a frame (binary message) before the server
+        closes it with code 4408 and frees its slot.
     max_large_decodes : int
         Images over `fau.serve.analysis.LARGE_IMAGE_PIXELS` decoded and analysed at once.
     expression_model : {"ferplus", "fer2013", "geometric"} or None
@@ -177,6 +187,7 @@ class Settings:
     header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S
     body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S
     max_streams: int = DEFAULT_MAX_STREAMS
+    stream_idle_s: float = DEFAULT_STREAM_IDLE_S
     max_large_decodes: int = DEFAULT_MAX_LARGE_DECODES
     expression_model: str | None = "ferplus"
     max_faces: int = 32  # as fau.Detector: group photos (issue 10)
@@ -204,7 +215,7 @@ class Settings:
         # finite: an infinite max_upload_mb had no byte count (OverflowError in create_app),
         # a NaN retention_h kept every job (NaN > 0 is False) and broke /v1/info's JSON
         units = {"max_upload_mb": "MiB", "max_video_s": "seconds", "header_timeout_s": "seconds",
-                 "body_timeout_s": "seconds"}
+                 "body_timeout_s": "seconds", "stream_idle_s": "seconds"}
         for name, unit in units.items():
             check_number(name, getattr(self, name), unit=unit, gt=0.0)
         check_number("retention_h", self.retention_h, unit="hours (0 keeps every job)", ge=0.0)
@@ -237,7 +248,7 @@ class Settings:
         host names, replacing the default list), ``FAU_MODEL`` (``ferplus``, ``fer2013``,
         ``geometric`` or ``none``), ``FAU_MAX_FACES``, ``FAU_THREADS``, ``FAU_JOB_WORKERS``,
         ``FAU_STALE_AFTER_S``, ``FAU_HEADER_TIMEOUT_S``, ``FAU_BODY_TIMEOUT_S``,
-        ``FAU_MAX_STREAMS``.
+        ``FAU_MAX_STREAMS``, ``FAU_STREAM_IDLE_S``.
         """
         env = os.environ if env is None else env
         values: dict[str, object] = {}
@@ -264,6 +275,7 @@ class Settings:
         num("FAU_HEADER_TIMEOUT_S", "header_timeout_s", float)
         num("FAU_BODY_TIMEOUT_S", "body_timeout_s", float)
         num("FAU_MAX_STREAMS", "max_streams", int)
+        num("FAU_STREAM_IDLE_S", "stream_idle_s", float)
         if env.get("FAU_TOKEN"):
             values["token"] = env["FAU_TOKEN"]
         if env.get("FAU_CORS"):

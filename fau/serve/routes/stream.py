@@ -38,4 +38,4 @@ async def stream(ws: WebSocket, token: Optional[str] = Query(None),
         await _refuse(ws, CLOSE_TRY_LATER, f"all {s.max_streams} live streams are in use; try again later")
         return
     await serve_stream(ws, pool=svc.pool, streams=svc.streams, gate=svc.gate,
-                       max_frame_bytes=s.max_frame_bytes)
+                       max_frame_bytes=s.max_frame_bytes, idle_s=s.stream_idle_s)
