@@ -525,6 +525,39 @@ def test_video_bad_inputs(tmp_path):
 
 
 @needs_video
+def test_full_job_queue_is_429_with_retry_after(tmp_path, monkeypatch):
+    """Before: queued jobs had no limit (each keeps its upload on disk until it runs)."""
+    monkeypatch.setattr(JobStore, "claim", lambda self, worker: None)  # nothing runs
+    with make_client(tmp_path, max_queued_jobs=2) as c:
+        flv = HAP_FLV.read_bytes()
+        assert [post_video(c, flv).status_code for _ in range(2)] == [202, 202]
+        r = post_video(c, flv)
+        body = assert_error(r, 429, "queue_full")
+        assert r.headers["Retry-After"] == "60"
+        assert "2 video jobs are waiting" in body["detail"]
+        assert "FAU_MAX_QUEUED_JOBS=2" in body["detail"]
+        # the refused upload left nothing
+        assert len(list((tmp_path / "data" / "jobs").iterdir())) == 2
+        assert c.get("/v1/jobs").json()["total"] == 2
+        first = c.get("/v1/jobs").json()["jobs"][0]["id"]
+        assert c.delete(f"/v1/jobs/{first}").status_code == 204
+        assert post_video(c, flv).status_code == 202  # room again
+
+
+@needs_video
+def test_upload_without_free_disk_space_is_507(tmp_path):
+    """Before: an upload was stored whatever the disk's free space (many large uploads
+    could fill it). A margin no disk has (1 EiB) must refuse every upload."""
+    with make_client(tmp_path, min_free_mb=2.0 ** 40) as c:
+        body = assert_error(post_video(c, HAP_FLV.read_bytes()), 507, "insufficient_storage")
+        assert "MiB free" in body["detail"] and "FAU_MIN_FREE_MB" in body["detail"]
+        assert str(tmp_path) not in body["detail"]
+        assert not any((tmp_path / "data" / "jobs").iterdir())
+    with make_client(tmp_path, min_free_mb=0) as c:  # room for the upload itself is enough
+        assert post_video(c, HAP_FLV.read_bytes()).status_code == 202
+
+
+@needs_video
 def test_delete_queued_or_running_job(tmp_path):
     with make_client(tmp_path) as c:
         ids = [post_video(c, HAP_FLV.read_bytes()).json()["id"] for _ in range(3)]
@@ -702,6 +735,8 @@ def test_settings():
     (dict(stale_after_s=2), "stale_after_s must be a finite number of seconds > 2, got 2"),
     (dict(max_frame_bytes=10), "max_frame_bytes must be a whole number of at least 1024"),
     (dict(stream_idle_s=0), "stream_idle_s must be a finite number of seconds > 0, got 0"),
+    (dict(max_queued_jobs=0), "max_queued_jobs must be a whole number of at least 1, got 0"),
+    (dict(min_free_mb=-1), "min_free_mb must be a finite number of MiB >= 0, got -1"),
 ])
 def test_settings_numbers_are_finite_and_whole_where_counted(bad, message):
     with pytest.raises(FauError, match=message):
@@ -749,8 +784,9 @@ def test_cli_parses_serve_options(tmp_path, monkeypatch):
     args = build_parser().parse_args([
         "serve", "--port", "9001", "--db", "sqlite:///x.db", "--data-dir", str(tmp_path),
         "--max-upload-mb", "3", "--max-video-s", "30", "--retention-h", "2", "--cors", "https://a",
-        "--cors", "https://b", "--model", "none"])
+        "--cors", "https://b", "--model", "none", "--max-queued-jobs", "3"])
     s = settings_from_args(args)
+    assert s.max_queued_jobs == 3
     assert (args.port, s.db_url, s.data_dir, s.max_upload_mb, s.max_video_s, s.retention_h) == (
         9001, "sqlite:///x.db", tmp_path, 3.0, 30.0, 2.0)
     assert s.cors_origins == ("https://a", "https://b") and s.expression_model is None

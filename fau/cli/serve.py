@@ -52,6 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="detector threads for images and live frames (default: cores, at most 4)")
     p.add_argument("--job-workers", type=int, default=None,
                    help="background video-job threads (default 1)")
+    p.add_argument("--max-queued-jobs", type=int, metavar="N", default=None,
+                   help="most video jobs waiting to run (default 20; more uploads → 429; "
+                   "env FAU_MAX_QUEUED_JOBS)")
     p.set_defaults(func=run)
 
 
@@ -67,6 +70,7 @@ def settings_from_args(args: argparse.Namespace):
         max_video_s=args.max_video_s, retention_h=args.retention_h, token=args.token,
         cors_origins=tuple(args.cors) if args.cors else None, max_faces=args.max_faces,
         analysis_threads=args.threads, job_workers=args.job_workers,
+        max_queued_jobs=args.max_queued_jobs,
     )
     settings = Settings.from_env(**overrides)
     if args.model is not None:

@@ -36,9 +36,13 @@ _DESCRIPTIONS = {
          "(invalid_image), unreadable video (invalid_video), video over --max-video-s "
          "(video_too_long), frames over the pixel limit (video_too_large), bad segments "
          "CSV (invalid_segments)",
+    429: "the job queue is full (code queue_full; FAU_MAX_QUEUED_JOBS); retry after the "
+         "Retry-After header's seconds",
     500: "a fault of the server, not of the request: a bug, or a model file of fau's "
          "installation missing or corrupt (code internal_error; reinstall fau)",
     501: "this installation cannot analyse videos (code video_unavailable)",
+    507: "the data folder's disk lacks room for the upload plus FAU_MIN_FREE_MB (code "
+         "insufficient_storage)",
 }
 
 #: Start of FastAPI's message for a file field that arrived as a plain form value

@@ -55,6 +55,14 @@ DEFAULT_STREAM_IDLE_S = 120.0
 #: Images over `LARGE_IMAGE_PIXELS` (read from the file header) decoded at once: each
 #: costs up to ~3 bytes per pixel and more while it is analysed (a 100 MP PNG: ~1 GB).
 DEFAULT_MAX_LARGE_DECODES = 1
+#: Most video jobs waiting in the queue (``queued``, not yet running); more uploads are
+#: answered 429. Each waiting job keeps its upload on disk (up to ``max_upload_mb``), so
+#: the default holds at most 20 × 100 MiB ≈ 2 GiB of waiting uploads.
+DEFAULT_MAX_QUEUED_JOBS = 20
+#: Free space (MiB) the data folder's disk must keep besides an upload before it is
+#: stored (else 507): room for the results and reports of running jobs (a 600 s video's
+#: results, events and report are a few MiB) and for the job database.
+DEFAULT_MIN_FREE_MB = 1024.0
 
 
 def cors_origin(value: str) -> str:
@@ -157,6 +165,11 @@ class Settings:
     stream_idle_s : float
         Seconds a stream may go without a frame (binary message) before the server
         closes it with code 4408 and frees its slot.
+    max_queued_jobs : int
+        Most video jobs waiting to run; another upload → 429 with ``Retry-After``.
+    min_free_mb : float
+        MiB the data folder's disk must have free besides an upload (else 507); 0 only
+        needs room for the upload itself.
     max_large_decodes : int
         Images over `fau.serve.analysis.LARGE_IMAGE_PIXELS` decoded and analysed at once.
     expression_model : {"ferplus", "fer2013", "geometric"} or None
@@ -189,6 +202,8 @@ class Settings:
     max_streams: int = DEFAULT_MAX_STREAMS
     stream_idle_s: float = DEFAULT_STREAM_IDLE_S
     max_large_decodes: int = DEFAULT_MAX_LARGE_DECODES
+    max_queued_jobs: int = DEFAULT_MAX_QUEUED_JOBS
+    min_free_mb: float = DEFAULT_MIN_FREE_MB
     expression_model: str | None = "ferplus"
     max_faces: int = 32  # as fau.Detector: group photos (issue 10)
     analysis_threads: int = field(default_factory=_default_threads)
@@ -219,10 +234,12 @@ class Settings:
         for name, unit in units.items():
             check_number(name, getattr(self, name), unit=unit, gt=0.0)
         check_number("retention_h", self.retention_h, unit="hours (0 keeps every job)", ge=0.0)
+        check_number("min_free_mb", self.min_free_mb, unit="MiB", ge=0.0)
         # > two heartbeats (jobs.HEARTBEAT_S = 1 s)
         check_number("stale_after_s", self.stale_after_s, unit="seconds", gt=2.0)
         least = {"max_faces": 1, "analysis_threads": 1, "job_workers": 1, "max_attempts": 1,
-                 "max_streams": 1, "max_large_decodes": 1, "max_frame_bytes": 1024}
+                 "max_streams": 1, "max_large_decodes": 1, "max_frame_bytes": 1024,
+                 "max_queued_jobs": 1}
         for name, low in least.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
@@ -248,7 +265,8 @@ class Settings:
         host names, replacing the default list), ``FAU_MODEL`` (``ferplus``, ``fer2013``,
         ``geometric`` or ``none``), ``FAU_MAX_FACES``, ``FAU_THREADS``, ``FAU_JOB_WORKERS``,
         ``FAU_STALE_AFTER_S``, ``FAU_HEADER_TIMEOUT_S``, ``FAU_BODY_TIMEOUT_S``,
-        ``FAU_MAX_STREAMS``, ``FAU_STREAM_IDLE_S``.
+        ``FAU_MAX_STREAMS``, ``FAU_STREAM_IDLE_S``, ``FAU_MAX_QUEUED_JOBS``,
+        ``FAU_MIN_FREE_MB``.
         """
         env = os.environ if env is None else env
         values: dict[str, object] = {}
@@ -276,6 +294,8 @@ class Settings:
         num("FAU_BODY_TIMEOUT_S", "body_timeout_s", float)
         num("FAU_MAX_STREAMS", "max_streams", int)
         num("FAU_STREAM_IDLE_S", "stream_idle_s", float)
+        num("FAU_MAX_QUEUED_JOBS", "max_queued_jobs", int)
+        num("FAU_MIN_FREE_MB", "min_free_mb", float)
         if env.get("FAU_TOKEN"):
             values["token"] = env["FAU_TOKEN"]
         if env.get("FAU_CORS"):

@@ -22,12 +22,18 @@ from ..schemas import JobCreated
 from ..sniff import SNIFF_BYTES, VIDEO_KINDS, sniff, unsupported_detail
 from ..state import Services, services
 
-__all__ = ["router", "display_name", "more_than"]
+__all__ = ["router", "display_name", "more_than", "check_queue", "check_free_space",
+           "QUEUE_RETRY_AFTER_S"]
 
 router = APIRouter(tags=["videos"], dependencies=[Depends(require_token)])
 
 #: Copy buffer (bytes) when saving an upload to disk.
 COPY_BUFFER_BYTES = 1024 * 1024
+#: ``Retry-After`` (seconds) of the 429 answered when the job queue is full: the queue
+#: drains one job at a time per worker, and a client retrying once a minute adds no load.
+QUEUE_RETRY_AFTER_S = 60
+#: Bytes in a MiB.
+MIB = 1024 * 1024
 
 
 def display_name(name: str | None) -> str:
@@ -79,6 +85,43 @@ def check_video(meta: dict[str, Any], max_video_s: float) -> None:
                        "to find a face")
 
 
+def check_queue(queued: int, limit: int) -> None:
+    """429 ``queue_full`` (with ``Retry-After``) when ``queued`` jobs already wait and the
+    limit (`Settings.max_queued_jobs`) is ``limit``."""
+    if queued >= limit:
+        raise ApiError(429, "queue_full",
+                       f"{queued} video jobs are waiting, the most this server queues "
+                       f"(FAU_MAX_QUEUED_JOBS={limit}); try again in {QUEUE_RETRY_AFTER_S} s, "
+                       "or once one of your jobs has finished",
+                       headers={"Retry-After": str(QUEUE_RETRY_AFTER_S)})
+
+
+def check_free_space(folder: Path, upload_bytes: int, min_free_mb: float) -> None:
+    """507 ``insufficient_storage`` unless the disk of ``folder`` has room for an upload of
+    ``upload_bytes`` plus `Settings.min_free_mb`. The message names sizes, not the path."""
+    free = shutil.disk_usage(folder).free
+    need = upload_bytes + int(min_free_mb * MIB)
+    if free < need:
+        raise ApiError(507, "insufficient_storage",
+                       f"the server's data folder has {free / MIB:,.0f} MiB free; storing this "
+                       f"{upload_bytes / MIB:,.1f} MiB upload needs {need / MIB:,.0f} MiB: the "
+                       "upload "
+                       f"plus a margin of {min_free_mb:,.0f} MiB (FAU_MIN_FREE_MB) for "
+                       "results; try again later "
+                       "or ask the administrator to free space")
+
+
+def _upload_size(upload: UploadFile) -> int:
+    """Bytes of an uploaded file (spooled by the multipart parser)."""
+    if upload.size is not None:
+        return int(upload.size)
+    pos = upload.file.tell()
+    upload.file.seek(0, 2)
+    size = upload.file.tell()
+    upload.file.seek(pos)
+    return int(size)
+
+
 def _save(upload: UploadFile, head: bytes, folder: Path, dest: Path) -> int:
     folder.mkdir(parents=True)
     with open(dest, "wb") as out:
@@ -89,7 +132,7 @@ def _save(upload: UploadFile, head: bytes, folder: Path, dest: Path) -> int:
 
 @router.post(
     "/v1/videos", response_model=JobCreated, status_code=202,
-    responses=documented_errors(401, 413, 415, 422, 501),
+    responses=documented_errors(401, 413, 415, 422, 429, 501, 507),
     summary="Queue a video for analysis (multipart 'file', optional 'segments' CSV and 'fps')",
 )
 async def post_video(
@@ -126,6 +169,9 @@ async def post_video(
     seg_bytes = await segments.read() if segments is not None else b""
     if segments is not None and not seg_bytes:
         raise ApiError(422, "invalid_segments", "segments: the uploaded CSV is empty")
+    # capacity, before anything is written to the data folder
+    check_queue(await run_in_threadpool(svc.store.count, "queued"), svc.settings.max_queued_jobs)
+    check_free_space(manager.root, _upload_size(file), svc.settings.min_free_mb)
     job_id = new_job_id()
     folder = manager.job_dir(job_id)
     dest = manager.input_path({"id": job_id, "kind": kind})
