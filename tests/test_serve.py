@@ -127,6 +127,45 @@ def test_image_blendshapes(client):
     assert "blendshapes" not in r.json()["faces"][0]
 
 
+def test_too_many_waiting_images_is_503_with_retry_after(tmp_path, monkeypatch):
+    """Before: image requests queued behind the detector threads without bound (each
+    holding its body in memory); now one thread + one waiting, the third is 503."""
+    from fau.serve.routes import images as image_routes
+
+    release = threading.Event()
+    real = image_routes.analyse_image
+
+    def slow(det, data, **kw):
+        release.wait(20)
+        return real(det, data, **kw)
+
+    monkeypatch.setattr(image_routes, "analyse_image", slow)
+    with make_client(tmp_path, analysis_threads=1, max_waiting_images=1) as c:
+        answers: list = []
+
+        def send() -> None:
+            answers.append(post_image(c, HAP_JPG))
+
+        first = [threading.Thread(target=send) for _ in range(2)]
+        for t in first:
+            t.start()
+        _poll(lambda: c.app.state.services.images.active == 2, 10)
+        third = threading.Thread(target=send)
+        third.start()
+        third.join(10)
+        done_early = list(answers)
+        release.set()
+        for t in (*first, third):
+            t.join(30)
+        assert len(done_early) == 1, "the third request waited instead of being refused"
+        body = assert_error(done_early[0], 503, "busy")
+        assert done_early[0].headers["Retry-After"] == "1"
+        assert "FAU_MAX_WAITING_IMAGES=1" in body["detail"]
+        assert sorted(r.status_code for r in answers) == [200, 200, 503]
+        assert c.app.state.services.images.active == 0
+        assert post_image(c, HAP_JPG).status_code == 200
+
+
 def test_image_without_face(client):
     r = post_image(client, png_bytes(np.full((120, 160, 3), 128, np.uint8)))
     assert r.status_code == 200
@@ -737,6 +776,7 @@ def test_settings():
     (dict(stream_idle_s=0), "stream_idle_s must be a finite number of seconds > 0, got 0"),
     (dict(max_queued_jobs=0), "max_queued_jobs must be a whole number of at least 1, got 0"),
     (dict(min_free_mb=-1), "min_free_mb must be a finite number of MiB >= 0, got -1"),
+    (dict(max_waiting_images=-1), "max_waiting_images must be a whole number of at least 0"),
 ])
 def test_settings_numbers_are_finite_and_whole_where_counted(bad, message):
     with pytest.raises(FauError, match=message):

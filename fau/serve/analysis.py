@@ -27,7 +27,8 @@ from ..expression.labels import EXPRESSIONS
 from ..io import load_image
 
 __all__ = [
-    "DetectorPool", "DecodeGate", "LARGE_IMAGE_PIXELS", "image_pixels", "analyse_image",
+    "DetectorPool", "DecodeGate", "Admission", "LARGE_IMAGE_PIXELS", "image_pixels",
+    "analyse_image",
     "faces_json", "explanation_json", "json_number",
 ]
 
@@ -92,6 +93,29 @@ class DecodeGate:
                 yield
             finally:
                 self.active -= 1
+
+
+class Admission:
+    """At most ``limit`` requests admitted at once: the ones being analysed and the ones
+    waiting for a detector thread (or a `DecodeGate` slot).
+
+    Counted on the event loop (admit and leave are called from it only), so no lock.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = int(limit)
+        self.active = 0
+
+    def admit(self) -> bool:
+        """Count one more request; False (nothing counted) when ``limit`` are in."""
+        if self.active >= self.limit:
+            return False
+        self.active += 1
+        return True
+
+    def leave(self) -> None:
+        """One admitted request is done."""
+        self.active -= 1
 
 
 def faces_json(table: pd.DataFrame, *, blendshapes: bool = False) -> list[dict[str, Any]]:

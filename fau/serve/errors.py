@@ -40,6 +40,8 @@ _DESCRIPTIONS = {
          "Retry-After header's seconds",
     500: "a fault of the server, not of the request: a bug, or a model file of fau's "
          "installation missing or corrupt (code internal_error; reinstall fau)",
+    503: "too many images wait for a detector thread (code busy; FAU_MAX_WAITING_IMAGES); "
+         "retry after the Retry-After header's seconds",
     501: "this installation cannot analyse videos (code video_unavailable)",
     507: "the data folder's disk lacks room for the upload plus FAU_MIN_FREE_MB (code "
          "insufficient_storage)",

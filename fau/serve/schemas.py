@@ -119,7 +119,7 @@ class ErrorBody(BaseModel):
         description="machine-readable reason: invalid_host, unauthorized, not_found, "
         "timeout, too_large, unsupported_type, invalid_image, invalid_video, video_too_long, "
         "video_too_large, invalid_segments, invalid_request, not_ready, video_unavailable, "
-        "report_unavailable, docs_unavailable, queue_full, insufficient_storage, "
+        "report_unavailable, docs_unavailable, queue_full, busy, insufficient_storage, "
         "internal_error")
     detail: str = Field(description="human-readable explanation")
     errors: Optional[list[dict[str, Any]]] = Field(

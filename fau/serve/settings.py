@@ -59,6 +59,11 @@ DEFAULT_MAX_LARGE_DECODES = 1
 #: answered 429. Each waiting job keeps its upload on disk (up to ``max_upload_mb``), so
 #: the default holds at most 20 × 100 MiB ≈ 2 GiB of waiting uploads.
 DEFAULT_MAX_QUEUED_JOBS = 20
+#: Most ``POST /v1/images`` requests waiting for a detector thread (besides the
+#: ``analysis_threads`` being analysed); more → 503. An image takes ~0.1 s of one thread
+#: (fau's benchmarks), so the last one waits ~32 × 0.1 s ÷ threads, and the waiting
+#: bodies, in memory, are at most 32 × ``max_upload_mb``.
+DEFAULT_MAX_WAITING_IMAGES = 32
 #: Free space (MiB) the data folder's disk must keep besides an upload before it is
 #: stored (else 507): room for the results and reports of running jobs (a 600 s video's
 #: results, events and report are a few MiB) and for the job database.
@@ -167,6 +172,9 @@ class Settings:
         closes it with code 4408 and frees its slot.
     max_queued_jobs : int
         Most video jobs waiting to run; another upload → 429 with ``Retry-After``.
+    max_waiting_images : int
+        Most image requests waiting for a detector thread; another → 503 with
+        ``Retry-After``.
     min_free_mb : float
         MiB the data folder's disk must have free besides an upload (else 507); 0 only
         needs room for the upload itself.
@@ -204,6 +212,7 @@ class Settings:
     max_large_decodes: int = DEFAULT_MAX_LARGE_DECODES
     max_queued_jobs: int = DEFAULT_MAX_QUEUED_JOBS
     min_free_mb: float = DEFAULT_MIN_FREE_MB
+    max_waiting_images: int = DEFAULT_MAX_WAITING_IMAGES
     expression_model: str | None = "ferplus"
     max_faces: int = 32  # as fau.Detector: group photos (issue 10)
     analysis_threads: int = field(default_factory=_default_threads)
@@ -239,7 +248,7 @@ class Settings:
         check_number("stale_after_s", self.stale_after_s, unit="seconds", gt=2.0)
         least = {"max_faces": 1, "analysis_threads": 1, "job_workers": 1, "max_attempts": 1,
                  "max_streams": 1, "max_large_decodes": 1, "max_frame_bytes": 1024,
-                 "max_queued_jobs": 1}
+                 "max_queued_jobs": 1, "max_waiting_images": 0}
         for name, low in least.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
@@ -266,7 +275,7 @@ class Settings:
         ``geometric`` or ``none``), ``FAU_MAX_FACES``, ``FAU_THREADS``, ``FAU_JOB_WORKERS``,
         ``FAU_STALE_AFTER_S``, ``FAU_HEADER_TIMEOUT_S``, ``FAU_BODY_TIMEOUT_S``,
         ``FAU_MAX_STREAMS``, ``FAU_STREAM_IDLE_S``, ``FAU_MAX_QUEUED_JOBS``,
-        ``FAU_MIN_FREE_MB``.
+        ``FAU_MIN_FREE_MB``, ``FAU_MAX_WAITING_IMAGES``.
         """
         env = os.environ if env is None else env
         values: dict[str, object] = {}
@@ -296,6 +305,7 @@ class Settings:
         num("FAU_STREAM_IDLE_S", "stream_idle_s", float)
         num("FAU_MAX_QUEUED_JOBS", "max_queued_jobs", int)
         num("FAU_MIN_FREE_MB", "min_free_mb", float)
+        num("FAU_MAX_WAITING_IMAGES", "max_waiting_images", int)
         if env.get("FAU_TOKEN"):
             values["token"] = env["FAU_TOKEN"]
         if env.get("FAU_CORS"):

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from starlette.requests import HTTPConnection
 
 from ..detector import Detector
-from .analysis import DecodeGate, DetectorPool
+from .analysis import Admission, DecodeGate, DetectorPool
 from .jobs import JobManager, report_available, video_available
 from .live import StreamDetectors
 from .settings import Settings
@@ -35,6 +35,9 @@ class Services:
     jobs: JobManager
     streams: StreamDetectors
     gate: DecodeGate
+    #: ``POST /v1/images`` requests in analysis or waiting for it (at most
+    #: ``analysis_threads + max_waiting_images``; more → 503).
+    images: Admission
     #: Whether this installation analyses videos and writes HTML reports (found once at
     #: start: finding out imports `fau.report`, which takes ~1.5 s).
     video_available: bool = False
@@ -73,7 +76,9 @@ def make_lifespan(s: Settings) -> Callable[[FastAPI], AbstractAsyncContextManage
             manager.start()
             video, report = await loop.run_in_executor(
                 None, lambda: (video_available(), report_available()))
-            app.state.services = Services(s, store, pool, manager, streams, DecodeGate(s.max_large_decodes),
+            images = Admission(s.analysis_threads + s.max_waiting_images)
+            app.state.services = Services(s, store, pool, manager, streams,
+                                          DecodeGate(s.max_large_decodes), images,
                                           video_available=video, report_available=report)
             log.info("fau serve: %d detector threads, %d job workers, data in %s",
                      s.analysis_threads, s.job_workers, s.data_dir)

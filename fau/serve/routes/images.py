@@ -15,9 +15,13 @@ from ..schemas import ImageResult
 from ..sniff import IMAGE_KINDS, SNIFF_BYTES, sniff, unsupported_detail
 from ..state import Services, services
 
-__all__ = ["router", "read_upload"]
+__all__ = ["router", "read_upload", "BUSY_RETRY_AFTER_S"]
 
 router = APIRouter(tags=["images"], dependencies=[Depends(require_token)])
+
+#: ``Retry-After`` (seconds) of the 503 answered when too many images wait: an image
+#: takes ~0.1 s of a detector thread, so the waiting line moves within a second.
+BUSY_RETRY_AFTER_S = 1
 
 
 async def read_upload(upload: UploadFile) -> bytes:
@@ -29,7 +33,8 @@ async def read_upload(upload: UploadFile) -> bytes:
 
 
 @router.post(
-    "/v1/images", response_model=ImageResult, responses=documented_errors(401, 413, 415, 422, 500),
+    "/v1/images", response_model=ImageResult,
+    responses=documented_errors(401, 413, 415, 422, 500, 503),
     summary="Analyse one image (multipart field 'file'): faces, AUs, expression scores",
 )
 async def post_image(
@@ -54,6 +59,13 @@ async def post_image(
     if want_explain and not svc.pool.has_model:
         raise ApiError(422, "invalid_request",
                        "explain=true needs an expression model; this server runs without one")
+    if not svc.images.admit():
+        s = svc.settings
+        raise ApiError(503, "busy",
+                       f"{s.max_waiting_images} images are already waiting for this server's "
+                       f"{s.analysis_threads} detector thread(s) (FAU_MAX_WAITING_IMAGES="
+                       f"{s.max_waiting_images}); try again in {BUSY_RETRY_AFTER_S} s",
+                       headers={"Retry-After": str(BUSY_RETRY_AFTER_S)})
     try:
         async with svc.gate.slot(data):
             result = await svc.pool.run(lambda det: analyse_image(
@@ -62,5 +74,7 @@ async def post_image(
         raise ApiError(500, "internal_error", str(exc)) from None
     except FauError as exc:
         raise ApiError(422, "invalid_image", str(exc)) from None
+    finally:
+        svc.images.leave()
     result["model"] = svc.pool.model_name
     return JSONResponse(result)
